@@ -1,0 +1,54 @@
+// What a scorer sees of a lead (Features) and what it answers (ScoreResult), and the record
+// of one scorer run (Analysis). Pure values; safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/domain/lead.h"
+
+namespace leadscore::domain {
+
+// The features passed to a scorer: never the id, dates or earlier scores, so that each
+// analysis is independent of time and of the scores before it.
+struct Features {
+  std::string source;
+  LeadStage stage = LeadStage::New;
+  std::int64_t activity_count = 0;
+  std::optional<std::string> business_domain;
+  Profile profile;
+};
+
+Features features_of(const Lead& lead);
+
+// One rule's part of a score. The contributions of a result add up to its score.
+struct Contribution {
+  std::string rule;
+  double points = 0;
+};
+
+struct ScoreResult {
+  double score = 0;
+  Recommendation recommendation = Recommendation::ContinueQualification;
+  std::string reason;
+  std::vector<Contribution> contributions;
+};
+
+// One scorer run, kept append-only: the result, or the error when the run failed.
+struct Analysis {
+  std::int64_t id = 0;
+  std::int64_t lead_id = 0;
+  std::string scorer;
+  std::string scorer_version;
+  std::string role = "primary";  // primary | shadow | adhoc
+  std::string actor;             // the API key name that asked for it
+  Features features;
+  std::optional<ScoreResult> result;
+  std::optional<std::string> error;
+  double latency_ms = 0;
+  std::string created_at;  // RFC 3339, UTC; set by the store
+};
+
+}  // namespace leadscore::domain

@@ -1,0 +1,93 @@
+#include "engine/domain/lead_input.h"
+
+#include <algorithm>
+
+namespace leadscore::domain {
+namespace {
+
+std::optional<Error> check_text(std::string_view field, const std::optional<std::string>& value) {
+  if (!value) return std::nullopt;
+  if (value->size() > max_length(field))
+    return Error::validation(std::string(field), std::string(field) + " is longer than " +
+                                                     std::to_string(max_length(field)) +
+                                                     " bytes");
+  if (value->find('\0') != std::string::npos)
+    return Error::validation(std::string(field), std::string(field) + " contains a NUL byte");
+  return std::nullopt;
+}
+
+// Visits every text field of a patch, or of a new lead, with its name.
+template <typename Visit>
+void each_patch_field(const LeadPatch& p, Visit&& visit) {
+  visit("business_domain", p.business_domain);
+  visit("name", p.name);
+  visit("email", p.email);
+  visit("role", p.role);
+  visit("company", p.company);
+  visit("industry", p.industry);
+  visit("location", p.location);
+  visit("bio", p.bio);
+}
+
+}  // namespace
+
+bool LeadPatch::empty() const {
+  bool any = false;
+  each_patch_field(*this, [&](std::string_view, const auto& f) { any = any || f.has_value(); });
+  return !any;
+}
+
+std::size_t max_length(std::string_view field) {
+  if (field == "bio") return 4000;
+  if (field == "email") return 320;
+  return 200;
+}
+
+const std::vector<std::string_view>& text_field_names() {
+  static const std::vector<std::string_view> names{
+      "business_domain", "name", "email", "role", "company", "industry", "location", "bio"};
+  return names;
+}
+
+std::optional<Error> validate(const NewLead& lead, const std::vector<std::string>& sources) {
+  if (lead.source.empty()) return Error::validation("source", "source is required");
+  if (std::ranges::find(sources, lead.source) == sources.end()) {
+    std::string allowed;
+    for (const auto& s : sources) allowed += (allowed.empty() ? "" : ", ") + s;
+    return Error::validation("source", "source must be one of: " + allowed);
+  }
+  if (lead.activity_count < 0)
+    return Error::validation("activity_count", "activity_count must be >= 0");
+  const Profile& p = lead.profile;
+  for (auto [field, value] :
+       {std::pair{"business_domain", &lead.business_domain}, std::pair{"name", &p.name},
+        std::pair{"email", &p.email}, std::pair{"role", &p.role}, std::pair{"company", &p.company},
+        std::pair{"industry", &p.industry}, std::pair{"location", &p.location},
+        std::pair{"bio", &p.bio}})
+    if (auto e = check_text(field, *value)) return e;
+  return std::nullopt;
+}
+
+std::optional<Error> validate(const LeadPatch& patch) {
+  std::optional<Error> error;
+  each_patch_field(patch, [&](std::string_view field, const auto& value) {
+    if (!error && value) error = check_text(field, *value);
+  });
+  return error;
+}
+
+void apply(const LeadPatch& patch, Lead& lead) {
+  auto set = [](auto& target, const auto& value) {
+    if (value) target = *value;
+  };
+  set(lead.business_domain, patch.business_domain);
+  set(lead.profile.name, patch.name);
+  set(lead.profile.email, patch.email);
+  set(lead.profile.role, patch.role);
+  set(lead.profile.company, patch.company);
+  set(lead.profile.industry, patch.industry);
+  set(lead.profile.location, patch.location);
+  set(lead.profile.bio, patch.bio);
+}
+
+}  // namespace leadscore::domain

@@ -1,0 +1,159 @@
+// The PostgreSQL store of leads, sales, stage events, analyses and API keys (libpq).
+//
+// Threading: a Database is safe to use from any thread; it owns a fixed pool of connections.
+// A Session is one connection leased from the pool, for one thread at a time: take one with
+// Database::session(), use it, let it go. Every statement is parametrised and prepared once
+// per connection. Each stage change and each handoff is one transaction holding the lead's
+// row lock, so concurrent requests can never create two sales or skip a check.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/domain/analysis.h"
+#include "engine/domain/error.h"
+#include "engine/domain/handoff.h"
+#include "engine/domain/lead.h"
+#include "engine/domain/lead_input.h"
+
+namespace leadscore::store {
+
+using domain::Error;
+template <typename T>
+using Result = std::expected<T, Error>;
+
+// GET /leads filters; unset members do not filter.
+struct LeadFilter {
+  std::optional<domain::LeadStage> stage;
+  std::optional<std::string> source;
+  std::optional<double> min_score;  // inclusive
+  std::optional<double> max_score;  // inclusive
+  std::optional<domain::Recommendation> recommendation;
+};
+
+// Keyset paging by id, ascending: `after_id` is the last id of the previous page.
+struct PageRequest {
+  std::optional<std::int64_t> after_id;
+  int limit = 50;
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::optional<std::int64_t> next_after_id;  // set when more items may follow
+};
+
+struct StageEvent {
+  std::optional<domain::LeadStage> from;  // nullopt for the creation event
+  domain::LeadStage to = domain::LeadStage::New;
+  std::string actor;
+  std::string at;  // RFC 3339, UTC
+};
+
+struct LeadHistory {
+  std::vector<StageEvent> stage_events;  // oldest first
+  std::vector<domain::Analysis> analyses;  // oldest first
+};
+
+// The outcome of a stage change; `sale` is set when the change was the handoff.
+struct StageChange {
+  domain::Lead lead;
+  std::optional<domain::Sale> sale;
+};
+
+enum class Role { Viewer, Manager, Analyst, Admin };
+std::string_view to_string(Role role);
+std::optional<Role> parse_role(std::string_view text);
+
+struct ApiKey {
+  std::string name;
+  Role role = Role::Viewer;
+  std::string key_hash;  // hex SHA-256 of the key
+  std::string created_at;
+};
+
+class Session;
+
+class Database {
+ public:
+  // Connects `pool_size` connections to `url` (a libpq conninfo or postgresql:// URL).
+  static Result<std::unique_ptr<Database>> connect(const std::string& url, int pool_size);
+  ~Database();
+
+  // Leases a connection, waiting up to `wait` for one to be free; Unavailable on timeout
+  // or when the database cannot be reached. A broken connection is reconnected on lease.
+  Result<Session> session(std::chrono::milliseconds wait = std::chrono::seconds(5));
+
+  // Applies the numbered migrations (migrations/NNN_*.sql) not yet applied, in order, each
+  // in its own transaction; returns the names applied. Safe to run concurrently.
+  Result<std::vector<std::string>> migrate();
+
+  int pool_size() const;
+
+  struct Impl;
+
+ private:
+  explicit Database(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class Session {
+ public:
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+  ~Session();  // returns the connection to the pool
+
+  // Readiness: a round trip to the server.
+  Result<void> ping();
+
+  // Leads. `actor` is the API key name recorded on stage events.
+  Result<domain::Lead> create_lead(const domain::NewLead& lead, const std::string& actor);
+  Result<domain::Lead> get_lead(std::int64_t id);
+  Result<Page<domain::Lead>> list_leads(const LeadFilter& filter, const PageRequest& page);
+  // NotFound, LeadFinal.
+  Result<domain::Lead> update_lead(std::int64_t id, const domain::LeadPatch& patch);
+  // NotFound, LeadFinal, Validation (count < 1).
+  Result<domain::Lead> add_activity(std::int64_t id, std::int64_t count);
+  // NotFound, LeadFinal, InvalidTransition, HandoffRejected (all failed checks).
+  // Reaching `transferred` creates the sale in the same transaction.
+  Result<StageChange> change_lead_stage(std::int64_t id, domain::LeadStage to,
+                                        const std::string& actor,
+                                        const domain::HandoffPolicy& policy);
+  // NotFound, Conflict when the lead has a sale.
+  Result<void> delete_lead(std::int64_t id);
+  Result<LeadHistory> lead_history(std::int64_t id);
+
+  // Analyses. Appends the analysis row and, when `store_on_lead` and it has a result,
+  // writes the result onto the lead (ai_* fields) in the same statement — but only if
+  // the lead is unchanged since `seen` was read (same updated_at); otherwise Conflict, so
+  // the caller re-reads and scores again. NotFound, LeadFinal, Conflict.
+  Result<domain::Lead> record_analysis(const domain::Lead& seen, const domain::Analysis& analysis,
+                                       bool store_on_lead);
+  // Appends an analysis row only (shadow runs, failed runs).
+  Result<void> append_analysis(const domain::Analysis& analysis);
+
+  // Sales.
+  Result<domain::Sale> get_sale(std::int64_t id);
+  Result<Page<domain::Sale>> list_sales(const PageRequest& page);
+  // NotFound, InvalidTransition (including from a final stage).
+  Result<domain::Sale> change_sale_stage(std::int64_t id, domain::SaleStage to,
+                                         const std::string& actor);
+
+  // API keys. Conflict on a duplicate name; NotFound on delete of an unknown one.
+  Result<ApiKey> create_api_key(const std::string& name, Role role, const std::string& key_hash);
+  Result<std::vector<ApiKey>> list_api_keys();
+  Result<void> delete_api_key(const std::string& name);
+
+  struct Impl;
+  explicit Session(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace leadscore::store
