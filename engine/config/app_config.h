@@ -19,6 +19,7 @@
 namespace leadscore::config {
 
 struct ServerConfig {
+  std::string host = "127.0.0.1";     // listen address; 0.0.0.0 for every interface
   int port = 8000;
   int threads = 2;                       // Pistache reactor threads
   int workers = 8;                       // off-reactor pool for database and scoring work
@@ -42,13 +43,20 @@ struct LogConfig {
 struct ScorerConfig {
   std::string name;
   std::string plugin;
-  YAML::Node params;
+  YAML::Node params;          // a mapping, or null when the file gives none
+  Position position;          // of the scorer's name in the file
+  Position plugin_position;   // of its `plugin` value
 };
 
 struct ScoringConfig {
   std::string primary;
   std::vector<ScorerConfig> scorers;  // in file order
+  Position position;                  // of the `scoring` section
+  Position primary_position;          // of the `primary` value
 };
+
+// Without a `scoring` section the engine runs the built-in heuristic with its default params.
+ScoringConfig default_scoring();
 
 struct AppConfig {
   std::string path;  // the file read
@@ -60,14 +68,17 @@ struct AppConfig {
   ScoringConfig scoring;
 };
 
-// Environment overrides applied after the file: PORT, DATABASE_URL.
+// Environment overrides applied after the file: PORT, DATABASE_URL. A variable that is unset
+// or empty overrides nothing; PORT must be an integer in 1..65535.
 struct EnvOverrides {
   std::optional<std::string> port;
   std::optional<std::string> database_url;
   static EnvOverrides from_environment();
 };
 
-// Reads and checks the file; every problem found is returned, each with its position.
+// Reads and checks the file; every problem found is returned, each with its position. Checks
+// the shape of `scoring` only: which plugins exist and what their params mean is checked by
+// scoring::build_scorers. Never throws.
 std::expected<AppConfig, std::vector<ConfigError>> load_app_config(const std::string& path,
                                                                    const EnvOverrides& env);
 

@@ -1,0 +1,38 @@
+# leadscore: `make run` serves, `make test` tests. Both install what is missing first.
+BUILD ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build run test bench sanitize clean
+
+all: build
+
+deps:
+	@scripts/install_deps.sh
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+# Serves on PORT (default 8000) with LEADSCORE_CONFIG (default config/leadscore.yaml), on
+# a private PostgreSQL under var/ unless DATABASE_URL is set.
+run: build
+	@scripts/run.sh $(BUILD)/leadscore
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
+
+# Address and undefined-behaviour sanitizers over the whole test suite.
+sanitize:
+	$(MAKE) test BUILD=build-asan BUILD_TYPE=Debug CMAKE_FLAGS="-DLEADSCORE_SANITIZE=ON -DLEADSCORE_BUILD_BENCH=OFF"
+
+bench: deps
+	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release
+	cmake --build build-release -j$(JOBS)
+	@echo "see bench/README.md for the commands and figures"
+
+clean:
+	rm -rf $(BUILD) build-asan build-release

@@ -1,0 +1,64 @@
+// One HTTP exchange as the route handlers see it: the parts of a request copied off the
+// reactor thread (Pistache reuses its Request once the handler returns), and the reply a
+// handler produces. Errors map to statuses in one table (status_of).
+//
+// Threading: plain values; an ApiRequest belongs to the one task that handles it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/auth.h"
+#include "engine/domain/error.h"
+
+namespace leadscore::api {
+
+using nlohmann::json;
+using domain::Error;
+using domain::ErrorCode;
+
+struct ApiRequest {
+  std::string id;  // request id, also sent back as X-Request-Id
+  std::string method;
+  std::string path;
+  std::vector<std::pair<std::string, std::string>> params;  // path parameters, without ':'
+  std::vector<std::pair<std::string, std::string>> query;
+  std::string body;
+  Identity identity;  // who asked; empty name on unauthenticated routes
+
+  const std::string* param(std::string_view name) const;
+  const std::string* query_value(std::string_view name) const;
+};
+
+struct Reply {
+  int status = 200;
+  std::string body;  // JSON unless content_type says otherwise
+  std::string content_type = "application/json";
+};
+
+Reply json_reply(int status, const json& body);
+Reply empty_reply(int status);  // e.g. 204
+
+// {"error": {"code", "message", "details"}}; a 500 says only "internal error" and the
+// request id, never the message (which the caller logs).
+Reply error_reply(const Error& error, const std::string& request_id);
+int status_of(ErrorCode code);
+std::string_view code_name(ErrorCode code);
+
+// Strict parsing of request parts; each failure is a Validation error naming the field.
+std::expected<std::int64_t, Error> parse_id(const std::string* text, std::string_view field);
+std::expected<json, Error> parse_json_object(const std::string& body, bool empty_is_object);
+// Refuses any member not in `allowed`; names in `forbidden` get their own message.
+std::optional<Error> check_members(const json& object, const std::vector<std::string_view>& allowed,
+                                   const std::vector<std::string_view>& forbidden = {});
+// Refuses any query parameter not in `allowed`.
+std::optional<Error> check_query(const ApiRequest& request,
+                                 const std::vector<std::string_view>& allowed);
+
+}  // namespace leadscore::api

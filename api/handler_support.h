@@ -1,0 +1,63 @@
+// Small helpers shared by the route handlers (not part of the API's public face).
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+#include "api/exchange.h"
+#include "api/json_mapping.h"
+#include "api/routes.h"
+
+namespace leadscore::api {
+
+// The error reply for `error`; an internal error is logged here with the request id, and
+// its message never leaves the server.
+inline Reply fail(const Error& error, const ApiRequest& request) {
+  if (error.code == ErrorCode::Internal)
+    spdlog::error("request {} {} {}: {}", request.id, request.method, request.path, error.message);
+  else if (error.code == ErrorCode::Unavailable)
+    spdlog::warn("request {} {} {}: {}", request.id, request.method, request.path, error.message);
+  return error_reply(error, request.id);
+}
+
+// The parsed JSON object body of `request`, with the members limited to `allowed`.
+inline std::expected<json, Error> object_body(const ApiRequest& request,
+                                              const std::vector<std::string_view>& allowed,
+                                              bool empty_is_object = false) {
+  auto body = parse_json_object(request.body, empty_is_object);
+  if (!body) return body;
+  if (auto e = check_members(*body, allowed)) return std::unexpected(*e);
+  return body;
+}
+
+// Keyset paging parameters: `limit` 1..1000 (default 50) and `cursor`.
+inline std::expected<store::PageRequest, Error> parse_page(const ApiRequest& r) {
+  store::PageRequest page;
+  if (const auto* limit = r.query_value("limit")) {
+    int value = 0;
+    auto [end, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), value);
+    if (ec != std::errc() || end != limit->data() + limit->size() || value < 1 || value > 1000)
+      return std::unexpected(Error::validation("limit", "limit must be an integer from 1 to 1000"));
+    page.limit = value;
+  }
+  if (const auto* cursor = r.query_value("cursor")) {
+    auto id = parse_id(cursor, "cursor");
+    if (!id) return std::unexpected(Error::validation("cursor", "cursor is not one this server gave"));
+    page.after_id = *id;
+  }
+  return page;
+}
+
+// {items, next_cursor}; next_cursor is null on the last page.
+template <typename T>
+Reply page_reply(const store::Page<T>& page) {
+  json items = json::array();
+  for (const auto& item : page.items) items.push_back(to_json(item));
+  return json_reply(200, {{"items", std::move(items)},
+                          {"next_cursor", page.next_after_id
+                                              ? json(std::to_string(*page.next_after_id))
+                                              : json(nullptr)}});
+}
+
+}  // namespace leadscore::api

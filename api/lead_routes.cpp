@@ -1,0 +1,258 @@
+// Lead routes: create, read, list, edit, stage, activity, analyze, transfer, history, delete;
+// and the liveness and readiness probes.
+#include <charconv>
+#include <chrono>
+
+#include "api/handler_support.h"
+#include "api/json_mapping.h"
+#include "engine/domain/stage_machine.h"
+
+namespace leadscore::api::routes {
+namespace {
+
+using domain::Lead;
+using domain::LeadStage;
+
+constexpr int kAnalyzeAttempts = 5;  // re-reads when the lead changed while being scored
+
+std::expected<double, Error> parse_score_bound(const std::string& text, const std::string& field) {
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || !(value >= 0 && value <= 1))
+    return std::unexpected(Error::validation(field, field + " must be a number from 0 to 1"));
+  return value;
+}
+
+std::expected<LeadStage, Error> stage_member(const json& body) {
+  auto it = body.find("stage");
+  if (it == body.end()) return std::unexpected(Error::validation("stage", "stage is required"));
+  if (!it->is_string()) return std::unexpected(Error::validation("stage", "stage must be a string"));
+  auto stage = domain::parse_lead_stage(it->get<std::string>());
+  if (!stage)
+    return std::unexpected(Error::validation(
+        "stage", "stage must be one of: new, contacted, qualified, transferred, lost"));
+  return *stage;
+}
+
+json analysis_reply(const domain::Analysis& a, const Lead& lead) {
+  json out = to_json(*a.result);
+  out["scorer"] = a.scorer;
+  out["scorer_version"] = a.scorer_version;
+  out["analyzed_at"] = lead.ai_analyzed_at ? json(*lead.ai_analyzed_at) : json(a.created_at);
+  out["lead_id"] = lead.id;
+  return out;
+}
+
+}  // namespace
+
+Reply health(const Services&, const ApiRequest&) {
+  return json_reply(200, {{"status", "ok"}});
+}
+
+Reply ready(const Services& s, const ApiRequest& r) {
+  auto session = s.db->session(std::chrono::seconds(2));
+  if (!session) return fail(session.error(), r);
+  if (auto ok = session->ping(); !ok) return fail(ok.error(), r);
+  return json_reply(200, {{"status", "ready"}});
+}
+
+Reply create_lead(const Services& s, const ApiRequest& r) {
+  auto body = parse_json_object(r.body, false);
+  if (!body) return fail(body.error(), r);
+  auto lead = parse_new_lead(*body);
+  if (!lead) return fail(lead.error(), r);
+  if (auto e = domain::validate(*lead, s.config->sources)) return fail(*e, r);
+  auto session = s.db->session();
+  if (!session) return fail(session.error(), r);
+  auto created = session->create_lead(*lead, r.identity.name);
+  if (!created) return fail(created.error(), r);
+  return json_reply(201, to_json(*created));
+}
+
+Reply get_lead(const Services& s, const ApiRequest& r) {
+  auto id = parse_id(r.param("id"), "id");
+  if (!id) return fail(id.error(), r);
+  auto session = s.db->session();
+  if (!session) return fail(session.error(), r);
+  auto lead = session->get_lead(*id);
+  if (!lead) return fail(lead.error(), r);
+  return json_reply(200, to_json(*lead));
+}
+
+Reply list_leads(const Services& s, const ApiRequest& r) {
+  if (auto e = check_query(r, {"stage", "source", "min_score", "max_score", "recommendation",
+                               "limit", "cursor"}))
+    return fail(*e, r);
+  store::LeadFilter filter;
+  if (const auto* stage = r.query_value("stage")) {
+    filter.stage = domain::parse_lead_stage(*stage);
+    if (!filter.stage)
+      return fail(Error::validation("stage", "stage must be one of: new, contacted, qualified, "
+                                             "transferred, lost"), r);
+  }
+  if (const auto* source = r.query_value("source")) {
+    if (std::ranges::find(s.config->sources, *source) == s.config->sources.end())
+      return fail(Error::validation("source", "unknown source " + *source), r);
+    filter.source = *source;
+  }
+  for (auto [name, target] : {std::pair{"min_score", &filter.min_score},
+                              std::pair{"max_score", &filter.max_score}}) {
+    if (const auto* text = r.query_value(name)) {
+      auto value = parse_score_bound(*text, name);
+      if (!value) return fail(value.error(), r);
+      *target = *value;
+    }
+  }
+  if (filter.min_score && filter.max_score && *filter.min_score > *filter.max_score)
+    return fail(Error::validation("min_score", "min_score must not exceed max_score"), r);
+  if (const auto* rec = r.query_value("recommendation")) {
+    filter.recommendation = domain::parse_recommendation(*rec);
+    if (!filter.recommendation)
+      return fail(Error::validation("recommendation",
+                                    "recommendation must be one of: transfer_to_sales, "
+                                    "continue_qualification, drop_lead"), r);
+  }
+  auto page = parse_page(r);
+  if (!page) return fail(page.error(), r);
+  auto session = s.db->session();
+  if (!session) return fail(session.error(), r);
+  auto leads = session->list_leads(filter, *page);
+  if (!leads) return fail(leads.error(), r);
+  return page_reply(*leads);
+}
+
+Reply update_lead(const Services& s, const ApiRequest& r) {
+  auto id = parse_id(r.param("id"), "id");
+  if (!id) return fail(id.error(), r);
+  auto body = parse_json_object(r.body, false);
+  if (!body) return fail(body.error(), r);
+  auto patch = parse_lead_patch(*body);
+  if (!patch) return fail(patch.error(), r);
+  if (auto e = domain::validate(*patch)) return fail(*e, r);
+  auto session = s.db->session();
+  if (!session) return fail(session.error(), r);
+  auto lead = session->update_lead(*id, *patch);
+  if (!lead) return fail(lead.error(), r);
+  return json_reply(200, to_json(*lead));
+}
+
+Reply change_lead_stage(const Services& s, const ApiRequest& r) {
+  auto id = parse_id(r.param("id"), "id");
+  if (!id) return fail(id.error(), r);
+  auto body = object_body(r, {"stage"});
+  if (!body) return fail(body.error(), r);
+  auto stage = stage_member(*body);
+  if (!stage) return fail(stage.error(), r);
+  auto session = s.db->session();
+  if (!session) return fail(session.error(), r);
+  auto change = session->change_lead_stage(*id, *stage, r.identity.name, s.config->handoff);
+  if (!change) return fail(change.error(), r);
+  return json_reply(200, to_json(change->lead));
+}
+
+Reply transfer_lead(const Services& s, const ApiRequest& r) {
+  auto id = parse_id(r.param("id"), "id");
+  if (!id) return fail(id.error(), r);
+  if (auto body = object_body(r, {}, /*empty_is_object=*/true); !body) return fail(body.error(), r);
+  auto session = s.db->session();
+  if (!session) return fail(session.error(), r);
+  auto change =
+      session->change_lead_stage(*id, LeadStage::Transferred, r.identity.name, s.config->handoff);
+  if (!change) return fail(change.error(), r);
+  return json_reply(201, {{"lead", to_json(change->lead)},
+                          {"sale", change->sale ? to_json(*change->sale) : json(nullptr)}});
+}
+
+Reply add_activity(const Services& s, const ApiRequest& r) {
+  auto id = parse_id(r.param("id"), "id");
+  if (!id) return fail(id.error(), r);
+  auto body = object_body(r, {"count"}, /*empty_is_object=*/true);
+  if (!body) return fail(body.error(), r);
+  std::int64_t count = 1;
+  if (auto it = body->find("count"); it != body->end()) {
+    if (!it->is_number_integer() || (it->is_number_unsigned() && it->get<std::uint64_t>() > 1000000) ||
+        it->get<std::int64_t>() < 1 || it->get<std::int64_t>() > 1000000)
+      return fail(Error::validation("count", "count must be an integer from 1 to 1000000"), r);
+    count = it->get<std::int64_t>();
+  }
+  auto session = s.db->session();
+  if (!session) return fail(session.error(), r);
+  auto lead = session->add_activity(*id, count);
+  if (!lead) return fail(lead.error(), r);
+  return json_reply(200, to_json(*lead));
+}
+
+Reply analyze_lead(const Services& s, const ApiRequest& r) {
+  auto id = parse_id(r.param("id"), "id");
+  if (!id) return fail(id.error(), r);
+  if (auto e = check_query(r, {"scorer"})) return fail(*e, r);
+  if (auto body = object_body(r, {}, /*empty_is_object=*/true); !body) return fail(body.error(), r);
+  const auto scorers = s.scorers;  // this request finishes on the scorers it started with
+  const scoring::Scorer* scorer = &scorers->primary();
+  if (const auto* name = r.query_value("scorer")) {
+    scorer = scorers->find(*name);
+    if (!scorer) return fail(Error::validation("scorer", "unknown scorer " + *name), r);
+  }
+  const bool primary = scorer == &scorers->primary();
+  auto session = s.db->session();
+  if (!session) return fail(session.error(), r);
+  for (int attempt = 0; attempt < kAnalyzeAttempts; ++attempt) {
+    auto lead = session->get_lead(*id);
+    if (!lead) return fail(lead.error(), r);
+    if (domain::is_final(lead->stage))
+      return fail({ErrorCode::LeadFinal,
+                   "lead " + std::to_string(*id) + " is " +
+                       std::string(domain::to_string(lead->stage)) + " and cannot be analyzed",
+                   {}, {}},
+                  r);
+    domain::Analysis analysis;
+    analysis.lead_id = *id;
+    analysis.scorer = scorer->name();
+    analysis.scorer_version = scorer->version();
+    analysis.role = primary ? "primary" : "adhoc";
+    analysis.actor = r.identity.name;
+    analysis.features = domain::features_of(*lead);
+    const auto started = std::chrono::steady_clock::now();
+    auto result = scorer->score(analysis.features);
+    analysis.latency_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    if (!result) {
+      analysis.error = result.error();
+      if (auto kept = session->append_analysis(analysis); !kept) return fail(kept.error(), r);
+      return fail({ErrorCode::ScorerUnavailable,
+                   "scorer " + scorer->name() + " failed: " + result.error(), {}, {}},
+                  r);
+    }
+    analysis.result = std::move(*result);
+    auto stored = session->record_analysis(*lead, analysis, primary);
+    if (!stored && stored.error().code == ErrorCode::Conflict) continue;
+    if (!stored) return fail(stored.error(), r);
+    return json_reply(200, analysis_reply(analysis, *stored));
+  }
+  return fail({ErrorCode::Conflict, "the lead kept changing while it was analyzed; try again", {}, {}},
+              r);
+}
+
+Reply lead_history(const Services& s, const ApiRequest& r) {
+  auto id = parse_id(r.param("id"), "id");
+  if (!id) return fail(id.error(), r);
+  auto session = s.db->session();
+  if (!session) return fail(session.error(), r);
+  auto history = session->lead_history(*id);
+  if (!history) return fail(history.error(), r);
+  json events = json::array(), analyses = json::array();
+  for (const auto& e : history->stage_events) events.push_back(to_json(e));
+  for (const auto& a : history->analyses) analyses.push_back(to_json(a));
+  return json_reply(200, {{"stage_events", std::move(events)}, {"analyses", std::move(analyses)}});
+}
+
+Reply delete_lead(const Services& s, const ApiRequest& r) {
+  auto id = parse_id(r.param("id"), "id");
+  if (!id) return fail(id.error(), r);
+  auto session = s.db->session();
+  if (!session) return fail(session.error(), r);
+  if (auto deleted = session->delete_lead(*id); !deleted) return fail(deleted.error(), r);
+  return empty_reply(204);
+}
+
+}  // namespace leadscore::api::routes

@@ -1,0 +1,213 @@
+// leadscore: the one binary. `leadscore serve | migrate | keys create`.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/async.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "api/auth.h"
+#include "api/server.h"
+#include "engine/config/app_config.h"
+#include "engine/scoring/registry.h"
+#include "engine/store/store.h"
+
+namespace {
+
+using namespace leadscore;
+
+std::optional<std::string> env(const char* name) {
+  const char* value = std::getenv(name);
+  if (!value || !*value) return std::nullopt;
+  return std::string(value);
+}
+
+std::string default_config_path() {
+  return env("LEADSCORE_CONFIG").value_or("config/leadscore.yaml");
+}
+
+std::optional<config::AppConfig> load_config(const std::string& path) {
+  auto loaded = config::load_app_config(path, config::EnvOverrides::from_environment());
+  if (!loaded) {
+    std::fprintf(stderr, "leadscore: the configuration has errors:\n%s\n",
+                 config::to_text(loaded.error()).c_str());
+    return std::nullopt;
+  }
+  return std::move(*loaded);
+}
+
+void setup_logging(const config::LogConfig& log) {
+  // Asynchronous, so that a slow terminal never holds a request.
+  spdlog::init_thread_pool(8192, 1);
+  auto logger = spdlog::create_async_nb<spdlog::sinks::stdout_sink_mt>("leadscore");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  logger->set_level(spdlog::level::from_str(log.level));
+  logger->flush_on(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+  spdlog::flush_every(std::chrono::seconds(1));
+}
+
+std::unique_ptr<store::Database> connect(const config::AppConfig& cfg, int pool_size) {
+  if (cfg.database.url.empty()) {
+    std::fprintf(stderr,
+                 "leadscore: no database: set DATABASE_URL or database.url in %s "
+                 "(`make run` starts a private PostgreSQL)\n",
+                 cfg.path.c_str());
+    return nullptr;
+  }
+  auto db = store::Database::connect(cfg.database.url, pool_size);
+  if (!db) {
+    std::fprintf(stderr, "leadscore: cannot connect to the database: %s\n",
+                 db.error().message.c_str());
+    return nullptr;
+  }
+  return std::move(*db);
+}
+
+bool migrate(store::Database& db) {
+  auto applied = db.migrate();
+  if (!applied) {
+    std::fprintf(stderr, "leadscore: migration failed: %s\n", applied.error().message.c_str());
+    return false;
+  }
+  for (const auto& name : *applied) spdlog::info("applied migration {}", name);
+  return true;
+}
+
+int serve(const std::string& config_path) {
+  // Block the stop signals before any thread exists, so that every thread inherits the
+  // mask and only sigwait() below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto cfg = load_config(config_path);
+  if (!cfg) return 2;
+  auto scorers = scoring::build_scorers(*cfg);
+  if (!scorers) {
+    std::fprintf(stderr, "leadscore: the scorers have errors:\n%s\n",
+                 config::to_text(scorers.error()).c_str());
+    return 2;
+  }
+  setup_logging(cfg->log);
+  auto db = connect(*cfg, cfg->database.pool_size);
+  if (!db || !migrate(*db)) return 1;
+
+  api::KeyCache keys;
+  {
+    auto session = db->session();
+    if (!session) {
+      std::fprintf(stderr, "leadscore: %s\n", session.error().message.c_str());
+      return 1;
+    }
+    if (auto admin = env("LEADSCORE_ADMIN_KEY")) {
+      if (auto ok = api::ensure_admin_key(*session, *admin); !ok) {
+        std::fprintf(stderr, "leadscore: cannot store the admin key: %s\n",
+                     ok.error().message.c_str());
+        return 1;
+      }
+    }
+    auto all = session->list_api_keys();
+    if (!all) return 1;
+    keys.replace(*all);
+  }
+
+  api::Server server(
+      api::Services{&*cfg, db.get(),
+                    std::make_shared<const scoring::ScorerSet>(std::move(*scorers)), &keys},
+      cfg->server.host);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "leadscore: cannot listen on %s:%d: %s\n", cfg->server.host.c_str(),
+                 cfg->server.port, e.what());
+    return 1;
+  }
+  spdlog::info("leadscore serving on http://{}:{} (config {})", cfg->server.host, server.port(),
+               cfg->path);
+
+  // Wait for a stop signal; every 10 s reload the key cache so that keys created by
+  // another process (`leadscore keys create`) are honoured.
+  const timespec refresh{10, 0};
+  for (;;) {
+    int sig = sigtimedwait(&signals, nullptr, &refresh);
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("signal {}: stopping", sig);
+      break;
+    }
+    if (auto session = db->session())
+      if (auto all = session->list_api_keys()) keys.replace(*all);
+  }
+  server.stop();
+  spdlog::shutdown();
+  return 0;
+}
+
+int run_migrate(const std::string& config_path) {
+  auto cfg = load_config(config_path);
+  if (!cfg) return 2;
+  auto db = connect(*cfg, 1);
+  if (!db) return 1;
+  auto applied = db->migrate();
+  if (!applied) {
+    std::fprintf(stderr, "leadscore: migration failed: %s\n", applied.error().message.c_str());
+    return 1;
+  }
+  std::printf("%zu migration(s) applied\n", applied->size());
+  for (const auto& name : *applied) std::printf("  %s\n", name.c_str());
+  return 0;
+}
+
+int create_key(const std::string& config_path, const std::string& name, const std::string& role) {
+  auto parsed = store::parse_role(role);
+  if (!parsed) {
+    std::fprintf(stderr, "leadscore: role must be one of: viewer, manager, analyst, admin\n");
+    return 2;
+  }
+  auto cfg = load_config(config_path);
+  if (!cfg) return 2;
+  auto db = connect(*cfg, 1);
+  if (!db || !migrate(*db)) return 1;
+  auto session = db->session();
+  if (!session) return 1;
+  const std::string key = api::generate_key();
+  auto created = session->create_api_key(name, *parsed, api::hash_key(key));
+  if (!created) {
+    std::fprintf(stderr, "leadscore: %s\n", created.error().message.c_str());
+    return 1;
+  }
+  std::printf("%s\n", key.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"leadscore: lead qualification service"};
+  app.require_subcommand(1);
+  std::string config_path = default_config_path();
+  app.add_option("--config", config_path, "configuration file (env LEADSCORE_CONFIG)");
+
+  auto* serve_cmd = app.add_subcommand("serve", "serve the REST API");
+  auto* migrate_cmd = app.add_subcommand("migrate", "apply the database migrations");
+  auto* keys_cmd = app.add_subcommand("keys", "manage API keys");
+  keys_cmd->require_subcommand(1);
+  auto* create_cmd = keys_cmd->add_subcommand("create", "create a key and print it once");
+  std::string key_name, key_role = "manager";
+  create_cmd->add_option("name", key_name, "the key's name (recorded as the actor)")->required();
+  create_cmd->add_option("--role", key_role, "viewer | manager | analyst | admin");
+
+  CLI11_PARSE(app, argc, argv);
+  if (serve_cmd->parsed()) return serve(config_path);
+  if (migrate_cmd->parsed()) return run_migrate(config_path);
+  if (create_cmd->parsed()) return create_key(config_path, key_name, key_role);
+  return 2;
+}

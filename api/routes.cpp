@@ -1,0 +1,36 @@
+#include "api/routes.h"
+
+namespace leadscore::api {
+
+const std::vector<RouteSpec>& route_table() {
+  using enum Access;
+  using enum Placement;
+  static const std::vector<RouteSpec> table{
+      {"GET", "/health", Public, Inline, routes::health},
+      {"GET", "/ready", Public, Worker, routes::ready},
+
+      {"POST", "/leads", Manage, Worker, routes::create_lead},
+      {"GET", "/leads", Read, Worker, routes::list_leads},
+      {"GET", "/leads/:id", Read, Worker, routes::get_lead},
+      {"PATCH", "/leads/:id", Manage, Worker, routes::update_lead},
+      {"DELETE", "/leads/:id", Administer, Worker, routes::delete_lead},
+      {"PATCH", "/leads/:id/stage", Manage, Worker, routes::change_lead_stage},
+      {"POST", "/leads/:id/activity", Manage, Worker, routes::add_activity},
+      {"POST", "/leads/:id/analyze", Manage, Worker, routes::analyze_lead},
+      {"POST", "/leads/:id/transfer", Manage, Worker, routes::transfer_lead},
+      {"GET", "/leads/:id/history", Read, Worker, routes::lead_history},
+
+      {"GET", "/sales", Read, Worker, routes::list_sales},
+      {"GET", "/sales/:id", Read, Worker, routes::get_sale},
+      {"PATCH", "/sales/:id/stage", Manage, Worker, routes::change_sale_stage},
+
+      {"GET", "/scorers", Read, Inline, routes::list_scorers},
+
+      {"POST", "/admin/keys", Administer, Worker, routes::create_key},
+      {"GET", "/admin/keys", Administer, Worker, routes::list_keys},
+      {"DELETE", "/admin/keys/:name", Administer, Worker, routes::delete_key},
+  };
+  return table;
+}
+
+}  // namespace leadscore::api

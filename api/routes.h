@@ -1,0 +1,67 @@
+// The REST routes of leadscore: every route, its method, path, required right and
+// whether it runs on the worker pool, listed in one table (routes.cpp).
+//
+// Threading: handlers run on worker-pool threads (or inline on the reactor for the
+// cheap ones); the Services they receive are shared, immutable or internally locked.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/auth.h"
+#include "api/exchange.h"
+#include "engine/config/app_config.h"
+#include "engine/scoring/registry.h"
+#include "engine/store/store.h"
+
+namespace leadscore::api {
+
+// What route handlers work with.
+struct Services {
+  const config::AppConfig* config = nullptr;
+  store::Database* db = nullptr;
+  std::shared_ptr<const scoring::ScorerSet> scorers;
+  KeyCache* keys = nullptr;
+};
+
+enum class Access { Public, Read, Manage, Analyze, Administer };
+enum class Placement { Inline, Worker };
+
+using RouteHandler = std::function<Reply(const Services&, const ApiRequest&)>;
+
+struct RouteSpec {
+  const char* method;  // GET, POST, PATCH, PUT, DELETE
+  const char* path;    // Pistache syntax: /leads/:id
+  Access access;
+  Placement placement;
+  RouteHandler handler;
+};
+
+const std::vector<RouteSpec>& route_table();
+
+// Route handlers, grouped by resource (lead_routes.cpp, sale_routes.cpp, admin_routes.cpp).
+namespace routes {
+Reply health(const Services&, const ApiRequest&);
+Reply ready(const Services&, const ApiRequest&);
+Reply create_lead(const Services&, const ApiRequest&);
+Reply get_lead(const Services&, const ApiRequest&);
+Reply list_leads(const Services&, const ApiRequest&);
+Reply update_lead(const Services&, const ApiRequest&);
+Reply change_lead_stage(const Services&, const ApiRequest&);
+Reply add_activity(const Services&, const ApiRequest&);
+Reply analyze_lead(const Services&, const ApiRequest&);
+Reply transfer_lead(const Services&, const ApiRequest&);
+Reply lead_history(const Services&, const ApiRequest&);
+Reply delete_lead(const Services&, const ApiRequest&);
+Reply list_sales(const Services&, const ApiRequest&);
+Reply get_sale(const Services&, const ApiRequest&);
+Reply change_sale_stage(const Services&, const ApiRequest&);
+Reply list_scorers(const Services&, const ApiRequest&);
+Reply create_key(const Services&, const ApiRequest&);
+Reply list_keys(const Services&, const ApiRequest&);
+Reply delete_key(const Services&, const ApiRequest&);
+}  // namespace routes
+
+}  // namespace leadscore::api

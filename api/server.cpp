@@ -1,0 +1,262 @@
+#include "api/server.h"
+
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
+#include <pistache/router.h>
+#include <spdlog/spdlog.h>
+#include <sys/random.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "api/worker_pool.h"
+
+namespace leadscore::api {
+namespace {
+
+using namespace Pistache;
+using Clock = std::chrono::steady_clock;
+
+// Response headers added with addRaw are never written by Pistache 0.0.5: a typed header.
+class RequestIdHeader : public Http::Header::Header {
+ public:
+  NAME("X-Request-Id")
+  RequestIdHeader() = default;
+  explicit RequestIdHeader(std::string id) : id_(std::move(id)) {}
+  void parse(const std::string& data) override { id_ = data; }
+  void write(std::ostream& os) const override { os << id_; }
+
+ private:
+  std::string id_;
+};
+
+bool valid_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (unsigned char c : id)
+    if (!std::isalnum(c) && c != '-' && c != '_' && c != '.') return false;
+  return true;
+}
+
+// Process-unique ids: a random prefix chosen at start, then a counter.
+std::string next_request_id() {
+  static const std::uint32_t prefix = [] {
+    std::uint32_t value = 0;
+    if (getrandom(&value, sizeof value, 0) != sizeof value) value = 0x5eed;
+    return value;
+  }();
+  static std::atomic<std::uint64_t> counter{0};
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%08x-%08llx", prefix,
+                static_cast<unsigned long long>(counter.fetch_add(1) + 1));
+  return buffer;
+}
+
+Http::Method method_of(std::string_view name) {
+  if (name == "GET") return Http::Method::Get;
+  if (name == "POST") return Http::Method::Post;
+  if (name == "PUT") return Http::Method::Put;
+  if (name == "PATCH") return Http::Method::Patch;
+  return Http::Method::Delete;
+}
+
+// Names of the `:param` segments of a route path.
+std::vector<std::string> param_names(std::string_view path) {
+  std::vector<std::string> names;
+  for (std::size_t i = path.find(':'); i != std::string_view::npos; i = path.find(':', i)) {
+    std::size_t end = path.find('/', i);
+    names.emplace_back(path.substr(i + 1, end == std::string_view::npos ? end : end - i - 1));
+    i = end;
+  }
+  return names;
+}
+
+Right right_of(Access access) {
+  switch (access) {
+    case Access::Read: return Right::Read;
+    case Access::Manage: return Right::Manage;
+    case Access::Analyze: return Right::Analyze;
+    default: return Right::Administer;
+  }
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Services services;
+  std::string host;
+  std::unique_ptr<Http::Endpoint> endpoint;
+  Rest::Router router;
+  std::unique_ptr<WorkerPool> pool;
+  bool running = false;
+
+  // The state of one request that moves to a worker thread.
+  struct Exchange {
+    ApiRequest request;
+    Http::ResponseWriter writer;
+    Clock::time_point started;
+    bool keep_alive = true;
+  };
+
+  void add_route(const RouteSpec& spec) {
+    auto names = param_names(spec.path);
+    router.addRoute(method_of(spec.method), spec.path,
+                    [this, &spec, names](const Rest::Request request, Http::ResponseWriter writer) {
+                      handle(spec, names, request, std::move(writer));
+                      return Rest::Route::Result::Ok;
+                    });
+  }
+
+  void handle(const RouteSpec& spec, const std::vector<std::string>& names,
+              const Rest::Request& request, Http::ResponseWriter writer) {
+    auto exchange = std::make_unique<Exchange>(Exchange{copy_request(request), std::move(writer),
+                                                        Clock::now(), keep_alive(request)});
+    for (const auto& name : names)
+      exchange->request.params.emplace_back(name, request.param(":" + name).as<std::string>());
+
+    if (spec.access != Access::Public) {
+      auto auth = request.headers().tryGetRaw("Authorization");
+      auto key = auth ? bearer_key(auth->value()) : std::nullopt;
+      auto identity = key ? services.keys->find(*key) : std::nullopt;
+      if (!identity) {
+        return finish(*exchange, error(401, "unauthorized",
+                                       key ? "the API key is not valid"
+                                           : "an Authorization: Bearer <key> header is required"));
+      }
+      if (!role_allows(identity->role, right_of(spec.access))) {
+        return finish(*exchange,
+                      error(403, "forbidden",
+                            "the " + std::string(store::to_string(identity->role)) +
+                                " role may not " + spec.method + " " + spec.path));
+      }
+      exchange->request.identity = std::move(*identity);
+    }
+
+    if (spec.placement == Placement::Inline) {
+      return finish(*exchange, run(spec, exchange->request));
+    }
+    std::shared_ptr<Exchange> shared(std::move(exchange));
+    WorkerPool::Task task = [this, &spec, ex = shared]() {
+      const auto timeout = std::chrono::milliseconds(services.config->server.request_timeout_ms);
+      if (Clock::now() - ex->started > timeout) {
+        return finish(*ex, error(503, "unavailable", "the request waited too long in the queue"));
+      }
+      finish(*ex, run(spec, ex->request));
+    };
+    if (!pool->post(std::move(task)))  // not taken: the queue is full
+      finish(*shared, error(503, "unavailable", "the server is overloaded; try again"));
+  }
+
+  static Reply error(int status, std::string_view code, const std::string& message) {
+    return json_reply(status,
+                      {{"error", {{"code", code}, {"message", message}, {"details", json::object()}}}});
+  }
+
+  Reply run(const RouteSpec& spec, const ApiRequest& request) {
+    try {
+      return spec.handler(services, request);
+    } catch (const std::exception& e) {
+      spdlog::error("request {} {} {} failed: {}", request.id, request.method, request.path,
+                    e.what());
+    } catch (...) {
+      spdlog::error("request {} {} {} failed with an unknown exception", request.id,
+                    request.method, request.path);
+    }
+    return error_reply(domain::Error::internal(""), request.id);
+  }
+
+  static bool keep_alive(const Rest::Request& request) {
+    auto connection = request.headers().tryGet<Http::Header::Connection>();
+    if (connection) return connection->control() != Http::ConnectionControl::Close;
+    return request.version() == Http::Version::Http11;
+  }
+
+  ApiRequest copy_request(const Rest::Request& request) {
+    ApiRequest out;
+    auto given = request.headers().tryGetRaw(RequestIdHeader::Name);
+    out.id = given && valid_request_id(given->value()) ? given->value() : next_request_id();
+    out.method = Http::methodString(request.method());
+    out.path = request.resource();
+    const auto& query = request.query();
+    for (auto it = query.parameters_begin(); it != query.parameters_end(); ++it)
+      out.query.emplace_back(it->first, it->second);
+    out.body = request.body();
+    return out;
+  }
+
+  // Sends the reply and logs the request. On a worker thread the peer is pinned first: if
+  // the client has gone, nothing is sent (Pistache 0.0.5 would dereference a dead peer).
+  void finish(Exchange& ex, const Reply& reply) {
+    std::shared_ptr<Tcp::Peer> pin;
+    try {
+      pin = ex.writer.peer();
+    } catch (...) {
+    }
+    if (pin) {
+      auto& headers = ex.writer.headers();
+      headers.remove<Http::Header::Connection>();
+      headers.add<Http::Header::Connection>(ex.keep_alive ? Http::ConnectionControl::KeepAlive
+                                                          : Http::ConnectionControl::Close);
+      headers.add<RequestIdHeader>(ex.request.id);
+      auto mime = reply.content_type.empty() ? Http::Mime::MediaType()
+                                             : Http::Mime::MediaType(reply.content_type);
+      ex.writer.send(static_cast<Http::Code>(reply.status), reply.body, mime);
+    }
+    if (services.config->log.requests) {
+      const double ms =
+          std::chrono::duration<double, std::milli>(Clock::now() - ex.started).count();
+      spdlog::info("{} {} {} {:.2f}ms rid={} key={}{}", ex.request.method, ex.request.path,
+                   reply.status, ms, ex.request.id,
+                   ex.request.identity.name.empty() ? "-" : ex.request.identity.name,
+                   pin ? "" : " (client gone)");
+    }
+  }
+};
+
+Server::Server(Services services, std::string host) : impl_(std::make_unique<Impl>()) {
+  impl_->services = std::move(services);
+  impl_->host = std::move(host);
+}
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  auto& d = *impl_;
+  const auto& cfg = d.services.config->server;
+  for (const auto& spec : route_table()) d.add_route(spec);
+  d.router.addNotFoundHandler([](const Rest::Request request, Http::ResponseWriter writer) {
+    writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
+    writer.send(Http::Code::Not_Found,
+                json{{"error",
+                      {{"code", "not_found"},
+                       {"message", "no route for " + std::string(Http::methodString(
+                                                         request.method())) +
+                                       " " + request.resource()},
+                       {"details", json::object()}}}}
+                    .dump(),
+                MIME(Application, Json));
+    return Rest::Route::Result::Ok;
+  });
+  d.pool = std::make_unique<WorkerPool>(cfg.workers, cfg.queue_limit);
+  d.endpoint = std::make_unique<Http::Endpoint>(
+      Address(d.host, Port(static_cast<std::uint16_t>(cfg.port))));
+  auto options = Http::Endpoint::options()
+                     .threads(cfg.threads)
+                     .maxRequestSize(cfg.max_body_bytes)
+                     .flags(Tcp::Options::ReuseAddr);
+  d.endpoint->init(options);
+  d.endpoint->setHandler(d.router.handler());
+  d.endpoint->serveThreaded();
+  d.running = true;
+}
+
+void Server::stop() {
+  auto& d = *impl_;
+  if (!d.running) return;
+  d.running = false;
+  d.pool->stop();
+  d.endpoint->shutdown();
+}
+
+std::uint16_t Server::port() const { return static_cast<std::uint16_t>(impl_->endpoint->getPort()); }
+
+}  // namespace leadscore::api

@@ -1,0 +1,48 @@
+// A fixed pool of threads that runs blocking work (database, scoring) off Pistache's
+// reactor threads, so that a slow request never delays unrelated connections.
+//
+// Threading: post() is safe from any thread. The queue is bounded: post() refuses work
+// when it is full, and the caller answers 503 at once instead of queueing without end.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace leadscore::api {
+
+class WorkerPool {
+ public:
+  using Task = std::move_only_function<void()>;
+
+  WorkerPool(int threads, std::size_t queue_limit);
+  ~WorkerPool();  // drains the queue, then joins
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // False when the queue is full or the pool is stopping; the task is then left untouched
+  // (not moved from) and not run, so the caller can still answer with what it holds.
+  bool post(Task&& task);
+
+  // Runs what is queued, then joins the threads. Idempotent.
+  void stop();
+
+  std::size_t queued() const;
+  int threads() const { return static_cast<int>(threads_.size()); }
+
+ private:
+  void run();
+
+  const std::size_t queue_limit_;
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Task> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace leadscore::api

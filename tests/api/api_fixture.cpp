@@ -1,0 +1,90 @@
+#include "tests/api/api_fixture.h"
+
+#include <libpq-fe.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "engine/scoring/registry.h"
+#include "tests/support/pg_cluster.h"
+
+namespace leadscore::testing {
+
+void ApiTest::SetUp() {
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*log_stream_);
+  auto logger = std::make_shared<spdlog::logger>("test", sink);
+  logger->set_level(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+
+  database_url = PgCluster::shared().create_database();
+  auto loaded = config::load_app_config(std::string(LEADSCORE_SOURCE_DIR) + "/config/leadscore.yaml",
+                                        config::EnvOverrides{});
+  ASSERT_TRUE(loaded.has_value()) << config::to_text(loaded.error());
+  config = std::move(*loaded);
+  config.server.host = "127.0.0.1";
+  config.server.port = 0;
+  config.server.workers = 4;
+  config.database.url = database_url;
+  config.database.pool_size = 4;
+  configure(config);
+
+  auto connected = store::Database::connect(database_url, config.database.pool_size);
+  ASSERT_TRUE(connected.has_value()) << connected.error().message;
+  db = std::move(*connected);
+  ASSERT_TRUE(db->migrate().has_value());
+  {
+    auto session = db->session();
+    ASSERT_TRUE(session.has_value());
+    for (auto [name, role, key] : {std::tuple{"admin", store::Role::Admin, admin_key},
+                                   std::tuple{"manager", store::Role::Manager, manager_key},
+                                   std::tuple{"analyst", store::Role::Analyst, analyst_key},
+                                   std::tuple{"viewer", store::Role::Viewer, viewer_key}})
+      ASSERT_TRUE(session->create_api_key(name, role, api::hash_key(key)).has_value());
+    auto all = session->list_api_keys();
+    ASSERT_TRUE(all.has_value());
+    keys.replace(*all);
+  }
+  auto scorers = scoring::build_scorers(config);
+  ASSERT_TRUE(scorers.has_value()) << config::to_text(scorers.error());
+  server = std::make_unique<api::Server>(
+      api::Services{&config, db.get(),
+                    std::make_shared<const scoring::ScorerSet>(std::move(*scorers)), &keys},
+      config.server.host);
+  server->start();
+  client = std::make_unique<HttpClient>(server->port());
+}
+
+void ApiTest::TearDown() {
+  client.reset();
+  if (server) server->stop();
+  server.reset();
+  db.reset();
+  spdlog::set_default_logger(spdlog::stdout_logger_mt("after-test-" + std::to_string(rand())));
+}
+
+HttpResponse ApiTest::call(const std::string& method, const std::string& path,
+                           const std::string& body, const std::string& key) {
+  return client->request(method, path, key.empty() ? manager_key : key, body);
+}
+
+nlohmann::json ApiTest::create_lead(const nlohmann::json& body) {
+  auto r = call("POST", "/leads", body);
+  EXPECT_EQ(r.status, 201) << r.body;
+  return r.json();
+}
+
+void ApiTest::qualify(std::int64_t id) {
+  const std::string path = "/leads/" + std::to_string(id) + "/stage";
+  EXPECT_EQ(call("PATCH", path, nlohmann::json{{"stage", "contacted"}}).status, 200);
+  EXPECT_EQ(call("PATCH", path, nlohmann::json{{"stage", "qualified"}}).status, 200);
+}
+
+std::int64_t ApiTest::count_rows(const std::string& table) {
+  PGconn* conn = PQconnectdb(database_url.c_str());
+  PGresult* res = PQexec(conn, ("SELECT count(*) FROM " + table).c_str());
+  std::int64_t n = PQresultStatus(res) == PGRES_TUPLES_OK ? std::stoll(PQgetvalue(res, 0, 0)) : -1;
+  PQclear(res);
+  PQfinish(conn);
+  return n;
+}
+
+}  // namespace leadscore::testing

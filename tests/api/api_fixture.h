@@ -1,0 +1,55 @@
+// A running leadscore API on 127.0.0.1 for tests: a fresh database on the shared throwaway
+// cluster, migrated, with one key per role, the shipped config (port 0), the real scorers,
+// and the server on a free port. Request logs are captured for inspection.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "api/auth.h"
+#include "api/server.h"
+#include "engine/config/app_config.h"
+#include "engine/store/store.h"
+#include "tests/api/http_client.h"
+
+namespace leadscore::testing {
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // Adjusts the configuration before the server starts.
+  virtual void configure(config::AppConfig&) {}
+
+  HttpResponse call(const std::string& method, const std::string& path,
+                    const std::string& body = "", const std::string& key = "");
+  HttpResponse call(const std::string& method, const std::string& path, const nlohmann::json& body,
+                    const std::string& key = "") {
+    return call(method, path, body.dump(), key);
+  }
+  // Creates a lead as the manager; fails the test unless it answers 201.
+  nlohmann::json create_lead(const nlohmann::json& body);
+  // Walks a lead to `qualified` through contacted.
+  void qualify(std::int64_t id);
+  std::int64_t count_rows(const std::string& table);
+  std::string logs() const { return log_stream_->str(); }
+
+  std::string admin_key = "lsk_test_admin";
+  std::string manager_key = "lsk_test_manager";
+  std::string analyst_key = "lsk_test_analyst";
+  std::string viewer_key = "lsk_test_viewer";
+
+  std::string database_url;
+  config::AppConfig config;
+  std::unique_ptr<store::Database> db;
+  api::KeyCache keys;
+  std::unique_ptr<api::Server> server;
+  std::unique_ptr<HttpClient> client;
+  std::shared_ptr<std::ostringstream> log_stream_ = std::make_shared<std::ostringstream>();
+};
+
+}  // namespace leadscore::testing
