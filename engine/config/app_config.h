@@ -4,6 +4,8 @@
 // Threading: load once at start-up; the resulting AppConfig is an immutable value.
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <cstddef>
 #include <expected>
 #include <map>
@@ -11,20 +13,18 @@
 #include <string>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 #include "engine/config/config_error.h"
 #include "engine/domain/handoff.h"
 
 namespace leadscore::config {
 
 struct ServerConfig {
-  std::string host = "127.0.0.1";     // listen address; 0.0.0.0 for every interface
+  std::string host = "127.0.0.1";  // listen address; 0.0.0.0 for every interface
   int port = 8000;
   int threads = 2;                       // Pistache reactor threads
   int workers = 8;                       // off-reactor pool for database and scoring work
   int queue_limit = 1024;                // queued requests before answering 503
-  std::size_t max_body_bytes = 1 << 20;  // whole request: line, headers and body
+  std::size_t max_body_bytes = 1 << 20;  // largest request body; 413 above
   int request_timeout_ms = 10000;        // deadline of one queued request
 };
 
@@ -43,9 +43,9 @@ struct LogConfig {
 struct ScorerConfig {
   std::string name;
   std::string plugin;
-  YAML::Node params;          // a mapping, or null when the file gives none
-  Position position;          // of the scorer's name in the file
-  Position plugin_position;   // of its `plugin` value
+  YAML::Node params;         // a mapping, or null when the file gives none
+  Position position;         // of the scorer's name in the file
+  Position plugin_position;  // of its `plugin` value
 };
 
 struct ScoringConfig {

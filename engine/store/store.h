@@ -2,9 +2,12 @@
 //
 // Threading: a Database is safe to use from any thread; it owns a fixed pool of connections.
 // A Session is one connection leased from the pool, for one thread at a time: take one with
-// Database::session(), use it, let it go. Every statement is parametrised and prepared once
-// per connection. Each stage change and each handoff is one transaction holding the lead's
-// row lock, so concurrent requests can never create two sales or skip a check.
+// Database::session(), use it, let it go (before the Database goes). Every statement is
+// parametrised and prepared once per connection. Each stage change and each handoff is one
+// transaction holding the lead's row lock, so concurrent requests can never create two sales
+// or skip a check. No method throws: failures are Errors (Unavailable when the database
+// cannot be reached; Internal, with the PostgreSQL message for the log, when a statement fails
+// unexpectedly).
 #pragma once
 
 #include <chrono>
@@ -56,7 +59,7 @@ struct StageEvent {
 };
 
 struct LeadHistory {
-  std::vector<StageEvent> stage_events;  // oldest first
+  std::vector<StageEvent> stage_events;    // oldest first
   std::vector<domain::Analysis> analyses;  // oldest first
 };
 
@@ -131,7 +134,10 @@ class Session {
   // Analyses. Appends the analysis row and, when `store_on_lead` and it has a result,
   // writes the result onto the lead (ai_* fields) in the same statement — but only if
   // the lead is unchanged since `seen` was read (same updated_at); otherwise Conflict, so
-  // the caller re-reads and scores again. NotFound, LeadFinal, Conflict.
+  // the caller re-reads and scores again. NotFound, LeadFinal, Conflict; on those nothing is
+  // written (the caller may keep the run with append_analysis). Returns the lead as stored;
+  // its ai_analyzed_at is the analysis row's created_at. Without a result or without
+  // `store_on_lead`, only appends the row (NotFound if the lead is missing).
   Result<domain::Lead> record_analysis(const domain::Lead& seen, const domain::Analysis& analysis,
                                        bool store_on_lead);
   // Appends an analysis row only (shadow runs, failed runs).
@@ -147,6 +153,8 @@ class Session {
   // API keys. Conflict on a duplicate name; NotFound on delete of an unknown one.
   Result<ApiKey> create_api_key(const std::string& name, Role role, const std::string& key_hash);
   Result<std::vector<ApiKey>> list_api_keys();
+  // The key with this hash (authentication); NotFound when there is none.
+  Result<ApiKey> find_api_key(const std::string& key_hash);
   Result<void> delete_api_key(const std::string& name);
 
   struct Impl;

@@ -58,7 +58,6 @@ void ApiTest::TearDown() {
   if (server) server->stop();
   server.reset();
   db.reset();
-  spdlog::set_default_logger(spdlog::stdout_logger_mt("after-test-" + std::to_string(rand())));
 }
 
 HttpResponse ApiTest::call(const std::string& method, const std::string& path,

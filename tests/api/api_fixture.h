@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <concepts>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -27,7 +28,9 @@ class ApiTest : public ::testing::Test {
 
   HttpResponse call(const std::string& method, const std::string& path,
                     const std::string& body = "", const std::string& key = "");
-  HttpResponse call(const std::string& method, const std::string& path, const nlohmann::json& body,
+  template <typename J>
+    requires std::same_as<J, nlohmann::json>
+  HttpResponse call(const std::string& method, const std::string& path, const J& body,
                     const std::string& key = "") {
     return call(method, path, body.dump(), key);
   }

@@ -71,7 +71,8 @@ TEST_F(Auth, EveryResponseHasARequestIdAndTheLogNeverHasTheKey) {
   EXPECT_NE(again.headers["x-request-id"], id);
   auto given = client->request("GET", "/health", "", "", {{"X-Request-Id", "trace-42"}});
   EXPECT_EQ(given.headers["x-request-id"], "trace-42");
-  EXPECT_EQ(r.headers["connection"], "keep-alive");
+  EXPECT_TRUE(r.headers["connection"] == "keep-alive" || r.headers["connection"] == "Keep-Alive")
+      << r.headers["connection"];
 
   server->stop();  // flushes the pool, so every request has logged its line
   const std::string log = logs();

@@ -103,7 +103,7 @@ TEST_F(BadInput, LeadRoutesRefuseBadIdsBodiesAndQueries) {
 TEST_F(BadInput, HugeBodyIsRefusedAndTheServerKeepsServing) {
   const std::string body = R"({"source":"manual","bio":")" + std::string(20 << 20, 'x') + "\"}";
   auto r = call("POST", "/leads", body);
-  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(r.status, 413) << r.body;
   EXPECT_EQ(count_rows("leads"), 0);
   HttpClient fresh(server->port());
   EXPECT_EQ(fresh.request("GET", "/health").status, 200);

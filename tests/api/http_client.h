@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 
+#include <concepts>
 #include <map>
 #include <string>
 
@@ -32,8 +33,10 @@ class HttpClient {
   HttpResponse request(const std::string& method, const std::string& path,
                        const std::string& key = "", const std::string& body = "",
                        const std::map<std::string, std::string>& headers = {});
+  template <typename J>
+    requires std::same_as<J, nlohmann::json>
   HttpResponse request(const std::string& method, const std::string& path, const std::string& key,
-                       const nlohmann::json& body) {
+                       const J& body) {
     return request(method, path, key, body.dump());
   }
 

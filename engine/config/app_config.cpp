@@ -1,0 +1,216 @@
+#include "engine/config/app_config.h"
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string_view>
+#include <system_error>
+
+#include "engine/config/yaml_reader.h"
+
+namespace leadscore::config {
+namespace {
+
+constexpr std::array<std::string_view, 6> kLogLevels{"trace", "debug", "info",
+                                                     "warn",  "error", "off"};
+constexpr std::string_view kEnvironment = "<environment>";
+
+// Lead sources and scorer names end up in URLs, CSV files and the database: keep them plain.
+bool is_plain_name(std::string_view name, bool allow_upper_and_dot) {
+  if (name.empty() || name.size() > 64) return false;
+  for (unsigned char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+                    (allow_upper_and_dot && ((c >= 'A' && c <= 'Z') || c == '.'));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void read_server(YamlMap server, ServerConfig& out) {
+  std::string host = out.host;
+  if (server.read("host", host)) {
+    if (host.empty() || host.find_first_of(" \t\r\n") != std::string::npos)
+      server.error("host", "server.host must be an address or host name, got '" + host + "'");
+    else
+      out.host = std::move(host);
+  }
+  server.read("port", out.port, {1, 65535});
+  server.read("threads", out.threads, {1, 64});
+  server.read("workers", out.workers, {1, 1024});
+  server.read("queue_limit", out.queue_limit, {1, 1'000'000});
+  server.read("max_body_bytes", out.max_body_bytes, {1024, 64 << 20});
+  server.read("request_timeout_ms", out.request_timeout_ms, {1, 600'000});
+  server.finish();
+}
+
+void read_database(YamlMap database, DatabaseConfig& out) {
+  database.read("url", out.url);
+  database.read("pool_size", out.pool_size, {1, 256});
+  database.finish();
+}
+
+void read_log(YamlMap log, LogConfig& out) {
+  log.read_one_of("level", out.level, kLogLevels);
+  log.read("requests", out.requests);
+  log.finish();
+}
+
+void read_handoff(YamlMap handoff, domain::HandoffPolicy& out) {
+  handoff.read("min_score", out.min_score, {0.0, 1.0});
+  handoff.finish();
+}
+
+void read_sources(YamlMap& root, std::vector<std::string>& out) {
+  std::vector<std::string> sources;
+  if (!root.read("sources", sources)) return;
+  const YAML::Node list = root.value("sources");
+  bool ok = true;
+  if (sources.empty()) {
+    root.error("sources", "sources must name at least one lead source");
+    ok = false;
+  }
+  std::set<std::string, std::less<>> seen;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    const std::string what = "sources[" + std::to_string(i) + "]";
+    const Position at = value_position(list[i], root.key_position("sources"));
+    if (!is_plain_name(sources[i], false)) {
+      root.errors().add(
+          at, what + " must be 1 to 64 of a-z, 0-9, '_' or '-', got '" + sources[i] + "'");
+      ok = false;
+    } else if (!seen.insert(sources[i]).second) {
+      root.errors().add(at, what + " repeats source '" + sources[i] + "'");
+      ok = false;
+    }
+  }
+  if (ok) out = std::move(sources);
+}
+
+void read_scorer(const YamlMap::Entry& entry, const std::string& path, YamlErrors& errors,
+                 std::vector<ScorerConfig>& out) {
+  ScorerConfig scorer;
+  scorer.name = entry.key;
+  scorer.position = entry.key_position;
+  const std::string scorer_path = path + "." + entry.key;
+  if (!is_plain_name(scorer.name, true))
+    errors.add(entry.key_position, "scorer name '" + scorer.name + "' in " + path +
+                                       " must be 1 to 64 of a-z, A-Z, 0-9, '_', '-' or '.'");
+  YamlMap map(entry.value, scorer_path, errors, entry.key_position);
+  if (!map.present()) {
+    if (entry.value.IsNull()) errors.add(entry.key_position, scorer_path + " needs a `plugin`");
+    return;
+  }
+  if (map.require("plugin")) {
+    map.read("plugin", scorer.plugin);
+    scorer.plugin_position = map.value_position("plugin");
+  }
+  // The plugin reads its own params; here only their shape is checked.
+  const YAML::Node params = map.value("params");
+  if (params.IsDefined() && !params.IsNull() && !params.IsMap())
+    map.error("params", scorer_path + ".params must be a mapping, got " + describe(params));
+  else if (params.IsDefined())
+    scorer.params = params;
+  map.finish();
+  out.push_back(std::move(scorer));
+}
+
+void read_scoring(YamlMap scoring, ScoringConfig& out) {
+  if (!scoring.present()) return;  // the defaults stand
+  out = ScoringConfig{};
+  out.position = scoring.position();
+  if (scoring.require("primary")) {
+    scoring.read("primary", out.primary);
+    out.primary_position = scoring.value_position("primary");
+  }
+  if (scoring.require("scorers")) {
+    YamlMap map = scoring.map("scorers");
+    // An empty `scorers:` is left to build_scorers, which says what is missing.
+    if (map.present())
+      for (const auto& entry : map.entries())
+        read_scorer(entry, map.path(), scoring.errors(), out.scorers);
+    map.finish();
+  }
+  scoring.finish();
+}
+
+void apply_environment(const EnvOverrides& env, AppConfig& config,
+                       std::vector<ConfigError>& errors) {
+  if (env.port) {
+    const std::string& text = *env.port;
+    int port = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+    if (ec != std::errc{} || end != text.data() + text.size() || port < 1 || port > 65535)
+      errors.push_back({std::string(kEnvironment), 0, 0,
+                        "PORT must be an integer between 1 and 65535, got '" + text + "'"});
+    else
+      config.server.port = port;
+  }
+  if (env.database_url) config.database.url = *env.database_url;
+}
+
+}  // namespace
+
+ScoringConfig default_scoring() {
+  ScoringConfig scoring;
+  scoring.primary = "heuristic";
+  scoring.scorers.push_back({"heuristic", "heuristic", YAML::Node(YAML::NodeType::Null), {}, {}});
+  return scoring;
+}
+
+EnvOverrides EnvOverrides::from_environment() {
+  auto get = [](const char* name) -> std::optional<std::string> {
+    const char* value = std::getenv(name);
+    if (value == nullptr || *value == '\0') return std::nullopt;
+    return std::string(value);
+  };
+  return {get("PORT"), get("DATABASE_URL")};
+}
+
+std::expected<AppConfig, std::vector<ConfigError>> load_app_config(const std::string& path,
+                                                                   const EnvOverrides& env) {
+  YamlErrors errors(path);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    errors.add(Position{}, "cannot read the config file: it is a directory");
+    return std::unexpected(errors.take());
+  }
+  std::ifstream in(path);
+  if (!in) {
+    errors.add(Position{}, "cannot read the config file: " + std::string(std::strerror(errno)));
+    return std::unexpected(errors.take());
+  }
+
+  AppConfig config;
+  config.path = path;
+  config.scoring = default_scoring();
+  try {
+    const YAML::Node root_node = YAML::Load(in);
+    YamlMap root(root_node, "", errors, Position{1, 1});
+    read_server(root.map("server"), config.server);
+    read_database(root.map("database"), config.database);
+    read_log(root.map("log"), config.log);
+    read_handoff(root.map("handoff"), config.handoff);
+    read_sources(root, config.sources);
+    read_scoring(root.map("scoring"), config.scoring);
+    root.finish();
+  } catch (const YAML::ParserException& e) {
+    errors.add(e.mark, "YAML syntax error: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    errors.add(e.mark, e.msg);
+  } catch (const std::exception& e) {
+    errors.add(Position{}, e.what());
+  }
+
+  errors.sort_by_position();
+  std::vector<ConfigError> all = errors.take();
+  apply_environment(env, config, all);
+  if (!all.empty()) return std::unexpected(std::move(all));
+  return config;
+}
+
+}  // namespace leadscore::config

@@ -1,0 +1,268 @@
+#include "engine/store/pg_connection.h"
+
+#include <poll.h>
+
+#include <atomic>
+#include <charconv>
+#include <stdexcept>
+#include <utility>
+
+namespace leadscore::store {
+namespace {
+
+std::size_t next_statement_index() {
+  static std::atomic<std::size_t> next{0};
+  return next.fetch_add(1);
+}
+
+std::string trimmed(const char* message) {
+  std::string text = message ? message : "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+std::string field_of(const PGresult* result, int field) {
+  const char* value = PQresultErrorField(result, field);
+  return value ? value : "";
+}
+
+// "leads_activity_count_check" → "activity_count": CHECK constraints keep PostgreSQL's default
+// names, <table>_<column>_check.
+std::string field_of_check(const std::string& constraint) {
+  std::string_view name = constraint;
+  for (std::string_view table : {"leads_", "sales_", "api_keys_", "analyses_", "stage_events_"}) {
+    if (name.starts_with(table)) {
+      name.remove_prefix(table.size());
+      break;
+    }
+  }
+  if (name.ends_with("_check")) name.remove_suffix(std::string_view("_check").size());
+  return std::string(name);
+}
+
+}  // namespace
+
+Statement::Statement(const char* name, std::string sql)
+    : name_(name), sql_(std::move(sql)), index_(next_statement_index()) {}
+
+Params& Params::text(const std::string& value) {
+  if (value.find('\0') != std::string::npos) has_nul_ = true;
+  return referenced(value.c_str());
+}
+
+Params& Params::text(std::string&& value) { return owned(std::move(value)); }
+
+Params& Params::text(const char* value) { return referenced(value); }
+
+Params& Params::text(std::string_view value) { return owned(std::string(value)); }
+
+Params& Params::text(const std::optional<std::string>& value) {
+  return value ? text(*value) : null();
+}
+
+Params& Params::text(std::optional<std::string>&& value) {
+  return value ? owned(std::move(*value)) : null();
+}
+
+Params& Params::integer(std::int64_t value) {
+  char buffer[24];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return owned(std::string(buffer, end));  // fits the small-string buffer: no allocation
+}
+
+Params& Params::integer(const std::optional<std::int64_t>& value) {
+  return value ? integer(*value) : null();
+}
+
+Params& Params::real(double value) {
+  // The shortest text that reads back as the same double.
+  char buffer[32];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  if (ec != std::errc()) throw std::runtime_error("cannot format a double parameter");
+  return owned(std::string(buffer, end));
+}
+
+Params& Params::real(const std::optional<double>& value) { return value ? real(*value) : null(); }
+
+Params& Params::null() { return referenced(nullptr); }
+
+int Params::next_slot() {
+  if (size_ == kMaxParams) throw std::length_error("too many statement parameters");
+  return size_++;
+}
+
+Params& Params::referenced(const char* value) {
+  const int slot = next_slot();
+  referenced_[slot] = value;
+  return *this;
+}
+
+Params& Params::owned(std::string value) {
+  if (value.find('\0') != std::string::npos) has_nul_ = true;
+  const int slot = next_slot();
+  owned_[slot] = std::move(value);
+  is_owned_[slot] = true;
+  return *this;
+}
+
+const char* const* Params::values() const {
+  for (int i = 0; i < size_; ++i) values_[i] = is_owned_[i] ? owned_[i].c_str() : referenced_[i];
+  return values_.data();
+}
+
+domain::Error to_error(const PgFailure& failure) {
+  using domain::Error;
+  using domain::ErrorCode;
+  const std::string& state = failure.sqlstate;
+  // 08: connection exception; 53: insufficient resources; 57P0x: shutdown; 57014: cancelled.
+  if (failure.connection_lost || state.starts_with("08") || state.starts_with("53") ||
+      state.starts_with("57P") || state == "57014")
+    return {ErrorCode::Unavailable, "the database is unavailable: " + failure.message, {}, {}};
+  if (state == "23514")
+    return Error::validation(field_of_check(failure.constraint),
+                             field_of_check(failure.constraint) + " is out of range");
+  if (state == "22021" || state == "22P05")
+    return Error::validation("", "text must be valid UTF-8 without NUL bytes");
+  if (state == "22003") return Error::validation("", "a number is out of range");
+  if (state == "23505") return {ErrorCode::Conflict, "already exists", {}, {}};
+  if (state == "40001" || state == "40P01")
+    return {ErrorCode::Conflict, "a concurrent change interfered; retry", {}, {}};
+  return Error::internal("postgres " + (state.empty() ? std::string("client") : state) + ": " +
+                         failure.message);
+}
+
+std::string_view PgResult::text(int row, int column) const {
+  return {PQgetvalue(result_.get(), row, column),
+          static_cast<std::size_t>(PQgetlength(result_.get(), row, column))};
+}
+
+std::optional<std::string> PgResult::optional_text(int row, int column) const {
+  if (is_null(row, column)) return std::nullopt;
+  return std::string(text(row, column));
+}
+
+std::int64_t PgResult::integer(int row, int column) const {
+  std::string_view value = text(row, column);
+  std::int64_t number = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+  if (ec != std::errc() || end != value.data() + value.size())
+    throw std::runtime_error("not an integer in column " + std::to_string(column) + ": " +
+                             std::string(value));
+  return number;
+}
+
+double PgResult::real(int row, int column) const {
+  std::string_view value = text(row, column);
+  double number = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+  if (ec != std::errc() || end != value.data() + value.size())
+    throw std::runtime_error("not a number in column " + std::to_string(column) + ": " +
+                             std::string(value));
+  return number;
+}
+
+std::optional<double> PgResult::optional_real(int row, int column) const {
+  if (is_null(row, column)) return std::nullopt;
+  return real(row, column);
+}
+
+bool PgResult::boolean(int row, int column) const { return text(row, column) == "t"; }
+
+std::expected<std::unique_ptr<PgConnection>, std::string> PgConnection::open(
+    const std::string& url) {
+  // `url` is expanded last, so its own settings override these defaults.
+  const char* keywords[] = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
+  const char* values[] = {"5", "leadscore", url.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
+  if (conn == nullptr) return std::unexpected("cannot allocate a database connection");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string message = trimmed(PQerrorMessage(conn));
+    PQfinish(conn);
+    return std::unexpected(message);
+  }
+  return std::unique_ptr<PgConnection>(new PgConnection(conn));
+}
+
+PgConnection::PgConnection(PGconn* conn) : conn_(conn) {
+  // The server's notices (e.g. "relation already exists, skipping") are not for our stderr.
+  PQsetNoticeReceiver(
+      conn_, [](void*, const PGresult*) {}, nullptr);
+}
+
+PgConnection::~PgConnection() { PQfinish(conn_); }
+
+bool PgConnection::ensure_ok() {
+  if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE) {
+    // A server that closed this connection while it was idle (restart, terminated backend)
+    // left an error and EOF in the socket: read them now, so that the lease reconnects instead
+    // of the next query failing.
+    for (int i = 0; i < 4; ++i) {
+      pollfd fd{PQsocket(conn_), POLLIN, 0};
+      if (poll(&fd, 1, 0) <= 0) return true;
+      if (!PQconsumeInput(conn_) || PQstatus(conn_) != CONNECTION_OK) break;
+    }
+    if (PQstatus(conn_) == CONNECTION_OK) return true;
+  }
+  PQreset(conn_);
+  PQsetNoticeReceiver(
+      conn_, [](void*, const PGresult*) {}, nullptr);
+  prepared_.assign(prepared_.size(), false);
+  return PQstatus(conn_) == CONNECTION_OK;
+}
+
+void PgConnection::prepare_for_reuse() {
+  if (PQstatus(conn_) != CONNECTION_OK) return;
+  switch (PQtransactionStatus(conn_)) {
+    case PQTRANS_INTRANS:
+    case PQTRANS_INERROR:
+      PQclear(PQexec(conn_, "ROLLBACK"));
+      break;
+    default:
+      break;  // idle; or busy/unknown, which ensure_ok() resets on the next lease
+  }
+}
+
+PgOutcome PgConnection::execute(const Statement& statement, const Params& params) {
+  if (params.has_nul())
+    return std::unexpected(PgFailure{"22021", {}, "a text value contains a NUL byte", false});
+  const std::size_t index = statement.index();
+  if (index >= prepared_.size()) prepared_.resize(index + 1, false);
+  if (!prepared_[index]) {
+    auto prepared = check(PQprepare(conn_, statement.name(), statement.sql().c_str(), 0, nullptr));
+    if (!prepared) return prepared;
+    prepared_[index] = true;
+  }
+  return check(
+      PQexecPrepared(conn_, statement.name(), params.size(), params.values(), nullptr, nullptr, 0));
+}
+
+PgOutcome PgConnection::execute_once(const char* sql, const Params& params) {
+  if (params.has_nul())
+    return std::unexpected(PgFailure{"22021", {}, "a text value contains a NUL byte", false});
+  return check(
+      PQexecParams(conn_, sql, params.size(), nullptr, params.values(), nullptr, nullptr, 0));
+}
+
+PgOutcome PgConnection::execute_script(const char* sql) { return check(PQexec(conn_, sql)); }
+
+std::string PgConnection::error_message() const { return trimmed(PQerrorMessage(conn_)); }
+
+PgOutcome PgConnection::check(PGresult* result) {
+  if (result == nullptr)
+    return std::unexpected(
+        PgFailure{{}, {}, trimmed(PQerrorMessage(conn_)), PQstatus(conn_) != CONNECTION_OK});
+  switch (PQresultStatus(result)) {
+    case PGRES_COMMAND_OK:
+    case PGRES_TUPLES_OK:
+    case PGRES_EMPTY_QUERY:
+      return PgResult(result);
+    default:
+      break;
+  }
+  PgFailure failure{field_of(result, PG_DIAG_SQLSTATE), field_of(result, PG_DIAG_CONSTRAINT_NAME),
+                    trimmed(PQresultErrorMessage(result)), PQstatus(conn_) != CONNECTION_OK};
+  PQclear(result);
+  return std::unexpected(std::move(failure));
+}
+
+}  // namespace leadscore::store

@@ -1,0 +1,45 @@
+// Between rows and domain values: the select lists the store's statements share, the readers
+// of their rows, and the JSON stored for analyses. Private to engine/store.
+//
+// Readers throw std::runtime_error on a value the domain does not know (a corrupt row); the
+// Session turns that into an Internal error.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "engine/domain/analysis.h"
+#include "engine/domain/lead.h"
+#include "engine/store/pg_connection.h"
+
+namespace leadscore::store {
+
+// Usable as a SELECT list and as a RETURNING list of leads; read with read_lead().
+inline constexpr std::string_view kLeadColumns =
+    "id, source, stage, business_domain, activity_count, name, email, role, company, industry, "
+    "location, bio, ai_score, ai_recommendation, ai_reason, ai_scorer, ai_scorer_version, "
+    "leadscore_rfc3339(ai_analyzed_at) AS ai_analyzed_at_text, "
+    "leadscore_rfc3339(created_at) AS created_at_text, "
+    "leadscore_rfc3339(updated_at) AS updated_at_text";
+inline constexpr int kLeadColumnCount = 20;
+
+inline constexpr std::string_view kSaleColumns =
+    "id, lead_id, stage, leadscore_rfc3339(created_at) AS created_at_text, "
+    "leadscore_rfc3339(updated_at) AS updated_at_text";
+
+inline constexpr std::string_view kAnalysisColumns =
+    "id, lead_id, scorer, scorer_version, role, actor, features, result, contributions, "
+    "latency_ms, error, leadscore_rfc3339(created_at) AS created_at_text";
+
+// The columns from `first` on, in the order of kLeadColumns.
+domain::Lead read_lead(const PgResult& result, int row, int first = 0);
+domain::Sale read_sale(const PgResult& result, int row, int first = 0);
+domain::Analysis read_analysis(const PgResult& result, int row);
+
+// jsonb documents of an analysis: features {source, stage, activity_count, business_domain?,
+// name?, ...}, result {score, recommendation, reason}, contributions [{rule, points}].
+std::string features_json(const domain::Features& features);
+std::string result_json(const domain::ScoreResult& result);
+std::string contributions_json(const domain::ScoreResult& result);
+
+}  // namespace leadscore::store

@@ -1,0 +1,619 @@
+// Session: the store's queries. Each public method is one prepared statement, or one
+// transaction around the lead's (or sale's) row lock when the domain rules must see the
+// current row before deciding.
+#include <algorithm>
+#include <stdexcept>
+#include <utility>
+
+#include "engine/domain/stage_machine.h"
+#include "engine/store/row_mapping.h"
+#include "engine/store/session_impl.h"
+#include "engine/store/store.h"
+
+namespace leadscore::store {
+namespace {
+
+using domain::ErrorCode;
+using domain::LeadStage;
+using domain::SaleStage;
+using domain::TransitionVerdict;
+
+std::string cat(std::initializer_list<std::string_view> parts) {
+  std::string text;
+  for (std::string_view part : parts) text += part;
+  return text;
+}
+
+// Every change of a row moves its updated_at strictly forward, even within one microsecond,
+// so that record_analysis() can use updated_at as the row's version.
+constexpr std::string_view kTouch =
+    "updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond')";
+
+const Statement kPing{"ping", "SELECT 1"};
+
+// --- leads ---
+const Statement kCreateLead{
+    "create_lead",
+    cat({"WITH lead AS ("
+         " INSERT INTO leads (source, business_domain, activity_count, name, email, role,"
+         "  company, industry, location, bio)"
+         " VALUES ($1, $2, $3::bigint, $4, $5, $6, $7, $8, $9, $10)"
+         " RETURNING ",
+         kLeadColumns,
+         "), event AS ("
+         " INSERT INTO stage_events (lead_id, from_stage, to_stage, actor)"
+         " SELECT id, NULL, 'new', $11 FROM lead)"
+         " SELECT * FROM lead"})};
+const Statement kGetLead{"get_lead",
+                         cat({"SELECT ", kLeadColumns, " FROM leads WHERE id = $1::bigint"})};
+const Statement kLockLead{
+    "lock_lead", cat({"SELECT ", kLeadColumns, " FROM leads WHERE id = $1::bigint FOR UPDATE"})};
+const Statement kLockLeadStage{"lock_lead_stage",
+                               "SELECT stage FROM leads WHERE id = $1::bigint FOR UPDATE"};
+// One plan for every combination of filters: an unset filter is a NULL parameter.
+const Statement kListLeads{"list_leads",
+                           cat({"SELECT ", kLeadColumns,
+                                " FROM leads"
+                                " WHERE id > coalesce($1::bigint, 0)"
+                                "  AND ($2::text IS NULL OR stage = $2::text)"
+                                "  AND ($3::text IS NULL OR source = $3::text)"
+                                "  AND ($4::float8 IS NULL OR ai_score >= $4::float8)"
+                                "  AND ($5::float8 IS NULL OR ai_score <= $5::float8)"
+                                "  AND ($6::text IS NULL OR ai_recommendation = $6::text)"
+                                " ORDER BY id LIMIT $7::bigint"})};
+const Statement kUpdateLeadFields{
+    "update_lead_fields",
+    cat({"UPDATE leads SET business_domain = $2, name = $3, email = $4, role = $5, company = $6,"
+         " industry = $7, location = $8, bio = $9, ",
+         kTouch, " WHERE id = $1::bigint RETURNING ", kLeadColumns})};
+const Statement kAddActivity{
+    "add_activity", cat({"UPDATE leads SET activity_count = activity_count + $2::bigint, ", kTouch,
+                         " WHERE id = $1::bigint RETURNING ", kLeadColumns})};
+// $1 lead, $2 new stage, $3 old stage, $4 actor.
+const Statement kSetLeadStage{
+    "set_lead_stage", cat({"WITH lead AS (UPDATE leads SET stage = $2::text, ", kTouch,
+                           " WHERE id = $1::bigint RETURNING ", kLeadColumns,
+                           "), event AS ("
+                           " INSERT INTO stage_events (lead_id, from_stage, to_stage, actor)"
+                           " SELECT id, $3::text, $2::text, $4 FROM lead)"
+                           " SELECT * FROM lead"})};
+const Statement kLockLeadForDelete{
+    "lock_lead_for_delete",
+    "SELECT EXISTS (SELECT 1 FROM sales WHERE sales.lead_id = leads.id)"
+    " FROM leads WHERE id = $1::bigint FOR UPDATE OF leads"};
+const Statement kDeleteLead{"delete_lead", "DELETE FROM leads WHERE id = $1::bigint"};
+const Statement kLeadEvents{"lead_events",
+                            "SELECT from_stage, to_stage, actor, leadscore_rfc3339(at)"
+                            " FROM stage_events WHERE lead_id = $1::bigint AND sale_id IS NULL"
+                            " ORDER BY id"};
+const Statement kLeadAnalyses{
+    "lead_analyses",
+    cat({"SELECT ", kAnalysisColumns, " FROM analyses WHERE lead_id = $1::bigint ORDER BY id"})};
+const Statement kLeadExists{"lead_exists", "SELECT 1 FROM leads WHERE id = $1::bigint"};
+
+// --- analyses ---
+// The analysis columns from $6 on: scorer, scorer_version, role, actor, features, result,
+// contributions, latency_ms, error.
+constexpr std::string_view kAnalysisInsert =
+    "INSERT INTO analyses (lead_id, scorer, scorer_version, role, actor, features, result,"
+    " contributions, latency_ms, error, created_at) ";
+
+// One statement, no transaction: the UPDATE takes the row lock and re-checks its WHERE on the
+// newest row version, so a concurrent change makes it match nothing; the analysis row is
+// inserted only with the update. When nothing matched, the last branch (which reads the
+// statement's snapshot, before any concurrent change) says why: the lead is final, or it has
+// changed since it was read (also when a concurrent change made it final: the caller re-reads).
+// $1 lead, $2 updated_at as read, $3 score, $4 recommendation, $5 reason, $6.. analysis.
+const Statement kRecordAnalysisOnLead{
+    "record_analysis_on_lead",
+    cat({"WITH lead AS ("
+         " UPDATE leads SET ai_score = $3::float8, ai_recommendation = $4::text,"
+         "  ai_reason = $5::text, ai_scorer = $6::text, ai_scorer_version = $7::text,"
+         "  ai_analyzed_at = now(), ",
+         kTouch,
+         "  WHERE id = $1::bigint AND updated_at = $2::timestamptz"
+         "   AND stage NOT IN ('transferred', 'lost')"
+         " RETURNING ",
+         kLeadColumns, "), analysis AS (", kAnalysisInsert,
+         " SELECT id, $6::text, $7::text, $8::text, $9::text, $10::jsonb, $11::jsonb,"
+         "  $12::jsonb, $13::float8, $14::text, now() FROM lead)"
+         " SELECT 'stored' AS outcome, lead.* FROM lead"
+         " UNION ALL"
+         " SELECT CASE WHEN stage IN ('transferred', 'lost') THEN 'final' ELSE 'changed' END, ",
+         kLeadColumns, " FROM leads WHERE id = $1::bigint AND NOT EXISTS (SELECT 1 FROM lead)"})};
+// Appends the analysis and reads the lead, in one statement; no row when the lead is missing.
+// $1 lead, $2.. as kAppendAnalysis.
+const Statement kRecordAnalysisOnly{
+    "record_analysis_only",
+    cat({"WITH analysis AS (", kAnalysisInsert,
+         " SELECT id, $2::text, $3::text, $4::text, $5::text, $6::jsonb, $7::jsonb, $8::jsonb,"
+         "  $9::float8, $10::text, now() FROM leads WHERE id = $1::bigint)"
+         " SELECT ",
+         kLeadColumns, " FROM leads WHERE id = $1::bigint"})};
+const Statement kAppendAnalysis{
+    "append_analysis",
+    cat({kAnalysisInsert,
+         "VALUES ($1::bigint, $2::text, $3::text, $4::text, $5::text, $6::jsonb, $7::jsonb,"
+         " $8::jsonb, $9::float8, $10::text, now())"})};
+
+// --- sales ---
+const Statement kCreateSale{
+    "create_sale",
+    cat({"WITH sale AS (INSERT INTO sales (lead_id) VALUES ($1::bigint) RETURNING ", kSaleColumns,
+         "), event AS ("
+         " INSERT INTO stage_events (lead_id, sale_id, from_stage, to_stage, actor)"
+         " SELECT lead_id, id, NULL, 'new', $2 FROM sale)"
+         " SELECT * FROM sale"})};
+const Statement kGetSale{"get_sale",
+                         cat({"SELECT ", kSaleColumns, " FROM sales WHERE id = $1::bigint"})};
+const Statement kLockSale{
+    "lock_sale", cat({"SELECT ", kSaleColumns, " FROM sales WHERE id = $1::bigint FOR UPDATE"})};
+const Statement kListSales{"list_sales", cat({"SELECT ", kSaleColumns,
+                                              " FROM sales WHERE id > coalesce($1::bigint, 0)"
+                                              " ORDER BY id LIMIT $2::bigint"})};
+// $1 sale, $2 new stage, $3 old stage, $4 actor.
+const Statement kSetSaleStage{
+    "set_sale_stage",
+    cat({"WITH sale AS (UPDATE sales SET stage = $2::text, ", kTouch,
+         " WHERE id = $1::bigint RETURNING ", kSaleColumns,
+         "), event AS ("
+         " INSERT INTO stage_events (lead_id, sale_id, from_stage, to_stage, actor)"
+         " SELECT lead_id, id, $3::text, $2::text, $4 FROM sale)"
+         " SELECT * FROM sale"})};
+
+// --- API keys ---
+constexpr std::string_view kApiKeyColumns =
+    "name, role, key_hash, leadscore_rfc3339(created_at) AS created_at_text";
+const Statement kCreateApiKey{
+    "create_api_key",
+    cat({"INSERT INTO api_keys (name, role, key_hash) VALUES ($1, $2, $3) RETURNING ",
+         kApiKeyColumns})};
+const Statement kListApiKeys{"list_api_keys",
+                             cat({"SELECT ", kApiKeyColumns, " FROM api_keys ORDER BY name"})};
+const Statement kFindApiKey{"find_api_key",
+                            cat({"SELECT ", kApiKeyColumns, " FROM api_keys WHERE key_hash = $1"})};
+const Statement kDeleteApiKey{"delete_api_key",
+                              "DELETE FROM api_keys WHERE name = $1 RETURNING name"};
+
+// --- errors ---
+
+std::unexpected<Error> failure(const PgFailure& failure) {
+  return std::unexpected(to_error(failure));
+}
+
+std::unexpected<Error> error(ErrorCode code, std::string message) {
+  return std::unexpected(Error{code, std::move(message), {}, {}});
+}
+
+std::unexpected<Error> lead_not_found(std::int64_t id) {
+  return std::unexpected(Error::not_found("lead " + std::to_string(id) + " not found"));
+}
+
+std::unexpected<Error> lead_final(std::int64_t id, LeadStage stage) {
+  return error(ErrorCode::LeadFinal, "lead " + std::to_string(id) + " is " +
+                                         std::string(domain::to_string(stage)) +
+                                         ", a final stage: it cannot change");
+}
+
+std::unexpected<Error> handoff_rejected(const std::vector<domain::HandoffCheck>& failed) {
+  Error e{ErrorCode::HandoffRejected, "the lead cannot be handed off to sales:", {}, {}};
+  for (auto check : failed) {
+    e.failed_checks.emplace_back(domain::code(check));
+    e.message += (e.failed_checks.size() == 1 ? " " : ", ") + e.failed_checks.back();
+  }
+  return std::unexpected(std::move(e));
+}
+
+// Runs `body` on the session's connection; nothing thrown escapes (a corrupt row, a JSON
+// error, bad_alloc become Internal), and a transaction left open is rolled back.
+template <typename Body>
+auto guarded(Session::Impl* impl, Body&& body) -> decltype(body(impl->connection)) {
+  if (impl == nullptr) return std::unexpected(Error::internal("store session used after move"));
+  try {
+    return body(impl->connection);
+  } catch (const std::exception& e) {
+    impl->connection.prepare_for_reuse();
+    return std::unexpected(Error::internal(std::string("store: ") + e.what()));
+  } catch (...) {
+    impl->connection.prepare_for_reuse();
+    return std::unexpected(Error::internal("store: unknown exception"));
+  }
+}
+
+// BEGIN; body; COMMIT — or ROLLBACK when the body fails.
+template <typename Body>
+auto in_transaction(PgConnection& c, Body&& body) -> decltype(body()) {
+  if (auto begun = c.execute_script("BEGIN"); !begun) return failure(begun.error());
+  auto result = body();
+  if (!result) {
+    c.prepare_for_reuse();
+    return result;
+  }
+  if (auto committed = c.execute_script("COMMIT"); !committed) return failure(committed.error());
+  return result;
+}
+
+// The profile columns, in table order: name, email, role, company, industry, location, bio.
+Params& profile_fields(Params& p, const domain::Profile& f) {
+  return p.text(f.name)
+      .text(f.email)
+      .text(f.role)
+      .text(f.company)
+      .text(f.industry)
+      .text(f.location)
+      .text(f.bio);
+}
+
+// The analysis columns scorer .. error, in kAnalysisInsert's order.
+Params& analysis_fields(Params& p, const domain::Analysis& a) {
+  p.text(a.scorer).text(a.scorer_version).text(a.role).text(a.actor);
+  p.text(features_json(a.features));
+  if (a.result)
+    p.text(result_json(*a.result)).text(contributions_json(*a.result));
+  else
+    p.null().null();
+  return p.real(a.latency_ms).text(a.error);
+}
+
+ApiKey read_api_key(const PgResult& r, int row) {
+  auto role = parse_role(r.text(row, 1));
+  if (!role)
+    throw std::runtime_error("unknown role in the database: " + std::string(r.text(row, 1)));
+  return {std::string(r.text(row, 0)), *role, std::string(r.text(row, 2)),
+          std::string(r.text(row, 3))};
+}
+
+template <typename T, typename Read>
+Page<T> read_page(const PgResult& r, int limit, Read read) {
+  Page<T> page;
+  const int rows = std::min(r.rows(), limit);
+  page.items.reserve(static_cast<std::size_t>(rows));
+  for (int row = 0; row < rows; ++row) page.items.push_back(read(r, row, 0));
+  // One row more than asked for was requested: its presence says another page follows.
+  if (r.rows() > limit && !page.items.empty()) page.next_after_id = page.items.back().id;
+  return page;
+}
+
+std::optional<Error> check_limit(const PageRequest& page) {
+  if (page.limit < 1) return Error::validation("limit", "limit must be >= 1");
+  return std::nullopt;
+}
+
+}  // namespace
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+Session::~Session() = default;
+
+Result<void> Session::ping() {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<void> {
+    if (auto r = c.execute(kPing, Params()); !r) return failure(r.error());
+    return {};
+  });
+}
+
+Result<domain::Lead> Session::create_lead(const domain::NewLead& lead, const std::string& actor) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<domain::Lead> {
+    Params p;
+    p.text(lead.source).text(lead.business_domain).integer(lead.activity_count);
+    profile_fields(p, lead.profile).text(actor);
+    auto r = c.execute(kCreateLead, p);
+    if (!r) return failure(r.error());
+    return read_lead(*r, 0);
+  });
+}
+
+Result<domain::Lead> Session::get_lead(std::int64_t id) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<domain::Lead> {
+    auto r = c.execute(kGetLead, Params().integer(id));
+    if (!r) return failure(r.error());
+    if (r->rows() == 0) return lead_not_found(id);
+    return read_lead(*r, 0);
+  });
+}
+
+Result<Page<domain::Lead>> Session::list_leads(const LeadFilter& filter, const PageRequest& page) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<Page<domain::Lead>> {
+    if (auto e = check_limit(page)) return std::unexpected(*e);
+    Params p;
+    p.integer(page.after_id);
+    if (filter.stage)
+      p.text(domain::to_string(*filter.stage));
+    else
+      p.null();
+    p.text(filter.source).real(filter.min_score).real(filter.max_score);
+    if (filter.recommendation)
+      p.text(domain::to_string(*filter.recommendation));
+    else
+      p.null();
+    p.integer(std::int64_t{page.limit} + 1);
+    auto r = c.execute(kListLeads, p);
+    if (!r) return failure(r.error());
+    return read_page<domain::Lead>(*r, page.limit, read_lead);
+  });
+}
+
+Result<domain::Lead> Session::update_lead(std::int64_t id, const domain::LeadPatch& patch) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<domain::Lead> {
+    if (auto e = domain::validate(patch)) return std::unexpected(*e);
+    return in_transaction(c, [&]() -> Result<domain::Lead> {
+      auto locked = c.execute(kLockLead, Params().integer(id));
+      if (!locked) return failure(locked.error());
+      if (locked->rows() == 0) return lead_not_found(id);
+      domain::Lead lead = read_lead(*locked, 0);
+      if (domain::is_final(lead.stage)) return lead_final(id, lead.stage);
+      if (patch.empty()) return lead;
+      domain::apply(patch, lead);
+      Params p;
+      p.integer(id).text(lead.business_domain);
+      auto r = c.execute(kUpdateLeadFields, profile_fields(p, lead.profile));
+      if (!r) return failure(r.error());
+      return read_lead(*r, 0);
+    });
+  });
+}
+
+Result<domain::Lead> Session::add_activity(std::int64_t id, std::int64_t count) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<domain::Lead> {
+    if (count < 1) return std::unexpected(Error::validation("count", "count must be >= 1"));
+    return in_transaction(c, [&]() -> Result<domain::Lead> {
+      auto locked = c.execute(kLockLeadStage, Params().integer(id));
+      if (!locked) return failure(locked.error());
+      if (locked->rows() == 0) return lead_not_found(id);
+      auto stage = domain::parse_lead_stage(locked->text(0, 0));
+      if (!stage) return std::unexpected(Error::internal("unknown lead stage in the database"));
+      if (domain::is_final(*stage)) return lead_final(id, *stage);
+      auto r = c.execute(kAddActivity, Params().integer(id).integer(count));
+      if (!r) {
+        Error e = to_error(r.error());
+        if (e.code == ErrorCode::Validation)
+          return std::unexpected(Error::validation("count", "activity_count would overflow"));
+        return std::unexpected(std::move(e));
+      }
+      return read_lead(*r, 0);
+    });
+  });
+}
+
+Result<StageChange> Session::change_lead_stage(std::int64_t id, LeadStage to,
+                                               const std::string& actor,
+                                               const domain::HandoffPolicy& policy) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<StageChange> {
+    return in_transaction(c, [&]() -> Result<StageChange> {
+      // Concurrent changes of this lead queue here and decide on the row as the winner left it.
+      auto locked = c.execute(kLockLead, Params().integer(id));
+      if (!locked) return failure(locked.error());
+      if (locked->rows() == 0) return lead_not_found(id);
+      const domain::Lead lead = read_lead(*locked, 0);
+      switch (domain::check_lead_transition(lead.stage, to)) {
+        case TransitionVerdict::FromFinal:
+          return lead_final(id, lead.stage);
+        case TransitionVerdict::Invalid:
+          return error(ErrorCode::InvalidTransition,
+                       "cannot move lead from " + std::string(domain::to_string(lead.stage)) +
+                           " to " + std::string(domain::to_string(to)));
+        case TransitionVerdict::NeedsHandoff:
+          if (auto failed = domain::failed_handoff_checks(lead, policy); !failed.empty())
+            return handoff_rejected(failed);
+          break;
+        case TransitionVerdict::Allowed:
+          break;
+      }
+      Params p;
+      p.integer(id).text(domain::to_string(to)).text(domain::to_string(lead.stage)).text(actor);
+      auto moved = c.execute(kSetLeadStage, p);
+      if (!moved) return failure(moved.error());
+      StageChange change{read_lead(*moved, 0), std::nullopt};
+      if (to == LeadStage::Transferred) {
+        auto sale = c.execute(kCreateSale, Params().integer(id).text(actor));
+        if (!sale) {
+          if (sale.error().sqlstate == "23505")
+            return error(ErrorCode::LeadFinal,
+                         "lead " + std::to_string(id) + " already has a sale");
+          return failure(sale.error());
+        }
+        change.sale = read_sale(*sale, 0);
+      }
+      return change;
+    });
+  });
+}
+
+Result<void> Session::delete_lead(std::int64_t id) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<void> {
+    return in_transaction(c, [&]() -> Result<void> {
+      auto locked = c.execute(kLockLeadForDelete, Params().integer(id));
+      if (!locked) return failure(locked.error());
+      if (locked->rows() == 0) return lead_not_found(id);
+      if (locked->boolean(0, 0))
+        return error(ErrorCode::Conflict,
+                     "lead " + std::to_string(id) + " has a sale and cannot be deleted");
+      // Its stage events and analyses go with it (ON DELETE CASCADE).
+      if (auto r = c.execute(kDeleteLead, Params().integer(id)); !r) {
+        if (r.error().sqlstate == "23503")
+          return error(ErrorCode::Conflict,
+                       "lead " + std::to_string(id) + " has a sale and cannot be deleted");
+        return failure(r.error());
+      }
+      return {};
+    });
+  });
+}
+
+Result<LeadHistory> Session::lead_history(std::int64_t id) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<LeadHistory> {
+    LeadHistory history;
+    auto events = c.execute(kLeadEvents, Params().integer(id));
+    if (!events) return failure(events.error());
+    if (events->rows() == 0) {
+      // Every lead has its creation event, so this is almost always a missing lead.
+      auto exists = c.execute(kLeadExists, Params().integer(id));
+      if (!exists) return failure(exists.error());
+      if (exists->rows() == 0) return lead_not_found(id);
+    }
+    for (int row = 0; row < events->rows(); ++row) {
+      StageEvent event;
+      if (!events->is_null(row, 0)) event.from = domain::parse_lead_stage(events->text(row, 0));
+      auto to = domain::parse_lead_stage(events->text(row, 1));
+      if (!to) return std::unexpected(Error::internal("unknown lead stage in stage_events"));
+      event.to = *to;
+      event.actor = std::string(events->text(row, 2));
+      event.at = std::string(events->text(row, 3));
+      history.stage_events.push_back(std::move(event));
+    }
+    auto analyses = c.execute(kLeadAnalyses, Params().integer(id));
+    if (!analyses) return failure(analyses.error());
+    history.analyses.reserve(static_cast<std::size_t>(analyses->rows()));
+    for (int row = 0; row < analyses->rows(); ++row)
+      history.analyses.push_back(read_analysis(*analyses, row));
+    return history;
+  });
+}
+
+Result<domain::Lead> Session::record_analysis(const domain::Lead& seen,
+                                              const domain::Analysis& analysis,
+                                              bool store_on_lead) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<domain::Lead> {
+    if (analysis.lead_id != 0 && analysis.lead_id != seen.id)
+      return std::unexpected(
+          Error::validation("lead_id", "the analysis belongs to another lead than `seen`"));
+    Params p;
+    p.integer(seen.id);
+    if (!(store_on_lead && analysis.result)) {
+      auto r = c.execute(kRecordAnalysisOnly, analysis_fields(p, analysis));
+      if (!r) {
+        if (r.error().sqlstate == "23503") return lead_not_found(seen.id);
+        return failure(r.error());
+      }
+      if (r->rows() == 0) return lead_not_found(seen.id);
+      return read_lead(*r, 0);
+    }
+    const domain::ScoreResult& result = *analysis.result;
+    if (seen.updated_at.empty())
+      p.null();
+    else
+      p.text(seen.updated_at);
+    p.real(result.score).text(domain::to_string(result.recommendation)).text(result.reason);
+    auto r = c.execute(kRecordAnalysisOnLead, analysis_fields(p, analysis));
+    if (!r) return failure(r.error());
+    if (r->rows() == 0) return lead_not_found(seen.id);
+    const std::string_view outcome = r->text(0, 0);
+    if (outcome == "stored") return read_lead(*r, 0, 1);
+    if (outcome == "final") {
+      auto stage = domain::parse_lead_stage(r->text(0, 3));
+      return lead_final(seen.id, stage.value_or(LeadStage::Lost));
+    }
+    return error(ErrorCode::Conflict, "lead " + std::to_string(seen.id) +
+                                          " changed since it was read; read it and score again");
+  });
+}
+
+Result<void> Session::append_analysis(const domain::Analysis& analysis) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<void> {
+    Params p;
+    p.integer(analysis.lead_id);
+    auto r = c.execute(kAppendAnalysis, analysis_fields(p, analysis));
+    if (!r) {
+      if (r.error().sqlstate == "23503") return lead_not_found(analysis.lead_id);
+      return failure(r.error());
+    }
+    return {};
+  });
+}
+
+Result<domain::Sale> Session::get_sale(std::int64_t id) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<domain::Sale> {
+    auto r = c.execute(kGetSale, Params().integer(id));
+    if (!r) return failure(r.error());
+    if (r->rows() == 0)
+      return std::unexpected(Error::not_found("sale " + std::to_string(id) + " not found"));
+    return read_sale(*r, 0);
+  });
+}
+
+Result<Page<domain::Sale>> Session::list_sales(const PageRequest& page) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<Page<domain::Sale>> {
+    if (auto e = check_limit(page)) return std::unexpected(*e);
+    auto r = c.execute(kListSales,
+                       Params().integer(page.after_id).integer(std::int64_t{page.limit} + 1));
+    if (!r) return failure(r.error());
+    return read_page<domain::Sale>(*r, page.limit, read_sale);
+  });
+}
+
+Result<domain::Sale> Session::change_sale_stage(std::int64_t id, SaleStage to,
+                                                const std::string& actor) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<domain::Sale> {
+    return in_transaction(c, [&]() -> Result<domain::Sale> {
+      auto locked = c.execute(kLockSale, Params().integer(id));
+      if (!locked) return failure(locked.error());
+      if (locked->rows() == 0)
+        return std::unexpected(Error::not_found("sale " + std::to_string(id) + " not found"));
+      const domain::Sale sale = read_sale(*locked, 0);
+      const std::string from(domain::to_string(sale.stage));
+      switch (domain::check_sale_transition(sale.stage, to)) {
+        case TransitionVerdict::FromFinal:
+          return error(ErrorCode::InvalidTransition, "sale " + std::to_string(id) + " is " + from +
+                                                         ", a final stage: it cannot change");
+        case TransitionVerdict::Invalid:
+        case TransitionVerdict::NeedsHandoff:
+          return error(ErrorCode::InvalidTransition, "cannot move sale from " + from + " to " +
+                                                         std::string(domain::to_string(to)));
+        case TransitionVerdict::Allowed:
+          break;
+      }
+      auto r = c.execute(kSetSaleStage,
+                         Params().integer(id).text(domain::to_string(to)).text(from).text(actor));
+      if (!r) return failure(r.error());
+      return read_sale(*r, 0);
+    });
+  });
+}
+
+Result<ApiKey> Session::create_api_key(const std::string& name, Role role,
+                                       const std::string& key_hash) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<ApiKey> {
+    auto r = c.execute(kCreateApiKey, Params().text(name).text(to_string(role)).text(key_hash));
+    if (!r) {
+      if (r.error().sqlstate == "23505") {
+        if (r.error().constraint == "api_keys_pkey")
+          return error(ErrorCode::Conflict, "an API key named " + name + " already exists");
+        return error(ErrorCode::Conflict, "an API key with the same key already exists");
+      }
+      return failure(r.error());
+    }
+    return read_api_key(*r, 0);
+  });
+}
+
+Result<std::vector<ApiKey>> Session::list_api_keys() {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<std::vector<ApiKey>> {
+    auto r = c.execute(kListApiKeys, Params());
+    if (!r) return failure(r.error());
+    std::vector<ApiKey> keys;
+    keys.reserve(static_cast<std::size_t>(r->rows()));
+    for (int row = 0; row < r->rows(); ++row) keys.push_back(read_api_key(*r, row));
+    return keys;
+  });
+}
+
+Result<ApiKey> Session::find_api_key(const std::string& key_hash) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<ApiKey> {
+    auto r = c.execute(kFindApiKey, Params().text(key_hash));
+    if (!r) return failure(r.error());
+    if (r->rows() == 0) return std::unexpected(Error::not_found("no API key has this hash"));
+    return read_api_key(*r, 0);
+  });
+}
+
+Result<void> Session::delete_api_key(const std::string& name) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<void> {
+    auto r = c.execute(kDeleteApiKey, Params().text(name));
+    if (!r) return failure(r.error());
+    if (r->rows() == 0) return std::unexpected(Error::not_found("no API key is named " + name));
+    return {};
+  });
+}
+
+}  // namespace leadscore::store

@@ -1,0 +1,207 @@
+#include "engine/domain/lead_input.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace leadscore::domain {
+namespace {
+
+const std::vector<std::string> kSources{"scanner", "partner", "manual"};
+
+NewLead valid_lead() {
+  NewLead lead;
+  lead.source = "partner";
+  lead.business_domain = "example.com";
+  lead.activity_count = 3;
+  lead.profile.name = "Ada";
+  lead.profile.email = "ada@example.com";
+  return lead;
+}
+
+// Sets one text field of a new lead by its name.
+void set_field(NewLead& lead, std::string_view field, std::string value) {
+  Profile& p = lead.profile;
+  if (field == "business_domain")
+    lead.business_domain = std::move(value);
+  else if (field == "name")
+    p.name = std::move(value);
+  else if (field == "email")
+    p.email = std::move(value);
+  else if (field == "role")
+    p.role = std::move(value);
+  else if (field == "company")
+    p.company = std::move(value);
+  else if (field == "industry")
+    p.industry = std::move(value);
+  else if (field == "location")
+    p.location = std::move(value);
+  else if (field == "bio")
+    p.bio = std::move(value);
+  else
+    FAIL() << "unknown field " << field;
+}
+
+void set_field(LeadPatch& patch, std::string_view field, std::string value) {
+  if (field == "business_domain")
+    patch.business_domain = std::move(value);
+  else if (field == "name")
+    patch.name = std::move(value);
+  else if (field == "email")
+    patch.email = std::move(value);
+  else if (field == "role")
+    patch.role = std::move(value);
+  else if (field == "company")
+    patch.company = std::move(value);
+  else if (field == "industry")
+    patch.industry = std::move(value);
+  else if (field == "location")
+    patch.location = std::move(value);
+  else if (field == "bio")
+    patch.bio = std::move(value);
+  else
+    FAIL() << "unknown field " << field;
+}
+
+TEST(LeadInput, AcceptsAValidLead) { EXPECT_EQ(validate(valid_lead(), kSources), std::nullopt); }
+
+TEST(LeadInput, AcceptsEveryConfiguredSource) {
+  for (const auto& source : kSources) {
+    NewLead lead = valid_lead();
+    lead.source = source;
+    EXPECT_EQ(validate(lead, kSources), std::nullopt) << source;
+  }
+}
+
+TEST(LeadInput, RequiresSource) {
+  NewLead lead = valid_lead();
+  lead.source = "";
+  auto error = validate(lead, kSources);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, ErrorCode::Validation);
+  EXPECT_EQ(error->field, "source");
+  EXPECT_NE(error->message.find("source"), std::string::npos) << error->message;
+}
+
+TEST(LeadInput, RejectsUnknownSourceListingTheAllowedOnes) {
+  NewLead lead = valid_lead();
+  lead.source = "fax";
+  auto error = validate(lead, kSources);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->field, "source");
+  for (const auto& source : kSources)
+    EXPECT_NE(error->message.find(source), std::string::npos) << error->message;
+}
+
+TEST(LeadInput, SourcesAreConfigurable) {
+  NewLead lead = valid_lead();
+  lead.source = "webinar";
+  EXPECT_EQ(validate(lead, {"webinar"}), std::nullopt);
+  lead.source = "partner";
+  EXPECT_TRUE(validate(lead, {"webinar"}));
+}
+
+TEST(LeadInput, RejectsNegativeActivityCount) {
+  NewLead lead = valid_lead();
+  lead.activity_count = -1;
+  auto error = validate(lead, kSources);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->field, "activity_count");
+  EXPECT_NE(error->message.find("activity_count"), std::string::npos) << error->message;
+  lead.activity_count = 0;
+  EXPECT_EQ(validate(lead, kSources), std::nullopt);
+}
+
+TEST(LeadInput, MaxLengthsPerField) {
+  EXPECT_EQ(max_length("bio"), 4000u);
+  EXPECT_EQ(max_length("email"), 320u);
+  for (auto field : {"business_domain", "name", "role", "company", "industry", "location"})
+    EXPECT_EQ(max_length(field), 200u) << field;
+}
+
+TEST(LeadInput, TextFieldNamesListBusinessDomainThenProfile) {
+  EXPECT_EQ(text_field_names(),
+            (std::vector<std::string_view>{"business_domain", "name", "email", "role", "company",
+                                           "industry", "location", "bio"}));
+}
+
+TEST(LeadInput, AcceptsEveryTextFieldAtItsMaxLength) {
+  for (auto field : text_field_names()) {
+    NewLead lead = valid_lead();
+    set_field(lead, field, std::string(max_length(field), 'a'));
+    EXPECT_EQ(validate(lead, kSources), std::nullopt) << field;
+  }
+}
+
+TEST(LeadInput, TooLongTextNamesTheField) {
+  for (auto field : text_field_names()) {
+    NewLead lead = valid_lead();
+    set_field(lead, field, std::string(max_length(field) + 1, 'a'));
+    auto error = validate(lead, kSources);
+    ASSERT_TRUE(error) << field;
+    EXPECT_EQ(error->code, ErrorCode::Validation);
+    EXPECT_EQ(error->field, field);
+    EXPECT_TRUE(error->message.starts_with(std::string(field) + " ")) << error->message;
+    EXPECT_NE(error->message.find(std::to_string(max_length(field))), std::string::npos)
+        << error->message;
+  }
+}
+
+TEST(LeadInput, NulByteNamesTheField) {
+  for (auto field : text_field_names()) {
+    NewLead lead = valid_lead();
+    set_field(lead, field, std::string("a\0b", 3));
+    auto error = validate(lead, kSources);
+    ASSERT_TRUE(error) << field;
+    EXPECT_EQ(error->field, field);
+    EXPECT_TRUE(error->message.starts_with(std::string(field) + " ")) << error->message;
+  }
+}
+
+TEST(LeadPatchInput, EmptyPatchIsEmpty) {
+  LeadPatch patch;
+  EXPECT_TRUE(patch.empty());
+  EXPECT_EQ(validate(patch), std::nullopt);
+  patch.bio = std::optional<std::string>{};  // clearing a field is a change
+  EXPECT_FALSE(patch.empty());
+}
+
+TEST(LeadPatchInput, TooLongTextNamesTheField) {
+  for (auto field : text_field_names()) {
+    LeadPatch patch;
+    set_field(patch, field, std::string(max_length(field) + 1, 'x'));
+    auto error = validate(patch);
+    ASSERT_TRUE(error) << field;
+    EXPECT_EQ(error->code, ErrorCode::Validation);
+    EXPECT_EQ(error->field, field);
+    EXPECT_TRUE(error->message.starts_with(std::string(field) + " ")) << error->message;
+  }
+}
+
+TEST(LeadPatchInput, ApplySetsClearsAndLeavesFields) {
+  Lead lead;
+  lead.business_domain = "old.example";
+  lead.profile.name = "Ada";
+  lead.profile.company = "Analytical Engines";
+  LeadPatch patch;
+  patch.business_domain = "new.example";
+  patch.name = std::optional<std::string>{};  // clear
+  apply(patch, lead);
+  EXPECT_EQ(lead.business_domain, "new.example");
+  EXPECT_EQ(lead.profile.name, std::nullopt);
+  EXPECT_EQ(lead.profile.company, "Analytical Engines");
+}
+
+TEST(LeadPatchInput, BlankBusinessDomainIsAcceptedButCountsAsMissing) {
+  Lead lead;
+  lead.business_domain = "example.com";
+  LeadPatch patch;
+  patch.business_domain = "   ";
+  EXPECT_EQ(validate(patch), std::nullopt);
+  apply(patch, lead);
+  EXPECT_FALSE(has_business_domain(lead));
+}
+
+}  // namespace
+}  // namespace leadscore::domain

@@ -1,0 +1,142 @@
+// The Database's fixed pool: leases wait for a free connection up to a timeout, and a
+// connection the server dropped is reconnected when next leased.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "tests/store/store_fixture.h"
+
+namespace leadscore::store::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using domain::ErrorCode;
+
+// Ends every other connection to the test's database, and waits until they are gone.
+void terminate_other_backends(const std::string& url) {
+  query(url,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  for (int i = 0; i < 200; ++i) {
+    if (query(url,
+              "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+              " AND pid <> pg_backend_pid()") == "0")
+      return;
+    std::this_thread::sleep_for(10ms);
+  }
+  throw std::runtime_error("backends did not exit");
+}
+
+TEST_F(Store, LeaseWaitsForAFreeConnectionAndTimesOutUnavailable) {
+  auto db = Database::connect(url_, 1);
+  ASSERT_TRUE(db);
+  EXPECT_EQ((*db)->pool_size(), 1);
+  auto held = (*db)->session();
+  ASSERT_TRUE(held);
+
+  const auto before = std::chrono::steady_clock::now();
+  auto refused = (*db)->session(50ms);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::Unavailable);
+  EXPECT_GE(std::chrono::steady_clock::now() - before, 50ms);
+
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(50ms);
+    Session gone = std::move(*held);
+  });
+  auto waited = (*db)->session(5s);
+  releaser.join();
+  ASSERT_TRUE(waited) << waited.error().message;
+  EXPECT_TRUE(waited->ping());
+}
+
+TEST_F(Store, DroppedConnectionsAreReconnectedOnTheNextLease) {
+  auto db = Database::connect(url_, 2);
+  ASSERT_TRUE(db);
+  const domain::Lead lead = create();
+  {
+    auto a = (*db)->session();
+    auto b = (*db)->session();
+    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(a->get_lead(lead.id));  // prepared on both connections
+    ASSERT_TRUE(b->get_lead(lead.id));
+  }
+  session_.reset();
+  terminate_other_backends(url_);
+
+  for (int i = 0; i < 4; ++i) {
+    auto a = (*db)->session();
+    auto b = (*db)->session();
+    ASSERT_TRUE(a && b);
+    auto read = a->get_lead(lead.id);
+    ASSERT_TRUE(read) << read.error().message;
+    ASSERT_TRUE(b->get_lead(lead.id));
+  }
+}
+
+TEST_F(Store, ConnectionLostDuringASessionIsUnavailableThenRecovers) {
+  auto db = Database::connect(url_, 1);
+  ASSERT_TRUE(db);
+  const domain::Lead lead = create();
+  session_.reset();
+  {
+    auto session = (*db)->session();
+    ASSERT_TRUE(session);
+    terminate_other_backends(url_);
+    auto read = session->get_lead(lead.id);
+    ASSERT_FALSE(read);
+    EXPECT_EQ(read.error().code, ErrorCode::Unavailable) << read.error().message;
+  }
+  auto session = (*db)->session();
+  ASSERT_TRUE(session) << session.error().message;
+  EXPECT_TRUE(session->get_lead(lead.id));
+}
+
+TEST(ConnectionPool, UnreachableServerIsUnavailable) {
+  // A port that is bound but not listening refuses connections.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  auto db = Database::connect(
+      "postgresql://postgres@127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/x", 2);
+  close(fd);
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().code, ErrorCode::Unavailable);
+}
+
+TEST_F(Store, ManyThreadsShareASmallPool) {
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 50;
+  auto db = Database::connect(url_, 3);
+  ASSERT_TRUE(db);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < kRounds; ++i) {
+        auto session = (*db)->session();
+        if (!session) {
+          ++failures;
+          continue;
+        }
+        auto lead = session->create_lead(new_lead(), "worker");
+        if (!lead || !session->add_activity(lead->id, 2) || !session->get_lead(lead->id))
+          ++failures;
+      }
+    });
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(sql("SELECT count(*) FROM leads"), std::to_string(kThreads * kRounds));
+  EXPECT_EQ(sql("SELECT sum(activity_count) FROM leads"), std::to_string(kThreads * kRounds * 2));
+}
+
+}  // namespace
+}  // namespace leadscore::store::testing
