@@ -112,3 +112,55 @@ TEST_F(BadInput, HugeBodyIsRefusedAndTheServerKeepsServing) {
 
 }  // namespace
 }  // namespace leadscore::testing
+
+namespace leadscore::testing {
+namespace {
+
+// Mutations of valid bodies (truncation, byte flips, type swaps, deep nesting) sent to every
+// route that takes a body: no 500, no crash, and every error body is well-formed.
+TEST_F(BadInput, MutatedBodiesNeverCause500) {
+  json lead = create_lead({{"source", "partner"}, {"business_domain", "saas"}});
+  const std::string id = std::to_string(lead["id"].get<std::int64_t>());
+  const std::vector<std::pair<std::string, std::string>> targets{
+      {"POST", "/leads"},
+      {"PATCH", "/leads/" + id},
+      {"PATCH", "/leads/" + id + "/stage"},
+      {"POST", "/leads/" + id + "/activity"},
+      {"POST", "/admin/keys"},
+  };
+  const std::vector<std::string> seeds{
+      R"({"source":"partner","business_domain":"saas","activity_count":3,"name":"A"})",
+      R"({"stage":"contacted"})", R"({"count":2})", R"({"name":"k1","role":"viewer"})",
+      std::string(2000, '[') + std::string(2000, ']'),
+      R"({"source":"\ud800","name":"\u0000"})",
+      "{\"source\":\"manual\",\"bio\":\"\xff\xfe\"}",
+  };
+  std::uint32_t state = 12345;
+  auto next = [&] { return state = state * 1664525u + 1013904223u; };
+  int sent = 0;
+  for (const auto& [method, path] : targets) {
+    for (const auto& seed : seeds) {
+      for (int i = 0; i < 12; ++i) {
+        std::string body = seed;
+        switch (next() % 4) {
+          case 0: body = body.substr(0, next() % (body.size() + 1)); break;
+          case 1: body[next() % body.size()] = static_cast<char>(next() % 256); break;
+          case 2: body.insert(next() % body.size(), "\"x\":[1,{\"y\":null}],"); break;
+          default: body = "{\"count\":" + std::to_string(static_cast<std::int32_t>(next())) + "}";
+        }
+        auto r = call(method, path, body, admin_key);
+        ++sent;
+        ASSERT_NE(r.status, -1) << "no answer to " << method << " " << path << " " << body;
+        EXPECT_LT(r.status, 500) << method << " " << path << " " << body << " -> " << r.body;
+        if (r.status >= 400) {
+          EXPECT_FALSE(r.error_code().empty()) << r.body;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(sent, 5 * 7 * 12);
+  EXPECT_EQ(client->request("GET", "/health").status, 200);
+}
+
+}  // namespace
+}  // namespace leadscore::testing
