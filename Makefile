@@ -19,7 +19,8 @@ build: deps $(BUILD)/CMakeCache.txt
 
 # Serves on PORT (default 8000) with LEADSCORE_CONFIG (default config/leadscore.yaml), on
 # a private PostgreSQL under var/ unless DATABASE_URL is set.
-run: build
+run: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) --target leadscore -j$(JOBS)
 	@scripts/run.sh $(BUILD)/leadscore
 
 test: build

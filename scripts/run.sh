@@ -40,6 +40,10 @@ server=$!
 trap 'kill -TERM "$server" 2>/dev/null || true' INT TERM
 status=0
 wait "$server" || status=$?
-# wait returns early when a signal arrives; then wait for the server to finish stopping.
-while kill -0 "$server" 2>/dev/null; do wait "$server" || status=$?; done
+if ((status > 128)); then
+  # A signal interrupted the wait (the trap has passed it on): wait for the server itself.
+  again=0
+  wait "$server" || again=$?
+  ((again == 127)) || status=$again
+fi
 exit "$status"
