@@ -1,0 +1,157 @@
+/* leadscore scorer plugin ABI, version 1.
+ *
+ * A scorer plugin is a shared module (.so) that exports one C function,
+ *
+ *     const struct ls_plugin* leadscore_plugin(void);
+ *
+ * returning a static, immutable table: the ABI version it was built for, the plugin's name and
+ * version, and the functions that create an instance from its params, score a lead's features,
+ * report the instance's version and destroy the instance. Plain C types only, so that a scorer
+ * can be written in any language that makes a C shared library. plugins/README.md explains the
+ * ABI with a complete example (plugins/example/example_plugin.c).
+ *
+ * The engine dlopen()s the modules the config names (RTLD_NOW | RTLD_LOCAL), calls
+ * leadscore_plugin() once per load and refuses a module that lacks the symbol, returns NULL,
+ * or was built for another LEADSCORE_PLUGIN_ABI_VERSION.
+ *
+ * Threading: leadscore_plugin() and create() / destroy() are called from one thread at a time.
+ * score() and instance_version() MAY BE CALLED CONCURRENTLY FROM SEVERAL THREADS ON THE SAME
+ * INSTANCE: a plugin keeps per-thread state (or none) where it needs it. destroy() is called
+ * once, after every score() call on the instance has returned.
+ *
+ * Errors: no C++ exception, longjmp or signal may cross this boundary. A function that fails
+ * writes a NUL-terminated message of at most err_size bytes (including the NUL; truncate) into
+ * the caller's `err` buffer and reports failure by its return value.
+ *
+ * Compatibility: version 1 tables and structs only ever grow at their end. Each carries its
+ * own size (struct_size) so that both sides can tell which fields the other one knows; a field
+ * past the end of the other side's struct is treated as absent (NULL or 0).
+ */
+#ifndef LEADSCORE_PLUGIN_H
+#define LEADSCORE_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LEADSCORE_PLUGIN_ABI_VERSION 1
+
+/* The name of the one exported entry function. */
+#define LEADSCORE_PLUGIN_ENTRY "leadscore_plugin"
+
+/* Export marker for the entry function: modules should build with -fvisibility=hidden. */
+#if defined(__GNUC__)
+#define LEADSCORE_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define LEADSCORE_PLUGIN_EXPORT
+#endif
+
+/* Lead stages, as `stage_code` carries them (`stage` carries the same as text). */
+enum ls_stage {
+  LS_STAGE_NEW = 0,
+  LS_STAGE_CONTACTED = 1,
+  LS_STAGE_QUALIFIED = 2,
+  LS_STAGE_TRANSFERRED = 3,
+  LS_STAGE_LOST = 4
+};
+
+/* What a scorer sees of a lead: never its id, dates or earlier scores. Every string is UTF-8,
+ * NUL-terminated, owned by the engine and valid only during the score() call. */
+struct ls_features {
+  size_t struct_size;          /* sizeof(struct ls_features) of the engine */
+  const char* source;          /* "scanner", "partner", "manual", ...: never NULL */
+  const char* stage;           /* "new" | "contacted" | "qualified" | "transferred" | "lost" */
+  int32_t stage_code;          /* the same stage as an enum ls_stage */
+  int64_t activity_count;      /* >= 0 */
+  const char* business_domain; /* NULL when missing; may be blank (blank counts as missing) */
+  /* Profile: NULL when absent. */
+  const char* name;
+  const char* email;
+  const char* role;
+  const char* company;
+  const char* industry;
+  const char* location;
+  const char* bio;
+  const char* offer_json; /* the active offer as a JSON object; NULL when none (always, for now) */
+};
+
+/* One rule's part of a score. */
+struct ls_contribution {
+  const char* rule; /* a label that says the rule and the values it looked at; never NULL */
+  double points;
+};
+
+/* What score() answers. The engine checks every result and fails the run when one is
+ * malformed: score finite and in [0, 1]; recommendation one of "transfer_to_sales",
+ * "continue_qualification", "drop_lead"; reason non-empty; at least one contribution, and the
+ * points of the contributions add up to the score within 1e-9.
+ *
+ * Ownership: every pointer in a result belongs to the plugin instance and must stay valid until
+ * the next score() call ON THE SAME THREAD for the same instance, or until destroy(). (Per-thread
+ * buffers owned by the instance satisfy this; the engine copies the result before it scores
+ * again.) */
+struct ls_result {
+  size_t struct_size; /* set by the engine before the call: sizeof(struct ls_result) */
+  double score;       /* 0..1 */
+  const char* recommendation;
+  const char* reason; /* one or more sentences for people */
+  const struct ls_contribution* contributions;
+  size_t contribution_count;
+  const char* intent; /* optional ("High", "Medium", "Low", ...); NULL when none */
+};
+
+/* An instance of a plugin: one configured scorer. Opaque to the engine. */
+typedef struct ls_instance ls_instance;
+
+/* Return values of score(). */
+#define LS_OK 0
+#define LS_ERROR 1
+
+struct ls_plugin {
+  uint32_t abi_version; /* LEADSCORE_PLUGIN_ABI_VERSION the module was built with */
+  uint32_t reserved;    /* 0 */
+  size_t struct_size;   /* sizeof(struct ls_plugin) of the module */
+  const char* name;     /* the plugin's name, e.g. "heuristic" */
+  const char* version;  /* the plugin's code version, e.g. "1.0" */
+
+  /* Makes one instance from the scorer's `params` of the config, given as a JSON object text
+   * ("{}" when the config gives none). config_dir is the absolute directory of the config file:
+   * resolve relative paths in params against it. Returns NULL on failure, with the message in
+   * err.
+   *
+   * Positioned messages: the engine reports a create() failure at the scorer's `params` in the
+   * config file. When the message has several lines, each is one problem. A line that starts
+   * with "LINE:COLUMN: " (1-based, a position in the params_json text) is reported at the
+   * config line of the JSON value or key found there; the engine writes params_json with every
+   * key and every scalar on a line of its own, so a parser that reports positions can point at
+   * the exact line of the YAML file. */
+  ls_instance* (*create)(const char* params_json, const char* config_dir, char* err,
+                         size_t err_size);
+
+  /* Scores one lead. Returns LS_OK with *out filled, or LS_ERROR with the message in err (the
+   * run fails; the scorer's fallback, if any, answers). May run concurrently on one instance
+   * (see Threading above). */
+  int (*score)(ls_instance* instance, const struct ls_features* features, struct ls_result* out,
+               char* err, size_t err_size);
+
+  /* Frees the instance. */
+  void (*destroy)(ls_instance* instance);
+
+  /* The version stored with every analysis of this instance, valid until destroy(): for
+   * example the plugin version plus a hash of its params or rule files, so that a change of
+   * weights or rules shows in the history. May be NULL (the table's `version` is used). */
+  const char* (*instance_version)(const ls_instance* instance);
+};
+
+/* The one exported symbol. Returns the same static table on every call. */
+typedef const struct ls_plugin* (*ls_plugin_entry)(void);
+LEADSCORE_PLUGIN_EXPORT const struct ls_plugin* leadscore_plugin(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LEADSCORE_PLUGIN_H */
