@@ -196,22 +196,29 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
   const bool primary = scorer == &scorers->primary();
   auto session = s.db->session();
   if (!session) return fail(session.error(), r);
+  // A primary run may start from the cached lead: its write is guarded by updated_at.
+  std::optional<Lead> seen = primary && s.leads ? s.leads->find(*id) : std::nullopt;
   for (int attempt = 0; attempt < kAnalyzeAttempts; ++attempt) {
-    auto lead = session->get_lead(*id);
-    if (!lead) return fail(lead.error(), r);
-    if (domain::is_final(lead->stage))
+    if (!seen) {
+      auto lead = session->get_lead(*id);
+      if (!lead) return fail(lead.error(), r);
+      seen = std::move(*lead);
+    }
+    if (domain::is_final(seen->stage)) {
+      if (s.leads) s.leads->erase(*id);
       return fail({ErrorCode::LeadFinal,
                    "lead " + std::to_string(*id) + " is " +
-                       std::string(domain::to_string(lead->stage)) + " and cannot be analyzed",
+                       std::string(domain::to_string(seen->stage)) + " and cannot be analyzed",
                    {}, {}},
                   r);
+    }
     domain::Analysis analysis;
     analysis.lead_id = *id;
     analysis.scorer = scorer->name();
     analysis.scorer_version = scorer->version();
     analysis.role = primary ? "primary" : "adhoc";
     analysis.actor = r.identity.name;
-    analysis.features = domain::features_of(*lead);
+    analysis.features = domain::features_of(*seen);
     const auto started = std::chrono::steady_clock::now();
     auto result = scorer->score(analysis.features);
     analysis.latency_ms =
@@ -224,9 +231,16 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
                   r);
     }
     analysis.result = std::move(*result);
-    auto stored = session->record_analysis(*lead, analysis, primary);
-    if (!stored && stored.error().code == ErrorCode::Conflict) continue;
-    if (!stored) return fail(stored.error(), r);
+    auto stored = session->record_analysis(*seen, analysis, primary);
+    if (!stored && stored.error().code == ErrorCode::Conflict) {
+      seen.reset();  // changed since it was read (or cached): read it again
+      continue;
+    }
+    if (!stored) {
+      if (s.leads) s.leads->erase(*id);
+      return fail(stored.error(), r);
+    }
+    if (primary && s.leads) s.leads->put(*stored);
     return json_reply(200, analysis_reply(analysis, *stored));
   }
   return fail({ErrorCode::Conflict, "the lead kept changing while it was analyzed; try again", {}, {}},

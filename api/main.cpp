@@ -120,9 +120,10 @@ int serve(const std::string& config_path) {
     keys.replace(*all);
   }
 
+  api::LeadCache leads;
   api::Server server(
       api::Services{&*cfg, db.get(),
-                    std::make_shared<const scoring::ScorerSet>(std::move(*scorers)), &keys},
+                    std::make_shared<const scoring::ScorerSet>(std::move(*scorers)), &keys, &leads},
       cfg->server.host);
   try {
     server.start();

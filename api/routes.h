@@ -12,6 +12,7 @@
 
 #include "api/auth.h"
 #include "api/exchange.h"
+#include "api/lead_cache.h"
 #include "engine/config/app_config.h"
 #include "engine/scoring/registry.h"
 #include "engine/store/store.h"
@@ -24,6 +25,7 @@ struct Services {
   store::Database* db = nullptr;
   std::shared_ptr<const scoring::ScorerSet> scorers;
   KeyCache* keys = nullptr;
+  LeadCache* leads = nullptr;  // optional: recently analyzed leads
 };
 
 enum class Access { Public, Read, Manage, Analyze, Administer };

@@ -45,8 +45,9 @@ echo "server RSS idle: $(rss)"
 for script in wrk_get_lead wrk_analyze; do
   echo "== $script: wrk -t2 -c64 -d${duration}s"
   ( sleep $((duration / 2)); echo "server RSS under load: $(rss)" ) &
+  sampler=$!
   wrk -t2 -c64 -d"${duration}s" -s "$root/bench/$script.lua" "http://127.0.0.1:$api_port" |
     grep -E "Requests/sec|p50|Socket|Non-2xx"
-  wait
+  wait "$sampler"
 done
 echo "server RSS after: $(rss)"

@@ -47,7 +47,8 @@ void ApiTest::SetUp() {
   ASSERT_TRUE(scorers.has_value()) << config::to_text(scorers.error());
   server = std::make_unique<api::Server>(
       api::Services{&config, db.get(),
-                    std::make_shared<const scoring::ScorerSet>(std::move(*scorers)), &keys},
+                    std::make_shared<const scoring::ScorerSet>(std::move(*scorers)), &keys,
+                    &lead_cache},
       config.server.host);
   server->start();
   client = std::make_unique<HttpClient>(server->port());

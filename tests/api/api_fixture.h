@@ -50,6 +50,7 @@ class ApiTest : public ::testing::Test {
   config::AppConfig config;
   std::unique_ptr<store::Database> db;
   api::KeyCache keys;
+  api::LeadCache lead_cache;
   std::unique_ptr<api::Server> server;
   std::unique_ptr<HttpClient> client;
   std::shared_ptr<std::ostringstream> log_stream_ = std::make_shared<std::ostringstream>();

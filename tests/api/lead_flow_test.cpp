@@ -205,6 +205,25 @@ TEST_F(LeadFlow, ListFiltersAndPagesStablyUnderInserts) {
   EXPECT_EQ(call("GET", "/leads?stage=new&limit=1000").json()["items"].size(), count_rows("leads"));
 }
 
+TEST_F(LeadFlow, ReanalysisSeesEveryChangeMadeSinceTheLastOne) {
+  json lead = create_lead({{"source", "partner"}, {"business_domain", "saas"}});
+  EXPECT_DOUBLE_EQ(call("POST", lead_path(lead, "/analyze")).json()["score"].get<double>(),
+                   0.7 + -0.2 + 0.0 + 0.1);
+  // Each change after an analysis must show in the next one (no stale features reused).
+  ASSERT_EQ(call("PATCH", lead_path(lead), json{{"business_domain", nullptr}}).status, 200);
+  EXPECT_DOUBLE_EQ(call("POST", lead_path(lead, "/analyze")).json()["score"].get<double>(),
+                   0.7 + -0.2 + 0.0);
+  ASSERT_EQ(call("POST", lead_path(lead, "/activity"), json{{"count", 2}}).status, 200);
+  EXPECT_DOUBLE_EQ(call("POST", lead_path(lead, "/analyze")).json()["score"].get<double>(), 0.55);
+  ASSERT_EQ(call("PATCH", lead_path(lead, "/stage"), json{{"stage", "contacted"}}).status, 200);
+  json last = call("POST", lead_path(lead, "/analyze")).json();
+  EXPECT_EQ(last["contributions"][2]["rule"], "stage=contacted");
+  json history = call("GET", lead_path(lead, "/history")).json();
+  ASSERT_EQ(history["analyses"].size(), 4u);
+  EXPECT_EQ(history["analyses"][3]["features"]["stage"], "contacted");
+  EXPECT_EQ(history["analyses"][2]["features"]["activity_count"], 2);
+}
+
 TEST_F(LeadFlow, AnalyzeWithNamedScorerIsNotStoredOnTheLead) {
   json lead = create_lead({{"source", "partner"}});
   auto r = call("POST", lead_path(lead, "/analyze?scorer=heuristic"));
