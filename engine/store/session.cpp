@@ -81,7 +81,11 @@ const Statement kLockLeadForDelete{
     "lock_lead_for_delete",
     "SELECT EXISTS (SELECT 1 FROM sales WHERE sales.lead_id = leads.id)"
     " FROM leads WHERE id = $1::bigint FOR UPDATE OF leads"};
-const Statement kDeleteLead{"delete_lead", "DELETE FROM leads WHERE id = $1::bigint"};
+// Analyses carry no foreign key (migration 002): they go with the lead here. Stage events
+// cascade.
+const Statement kDeleteLead{"delete_lead",
+                            "WITH analyses_gone AS (DELETE FROM analyses WHERE lead_id = $1::bigint)"
+                            " DELETE FROM leads WHERE id = $1::bigint"};
 const Statement kLeadEvents{"lead_events",
                             "SELECT from_stage, to_stage, actor, leadscore_rfc3339(at)"
                             " FROM stage_events WHERE lead_id = $1::bigint AND sale_id IS NULL"
