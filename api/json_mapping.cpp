@@ -13,24 +13,13 @@ json optional_text(const std::optional<std::string>& value) {
   return value ? json(*value) : json(nullptr);
 }
 
-// Visits the profile fields of a Profile with their names.
-template <typename P, typename Visit>
-void each_profile_field(P& p, Visit&& visit) {
-  visit("name", p.name);
-  visit("email", p.email);
-  visit("role", p.role);
-  visit("company", p.company);
-  visit("industry", p.industry);
-  visit("location", p.location);
-  visit("bio", p.bio);
-}
-
 json features_json(const domain::Features& f) {
   json out{{"source", f.source},
            {"stage", domain::to_string(f.stage)},
            {"activity_count", f.activity_count},
            {"business_domain", optional_text(f.business_domain)}};
-  each_profile_field(f.profile, [&](const char* name, const auto& v) { out[name] = optional_text(v); });
+  domain::for_each_profile_field(
+      f.profile, [&](const char* name, const auto& v) { out[name] = optional_text(v); });
   return out;
 }
 
@@ -43,10 +32,9 @@ std::expected<std::optional<std::string>, Error> text_member(const json& value,
   return std::optional<std::string>{value.get<std::string>()};
 }
 
-const std::vector<std::string_view> kTextFields{
-    "business_domain", "name", "email", "role", "company", "industry", "location", "bio"};
-const std::vector<std::string_view> kServerFields{
-    "id", "stage", "created_at", "updated_at"};
+const std::vector<std::string_view> kTextFields{"business_domain", "name",     "email",    "role",
+                                                "company",         "industry", "location", "bio"};
+const std::vector<std::string_view> kServerFields{"id", "stage", "created_at", "updated_at"};
 
 }  // namespace
 
@@ -56,8 +44,8 @@ json to_json(const domain::Lead& lead) {
            {"stage", domain::to_string(lead.stage)},
            {"business_domain", optional_text(lead.business_domain)},
            {"activity_count", lead.activity_count}};
-  each_profile_field(lead.profile,
-                     [&](const char* name, const auto& v) { out[name] = optional_text(v); });
+  domain::for_each_profile_field(
+      lead.profile, [&](const char* name, const auto& v) { out[name] = optional_text(v); });
   out["ai_score"] = lead.ai_score ? json(*lead.ai_score) : json(nullptr);
   out["ai_recommendation"] =
       lead.ai_recommendation ? json(domain::to_string(*lead.ai_recommendation)) : json(nullptr);
@@ -118,9 +106,9 @@ json to_json(const store::ApiKey& key) {
 }
 
 std::expected<domain::NewLead, Error> parse_new_lead(const json& body) {
-  const std::vector<std::string_view> allowed{"source", "activity_count", "business_domain",
-                                                  "name", "email", "role", "company",
-                                                  "industry", "location", "bio"};
+  const std::vector<std::string_view> allowed{
+      "source", "activity_count", "business_domain", "name",     "email",
+      "role",   "company",        "industry",        "location", "bio"};
   if (auto e = check_members(body, allowed, kServerFields)) return std::unexpected(*e);
   domain::NewLead lead;
   auto source = body.find("source");
@@ -143,25 +131,28 @@ std::expected<domain::NewLead, Error> parse_new_lead(const json& body) {
     lead.business_domain = *text;
   }
   std::optional<Error> error;
-  each_profile_field(lead.profile, [&](const char* name, std::optional<std::string>& target) {
-    auto it = body.find(name);
-    if (error || it == body.end()) return;
-    auto text = text_member(*it, name);
-    if (!text) error = text.error();
-    else target = *text;
-  });
+  domain::for_each_profile_field(lead.profile,
+                                 [&](const char* name, std::optional<std::string>& target) {
+                                   auto it = body.find(name);
+                                   if (error || it == body.end()) return;
+                                   auto text = text_member(*it, name);
+                                   if (!text)
+                                     error = text.error();
+                                   else
+                                     target = *text;
+                                 });
   if (error) return std::unexpected(*error);
   return lead;
 }
 
 std::expected<domain::LeadPatch, Error> parse_lead_patch(const json& body) {
-  if (auto e = check_members(body, kTextFields,
-                             {"id", "stage", "source", "activity_count", "created_at",
-                              "updated_at"}))
+  if (auto e =
+          check_members(body, kTextFields,
+                        {"id", "stage", "source", "activity_count", "created_at", "updated_at"}))
     return std::unexpected(*e);
   domain::LeadPatch patch;
-  auto read = [&](std::string_view name, std::optional<std::optional<std::string>>& target)
-      -> std::optional<Error> {
+  auto read = [&](std::string_view name,
+                  std::optional<std::optional<std::string>>& target) -> std::optional<Error> {
     auto it = body.find(std::string(name));
     if (it == body.end()) return std::nullopt;
     auto text = text_member(*it, std::string(name));
@@ -169,16 +160,16 @@ std::expected<domain::LeadPatch, Error> parse_lead_patch(const json& body) {
     target = *text;
     return std::nullopt;
   };
-  for (auto [name, target] :
-       {std::pair{"business_domain", &patch.business_domain}, std::pair{"name", &patch.name},
-        std::pair{"email", &patch.email}, std::pair{"role", &patch.role},
-        std::pair{"company", &patch.company}, std::pair{"industry", &patch.industry},
-        std::pair{"location", &patch.location}, std::pair{"bio", &patch.bio}})
-    if (auto e = read(name, *target)) return std::unexpected(*e);
+  std::optional<Error> error = read("business_domain", patch.business_domain);
+  domain::for_each_profile_field(patch, [&](std::string_view name, auto& target) {
+    if (!error) error = read(name, target);
+  });
+  if (error) return std::unexpected(*error);
   if (patch.empty())
-    return std::unexpected(Error::validation("body", "nothing to change: give at least one of "
-                                                     "business_domain, name, email, role, "
-                                                     "company, industry, location, bio"));
+    return std::unexpected(Error::validation("body",
+                                             "nothing to change: give at least one of "
+                                             "business_domain, name, email, role, "
+                                             "company, industry, location, bio"));
   return patch;
 }
 

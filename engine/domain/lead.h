@@ -16,9 +16,8 @@ enum class Recommendation { TransferToSales, ContinueQualification, DropLead };
 inline constexpr LeadStage kAllLeadStages[] = {LeadStage::New, LeadStage::Contacted,
                                                LeadStage::Qualified, LeadStage::Transferred,
                                                LeadStage::Lost};
-inline constexpr SaleStage kAllSaleStages[] = {SaleStage::New, SaleStage::Kyc,
-                                               SaleStage::Agreement, SaleStage::Paid,
-                                               SaleStage::Lost};
+inline constexpr SaleStage kAllSaleStages[] = {SaleStage::New, SaleStage::Kyc, SaleStage::Agreement,
+                                               SaleStage::Paid, SaleStage::Lost};
 
 std::string_view to_string(LeadStage stage);
 std::string_view to_string(SaleStage stage);
@@ -35,6 +34,20 @@ bool is_final(SaleStage stage);
 struct Profile {
   std::optional<std::string> name, email, role, company, industry, location, bio;
 };
+
+// Visits the profile fields of `fields` — a Profile, or anything with the same members, such
+// as a LeadPatch — as visit(name, member), in a fixed order. The names are also the JSON
+// member and column names.
+template <typename Fields, typename Visit>
+void for_each_profile_field(Fields& fields, Visit&& visit) {
+  visit("name", fields.name);
+  visit("email", fields.email);
+  visit("role", fields.role);
+  visit("company", fields.company);
+  visit("industry", fields.industry);
+  visit("location", fields.location);
+  visit("bio", fields.bio);
+}
 
 struct Lead {
   std::int64_t id = 0;

@@ -9,8 +9,7 @@ std::optional<Error> check_text(std::string_view field, const std::optional<std:
   if (!value) return std::nullopt;
   if (value->size() > max_length(field))
     return Error::validation(std::string(field), std::string(field) + " is longer than " +
-                                                     std::to_string(max_length(field)) +
-                                                     " bytes");
+                                                     std::to_string(max_length(field)) + " bytes");
   if (value->find('\0') != std::string::npos)
     return Error::validation(std::string(field), std::string(field) + " contains a NUL byte");
   return std::nullopt;
@@ -20,13 +19,7 @@ std::optional<Error> check_text(std::string_view field, const std::optional<std:
 template <typename Visit>
 void each_patch_field(const LeadPatch& p, Visit&& visit) {
   visit("business_domain", p.business_domain);
-  visit("name", p.name);
-  visit("email", p.email);
-  visit("role", p.role);
-  visit("company", p.company);
-  visit("industry", p.industry);
-  visit("location", p.location);
-  visit("bio", p.bio);
+  for_each_profile_field(p, visit);
 }
 
 }  // namespace
@@ -58,14 +51,12 @@ std::optional<Error> validate(const NewLead& lead, const std::vector<std::string
   }
   if (lead.activity_count < 0)
     return Error::validation("activity_count", "activity_count must be >= 0");
-  const Profile& p = lead.profile;
-  for (auto [field, value] :
-       {std::pair{"business_domain", &lead.business_domain}, std::pair{"name", &p.name},
-        std::pair{"email", &p.email}, std::pair{"role", &p.role}, std::pair{"company", &p.company},
-        std::pair{"industry", &p.industry}, std::pair{"location", &p.location},
-        std::pair{"bio", &p.bio}})
-    if (auto e = check_text(field, *value)) return e;
-  return std::nullopt;
+  if (auto e = check_text("business_domain", lead.business_domain)) return e;
+  std::optional<Error> error;
+  for_each_profile_field(lead.profile, [&](std::string_view field, const auto& value) {
+    if (!error) error = check_text(field, value);
+  });
+  return error;
 }
 
 std::optional<Error> validate(const LeadPatch& patch) {

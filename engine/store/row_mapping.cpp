@@ -17,18 +17,6 @@ auto parse_name(std::string_view text, Parse parse, const char* what) {
   return *value;
 }
 
-// The profile fields with their JSON names, shared by writer and reader.
-template <typename ProfileRef, typename Visit>
-void each_profile_field(ProfileRef& profile, Visit&& visit) {
-  visit("name", profile.name);
-  visit("email", profile.email);
-  visit("role", profile.role);
-  visit("company", profile.company);
-  visit("industry", profile.industry);
-  visit("location", profile.location);
-  visit("bio", profile.bio);
-}
-
 std::optional<std::string> optional_string(const json& object, const char* key) {
   auto it = object.find(key);
   if (it == object.end() || it->is_null()) return std::nullopt;
@@ -50,7 +38,7 @@ domain::Lead read_lead(const PgResult& r, int row, int first) {
   lead.stage = parse_name(r.text(row, c++), domain::parse_lead_stage, "lead stage");
   lead.business_domain = r.optional_text(row, c++);
   lead.activity_count = r.integer(row, c++);
-  each_profile_field(lead.profile, [&](const char*, std::optional<std::string>& field) {
+  domain::for_each_profile_field(lead.profile, [&](const char*, std::optional<std::string>& field) {
     field = r.optional_text(row, c++);
   });
   lead.ai_score = r.optional_real(row, c++);
@@ -93,9 +81,10 @@ domain::Analysis read_analysis(const PgResult& r, int row) {
   f.stage = parse_name(features.value("stage", "new"), domain::parse_lead_stage, "lead stage");
   f.activity_count = features.value("activity_count", std::int64_t{0});
   f.business_domain = optional_string(features, "business_domain");
-  each_profile_field(f.profile, [&](const char* key, std::optional<std::string>& field) {
-    field = optional_string(features, key);
-  });
+  domain::for_each_profile_field(f.profile,
+                                 [&](const char* key, std::optional<std::string>& field) {
+                                   field = optional_string(features, key);
+                                 });
 
   if (!r.is_null(row, 7)) {
     const json result = json::parse(r.text(row, 7));
@@ -121,9 +110,10 @@ std::string features_json(const domain::Features& f) {
                    {"stage", domain::to_string(f.stage)},
                    {"activity_count", f.activity_count}};
   if (f.business_domain) features["business_domain"] = *f.business_domain;
-  each_profile_field(f.profile, [&](const char* key, const std::optional<std::string>& field) {
-    if (field) features[key] = *field;
-  });
+  domain::for_each_profile_field(f.profile,
+                                 [&](const char* key, const std::optional<std::string>& field) {
+                                   if (field) features[key] = *field;
+                                 });
   return dump(features);
 }
 
