@@ -1,5 +1,6 @@
-// The built-in heuristic scorer: the numeric core (evaluate) and the full result with labels
-// and reason (score). Results and the command are in bench/README.md.
+// The heuristic scorer: the numeric core (evaluate), the full result with labels and reason
+// (score), and the same through the plugin module heuristic.so as the engine runs it.
+// Results and the command are in bench/README.md.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -7,7 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/scoring/heuristic_scorer.h"
+#include "engine/scoring/plugin_scorer.h"
+#include "plugins/heuristic/heuristic_scorer.h"
 
 namespace {
 
@@ -62,6 +64,31 @@ void BM_HeuristicScoreWithReason(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_HeuristicScoreWithReason);
+
+// The engine's path: PluginScorer converts the features to the C structs, heuristic.so scores
+// into its per-thread buffers, and the adapter checks the result and copies it out.
+void BM_HeuristicPluginScore(benchmark::State& state) {
+  using leadscore::scoring::PluginModule;
+  using leadscore::scoring::PluginScorer;
+  auto module = PluginModule::load(std::string(LEADSCORE_PLUGIN_DIR) + "/heuristic.so");
+  if (!module) {
+    state.SkipWithError(module.error().c_str());
+    return;
+  }
+  auto scorer = PluginScorer::create(*module, "heuristic", "{}", "/");
+  if (!scorer) {
+    state.SkipWithError(scorer.error().c_str());
+    return;
+  }
+  const auto leads = sample_leads();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto result = (*scorer)->score(leads[i++ & 1023]);
+    benchmark::DoNotOptimize(result);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_HeuristicPluginScore);
 
 }  // namespace
 

@@ -11,6 +11,7 @@
 #include <set>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 #include "engine/config/yaml_reader.h"
 
@@ -108,9 +109,18 @@ void read_scorer(const YamlMap::Entry& entry, const std::string& path, YamlError
   if (map.require("plugin")) {
     map.read("plugin", scorer.plugin);
     scorer.plugin_position = map.value_position("plugin");
+    if (map.value("plugin").IsScalar() && scorer.plugin.empty())
+      map.error("plugin", scorer_path + ".plugin must name a plugin module, got ''");
   }
+  if (map.read("fallback", scorer.fallback)) {
+    scorer.fallback_position = map.value_position("fallback");
+    if (scorer.fallback == scorer.name)
+      map.error("fallback", scorer_path + ".fallback names the scorer itself");
+  }
+  map.read("budget_ms", scorer.budget_ms, {1, 600'000});
   // The plugin reads its own params; here only their shape is checked.
   const YAML::Node params = map.value("params");
+  scorer.params_position = map.has("params") ? map.key_position("params") : entry.key_position;
   if (params.IsDefined() && !params.IsNull() && !params.IsMap())
     map.error("params", scorer_path + ".params must be a mapping, got " + describe(params));
   else if (params.IsDefined())
@@ -135,7 +145,37 @@ void read_scoring(YamlMap scoring, ScoringConfig& out) {
         read_scorer(entry, map.path(), scoring.errors(), out.scorers);
     map.finish();
   }
+  if (scoring.read("shadow", out.shadow)) {
+    const YAML::Node list = scoring.value("shadow");
+    for (std::size_t i = 0; i < out.shadow.size(); ++i)
+      out.shadow_positions.push_back(value_position(list[i], scoring.key_position("shadow")));
+  }
   scoring.finish();
+}
+
+// A relative path is relative to the config file's directory, not to the working directory.
+std::string resolve_path(const std::string& config_dir, const std::string& path) {
+  const std::filesystem::path p(path);
+  return (p.is_absolute() ? p : std::filesystem::path(config_dir) / p).lexically_normal().string();
+}
+
+void read_plugins(YamlMap plugins, const std::string& config_dir, PluginsConfig& out) {
+  std::string dir;
+  if (plugins.read("dir", dir)) {
+    out.dir_position = plugins.value_position("dir");
+    if (dir.empty())
+      plugins.error("dir", "plugins.dir must be a directory, got ''");
+    else
+      out.dir = resolve_path(config_dir, dir);
+  }
+  plugins.finish();
+}
+
+std::string directory_of(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+  if (ec) absolute = path;
+  return absolute.lexically_normal().parent_path().string();
 }
 
 void apply_environment(const EnvOverrides& env, AppConfig& config,
@@ -158,7 +198,11 @@ void apply_environment(const EnvOverrides& env, AppConfig& config,
 ScoringConfig default_scoring() {
   ScoringConfig scoring;
   scoring.primary = "heuristic";
-  scoring.scorers.push_back({"heuristic", "heuristic", YAML::Node(YAML::NodeType::Null), {}, {}});
+  ScorerConfig heuristic;
+  heuristic.name = "heuristic";
+  heuristic.plugin = "heuristic";
+  heuristic.params = YAML::Node(YAML::NodeType::Null);
+  scoring.scorers.push_back(std::move(heuristic));
   return scoring;
 }
 
@@ -187,6 +231,7 @@ std::expected<AppConfig, std::vector<ConfigError>> load_app_config(const std::st
 
   AppConfig config;
   config.path = path;
+  config.dir = directory_of(path);
   config.scoring = default_scoring();
   try {
     const YAML::Node root_node = YAML::Load(in);
@@ -196,6 +241,7 @@ std::expected<AppConfig, std::vector<ConfigError>> load_app_config(const std::st
     read_log(root.map("log"), config.log);
     read_handoff(root.map("handoff"), config.handoff);
     read_sources(root, config.sources);
+    read_plugins(root.map("plugins"), config.dir, config.plugins);
     read_scoring(root.map("scoring"), config.scoring);
     root.finish();
   } catch (const YAML::ParserException& e) {

@@ -42,17 +42,31 @@ struct LogConfig {
 // plugin reads its own params, with their positions for errors).
 struct ScorerConfig {
   std::string name;
-  std::string plugin;
-  YAML::Node params;         // a mapping, or null when the file gives none
+  std::string plugin;  // a module name in plugins.dir, or a path to a module (has a '/')
+  YAML::Node params;   // a mapping, or null when the file gives none
   Position position;         // of the scorer's name in the file
   Position plugin_position;  // of its `plugin` value
+  std::string fallback;      // the scorer that answers when this one fails; "" for none
+  Position fallback_position;
+  int budget_ms = 0;        // a run taking longer fails (its result is discarded); 0: no budget
+  Position params_position;  // of the `params` key (the scorer's name when absent)
 };
 
 struct ScoringConfig {
   std::string primary;
   std::vector<ScorerConfig> scorers;  // in file order
+  std::vector<std::string> shadow;    // scorers run beside the primary on every analysis
+  std::vector<Position> shadow_positions;  // one per shadow name
   Position position;                  // of the `scoring` section
   Position primary_position;          // of the `primary` value
+};
+
+// Where the scorer plugin modules are.
+struct PluginsConfig {
+  // The directory of the modules, made absolute against the config file's directory. Empty
+  // when the file gives none: the engine then uses the build's own plugin directory.
+  std::string dir;
+  Position dir_position;
 };
 
 // Without a `scoring` section the engine runs the built-in heuristic with its default params.
@@ -60,11 +74,13 @@ ScoringConfig default_scoring();
 
 struct AppConfig {
   std::string path;  // the file read
+  std::string dir;   // the absolute directory of that file: relative paths resolve against it
   ServerConfig server;
   DatabaseConfig database;
   LogConfig log;
   domain::HandoffPolicy handoff;
   std::vector<std::string> sources{"scanner", "partner", "manual"};
+  PluginsConfig plugins;
   ScoringConfig scoring;
 };
 
@@ -77,8 +93,9 @@ struct EnvOverrides {
 };
 
 // Reads and checks the file; every problem found is returned, each with its position. Checks
-// the shape of `scoring` only: which plugins exist and what their params mean is checked by
-// scoring::build_scorers. Never throws.
+// the shape of `scoring` only: which plugins exist, what their params mean and whether
+// `fallback` and `shadow` name configured scorers is checked by scoring::build_scorers.
+// Never throws.
 std::expected<AppConfig, std::vector<ConfigError>> load_app_config(const std::string& path,
                                                                    const EnvOverrides& env);
 

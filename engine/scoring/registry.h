@@ -1,7 +1,9 @@
-// The configured scorers of a running engine, built from the `scoring` section of the
-// config. The built-in plugins are listed in one place (registry.cpp).
+// The configured scorers of a running engine, built from the `plugins` and `scoring` sections
+// of the config: each scorer is an instance of a plugin module loaded from plugins.dir
+// (plugin_loader.h), with its params, its fallback and its role (primary, shadow or neither).
 //
-// Threading: a ScorerSet is immutable once built; safe to share between threads.
+// Threading: a ScorerSet is immutable once built; safe to share between threads. It keeps its
+// plugin modules loaded until it is destroyed.
 #pragma once
 
 #include <expected>
@@ -17,23 +19,44 @@ namespace leadscore::scoring {
 
 struct ScorerEntry {
   std::unique_ptr<Scorer> scorer;
-  std::string plugin;
-  std::string role;  // "primary" or "" (issue 3 adds "shadow")
+  std::string plugin;       // as the config names it ("heuristic")
+  std::string role;         // "primary", "shadow" or "": set by ScorerSet from its arguments
+  std::string fallback;     // the scorer that answers when this one fails; "" for none
+  std::string plugin_path;  // the module file it was made from; "" when built in code
+  int budget_ms = 0;        // a run taking longer fails; 0: no budget
 };
 
 class ScorerSet {
  public:
-  explicit ScorerSet(std::vector<ScorerEntry> entries, std::string primary);
+  // Throws std::invalid_argument when `primary`, a shadow or a fallback names no entry, when
+  // the primary is also a shadow, or when fallbacks form a cycle (build_scorers reports these
+  // as config errors before it gets here).
+  ScorerSet(std::vector<ScorerEntry> entries, std::string primary,
+            std::vector<std::string> shadow = {});
+
   const Scorer& primary() const;
   const Scorer* find(std::string_view name) const;  // nullptr when unknown
   const std::vector<ScorerEntry>& entries() const { return entries_; }
+  const ScorerEntry* entry_of(const Scorer& scorer) const;  // nullptr when not in the set
+  // The scorers to run beside the primary on every analysis, in config order.
+  const std::vector<const Scorer*>& shadows() const { return shadows_; }
+  // The scorer that answers when `scorer` fails; nullptr when it has none.
+  const Scorer* fallback_of(const Scorer& scorer) const;
 
  private:
   std::vector<ScorerEntry> entries_;
+  std::vector<const Scorer*> fallbacks_;  // per entry
+  std::vector<const Scorer*> shadows_;
   const Scorer* primary_ = nullptr;
 };
 
-// Builds every configured scorer; every problem is reported with the config's position.
+// The directory of the plugin modules when the config names none: where this build puts them.
+std::string default_plugin_dir();
+
+// Loads every plugin module the config names and builds every configured scorer. Every problem
+// is reported with the config's position: a module that cannot be loaded (missing file, missing
+// symbol, wrong ABI version: the message names the file), params the plugin refuses, a
+// `fallback` or `shadow` naming no scorer, a fallback cycle, the primary listed as a shadow.
 std::expected<ScorerSet, std::vector<config::ConfigError>> build_scorers(
     const config::AppConfig& config);
 

@@ -1,6 +1,7 @@
-// The built-in heuristic scorer: points for the lead's source, activity, stage and business
-// domain, every weight and threshold read from the scorer's `params` (config/leadscore.yaml
-// documents them; the defaults below are the shipped heuristic).
+// The heuristic scorer: points for the lead's source, activity, stage and business domain,
+// every weight and threshold read from the scorer's `params` (config/leadscore.yaml documents
+// them; the defaults below are the shipped heuristic). The engine runs it as the plugin module
+// heuristic.so (heuristic_plugin.cpp); tests and benchmarks also link it directly.
 //
 // Two faces: evaluate() is the numeric core (no allocation, no strings built; for bulk
 // scoring and benchmarks), score() wraps it into a full ScoreResult with rule labels and an

@@ -164,13 +164,13 @@ TEST_F(AppConfigTest, UnknownTopLevelKeyIsAnError) {
 TEST_F(AppConfigTest, UnknownKeyInNestedSectionsIsAnError) {
   auto errors = errors_of(R"(scoring:
   primary: h
-  shadow: x
+  shadows: x
   scorers:
     h:
       plugin: heuristic
       weight: 2
 )");
-  EXPECT_EQ(find_error(errors, "unknown key 'shadow' in scoring").line, 3);
+  EXPECT_EQ(find_error(errors, "unknown key 'shadows' in scoring").line, 3);
   EXPECT_EQ(find_error(errors, "unknown key 'weight' in scoring.scorers.h").line, 7);
 }
 

@@ -1,4 +1,4 @@
-#include "engine/scoring/heuristic_scorer.h"
+#include "plugins/heuristic/heuristic_scorer.h"
 
 #include <gtest/gtest.h>
 

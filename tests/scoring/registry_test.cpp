@@ -2,10 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
-#include "engine/scoring/heuristic_scorer.h"
+#include "plugins/heuristic/heuristic_scorer.h"
 #include "tests/config/temp_file.h"
 
 namespace leadscore::scoring {
@@ -43,6 +44,9 @@ TEST_F(RegistryTest, ShippedConfigBuildsTheHeuristicAsPrimary) {
   ASSERT_EQ(set->entries().size(), 1u);
   EXPECT_EQ(set->entries()[0].plugin, "heuristic");
   EXPECT_EQ(set->entries()[0].role, "primary");
+  // From the build's plugin directory, since the shipped config names none.
+  EXPECT_EQ(set->entries()[0].plugin_path, std::string(LEADSCORE_PLUGIN_DIR) + "/heuristic.so");
+  EXPECT_TRUE(set->shadows().empty());
   // The shipped params state the built-in defaults: same weights, same version.
   EXPECT_EQ(set->primary().version(), HeuristicScorer("heuristic").version());
 }
@@ -98,8 +102,12 @@ TEST_F(RegistryTest, UnknownPluginIsPositioned) {
   EXPECT_EQ(errors[0].file, path_);
   EXPECT_EQ(errors[0].line, 5);
   EXPECT_EQ(errors[0].column, 15);
-  EXPECT_EQ(errors[0].message,
-            "scoring.scorers.h.plugin: unknown plugin 'heuristik' (built-in plugins: heuristic)");
+  const std::string file = std::string(LEADSCORE_PLUGIN_DIR) + "/heuristik.so";
+  EXPECT_EQ(errors[0].message.rfind("scoring.scorers.h.plugin 'heuristik': cannot load plugin "
+                                    "module " + file + ": ",
+                                    0),
+            0u)
+      << errors[0].message;
 }
 
 TEST_F(RegistryTest, PrimaryThatNamesNoScorerIsPositioned) {
@@ -141,19 +149,212 @@ TEST_F(RegistryTest, ParamErrorsOfEveryScorerAreReportedTogether) {
   EXPECT_EQ(errors[0].line, 2);  // in file order
   EXPECT_NE(errors[0].message.find("scoring.primary 'nope'"), std::string::npos);
   EXPECT_EQ(errors[1].line, 7);
-  EXPECT_EQ(errors[1].message, "unknown key 'bonus' in scoring.scorers.a.params");
+  EXPECT_EQ(errors[1].column, 9);
+  EXPECT_EQ(errors[1].message, "scoring.scorers.a: unknown key 'bonus' in params");
   EXPECT_EQ(errors[2].line, 9);
-  EXPECT_NE(errors[2].message.find("unknown plugin 'lua'"), std::string::npos);
-  EXPECT_EQ(errors[3].line, 13);
-  EXPECT_NE(errors[3].message.find("scoring.scorers.c.params.drop_max_score must be a number"),
+  EXPECT_NE(errors[2].message.find("scoring.scorers.b.plugin 'lua': cannot load plugin module"),
             std::string::npos);
+  EXPECT_EQ(errors[3].line, 13);
+  EXPECT_EQ(errors[3].column, 25);
+  EXPECT_EQ(errors[3].message,
+            "scoring.scorers.c: params.drop_max_score must be a number, got 'high'");
   for (const auto& e : errors) EXPECT_EQ(e.file, path_);
 }
 
 TEST(ScorerSet, RefusesAPrimaryOutsideTheSet) {
   std::vector<ScorerEntry> entries;
-  entries.push_back({std::make_unique<HeuristicScorer>("a"), "heuristic", "primary"});
+  entries.push_back({});
+  entries.back().scorer = std::make_unique<HeuristicScorer>("a");
   EXPECT_THROW(ScorerSet(std::move(entries), "b"), std::invalid_argument);
+}
+
+const std::string kTestPlugins = TEST_PLUGIN_DIR;
+
+TEST_F(RegistryTest, PluginsDirIsRelativeToTheConfigFile) {
+  std::filesystem::create_directories(dir_.path() / "modules");
+  std::filesystem::copy_file(std::string(LEADSCORE_PLUGIN_DIR) + "/example.so",
+                             dir_.path() / "modules" / "example.so");
+  auto config = load(R"(plugins:
+  dir: modules
+scoring:
+  primary: e
+  scorers:
+    e:
+      plugin: example
+      params:
+        min_activity: 2
+)");
+  EXPECT_EQ(config.plugins.dir, (dir_.path() / "modules").string());
+  auto set = build_scorers(config);
+  ASSERT_TRUE(set.has_value()) << config::to_text(set.error());
+  EXPECT_EQ(set->entries()[0].plugin_path, (dir_.path() / "modules" / "example.so").string());
+  EXPECT_EQ(set->primary().version(), "1.0+min2");
+}
+
+TEST_F(RegistryTest, APluginWithASlashIsAModulePathRelativeToTheConfigFile) {
+  std::filesystem::copy_file(std::string(LEADSCORE_PLUGIN_DIR) + "/example.so",
+                             dir_.path() / "my_scorer.so");
+  auto set = build_scorers(load(R"(scoring:
+  primary: e
+  scorers:
+    e:
+      plugin: ./my_scorer.so
+)"));
+  ASSERT_TRUE(set.has_value()) << config::to_text(set.error());
+  EXPECT_EQ(set->entries()[0].plugin_path, (dir_.path() / "my_scorer.so").string());
+}
+
+TEST_F(RegistryTest, ModuleProblemsNameTheFileAtThePluginLine) {
+  auto errors = errors_of(R"(scoring:
+  primary: a
+  scorers:
+    a:
+      plugin: )" + kTestPlugins + R"(/test_wrong_abi.so
+    b:
+      plugin: )" + kTestPlugins + R"(/test_no_entry.so
+    c:
+      plugin: )" + kTestPlugins + R"(/test_wrong_abi.so
+)");
+  ASSERT_EQ(errors.size(), 3u) << config::to_text(errors);
+  EXPECT_EQ(errors[0].line, 5);
+  EXPECT_EQ(errors[0].message, "scoring.scorers.a.plugin '" + kTestPlugins +
+                                   "/test_wrong_abi.so': plugin module " + kTestPlugins +
+                                   "/test_wrong_abi.so: was built for plugin ABI version 999, "
+                                   "this engine implements version 1 (rebuild it)");
+  EXPECT_EQ(errors[1].line, 7);
+  EXPECT_NE(errors[1].message.find("test_no_entry.so: has no symbol leadscore_plugin"),
+            std::string::npos);
+  EXPECT_EQ(errors[2].line, 9);  // the same module, reported for each scorer using it
+}
+
+TEST_F(RegistryTest, PluginParamErrorsPointAtTheirLine) {
+  auto errors = errors_of(R"(scoring:
+  primary: e
+  scorers:
+    e:
+      plugin: example
+      params:
+        min_activity: 0
+    t:
+      plugin: )" + kTestPlugins + R"(/test_good.so
+      params:
+        refuse: yes
+)");
+  ASSERT_EQ(errors.size(), 3u) << config::to_text(errors);
+  EXPECT_EQ(errors[0].line, 7);
+  EXPECT_EQ(errors[0].column, 23);
+  EXPECT_EQ(errors[0].message, "scoring.scorers.e: min_activity must be an integer in 1..1000");
+  EXPECT_EQ(errors[1].line, 10);  // no position: the `params` key
+  EXPECT_EQ(errors[1].message, "scoring.scorers.t: and a second problem without a position");
+  EXPECT_EQ(errors[2].line, 11);
+  EXPECT_EQ(errors[2].message, "scoring.scorers.t: refused as asked");
+}
+
+TEST_F(RegistryTest, FallbacksAndShadowsAreWired) {
+  auto set = build_scorers(load(R"(scoring:
+  primary: main
+  shadow: [challenger]
+  scorers:
+    main:
+      plugin: )" + kTestPlugins + R"(/test_good.so
+      fallback: safe
+      budget_ms: 250
+    challenger:
+      plugin: heuristic
+      params:
+        transfer_min_score: 0.8
+    safe:
+      plugin: heuristic
+)"));
+  ASSERT_TRUE(set.has_value()) << config::to_text(set.error());
+  EXPECT_EQ(set->fallback_of(set->primary()), set->find("safe"));
+  ASSERT_EQ(set->shadows().size(), 1u);
+  EXPECT_EQ(set->shadows()[0], set->find("challenger"));
+  EXPECT_EQ(set->entries()[0].role, "primary");
+  EXPECT_EQ(set->entries()[0].fallback, "safe");
+  EXPECT_EQ(set->entries()[0].budget_ms, 250);
+  EXPECT_EQ(set->entries()[1].role, "shadow");
+  EXPECT_EQ(set->entries()[2].role, "");
+}
+
+TEST_F(RegistryTest, FallbackAndShadowMistakesArePositioned) {
+  auto errors = errors_of(R"(scoring:
+  primary: a
+  shadow:
+    - nobody
+    - a
+    - d
+    - d
+  scorers:
+    a:
+      plugin: heuristic
+      fallback: b
+    b:
+      plugin: heuristic
+      fallback: c
+    c:
+      plugin: heuristic
+      fallback: a
+    d:
+      plugin: heuristic
+      fallback: ghost
+)");
+  ASSERT_EQ(errors.size(), 7u) << config::to_text(errors);
+  EXPECT_EQ(errors[0].line, 4);
+  EXPECT_EQ(errors[0].message, "scoring.shadow[0] 'nobody' names no configured scorer");
+  EXPECT_EQ(errors[1].line, 5);
+  EXPECT_EQ(errors[1].message,
+            "scoring.shadow[1] 'a' is the primary scorer: a shadow runs beside it");
+  EXPECT_EQ(errors[2].line, 7);
+  EXPECT_EQ(errors[2].message, "scoring.shadow[3] repeats 'd'");
+  EXPECT_EQ(errors[3].line, 11);
+  EXPECT_EQ(errors[3].message, "scoring.scorers.a.fallback makes a cycle: a -> b -> c -> a");
+  EXPECT_EQ(errors[4].line, 14);
+  EXPECT_EQ(errors[4].message, "scoring.scorers.b.fallback makes a cycle: b -> c -> a -> b");
+  EXPECT_EQ(errors[5].line, 17);
+  EXPECT_EQ(errors[6].line, 20);
+  EXPECT_EQ(errors[6].column, 17);
+  EXPECT_EQ(errors[6].message, "scoring.scorers.d.fallback 'ghost' names no configured scorer");
+}
+
+TEST_F(RegistryTest, AScorerCannotFallBackToItself) {
+  path_ = dir_.write("leadscore.yaml", R"(scoring:
+  primary: a
+  scorers:
+    a:
+      plugin: heuristic
+      fallback: a
+)");
+  auto config = config::load_app_config(path_, {});
+  ASSERT_FALSE(config.has_value());
+  ASSERT_EQ(config.error().size(), 1u) << config::to_text(config.error());
+  EXPECT_EQ(config.error()[0].line, 6);
+  EXPECT_EQ(config.error()[0].message, "scoring.scorers.a.fallback names the scorer itself");
+}
+
+TEST_F(RegistryTest, NewKeysAreCheckedForShape) {
+  path_ = dir_.write("leadscore.yaml", R"(plugins:
+  dir: ""
+  cache: 1
+scoring:
+  primary: a
+  shadow: b
+  scorers:
+    a:
+      plugin: heuristic
+      budget_ms: 0
+      fallback: [b]
+)");
+  auto config = config::load_app_config(path_, {});
+  ASSERT_FALSE(config.has_value());
+  const std::string text = config::to_text(config.error());
+  ASSERT_EQ(config.error().size(), 5u) << text;
+  EXPECT_EQ(config.error()[0].line, 2);
+  EXPECT_EQ(config.error()[0].message, "plugins.dir must be a directory, got ''");
+  EXPECT_EQ(config.error()[1].line, 3);
+  EXPECT_EQ(config.error()[2].line, 6);  // shadow must be a list
+  EXPECT_EQ(config.error()[3].line, 10);
+  EXPECT_EQ(config.error()[4].line, 11);
 }
 
 }  // namespace

@@ -1,0 +1,167 @@
+#include "engine/scoring/plugin_scorer.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <string_view>
+#include <system_error>
+
+namespace leadscore::scoring {
+namespace {
+
+constexpr double kSumTolerance = 1e-9;
+constexpr std::size_t kErrorSize = 1024;
+// A bound on what one result may claim, so that a corrupt count cannot make the engine read
+// or allocate without end.
+constexpr std::size_t kMaxContributions = 10'000;
+
+const char* const kStageNames[] = {"new", "contacted", "qualified", "transferred", "lost"};
+static_assert(std::size(kStageNames) == std::size(domain::kAllLeadStages));
+
+const char* c_str_or_null(const std::optional<std::string>& text) {
+  return text ? text->c_str() : nullptr;
+}
+
+ls_features to_c(const Features& f) {
+  ls_features c{};
+  c.struct_size = sizeof c;
+  c.source = f.source.c_str();
+  const auto stage = static_cast<std::size_t>(f.stage);
+  c.stage = stage < std::size(kStageNames) ? kStageNames[stage] : "";
+  c.stage_code = static_cast<std::int32_t>(stage);
+  c.activity_count = f.activity_count;
+  c.business_domain = c_str_or_null(f.business_domain);
+  c.name = c_str_or_null(f.profile.name);
+  c.email = c_str_or_null(f.profile.email);
+  c.role = c_str_or_null(f.profile.role);
+  c.company = c_str_or_null(f.profile.company);
+  c.industry = c_str_or_null(f.profile.industry);
+  c.location = c_str_or_null(f.profile.location);
+  c.bio = c_str_or_null(f.profile.bio);
+  c.offer_json = nullptr;
+  return c;
+}
+
+std::string number_text(double value) {
+  char buffer[32];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return ec == std::errc{} ? std::string(buffer, end) : std::string("?");
+}
+
+// Copies a checked C result; what is wrong with it otherwise.
+std::expected<ScoreResult, std::string> from_c(const ls_result& c) {
+  ScoreResult result;
+  result.score = c.score;
+  if (c.recommendation == nullptr) return std::unexpected("the result has no recommendation");
+  auto recommendation = domain::parse_recommendation(c.recommendation);
+  if (!recommendation)
+    return std::unexpected("recommendation '" + std::string(c.recommendation) +
+                           "' is not one of transfer_to_sales, continue_qualification, "
+                           "drop_lead");
+  result.recommendation = *recommendation;
+  if (c.reason != nullptr) result.reason = c.reason;
+  if (c.contribution_count > kMaxContributions)
+    return std::unexpected("the result claims " + std::to_string(c.contribution_count) +
+                           " contributions (at most " + std::to_string(kMaxContributions) + ")");
+  if (c.contribution_count > 0 && c.contributions == nullptr)
+    return std::unexpected("the result has " + std::to_string(c.contribution_count) +
+                           " contributions but no array");
+  result.contributions.reserve(c.contribution_count);
+  for (std::size_t i = 0; i < c.contribution_count; ++i) {
+    const ls_contribution& item = c.contributions[i];
+    if (item.rule == nullptr || *item.rule == '\0')
+      return std::unexpected("contribution " + std::to_string(i) + " has no rule");
+    result.contributions.push_back({item.rule, item.points});
+  }
+  if (auto ok = check_result(result); !ok) return std::unexpected(ok.error());
+  return result;
+}
+
+}  // namespace
+
+std::expected<void, std::string> check_result(const ScoreResult& result) {
+  if (!std::isfinite(result.score) || result.score < 0 || result.score > 1)
+    return std::unexpected("score " + number_text(result.score) +
+                           " is not a finite number in [0, 1]");
+  if (result.reason.find_first_not_of(" \t\r\n") == std::string::npos)
+    return std::unexpected(std::string("the reason is empty"));
+  if (result.contributions.empty())
+    return std::unexpected(
+        std::string("the result has no contributions (a scorer that cannot explain itself "
+                    "returns one)"));
+  double sum = 0;
+  for (const auto& c : result.contributions) {
+    if (!std::isfinite(c.points))
+      return std::unexpected("contribution '" + c.rule + "' has points " +
+                             number_text(c.points));
+    sum += c.points;
+  }
+  if (!(std::fabs(sum - result.score) <= kSumTolerance))
+    return std::unexpected("the contributions add up to " + number_text(sum) +
+                           ", not to the score " + number_text(result.score));
+  return {};
+}
+
+PluginScorer::PluginScorer(std::shared_ptr<const PluginModule> module, std::string name,
+                           ls_instance* instance)
+    : module_(std::move(module)), name_(std::move(name)), instance_(instance) {
+  const char* own = nullptr;
+  if (auto hook = module_->instance_version()) own = hook(instance_);
+  version_ = own != nullptr && *own != '\0' ? own : module_->version();
+}
+
+PluginScorer::~PluginScorer() { module_->table().destroy(instance_); }
+
+std::expected<std::unique_ptr<PluginScorer>, std::string> PluginScorer::create(
+    std::shared_ptr<const PluginModule> module, std::string name, const std::string& params_json,
+    const std::string& config_dir) {
+  char error[kErrorSize] = {};
+  ls_instance* instance = nullptr;
+  try {
+    instance = module->table().create(params_json.c_str(), config_dir.c_str(), error, sizeof error);
+  } catch (...) {
+    return std::unexpected("plugin " + module->name() + ": create() threw an exception");
+  }
+  error[sizeof error - 1] = '\0';
+  if (instance == nullptr)
+    return std::unexpected(*error != '\0' ? std::string(error)
+                                          : "plugin " + module->name() +
+                                                ": create() failed without a message");
+  try {
+    return std::unique_ptr<PluginScorer>(new PluginScorer(std::move(module), std::move(name), instance));
+  } catch (const std::exception& e) {
+    module->table().destroy(instance);
+    return std::unexpected(std::string(e.what()));
+  }
+}
+
+std::expected<ScoreResult, std::string> PluginScorer::score(const Features& features) const {
+  try {
+    const ls_features input = to_c(features);
+    ls_result output{};
+    output.struct_size = sizeof output;
+    char error[kErrorSize];
+    error[0] = '\0';
+    const int status = module_->table().score(instance_, &input, &output, error, sizeof error);
+    error[sizeof error - 1] = '\0';
+    if (status != LS_OK) {
+      if (status != LS_ERROR)
+        return std::unexpected("scorer " + name_ + " returned status " + std::to_string(status) +
+                               (*error != '\0' ? std::string(": ") + error : std::string()));
+      return std::unexpected(*error != '\0' ? std::string(error)
+                                            : "scorer " + name_ + " failed without a message");
+    }
+    auto result = from_c(output);
+    if (!result)
+      return std::unexpected("scorer " + name_ + " returned a malformed result: " +
+                             result.error());
+    return result;
+  } catch (const std::exception& e) {
+    return std::unexpected("scorer " + name_ + ": " + e.what());
+  } catch (...) {
+    return std::unexpected("scorer " + name_ + ": an exception crossed the plugin boundary");
+  }
+}
+
+}  // namespace leadscore::scoring

@@ -1,0 +1,53 @@
+// A Scorer backed by an instance of a plugin module (plugins/leadscore_plugin.h): converts the
+// lead's Features to the C structs, calls the plugin, checks its result and copies it out.
+// No exception crosses the plugin boundary in either direction.
+//
+// Threading: score() is safe from any number of threads at once (the ABI requires plugins to
+// allow concurrent score() calls on one instance).
+#pragma once
+
+#include <expected>
+#include <memory>
+#include <string>
+
+#include "engine/scoring/plugin_loader.h"
+#include "engine/scoring/scorer.h"
+
+namespace leadscore::scoring {
+
+class PluginScorer final : public Scorer {
+ public:
+  // Makes one instance of the plugin. On failure: the plugin's message (which may have several
+  // lines, each possibly starting with "LINE:COLUMN: " in params_json; see params_json.h).
+  static std::expected<std::unique_ptr<PluginScorer>, std::string> create(
+      std::shared_ptr<const PluginModule> module, std::string name, const std::string& params_json,
+      const std::string& config_dir);
+
+  ~PluginScorer() override;
+  PluginScorer(const PluginScorer&) = delete;
+  PluginScorer& operator=(const PluginScorer&) = delete;
+
+  const std::string& name() const override { return name_; }
+  // The instance's version when the plugin reports one, else the plugin's version.
+  const std::string& version() const override { return version_; }
+  // The plugin's result once it passed check_result(), or why this run failed: the plugin's
+  // error, or what was wrong with its result.
+  std::expected<ScoreResult, std::string> score(const Features& features) const override;
+
+  const PluginModule& module() const { return *module_; }
+
+ private:
+  PluginScorer(std::shared_ptr<const PluginModule> module, std::string name, ls_instance* instance);
+
+  std::shared_ptr<const PluginModule> module_;
+  std::string name_;
+  std::string version_;
+  ls_instance* instance_;
+};
+
+// The engine's checks of every plugin result: score finite and in [0, 1]; reason not empty; at
+// least one contribution, each with a rule, and their points add up to the score within 1e-9.
+// (The recommendation is checked where its text is read.) Returns what is wrong, if anything.
+std::expected<void, std::string> check_result(const ScoreResult& result);
+
+}  // namespace leadscore::scoring

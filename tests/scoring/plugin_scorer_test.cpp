@@ -1,0 +1,157 @@
+#include "engine/scoring/plugin_scorer.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+namespace leadscore::scoring {
+namespace {
+
+std::shared_ptr<const PluginModule> load(const std::string& path) {
+  auto module = PluginModule::load(path);
+  EXPECT_TRUE(module.has_value()) << module.error();
+  return module ? *module : nullptr;
+}
+
+std::unique_ptr<PluginScorer> make(const std::string& path, const std::string& params = "{}") {
+  auto module = load(path);
+  if (!module) return nullptr;
+  auto scorer = PluginScorer::create(module, "under_test", params, "/tmp");
+  EXPECT_TRUE(scorer.has_value()) << scorer.error();
+  return scorer ? std::move(*scorer) : nullptr;
+}
+
+const std::string kTestPlugin = std::string(TEST_PLUGIN_DIR) + "/test_good.so";
+const std::string kExamplePlugin = std::string(LEADSCORE_PLUGIN_DIR) + "/example.so";
+
+Features lead_from(std::string source) {
+  Features f;
+  f.source = std::move(source);
+  return f;
+}
+
+class TestPluginScorer : public ::testing::Test {
+ protected:
+  std::string error_for(const std::string& source) {
+    auto result = scorer_->score(lead_from(source));
+    EXPECT_FALSE(result.has_value()) << source;
+    return result ? std::string() : result.error();
+  }
+  std::unique_ptr<PluginScorer> scorer_ = make(kTestPlugin);
+};
+
+TEST_F(TestPluginScorer, CopiesAValidResult) {
+  ASSERT_NE(scorer_, nullptr);
+  auto result = scorer_->score(lead_from("ok"));
+  ASSERT_TRUE(result.has_value()) << result.error();
+  EXPECT_EQ(result->score, 0.5);
+  EXPECT_EQ(result->recommendation, domain::Recommendation::ContinueQualification);
+  EXPECT_EQ(result->reason, "half");
+  ASSERT_EQ(result->contributions.size(), 2u);
+  EXPECT_EQ(result->contributions[0].rule, "base");
+  EXPECT_EQ(result->contributions[1].points, 0.25);
+}
+
+TEST_F(TestPluginScorer, NameIsTheConfiguredOneAndVersionThePluginsWithoutAnInstanceVersion) {
+  EXPECT_EQ(scorer_->name(), "under_test");
+  EXPECT_EQ(scorer_->version(), "0.1");
+}
+
+TEST_F(TestPluginScorer, PluginErrorsFailTheRun) {
+  EXPECT_EQ(error_for("error"), "scorer broke on purpose");
+  EXPECT_EQ(error_for("silent_error"), "scorer under_test failed without a message");
+  EXPECT_EQ(error_for("status"), "scorer under_test returned status 7");
+}
+
+TEST_F(TestPluginScorer, MalformedResultsFailTheRunSayingWhatWasWrong) {
+  const std::string prefix = "scorer under_test returned a malformed result: ";
+  EXPECT_EQ(error_for("nan"), prefix + "score nan is not a finite number in [0, 1]");
+  EXPECT_EQ(error_for("above"), prefix + "score 1.5 is not a finite number in [0, 1]");
+  EXPECT_EQ(error_for("badrec"),
+            prefix + "recommendation 'maybe' is not one of transfer_to_sales, "
+                     "continue_qualification, drop_lead");
+  EXPECT_EQ(error_for("norec"), prefix + "the result has no recommendation");
+  EXPECT_EQ(error_for("noreason"), prefix + "the reason is empty");
+  EXPECT_EQ(error_for("nocontrib"),
+            prefix + "the result has no contributions (a scorer that cannot explain itself "
+                     "returns one)");
+  EXPECT_EQ(error_for("badsum"), prefix + "the contributions add up to 0.5, not to the score 0.6");
+  EXPECT_EQ(error_for("norule"), prefix + "contribution 0 has no rule");
+}
+
+TEST_F(TestPluginScorer, PassesEveryFeature) {
+  Features f = lead_from("echo");
+  f.stage = domain::LeadStage::Qualified;
+  f.activity_count = 42;
+  f.business_domain = "example.com";
+  f.profile.name = "Ada";
+  auto result = scorer_->score(f);
+  ASSERT_TRUE(result.has_value()) << result.error();
+  EXPECT_EQ(result->reason, "qualified|example.com|Ada|2|42|no offer");
+  f.business_domain.reset();
+  f.profile.name.reset();
+  f.stage = domain::LeadStage::Lost;
+  result = scorer_->score(f);
+  ASSERT_TRUE(result.has_value()) << result.error();
+  EXPECT_EQ(result->reason, "lost|(null)|(null)|4|42|no offer");
+}
+
+TEST(PluginScorer, CreateErrorsComeBackAsTheirText) {
+  auto module = load(kTestPlugin);
+  ASSERT_NE(module, nullptr);
+  auto scorer = PluginScorer::create(module, "x", "{\n\"refuse\":\ntrue}", "/tmp");
+  ASSERT_FALSE(scorer.has_value());
+  EXPECT_EQ(scorer.error(), "3:1: refused as asked\nand a second problem without a position");
+}
+
+TEST(PluginScorer, ExamplePluginScoresByActivityBands) {
+  auto scorer = make(kExamplePlugin, "{\n\"min_activity\":\n5}");
+  ASSERT_NE(scorer, nullptr);
+  EXPECT_EQ(scorer->version(), "1.0+min5");
+  Features f = lead_from("manual");
+  f.business_domain = "acme.io";
+  auto none = scorer->score(f);
+  f.activity_count = 4;
+  auto some = scorer->score(f);
+  f.activity_count = 5;
+  auto active = scorer->score(f);
+  ASSERT_TRUE(none && some && active);
+  EXPECT_EQ(none->recommendation, domain::Recommendation::DropLead);
+  EXPECT_EQ(some->recommendation, domain::Recommendation::ContinueQualification);
+  EXPECT_EQ(active->recommendation, domain::Recommendation::TransferToSales);
+  EXPECT_EQ(active->score, 0.8);
+  ASSERT_EQ(active->contributions.size(), 1u);
+  EXPECT_EQ(active->contributions[0].points, 0.8);
+}
+
+TEST(PluginScorer, ExamplePluginRefusesBadParams) {
+  auto module = load(kExamplePlugin);
+  ASSERT_NE(module, nullptr);
+  auto scorer = PluginScorer::create(module, "x", "{\n\"min_activity\":\n0}", "/tmp");
+  ASSERT_FALSE(scorer.has_value());
+  EXPECT_EQ(scorer.error(), "3:1: min_activity must be an integer in 1..1000");
+}
+
+TEST(CheckResult, AcceptsContributionsWithinRounding) {
+  ScoreResult r;
+  r.score = 0.3;
+  r.reason = "r";
+  r.contributions = {{"a", 0.1}, {"b", 0.2}};  // 0.30000000000000004
+  EXPECT_TRUE(check_result(r).has_value());
+  r.contributions.push_back({"c", 2e-9});
+  EXPECT_FALSE(check_result(r).has_value());
+}
+
+TEST(CheckResult, RefusesInfinitePoints) {
+  ScoreResult r;
+  r.score = 0.5;
+  r.reason = "r";
+  r.contributions = {{"a", INFINITY}, {"b", -INFINITY}};
+  auto ok = check_result(r);
+  ASSERT_FALSE(ok.has_value());
+  EXPECT_EQ(ok.error(), "contribution 'a' has points inf");
+}
+
+}  // namespace
+}  // namespace leadscore::scoring

@@ -1,0 +1,109 @@
+/* A scorer plugin that misbehaves on request, for the loader and adapter tests. Built several
+ * times with different definitions:
+ *   (none)                 a valid plugin; the lead's source picks the behaviour (see score)
+ *   LS_TEST_WRONG_ABI      reports ABI version 999
+ *   LS_TEST_NO_ENTRY       exports no leadscore_plugin symbol
+ *   LS_TEST_NULL_TABLE     leadscore_plugin() returns NULL
+ * create() fails when the params mention "refuse", with a positioned message on line 3 of the
+ * params JSON (the line of the first value). */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "plugins/leadscore_plugin.h"
+
+struct ls_instance {
+  int unused;
+};
+
+static const struct ls_contribution kHalf[] = {{"base", 0.25}, {"bonus", 0.25}};
+static const struct ls_contribution kUnnamed[] = {{NULL, 0.5}};
+
+static ls_instance* test_create(const char* params_json, const char* config_dir, char* err,
+                                size_t err_size) {
+  (void)config_dir;
+  if (strstr(params_json, "refuse") != NULL) {
+    snprintf(err, err_size, "3:1: refused as asked\nand a second problem without a position");
+    return NULL;
+  }
+  return calloc(1, sizeof(ls_instance));
+}
+
+/* source "ok": score 0.5 from two contributions; "error": LS_ERROR with a message;
+ * "silent_error": LS_ERROR without one; "status": returns 7; "slow": sleeps 30 ms, then answers; "nan", "above", "badrec",
+ * "norec", "noreason", "nocontrib", "badsum", "norule": malformed results. */
+static int test_score(ls_instance* self, const struct ls_features* lead, struct ls_result* out,
+                      char* err, size_t err_size) {
+  (void)self;
+  const char* s = lead->source;
+  out->score = 0.5;
+  out->recommendation = "continue_qualification";
+  out->reason = "half";
+  out->contributions = kHalf;
+  out->contribution_count = 2;
+  out->intent = NULL;
+  if (strcmp(s, "error") == 0) {
+    snprintf(err, err_size, "scorer broke on purpose");
+    return LS_ERROR;
+  }
+  if (strcmp(s, "silent_error") == 0) return LS_ERROR;
+  if (strcmp(s, "status") == 0) return 7;
+  if (strcmp(s, "slow") == 0) {
+    struct timespec pause = {0, 30 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+  }
+  if (strcmp(s, "nan") == 0) out->score = NAN;
+  if (strcmp(s, "above") == 0) out->score = 1.5;
+  if (strcmp(s, "badrec") == 0) out->recommendation = "maybe";
+  if (strcmp(s, "norec") == 0) out->recommendation = NULL;
+  if (strcmp(s, "noreason") == 0) out->reason = "";
+  if (strcmp(s, "nocontrib") == 0) out->contribution_count = 0;
+  if (strcmp(s, "badsum") == 0) out->score = 0.6;
+  if (strcmp(s, "norule") == 0) {
+    out->contributions = kUnnamed;
+    out->contribution_count = 1;
+  }
+  if (strcmp(s, "echo") == 0) {
+    /* The features came through: the business domain and profile name as the reason. */
+    static _Thread_local char reason[256];
+    snprintf(reason, sizeof reason, "%s|%s|%s|%d|%lld|%s", lead->stage,
+             lead->business_domain ? lead->business_domain : "(null)",
+             lead->name ? lead->name : "(null)", (int)lead->stage_code,
+             (long long)lead->activity_count, lead->offer_json ? "offer" : "no offer");
+    out->reason = reason;
+  }
+  return LS_OK;
+}
+
+static void test_destroy(ls_instance* self) { free(self); }
+
+static const struct ls_plugin kPlugin = {
+#ifdef LS_TEST_WRONG_ABI
+    .abi_version = 999,
+#else
+    .abi_version = LEADSCORE_PLUGIN_ABI_VERSION,
+#endif
+    .struct_size = sizeof(struct ls_plugin),
+    .name = "test",
+    .version = "0.1",
+    .create = test_create,
+    .score = test_score,
+    .destroy = test_destroy,
+    .instance_version = NULL,
+};
+
+#ifndef LS_TEST_NO_ENTRY
+LEADSCORE_PLUGIN_EXPORT const struct ls_plugin* leadscore_plugin(void) {
+#ifdef LS_TEST_NULL_TABLE
+  (void)kPlugin;
+  return NULL;
+#else
+  return &kPlugin;
+#endif
+}
+#else
+LEADSCORE_PLUGIN_EXPORT const struct ls_plugin* some_other_name(void) { return &kPlugin; }
+#endif
