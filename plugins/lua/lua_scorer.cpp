@@ -1,0 +1,234 @@
+#include "plugins/lua/lua_scorer.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <system_error>
+
+namespace leadscore::lua {
+
+struct LuaScorer::Program {
+  std::uint64_t id = 0;
+  RuleSources sources;
+  nlohmann::json params;
+  SandboxLimits limits;
+};
+
+namespace {
+
+std::atomic<std::uint64_t> next_program_id{1};
+
+// One thread's sandboxes, one per scorer it has served. A scorer that is gone (its Program
+// expired) has its sandbox freed on the thread's next miss.
+struct CachedSandbox {
+  std::uint64_t id = 0;
+  std::weak_ptr<const LuaScorer::Program> program;
+  std::unique_ptr<LuaSandbox> sandbox;
+};
+thread_local std::vector<CachedSandbox> t_sandboxes;
+thread_local std::size_t t_last = 0;
+
+std::uint64_t fnv1a(std::uint64_t hash, std::string_view text) {
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+std::expected<std::string, std::string> read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::unexpected(std::string("cannot read the file"));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return std::unexpected(std::string("cannot read the file"));
+  return text;
+}
+
+}  // namespace
+
+std::string display_path(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto cwd = std::filesystem::current_path(ec);
+  const auto absolute = path.is_absolute() ? path : cwd / path;
+  if (!ec) {
+    const auto relative = absolute.lexically_normal().lexically_relative(cwd);
+    if (!relative.empty() && *relative.begin() != "..") return relative.string();
+  }
+  return absolute.lexically_normal().string();
+}
+
+std::expected<LuaScorerParams, std::vector<std::string>> read_lua_params(
+    const nlohmann::json& params) {
+  std::vector<std::string> problems;
+  LuaScorerParams out;
+  if (!params.is_object()) return std::unexpected(std::vector<std::string>{"params must be a mapping"});
+  out.params = params;
+  const auto integer = [&](const char* key, std::int64_t& value, std::int64_t min,
+                           std::int64_t max) {
+    if (!params.contains(key)) return;
+    const auto& v = params.at(key);
+    if (!v.is_number_integer() || v.get<std::int64_t>() < min || v.get<std::int64_t>() > max)
+      problems.push_back(std::string(key) + " must be an integer in " + std::to_string(min) +
+                         ".." + std::to_string(max) + ", got " + v.dump());
+    else
+      value = v.get<std::int64_t>();
+  };
+  if (!params.contains("script"))
+    problems.push_back("missing key 'script': the rule script to run (e.g. rules/default.lua)");
+  else if (!params["script"].is_string() || params["script"].get<std::string>().empty())
+    problems.push_back("script must be a path, got " + params["script"].dump());
+  else
+    out.script = params["script"].get<std::string>();
+  if (params.contains("lib_dir")) {
+    if (!params["lib_dir"].is_string())
+      problems.push_back("lib_dir must be a path, got " + params["lib_dir"].dump());
+    else
+      out.lib_dir = params["lib_dir"].get<std::string>();
+  }
+  integer("instruction_limit", out.instruction_limit, 1000, 1'000'000'000);
+  integer("memory_limit_mb", out.memory_limit_mb, 1, 4096);
+  if (!problems.empty()) return std::unexpected(std::move(problems));
+  return out;
+}
+
+std::expected<std::unique_ptr<LuaScorer>, std::vector<LoadError>> LuaScorer::create(
+    std::string name, const nlohmann::json& params, const std::filesystem::path& base_dir) {
+  auto read = read_lua_params(params);
+  if (!read) {
+    std::vector<LoadError> errors;
+    for (auto& problem : read.error()) errors.push_back({"params of " + name, 0, problem});
+    return std::unexpected(std::move(errors));
+  }
+  return create_with(std::move(name), *read, base_dir);
+}
+
+std::expected<std::unique_ptr<LuaScorer>, std::vector<LoadError>> LuaScorer::create_with(
+    std::string name, const LuaScorerParams& params, const std::filesystem::path& base_dir) {
+  namespace fs = std::filesystem;
+  std::vector<LoadError> errors;
+  auto program = std::make_shared<Program>();
+  program->id = next_program_id.fetch_add(1);
+  program->params = params.params;
+  program->limits.instruction_limit = params.instruction_limit;
+  program->limits.memory_limit_bytes = static_cast<std::size_t>(params.memory_limit_mb) << 20;
+
+  const fs::path script = params.script.is_absolute() ? params.script : base_dir / params.script;
+  program->sources.script.name = display_path(script);
+  if (auto text = read_file(script))
+    program->sources.script.text = std::move(*text);
+  else
+    errors.push_back({program->sources.script.name, 0, text.error()});
+
+  fs::path lib_dir = params.lib_dir;
+  bool lib_required = !lib_dir.empty();
+  if (lib_dir.empty())
+    lib_dir = script.parent_path() / "lib";
+  else if (lib_dir.is_relative())
+    lib_dir = base_dir / lib_dir;
+  std::error_code ec;
+  if (fs::is_directory(lib_dir, ec)) {
+    std::vector<fs::path> libs;
+    for (const auto& entry : fs::directory_iterator(lib_dir, ec))
+      if (entry.path().extension() == ".lua" && entry.is_regular_file(ec))
+        libs.push_back(entry.path());
+    std::ranges::sort(libs);
+    for (const auto& lib : libs) {
+      SourceFile file{display_path(lib), {}};
+      if (auto text = read_file(lib))
+        file.text = std::move(*text);
+      else
+        errors.push_back({file.name, 0, text.error()});
+      program->sources.libs.push_back(std::move(file));
+    }
+  } else if (lib_required) {
+    errors.push_back({display_path(lib_dir), 0, "lib_dir is not a directory"});
+  }
+  if (!errors.empty()) return std::unexpected(std::move(errors));
+
+  auto sandbox = LuaSandbox::create(program->sources, program->params, program->limits);
+  if (!sandbox) return std::unexpected(std::vector<LoadError>{sandbox.error()});
+
+  std::uint64_t hash = 14695981039346656037ull;
+  hash = fnv1a(hash, program->sources.script.text);
+  for (const auto& lib : program->sources.libs) {
+    hash = fnv1a(hash, std::string_view("\0", 1));
+    hash = fnv1a(hash, lib.name.substr(lib.name.find_last_of('/') + 1));
+    hash = fnv1a(hash, std::string_view("\0", 1));
+    hash = fnv1a(hash, lib.text);
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+
+  auto scorer = std::unique_ptr<LuaScorer>(new LuaScorer());
+  scorer->name_ = std::move(name);
+  scorer->script_name_ = (*sandbox)->script_name();
+  scorer->rules_hash_ = hex;
+  scorer->version_ = (*sandbox)->script_version() + "+" + hex;
+  scorer->files_.push_back(program->sources.script.name);
+  for (const auto& lib : program->sources.libs) scorer->files_.push_back(lib.name);
+  // The state made to check the script serves this thread's first calls.
+  t_sandboxes.push_back({program->id, program, std::move(*sandbox)});
+  scorer->program_ = std::move(program);
+  return scorer;
+}
+
+LuaSandbox* LuaScorer::thread_sandbox(std::string* error) const {
+  const std::uint64_t id = program_->id;
+  if (t_last < t_sandboxes.size() && t_sandboxes[t_last].id == id)
+    return t_sandboxes[t_last].sandbox.get();
+  for (std::size_t i = 0; i < t_sandboxes.size(); ++i)
+    if (t_sandboxes[i].id == id) {
+      t_last = i;
+      return t_sandboxes[i].sandbox.get();
+    }
+  std::erase_if(t_sandboxes, [](const CachedSandbox& c) { return c.program.expired(); });
+  auto sandbox = LuaSandbox::create(program_->sources, program_->params, program_->limits);
+  if (!sandbox) {
+    if (error != nullptr) *error = sandbox.error().to_text();
+    return nullptr;
+  }
+  t_sandboxes.push_back({id, program_, std::move(*sandbox)});
+  t_last = t_sandboxes.size() - 1;
+  return t_sandboxes.back().sandbox.get();
+}
+
+std::expected<domain::ScoreResult, std::string> LuaScorer::score(
+    const domain::Features& features) const {
+  return score(features, nullptr);
+}
+
+std::expected<domain::ScoreResult, std::string> LuaScorer::score(
+    const domain::Features& features, const nlohmann::json* offer) const {
+  std::string error;
+  LuaSandbox* sandbox = thread_sandbox(&error);
+  if (sandbox == nullptr) return std::unexpected(error);
+  try {
+    return sandbox->score(features, offer);
+  } catch (const std::exception& e) {
+    return std::unexpected(name_ + ": " + e.what());
+  }
+}
+
+std::expected<Evaluation, std::string> LuaScorer::evaluate(const domain::Features& features,
+                                                           const nlohmann::json* offer) const {
+  std::string error;
+  LuaSandbox* sandbox = thread_sandbox(&error);
+  if (sandbox == nullptr) return std::unexpected(error);
+  try {
+    return sandbox->evaluate(features, offer);
+  } catch (const std::exception& e) {
+    return std::unexpected(name_ + ": " + e.what());
+  }
+}
+
+LeadTrace LuaScorer::trace(const domain::Features& features, const nlohmann::json* offer) const {
+  std::string error;
+  LuaSandbox* sandbox = thread_sandbox(&error);
+  if (sandbox == nullptr) return LeadTrace{std::unexpected(error), false, {}, {}};
+  return sandbox->trace(features, offer);
+}
+
+}  // namespace leadscore::lua
