@@ -23,15 +23,49 @@ std::optional<Error> refresh_keys(const Services& s, store::Session& session) {
 
 }  // namespace
 
-Reply list_scorers(const Services& s, const ApiRequest&) {
+namespace {
+
+json scorers_json(const Services& s, const scoring::ScorerSet& scorers) {
   json items = json::array();
-  for (const auto& entry : s.scorers->entries())
+  for (const auto& entry : scorers.entries()) {
+    auto error = s.scorers->last_error(entry.scorer->name());
     items.push_back({{"name", entry.scorer->name()},
                      {"plugin", entry.plugin},
+                     {"plugin_path", entry.plugin_path},
                      {"version", entry.scorer->version()},
                      {"role", entry.role.empty() ? json(nullptr) : json(entry.role)},
-                     {"last_error", nullptr}});
-  return json_reply(200, {{"items", std::move(items)}});
+                     {"fallback", entry.fallback.empty() ? json(nullptr) : json(entry.fallback)},
+                     {"last_error", error ? json{{"message", error->message}, {"at", error->at}}
+                                          : json(nullptr)}});
+  }
+  return items;
+}
+
+}  // namespace
+
+Reply list_scorers(const Services& s, const ApiRequest&) {
+  return json_reply(200, {{"items", scorers_json(s, *s.scorers->current())}});
+}
+
+// Builds the whole scorer set again from the files (config, plugins, params) beside the live
+// one and swaps it in only when all of it loads; else 422 with every positioned error and the
+// old set keeps serving. Requests in flight finish on the set they started with.
+Reply reload(const Services& s, const ApiRequest& r) {
+  if (auto body = object_body(r, {}, /*empty_is_object=*/true); !body) return fail(body.error(), r);
+  auto reloaded = s.scorers->reload();
+  if (!reloaded) {
+    json errors = json::array();
+    for (const auto& e : reloaded.error())
+      errors.push_back({{"file", e.file}, {"line", e.line}, {"column", e.column},
+                        {"message", e.message}});
+    spdlog::warn("reload refused ({} errors); the live scorers stay", reloaded.error().size());
+    return json_reply(422, {{"error", {{"code", "invalid_config"},
+                                       {"message", "the configuration has errors; nothing changed"},
+                                       {"details", {{"errors", std::move(errors)}}}}}});
+  }
+  spdlog::info("reloaded: {} scorers, primary {}", (*reloaded)->entries().size(),
+               (*reloaded)->primary().name());
+  return json_reply(200, {{"scorers", scorers_json(s, **reloaded)}});
 }
 
 Reply create_key(const Services& s, const ApiRequest& r) {

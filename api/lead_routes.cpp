@@ -6,6 +6,7 @@
 #include "api/handler_support.h"
 #include "api/json_mapping.h"
 #include "engine/domain/stage_machine.h"
+#include "engine/scoring/fallback.h"
 
 namespace leadscore::api::routes {
 namespace {
@@ -32,6 +33,53 @@ std::expected<LeadStage, Error> stage_member(const json& body) {
     return std::unexpected(Error::validation(
         "stage", "stage must be one of: new, contacted, qualified, transferred, lost"));
   return *stage;
+}
+
+domain::Analysis analysis_of(std::int64_t lead_id, const std::string& role, const std::string& actor,
+                             const Lead& lead) {
+  domain::Analysis analysis;
+  analysis.lead_id = lead_id;
+  analysis.role = role;
+  analysis.actor = actor;
+  analysis.features = domain::features_of(lead);
+  return analysis;
+}
+
+// Runs the shadow scorers on the features the primary saw, on the shadow pool: recorded as
+// analyses (role "shadow"), never stored on the lead, never delaying the response. When the
+// pool is full the shadow runs of this analysis are skipped, and the log says so.
+void run_shadows(const Services& s, std::shared_ptr<const scoring::ScorerSet> scorers,
+                 const domain::Analysis& primary) {
+  if (!s.shadows || scorers->shadows().empty()) return;
+  domain::Analysis base = primary;
+  base.role = "shadow";
+  base.result.reset();
+  base.error.reset();
+  WorkerPool::Task task = [db = s.db, live = s.scorers, scorers = std::move(scorers),
+                           base = std::move(base)]() mutable {
+    auto session = db->session();
+    if (!session) return spdlog::warn("shadow runs skipped: {}", session.error().message);
+    for (const scoring::Scorer* shadow : scorers->shadows()) {
+      domain::Analysis analysis = base;
+      const auto started = std::chrono::steady_clock::now();
+      auto result = shadow->score(analysis.features);
+      analysis.latency_ms = std::chrono::duration<double, std::milli>(
+                                std::chrono::steady_clock::now() - started).count();
+      analysis.scorer = shadow->name();
+      analysis.scorer_version = shadow->version();
+      if (result) {
+        analysis.result = std::move(*result);
+      } else {
+        analysis.error = result.error();
+        live->record_error(shadow->name(), result.error());
+      }
+      if (auto kept = session->append_analysis(analysis); !kept)
+        spdlog::warn("shadow run of {} on lead {} not kept: {}", shadow->name(), analysis.lead_id,
+                     kept.error().message);
+    }
+  };
+  if (!s.shadows->post(std::move(task)))
+    spdlog::warn("shadow runs of lead {} skipped: the shadow queue is full", primary.lead_id);
 }
 
 json analysis_reply(const domain::Analysis& a, const Lead& lead) {
@@ -187,13 +235,14 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
   if (!id) return fail(id.error(), r);
   if (auto e = check_query(r, {"scorer"})) return fail(*e, r);
   if (auto body = object_body(r, {}, /*empty_is_object=*/true); !body) return fail(body.error(), r);
-  const auto scorers = s.scorers;  // this request finishes on the scorers it started with
+  const auto scorers = s.scorers->current();  // this request finishes on the set it started with
   const scoring::Scorer* scorer = &scorers->primary();
   if (const auto* name = r.query_value("scorer")) {
     scorer = scorers->find(*name);
     if (!scorer) return fail(Error::validation("scorer", "unknown scorer " + *name), r);
   }
   const bool primary = scorer == &scorers->primary();
+  const std::string role = primary ? "primary" : "adhoc";
   auto session = s.db->session();
   if (!session) return fail(session.error(), r);
   // A primary run may start from the cached lead: its write is guarded by updated_at.
@@ -212,25 +261,24 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
                    {}, {}},
                   r);
     }
-    domain::Analysis analysis;
-    analysis.lead_id = *id;
-    analysis.scorer = scorer->name();
-    analysis.scorer_version = scorer->version();
-    analysis.role = primary ? "primary" : "adhoc";
-    analysis.actor = r.identity.name;
-    analysis.features = domain::features_of(*seen);
-    const auto started = std::chrono::steady_clock::now();
-    auto result = scorer->score(analysis.features);
-    analysis.latency_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    if (!result) {
-      analysis.error = result.error();
-      if (auto kept = session->append_analysis(analysis); !kept) return fail(kept.error(), r);
-      return fail({ErrorCode::ScorerUnavailable,
-                   "scorer " + scorer->name() + " failed: " + result.error(), {}, {}},
-                  r);
+    domain::Analysis analysis = analysis_of(*id, role, r.identity.name, *seen);
+    const scoring::FallbackRun run = scoring::run_with_fallback(*scorers, *scorer, analysis.features);
+    // Every failed run is kept, with its error, before whatever answered instead.
+    for (const auto& failure : run.failures) {
+      s.scorers->record_error(failure.scorer, failure.error);
+      domain::Analysis failed = analysis;
+      failed.scorer = failure.scorer;
+      failed.scorer_version = failure.version;
+      failed.error = failure.error;
+      failed.latency_ms = failure.latency_ms;
+      if (auto kept = session->append_analysis(failed); !kept) return fail(kept.error(), r);
     }
-    analysis.result = std::move(*result);
+    if (!run.result)
+      return fail({ErrorCode::ScorerUnavailable, run.failure_summary(), {}, {}}, r);
+    analysis.scorer = run.scorer->name();
+    analysis.scorer_version = run.scorer->version();
+    analysis.latency_ms = run.latency_ms;
+    analysis.result = *run.result;
     auto stored = session->record_analysis(*seen, analysis, primary);
     if (!stored && stored.error().code == ErrorCode::Conflict) {
       seen.reset();  // changed since it was read (or cached): read it again
@@ -241,7 +289,12 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
       return fail(stored.error(), r);
     }
     if (primary && s.leads) s.leads->put(*stored);
-    return json_reply(200, analysis_reply(analysis, *stored));
+    if (primary) run_shadows(s, scorers, analysis);
+    json reply = analysis_reply(analysis, *stored);
+    if (run.fell_back())
+      reply["fallback_from"] = {{"scorer", run.failures.front().scorer},
+                                {"error", run.failures.front().error}};
+    return json_reply(200, reply);
   }
   return fail({ErrorCode::Conflict, "the lead kept changing while it was analyzed; try again", {}, {}},
               r);

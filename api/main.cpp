@@ -87,6 +87,7 @@ int serve(const std::string& config_path) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // reload the scorers
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto cfg = load_config(config_path);
@@ -121,10 +122,12 @@ int serve(const std::string& config_path) {
   }
 
   api::LeadCache leads;
-  api::Server server(
-      api::Services{&*cfg, db.get(),
-                    std::make_shared<const scoring::ScorerSet>(std::move(*scorers)), &keys, &leads},
-      cfg->server.host);
+  api::LiveScorers live(std::make_shared<const scoring::ScorerSet>(std::move(*scorers)),
+                        config_path);
+  // Shadow scorers run here, off the response path, with a queue of their own.
+  api::WorkerPool shadow_pool(1, 10000);
+  api::Server server(api::Services{&*cfg, db.get(), &live, &keys, &leads, &shadow_pool},
+                     cfg->server.host);
   try {
     server.start();
   } catch (const std::exception& e) {
@@ -144,10 +147,21 @@ int serve(const std::string& config_path) {
       spdlog::info("signal {}: stopping", sig);
       break;
     }
+    if (sig == SIGHUP) {
+      auto reloaded = live.reload();
+      if (reloaded)
+        spdlog::info("SIGHUP: reloaded {} scorers, primary {}", (*reloaded)->entries().size(),
+                     (*reloaded)->primary().name());
+      else
+        spdlog::error("SIGHUP: reload refused, the live scorers stay:\n{}",
+                      config::to_text(reloaded.error()));
+      continue;
+    }
     if (auto session = db->session())
       if (auto all = session->list_api_keys()) keys.replace(*all);
   }
   server.stop();
+  shadow_pool.stop();
   spdlog::shutdown();
   return 0;
 }

@@ -25,6 +25,7 @@ const std::vector<RouteSpec>& route_table() {
       {"PATCH", "/sales/:id/stage", Manage, Worker, routes::change_sale_stage},
 
       {"GET", "/scorers", Read, Inline, routes::list_scorers},
+      {"POST", "/admin/reload", Analyze, Worker, routes::reload},
 
       {"POST", "/admin/keys", Administer, Worker, routes::create_key},
       {"GET", "/admin/keys", Administer, Worker, routes::list_keys},

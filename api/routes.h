@@ -13,6 +13,8 @@
 #include "api/auth.h"
 #include "api/exchange.h"
 #include "api/lead_cache.h"
+#include "api/live_scorers.h"
+#include "api/worker_pool.h"
 #include "engine/config/app_config.h"
 #include "engine/scoring/registry.h"
 #include "engine/store/store.h"
@@ -23,9 +25,10 @@ namespace leadscore::api {
 struct Services {
   const config::AppConfig* config = nullptr;
   store::Database* db = nullptr;
-  std::shared_ptr<const scoring::ScorerSet> scorers;
+  LiveScorers* scorers = nullptr;
   KeyCache* keys = nullptr;
-  LeadCache* leads = nullptr;  // optional: recently analyzed leads
+  LeadCache* leads = nullptr;     // optional: recently analyzed leads
+  WorkerPool* shadows = nullptr;  // optional: runs shadow scorers off the response path
 };
 
 enum class Access { Public, Read, Manage, Analyze, Administer };
@@ -61,6 +64,7 @@ Reply list_sales(const Services&, const ApiRequest&);
 Reply get_sale(const Services&, const ApiRequest&);
 Reply change_sale_stage(const Services&, const ApiRequest&);
 Reply list_scorers(const Services&, const ApiRequest&);
+Reply reload(const Services&, const ApiRequest&);
 Reply create_key(const Services&, const ApiRequest&);
 Reply list_keys(const Services&, const ApiRequest&);
 Reply delete_key(const Services&, const ApiRequest&);

@@ -16,8 +16,7 @@ void ApiTest::SetUp() {
   spdlog::set_default_logger(logger);
 
   database_url = PgCluster::shared().create_database();
-  auto loaded = config::load_app_config(std::string(LEADSCORE_SOURCE_DIR) + "/config/leadscore.yaml",
-                                        config::EnvOverrides{});
+  auto loaded = config::load_app_config(config_path(), config::EnvOverrides{});
   ASSERT_TRUE(loaded.has_value()) << config::to_text(loaded.error());
   config = std::move(*loaded);
   config.server.host = "127.0.0.1";
@@ -45,18 +44,24 @@ void ApiTest::SetUp() {
   }
   auto scorers = scoring::build_scorers(config);
   ASSERT_TRUE(scorers.has_value()) << config::to_text(scorers.error());
+  live_scorers = std::make_unique<api::LiveScorers>(
+      std::make_shared<const scoring::ScorerSet>(std::move(*scorers)), config_path());
+  shadow_pool = std::make_unique<api::WorkerPool>(1, 1000);
   server = std::make_unique<api::Server>(
-      api::Services{&config, db.get(),
-                    std::make_shared<const scoring::ScorerSet>(std::move(*scorers)), &keys,
-                    &lead_cache},
+      api::Services{&config, db.get(), live_scorers.get(), &keys, &lead_cache, shadow_pool.get()},
       config.server.host);
   server->start();
   client = std::make_unique<HttpClient>(server->port());
 }
 
+std::string ApiTest::config_path() const {
+  return std::string(LEADSCORE_SOURCE_DIR) + "/config/leadscore.yaml";
+}
+
 void ApiTest::TearDown() {
   client.reset();
   if (server) server->stop();
+  if (shadow_pool) shadow_pool->stop();
   server.reset();
   db.reset();
 }

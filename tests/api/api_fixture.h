@@ -11,6 +11,8 @@
 #include <string>
 
 #include "api/auth.h"
+#include "api/live_scorers.h"
+#include "api/worker_pool.h"
 #include "api/server.h"
 #include "engine/config/app_config.h"
 #include "engine/store/store.h"
@@ -25,6 +27,8 @@ class ApiTest : public ::testing::Test {
 
   // Adjusts the configuration before the server starts.
   virtual void configure(config::AppConfig&) {}
+  // The config file the server reads on reload (default: the shipped one).
+  virtual std::string config_path() const;
 
   HttpResponse call(const std::string& method, const std::string& path,
                     const std::string& body = "", const std::string& key = "");
@@ -51,6 +55,8 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<store::Database> db;
   api::KeyCache keys;
   api::LeadCache lead_cache;
+  std::unique_ptr<api::LiveScorers> live_scorers;
+  std::unique_ptr<api::WorkerPool> shadow_pool;
   std::unique_ptr<api::Server> server;
   std::unique_ptr<HttpClient> client;
   std::shared_ptr<std::ostringstream> log_stream_ = std::make_shared<std::ostringstream>();

@@ -1,0 +1,157 @@
+// Scorers over the API: fallback when a scorer fails, shadow runs recorded off the response
+// path, GET /scorers with health, and POST /admin/reload (kept old set on a broken config).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "tests/api/api_fixture.h"
+
+namespace leadscore::testing {
+namespace {
+
+using nlohmann::json;
+
+// `flaky` (the test plugin: fails for source "error") decides, falling back to the heuristic;
+// the heuristic also shadows every analysis; `lonely` has no fallback.
+std::string scorers_yaml(const std::string& primary, const std::string& shadow = "heuristic") {
+  return "sources: [scanner, partner, manual, ok, error]\n"
+         "scoring:\n"
+         "  primary: " + primary + "\n"
+         "  shadow: [" + shadow + "]\n"
+         "  scorers:\n"
+         "    heuristic:\n"
+         "      plugin: heuristic\n"
+         "    flaky:\n"
+         "      plugin: " TEST_PLUGIN_DIR "/test_good.so\n"
+         "      fallback: heuristic\n"
+         "    lonely:\n"
+         "      plugin: " TEST_PLUGIN_DIR "/test_good.so\n";
+}
+
+class ScorerRoutes : public ApiTest {
+ protected:
+  void SetUp() override {
+    path_ = ::testing::TempDir() + "leadscore_scorers_" + std::to_string(::getpid()) + ".yaml";
+    write(scorers_yaml("flaky"));
+    ApiTest::SetUp();
+  }
+  void TearDown() override {
+    ApiTest::TearDown();
+    std::remove(path_.c_str());
+  }
+  std::string config_path() const override { return path_; }
+  void write(const std::string& text) { std::ofstream(path_) << text; }
+
+  // The lead's analyses once `n` are recorded (shadow runs land shortly after the response).
+  json analyses_when(std::int64_t id, std::size_t n) {
+    json analyses;
+    for (int i = 0; i < 100; ++i) {
+      analyses = call("GET", "/leads/" + std::to_string(id) + "/history").json()["analyses"];
+      if (analyses.size() >= n) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return analyses;
+  }
+
+  std::string path_;
+};
+
+TEST_F(ScorerRoutes, PrimaryAnswersAndShadowsAreRecordedButNeverStored) {
+  json lead = create_lead({{"source", "ok"}, {"business_domain", "saas"}});
+  const std::int64_t id = lead["id"];
+  auto r = call("POST", "/leads/" + std::to_string(id) + "/analyze");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["scorer"], "flaky");
+  EXPECT_DOUBLE_EQ(r.json()["score"].get<double>(), 0.5);
+  EXPECT_FALSE(r.json().contains("fallback_from"));
+
+  json analyses = analyses_when(id, 2);
+  ASSERT_EQ(analyses.size(), 2u);
+  EXPECT_EQ(analyses[0]["role"], "primary");
+  EXPECT_EQ(analyses[1]["role"], "shadow");
+  EXPECT_EQ(analyses[1]["scorer"], "heuristic");
+  EXPECT_EQ(analyses[1]["features"], analyses[0]["features"]);
+  // The shadow's score (0.3 + -0.2 + 0 + 0.1) never reaches the lead.
+  EXPECT_DOUBLE_EQ(analyses[1]["score"].get<double>(), 0.3 + -0.2 + 0.0 + 0.1);
+  EXPECT_DOUBLE_EQ(call("GET", "/leads/" + std::to_string(id)).json()["ai_score"].get<double>(), 0.5);
+}
+
+TEST_F(ScorerRoutes, FailingScorerFallsBackAndTheFailureIsKept) {
+  json lead = create_lead({{"source", "error"}, {"business_domain", "saas"}});
+  const std::int64_t id = lead["id"];
+  auto r = call("POST", "/leads/" + std::to_string(id) + "/analyze");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["scorer"], "heuristic");
+  EXPECT_EQ(r.json()["fallback_from"]["scorer"], "flaky");
+  EXPECT_NE(r.json()["fallback_from"]["error"].get<std::string>().find("scorer broke on purpose"),
+            std::string::npos);
+  json stored = call("GET", "/leads/" + std::to_string(id)).json();
+  EXPECT_EQ(stored["ai_scorer"]["name"], "heuristic");
+
+  json analyses = analyses_when(id, 3);  // the failed run, the fallback's, the shadow's
+  ASSERT_EQ(analyses.size(), 3u);
+  EXPECT_EQ(analyses[0]["scorer"], "flaky");
+  EXPECT_FALSE(analyses[0]["error"].is_null());
+  EXPECT_EQ(analyses[1]["scorer"], "heuristic");
+  EXPECT_TRUE(analyses[1]["error"].is_null());
+
+  json scorers = call("GET", "/scorers", "", viewer_key).json()["items"];
+  for (const auto& s : scorers) {
+    if (s["name"] == "flaky") {
+      EXPECT_EQ(s["role"], "primary");
+      EXPECT_EQ(s["fallback"], "heuristic");
+      EXPECT_NE(s["last_error"]["message"].get<std::string>().find("broke"), std::string::npos);
+    }
+    if (s["name"] == "heuristic") {
+      EXPECT_EQ(s["role"], "shadow");
+    }
+  }
+}
+
+TEST_F(ScorerRoutes, ScorerWithoutFallbackFailingIs503AndChangesNothing) {
+  json lead = create_lead({{"source", "error"}});
+  const std::string path = "/leads/" + std::to_string(lead["id"].get<std::int64_t>());
+  auto r = call("POST", path + "/analyze?scorer=lonely");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.error_code(), "scorer_unavailable");
+  EXPECT_TRUE(call("GET", path).json()["ai_score"].is_null());
+  json analyses = call("GET", path + "/history").json()["analyses"];
+  ASSERT_EQ(analyses.size(), 1u);
+  EXPECT_EQ(analyses[0]["scorer"], "lonely");
+  EXPECT_EQ(analyses[0]["role"], "adhoc");
+  EXPECT_FALSE(analyses[0]["error"].is_null());
+}
+
+TEST_F(ScorerRoutes, ReloadSwapsOnlyAWholeValidSet) {
+  EXPECT_EQ(call("POST", "/admin/reload", "", manager_key).status, 403);
+
+  write(scorers_yaml("nobody") + "    broken:\n      plugin: no_such_plugin\n");
+  auto refused = call("POST", "/admin/reload", "", analyst_key);
+  ASSERT_EQ(refused.status, 422) << refused.body;
+  EXPECT_EQ(refused.error_code(), "invalid_config");
+  json errors = refused.json()["error"]["details"]["errors"];
+  ASSERT_GE(errors.size(), 2u);
+  for (const auto& e : errors) {
+    EXPECT_EQ(e["file"], path_);
+    EXPECT_GT(e["line"].get<int>(), 0);
+  }
+  json lead = create_lead({{"source", "ok"}});
+  const std::string path = "/leads/" + std::to_string(lead["id"].get<std::int64_t>());
+  EXPECT_EQ(call("POST", path + "/analyze").json()["scorer"], "flaky");  // the old set serves
+
+  write(scorers_yaml("heuristic", "flaky"));
+  auto reloaded = call("POST", "/admin/reload", "", analyst_key);
+  ASSERT_EQ(reloaded.status, 200) << reloaded.body;
+  const json live = reloaded.json()["scorers"];
+  ASSERT_EQ(live.size(), 3u);
+  bool primary_listed = false;
+  for (const auto& s : live)
+    primary_listed = primary_listed || (s["name"] == "heuristic" && s["role"] == "primary");
+  EXPECT_TRUE(primary_listed) << reloaded.body;
+  EXPECT_EQ(call("POST", path + "/analyze").json()["scorer"], "heuristic");
+}
+
+}  // namespace
+}  // namespace leadscore::testing
