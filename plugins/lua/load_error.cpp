@@ -5,10 +5,11 @@
 namespace leadscore::lua {
 
 std::string LoadError::to_text() const {
-  std::string text = file;
-  if (line > 0) text += ":" + std::to_string(line);
-  text += ": ";
-  text += message;
+  std::string text;
+  text.reserve(file.size() + message.size() + 16);
+  text.append(file);
+  if (line > 0) text.append(":").append(std::to_string(line));
+  text.append(": ").append(message);
   return text;
 }
 

@@ -25,7 +25,7 @@
 local M = {}
 
 local type, error, tostring, setmetatable, pairs = type, error, tostring, setmetatable, pairs
-local format, find, lower, gmatch = string.format, string.find, string.lower, string.gmatch
+local format, find, lower, gmatch, byte = string.format, string.find, string.lower, string.gmatch, string.byte
 local concat = table.concat
 
 local RULE, FIRST, LOOKUP, STEPS, CAP = "rule", "first", "lookup", "steps", "cap"
@@ -181,7 +181,12 @@ end
 -- A value that is set: not nil, and for text not blank.
 function M.present(value)
   if value == nil then return false end
-  if type(value) == "string" then return find(value, "%S") ~= nil end
+  if type(value) == "string" then
+    local first = byte(value, 1)
+    -- A first byte that is printable and not a space settles it without a pattern.
+    if first ~= nil and first > 32 and first < 127 then return true end
+    return find(value, "%S") ~= nil
+  end
   return true
 end
 

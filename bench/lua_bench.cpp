@@ -1,0 +1,146 @@
+// The Lua rules scorer: rules/default.lua (the heuristic as rules) through the sandbox, one
+// state on one thread, as the engine runs it. The numeric path (score and recommendation,
+// ctx.explain = false) and the full result (contributions and reason). Results and the command
+// are in bench/README.md, "Lua rules".
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plugins/lua/lua_scorer.h"
+
+namespace {
+
+using leadscore::domain::Features;
+using leadscore::domain::kAllLeadStages;
+using leadscore::lua::LuaScorer;
+
+// The same 1024 leads as heuristic_bench: every source (and unknown ones), stage, activity
+// band and domain kind, in a fixed pseudo-random order.
+std::vector<Features> sample_leads() {
+  const char* sources[] = {"scanner", "partner", "manual", "webinar", "partner", "scanner"};
+  const std::optional<std::string> domains[] = {"example.com", std::nullopt, "   ", "acme.io"};
+  std::vector<Features> leads;
+  std::uint64_t x = 88172645463325252ull;
+  for (int i = 0; i < 1024; ++i) {
+    auto next = [&x] {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      return x;
+    };
+    Features f;
+    f.source = sources[next() % std::size(sources)];
+    f.stage = kAllLeadStages[next() % 5];
+    f.activity_count = static_cast<std::int64_t>(next() % 13);
+    f.business_domain = domains[next() % std::size(domains)];
+    leads.push_back(std::move(f));
+  }
+  return leads;
+}
+
+std::unique_ptr<LuaScorer> default_rules(benchmark::State& state) {
+  auto scorer = LuaScorer::create("default", nlohmann::json{{"script", "rules/default.lua"}},
+                                  LEADSCORE_SOURCE_DIR);
+  if (!scorer) {
+    state.SkipWithError(leadscore::lua::to_text(scorer.error()).c_str());
+    return nullptr;
+  }
+  return std::move(*scorer);
+}
+
+void BM_LuaDefaultRulesEvaluate(benchmark::State& state) {
+  const auto scorer = default_rules(state);
+  if (!scorer) return;
+  const auto leads = sample_leads();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto evaluation = scorer->evaluate(leads[i++ & 1023]);
+    benchmark::DoNotOptimize(evaluation);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_LuaDefaultRulesEvaluate);
+
+void BM_LuaDefaultRulesScoreWithReason(benchmark::State& state) {
+  const auto scorer = default_rules(state);
+  if (!scorer) return;
+  const auto leads = sample_leads();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto result = scorer->score(leads[i++ & 1023]);
+    benchmark::DoNotOptimize(result);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_LuaDefaultRulesScoreWithReason);
+
+// A script made from `text` in a temporary file.
+std::unique_ptr<LuaScorer> inline_script(benchmark::State& state, const char* name,
+                                         const char* text) {
+  const auto script = std::filesystem::temp_directory_path() /
+                      (std::string("leadscore_lua_bench_") + name + ".lua");
+  std::ofstream(script) << text;
+  auto scorer = LuaScorer::create(name, nlohmann::json{{"script", script.string()}}, "/");
+  if (!scorer) {
+    state.SkipWithError(leadscore::lua::to_text(scorer.error()).c_str());
+    return nullptr;
+  }
+  return std::move(*scorer);
+}
+
+void evaluate_all(benchmark::State& state, const LuaScorer& scorer) {
+  const auto leads = sample_leads();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto evaluation = scorer.evaluate(leads[i++ & 1023]);
+    benchmark::DoNotOptimize(evaluation);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The floor: a script that returns a constant result, so the figure is the sandbox's own cost
+// per call (filling the lead, the protected call, the hook, reading and checking the result).
+void BM_LuaConstantScriptEvaluate(benchmark::State& state) {
+  const auto scorer = inline_script(state, "constant", R"(
+    local result = {score = 0.5, recommendation = "continue_qualification", reason = "constant",
+                    contributions = {{rule = "constant", points = 0.5}}}
+    return {name = "constant", version = "1", score = function(lead, ctx) return result end})");
+  if (scorer) evaluate_all(state, *scorer);
+}
+BENCHMARK(BM_LuaConstantScriptEvaluate);
+
+// The heuristic hand-written in plain Lua (no helper, no explanation on the numeric path): what
+// the rules helper's generality costs, by difference with BM_LuaDefaultRulesEvaluate.
+void BM_LuaHandWrittenHeuristicEvaluate(benchmark::State& state) {
+  const auto scorer = inline_script(state, "hand_written", R"(
+    local find = string.find
+    local SOURCE = {scanner = 0.5, partner = 0.7, manual = 0.4}
+    local STAGE = {new = 0.0, contacted = 0.05, qualified = 0.15, transferred = 0.2, lost = -0.4}
+    local result = {}
+    return {name = "hand_written", version = "1", score = function(lead, ctx)
+      local s = SOURCE[lead.source] or 0.3
+      local a = lead.activity_count
+      if a < 1 then s = s - 0.2 elseif a < 3 then s = s + 0.05
+      elseif a < 7 then s = s + 0.15 else s = s + 0.25 end
+      s = s + STAGE[lead.stage]
+      local d = lead.business_domain
+      local has = d ~= nil and find(d, "%S") ~= nil
+      if has then s = s + 0.1 elseif s > 0.55 then s = 0.55 end
+      if s < 0 then s = 0.0 elseif s > 1 then s = 1.0 end
+      result.score = s
+      result.recommendation = (s >= 0.7 and has) and "transfer_to_sales"
+          or (s <= 0.3 and "drop_lead" or "continue_qualification")
+      return result
+    end})");
+  if (scorer) evaluate_all(state, *scorer);
+}
+BENCHMARK(BM_LuaHandWrittenHeuristicEvaluate);
+
+}  // namespace
+
+BENCHMARK_MAIN();
