@@ -17,6 +17,7 @@
 #include "engine/config/app_config.h"
 #include "engine/scoring/registry.h"
 #include "engine/store/store.h"
+#include "plugins/lua/rule_tests.h"
 
 namespace {
 
@@ -203,6 +204,36 @@ int create_key(const std::string& config_path, const std::string& name, const st
   return 0;
 }
 
+// `leadscore rules test [PATH]`: every case of a rule-test file (or of every *.yaml in a
+// directory) as PASS/FAIL with expected vs actual; exit 1 on any failure.
+int run_rule_tests(const std::string& path, bool as_json) {
+  const auto report = lua::run_rule_tests(path);
+  std::printf("%s\n", as_json ? report.to_json().dump(2).c_str() : report.to_text().c_str());
+  return report.passed() ? 0 : 1;
+}
+
+// `leadscore rules trace SCRIPT --lead JSON`: each rule, whether it matched, its points and the
+// values it saw; then the result.
+int trace_rules(const std::string& script, const std::string& lead_text, bool as_json) {
+  auto lead_json = nlohmann::json::parse(lead_text, nullptr, false);
+  if (lead_json.is_discarded() || !lead_json.is_object()) {
+    std::fprintf(stderr, "leadscore: --lead must be a JSON object\n");
+    return 2;
+  }
+  auto features = lua::features_from_json(lead_json);
+  if (!features) {
+    std::fprintf(stderr, "leadscore: --lead: %s\n", features.error().c_str());
+    return 2;
+  }
+  auto trace = lua::trace_rules(script, *features);
+  if (!trace) {
+    for (const auto& e : trace.error()) std::fprintf(stderr, "%s\n", e.to_text().c_str());
+    return 1;
+  }
+  std::printf("%s\n", as_json ? lua::to_json(*trace).dump(2).c_str() : lua::to_text(*trace).c_str());
+  return trace->result ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -220,7 +251,22 @@ int main(int argc, char** argv) {
   create_cmd->add_option("name", key_name, "the key's name (recorded as the actor)")->required();
   create_cmd->add_option("--role", key_role, "viewer | manager | analyst | admin");
 
+  auto* rules_cmd = app.add_subcommand("rules", "test and trace Lua rule scripts");
+  rules_cmd->require_subcommand(1);
+  auto* rules_test_cmd = rules_cmd->add_subcommand("test", "run rule tests (rules/tests/*.yaml)");
+  std::string rules_path = "rules/tests";
+  bool as_json = false;
+  rules_test_cmd->add_option("path", rules_path, "a test file or a directory of them");
+  rules_test_cmd->add_flag("--json", as_json, "print JSON");
+  auto* rules_trace_cmd = rules_cmd->add_subcommand("trace", "trace one lead through a script");
+  std::string trace_script, trace_lead;
+  rules_trace_cmd->add_option("script", trace_script, "the rule script")->required();
+  rules_trace_cmd->add_option("--lead", trace_lead, "the lead as JSON")->required();
+  rules_trace_cmd->add_flag("--json", as_json, "print JSON");
+
   CLI11_PARSE(app, argc, argv);
+  if (rules_test_cmd->parsed()) return run_rule_tests(rules_path, as_json);
+  if (rules_trace_cmd->parsed()) return trace_rules(trace_script, trace_lead, as_json);
   if (serve_cmd->parsed()) return serve(config_path);
   if (migrate_cmd->parsed()) return run_migrate(config_path);
   if (create_cmd->parsed()) return create_key(config_path, key_name, key_role);
