@@ -6,11 +6,17 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "api/auth.h"
 #include "api/server.h"
@@ -18,6 +24,7 @@
 #include "engine/scoring/registry.h"
 #include "engine/store/store.h"
 #include "plugins/lua/rule_tests.h"
+#include "tools/batch_score.h"
 
 namespace {
 
@@ -234,6 +241,70 @@ int trace_rules(const std::string& script, const std::string& lead_text, bool as
   return trace->result ? 0 : 1;
 }
 
+// `leadscore score IN.csv -o OUT.csv [--scorer NAME]`: offline, no database. Exit 0 when every
+// row was scored, 1 when some were skipped (each reported with its line), 2 on bad usage.
+int score_file(const std::string& config_path, const std::string& input_path,
+               const std::string& output_path, const std::string& scorer_name, int threads) {
+  auto cfg = load_config(config_path);
+  if (!cfg) return 2;
+  auto scorers = scoring::build_scorers(*cfg);
+  if (!scorers) {
+    std::fprintf(stderr, "leadscore: the scorers have errors:\n%s\n",
+                 config::to_text(scorers.error()).c_str());
+    return 2;
+  }
+  const scoring::Scorer* scorer = scorer_name.empty() ? &scorers->primary()
+                                                      : scorers->find(scorer_name);
+  if (!scorer) {
+    std::fprintf(stderr, "leadscore: --scorer: no scorer named %s in %s\n", scorer_name.c_str(),
+                 cfg->path.c_str());
+    return 2;
+  }
+  std::ifstream in(input_path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "leadscore: cannot read %s\n", input_path.c_str());
+    return 2;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::string input = std::move(text).str();
+
+  tools::BatchOptions options;
+  options.threads = threads;
+  if (isatty(STDERR_FILENO)) {
+    options.progress = [](std::size_t done, std::size_t all) {
+      const int width = 40;
+      const int filled = all ? static_cast<int>(width * done / all) : width;
+      std::fprintf(stderr, "\r[%-*s] %zu/%zu", width, std::string(filled, '#').c_str(), done, all);
+      if (done == all) std::fputc('\n', stderr);
+    };
+  }
+  const auto started = std::chrono::steady_clock::now();
+  std::string output;
+  auto report = tools::score_csv(*scorers, *scorer, input, output, options);
+  if (!report) {
+    std::fprintf(stderr, "leadscore: %s: %s\n", input_path.c_str(), report.error().c_str());
+    return 2;
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (output_path == "-") {
+    std::fwrite(output.data(), 1, output.size(), stdout);
+  } else {
+    std::ofstream out(output_path, std::ios::binary);
+    if (!(out << output)) {
+      std::fprintf(stderr, "leadscore: cannot write %s\n", output_path.c_str());
+      return 2;
+    }
+  }
+  for (const auto& p : report->problems)
+    std::fprintf(stderr, "%s:%zu: skipped: %s\n", input_path.c_str(), p.line, p.message.c_str());
+  std::fprintf(stderr, "scored %zu of %zu rows with %s (%zu skipped) in %.2f s: %.0f rows/s\n",
+               report->scored, report->rows, scorer->name().c_str(), report->problems.size(),
+               seconds, seconds > 0 ? report->rows / seconds : 0.0);
+  return report->problems.empty() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -264,7 +335,17 @@ int main(int argc, char** argv) {
   rules_trace_cmd->add_option("--lead", trace_lead, "the lead as JSON")->required();
   rules_trace_cmd->add_flag("--json", as_json, "print JSON");
 
+  auto* score_cmd = app.add_subcommand("score", "score a CSV of leads offline (no database)");
+  std::string score_in, score_out, score_scorer;
+  int score_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  score_cmd->add_option("input", score_in, "CSV with a header row")->required();
+  score_cmd->add_option("-o,--output", score_out, "the scored CSV ('-' for stdout)")->required();
+  score_cmd->add_option("--scorer", score_scorer, "a configured scorer (default: the primary)");
+  score_cmd->add_option("--threads", score_threads, "worker threads")->check(CLI::Range(1, 64));
+
   CLI11_PARSE(app, argc, argv);
+  if (score_cmd->parsed())
+    return score_file(config_path, score_in, score_out, score_scorer, score_threads);
   if (rules_test_cmd->parsed()) return run_rule_tests(rules_path, as_json);
   if (rules_trace_cmd->parsed()) return trace_rules(trace_script, trace_lead, as_json);
   if (serve_cmd->parsed()) return serve(config_path);
