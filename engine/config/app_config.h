@@ -42,23 +42,23 @@ struct LogConfig {
 // plugin reads its own params, with their positions for errors).
 struct ScorerConfig {
   std::string name;
-  std::string plugin;  // a module name in plugins.dir, or a path to a module (has a '/')
-  YAML::Node params;   // a mapping, or null when the file gives none
+  std::string plugin;        // a module name in plugins.dir, or a path to a module (has a '/')
+  YAML::Node params;         // a mapping, or null when the file gives none
   Position position;         // of the scorer's name in the file
   Position plugin_position;  // of its `plugin` value
   std::string fallback;      // the scorer that answers when this one fails; "" for none
   Position fallback_position;
-  int budget_ms = 0;        // a run taking longer fails (its result is discarded); 0: no budget
+  int budget_ms = 0;         // a run taking longer fails (its result is discarded); 0: no budget
   Position params_position;  // of the `params` key (the scorer's name when absent)
 };
 
 struct ScoringConfig {
   std::string primary;
-  std::vector<ScorerConfig> scorers;  // in file order
-  std::vector<std::string> shadow;    // scorers run beside the primary on every analysis
+  std::vector<ScorerConfig> scorers;       // in file order
+  std::vector<std::string> shadow;         // scorers run beside the primary on every analysis
   std::vector<Position> shadow_positions;  // one per shadow name
-  Position position;                  // of the `scoring` section
-  Position primary_position;          // of the `primary` value
+  Position position;                       // of the `scoring` section
+  Position primary_position;               // of the `primary` value
 };
 
 // Where the scorer plugin modules are.

@@ -41,9 +41,9 @@ FallbackRun run_with_fallback(const ScorerSet& set, const Scorer& scorer,
         result = std::unexpected("malformed result: " + ok.error());
     }
     if (result && entry != nullptr && entry->budget_ms > 0 && latency_ms > entry->budget_ms)
-      result = std::unexpected("took " + std::to_string(static_cast<long long>(latency_ms)) +
-                               " ms, over its budget of " + std::to_string(entry->budget_ms) +
-                               " ms");
+      result =
+          std::unexpected("took " + std::to_string(static_cast<long long>(latency_ms)) +
+                          " ms, over its budget of " + std::to_string(entry->budget_ms) + " ms");
     if (result) {
       run.result = std::move(*result);
       run.scorer = at;

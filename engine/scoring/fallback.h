@@ -42,7 +42,6 @@ struct FallbackRun {
 // until one answers or the chain ends. A run fails when the scorer returns an error, when it
 // takes longer than its budget_ms (its result is then discarded), or when its result does not
 // pass check_result(). Never throws (short of std::bad_alloc).
-FallbackRun run_with_fallback(const ScorerSet& set, const Scorer& scorer,
-                              const Features& features);
+FallbackRun run_with_fallback(const ScorerSet& set, const Scorer& scorer, const Features& features);
 
 }  // namespace leadscore::scoring

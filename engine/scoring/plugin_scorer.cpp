@@ -93,8 +93,7 @@ std::expected<void, std::string> check_result(const ScoreResult& result) {
   double sum = 0;
   for (const auto& c : result.contributions) {
     if (!std::isfinite(c.points))
-      return std::unexpected("contribution '" + c.rule + "' has points " +
-                             number_text(c.points));
+      return std::unexpected("contribution '" + c.rule + "' has points " + number_text(c.points));
     sum += c.points;
   }
   if (!(std::fabs(sum - result.score) <= kSumTolerance))
@@ -129,7 +128,8 @@ std::expected<std::unique_ptr<PluginScorer>, std::string> PluginScorer::create(
                                           : "plugin " + module->name() +
                                                 ": create() failed without a message");
   try {
-    return std::unique_ptr<PluginScorer>(new PluginScorer(std::move(module), std::move(name), instance));
+    return std::unique_ptr<PluginScorer>(
+        new PluginScorer(std::move(module), std::move(name), instance));
   } catch (const std::exception& e) {
     module->table().destroy(instance);
     return std::unexpected(std::string(e.what()));
@@ -154,8 +154,7 @@ std::expected<ScoreResult, std::string> PluginScorer::score(const Features& feat
     }
     auto result = from_c(output);
     if (!result)
-      return std::unexpected("scorer " + name_ + " returned a malformed result: " +
-                             result.error());
+      return std::unexpected("scorer " + name_ + " returned a malformed result: " + result.error());
     return result;
   } catch (const std::exception& e) {
     return std::unexpected("scorer " + name_ + ": " + e.what());

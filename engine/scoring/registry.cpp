@@ -41,7 +41,8 @@ void report_params_errors(const config::ScorerConfig& scorer, const ParamsJson& 
                           const std::string& message, YamlErrors& errors) {
   const std::string prefix = "scoring.scorers." + scorer.name + ": ";
   const auto messages = split_plugin_messages(message);
-  if (messages.empty()) errors.add(scorer.params_position, prefix + "the plugin refused its params");
+  if (messages.empty())
+    errors.add(scorer.params_position, prefix + "the plugin refused its params");
   for (const auto& m : messages)
     errors.add(m.line > 0 ? params.position_of_line(m.line) : scorer.params_position,
                prefix + m.text);
@@ -78,8 +79,8 @@ void check_fallbacks(const config::ScoringConfig& scoring, YamlErrors& errors) {
 void check_shadows(const config::ScoringConfig& scoring, YamlErrors& errors) {
   for (std::size_t i = 0; i < scoring.shadow.size(); ++i) {
     const std::string& name = scoring.shadow[i];
-    const Position at = i < scoring.shadow_positions.size() ? scoring.shadow_positions[i]
-                                                             : scoring.position;
+    const Position at =
+        i < scoring.shadow_positions.size() ? scoring.shadow_positions[i] : scoring.position;
     const std::string what = "scoring.shadow[" + std::to_string(i) + "]";
     if (std::ranges::none_of(scoring.scorers, [&](const auto& s) { return s.name == name; }))
       errors.add(at, what + " '" + name + "' names no configured scorer");
@@ -110,7 +111,7 @@ ScorerSet::ScorerSet(std::vector<ScorerEntry> entries, std::string primary,
   }
   for (auto& entry : entries_) {
     const Scorer* s = entry.scorer.get();
-    entry.role = s == primary_                              ? "primary"
+    entry.role = s == primary_                                      ? "primary"
                  : std::ranges::find(shadows_, s) != shadows_.end() ? "shadow"
                                                                     : "";
     const Scorer* fallback = nullptr;

@@ -74,7 +74,9 @@ static int example_score(ls_instance* self, const struct ls_features* lead, stru
     set_error(err, err_size, "negative activity_count");
     return LS_ERROR;
   }
-  const int band = lead->activity_count == 0 ? 0 : lead->activity_count < self->min_activity ? 1 : 2;
+  const int band = lead->activity_count == 0                   ? 0
+                   : lead->activity_count < self->min_activity ? 1
+                                                               : 2;
   const int has_domain = lead->business_domain != NULL && lead->business_domain[0] != '\0';
   out->score = self->bands[band].points;
   out->contributions = &self->bands[band];

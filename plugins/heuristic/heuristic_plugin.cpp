@@ -185,8 +185,15 @@ const char* instance_version(const ls_instance* instance) {
 }
 
 const ls_plugin kPlugin = {
-    LEADSCORE_PLUGIN_ABI_VERSION, 0, sizeof(ls_plugin), "heuristic", "1.0", &create, &score,
-    &destroy, &instance_version,
+    LEADSCORE_PLUGIN_ABI_VERSION,
+    0,
+    sizeof(ls_plugin),
+    "heuristic",
+    "1.0",
+    &create,
+    &score,
+    &destroy,
+    &instance_version,
 };
 
 }  // namespace

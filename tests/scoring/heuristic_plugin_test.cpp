@@ -103,8 +103,8 @@ TEST(HeuristicPlugin, ParamsInJsonGiveTheSameWeightsAndVersion) {
 }
 
 TEST(HeuristicPlugin, ParamErrorsArePositionedInTheJsonText) {
-  auto made = PluginScorer::create(module(), "h", "{\n\"bonus\":\n1,\n\"drop_max_score\":\nhigh}",
-                                   "/tmp");
+  auto made =
+      PluginScorer::create(module(), "h", "{\n\"bonus\":\n1,\n\"drop_max_score\":\nhigh}", "/tmp");
   // (not JSON: `high` is a plain word; the JSON reader of the module is YAML, which takes it)
   ASSERT_FALSE(made.has_value());
   EXPECT_EQ(made.error(),

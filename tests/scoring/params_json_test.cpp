@@ -37,11 +37,11 @@ TEST(ParamsJson, NestedMappingsAndListsKeepTheirLines) {
   EXPECT_EQ(json.position_of_line(4).line, 2);   // "webinar":
   EXPECT_EQ(json.position_of_line(5).line, 2);   // 0.6
   EXPECT_EQ(json.position_of_line(5).column, 12);
-  EXPECT_EQ(json.position_of_line(9).line, 4);   // "below":
-  EXPECT_EQ(json.position_of_line(10).line, 4);  // 2
-  EXPECT_EQ(json.position_of_line(12).line, 5);  // 0
-  EXPECT_EQ(json.position_of_line(13).line, 6);  // { of the second step
-  EXPECT_EQ(json.position_of_line(15).line, 6);  // 0.3
+  EXPECT_EQ(json.position_of_line(9).line, 4);    // "below":
+  EXPECT_EQ(json.position_of_line(10).line, 4);   // 2
+  EXPECT_EQ(json.position_of_line(12).line, 5);   // 0
+  EXPECT_EQ(json.position_of_line(13).line, 6);   // { of the second step
+  EXPECT_EQ(json.position_of_line(15).line, 6);   // 0.3
   EXPECT_EQ(json.position_of_line(99).line, 10);  // unknown: the `params` key
   EXPECT_EQ(json.position_of_line(0).line, 10);
 }

@@ -68,14 +68,15 @@ TEST_F(TestPluginScorer, MalformedResultsFailTheRunSayingWhatWasWrong) {
   const std::string prefix = "scorer under_test returned a malformed result: ";
   EXPECT_EQ(error_for("nan"), prefix + "score nan is not a finite number in [0, 1]");
   EXPECT_EQ(error_for("above"), prefix + "score 1.5 is not a finite number in [0, 1]");
-  EXPECT_EQ(error_for("badrec"),
-            prefix + "recommendation 'maybe' is not one of transfer_to_sales, "
-                     "continue_qualification, drop_lead");
+  EXPECT_EQ(error_for("badrec"), prefix +
+                                     "recommendation 'maybe' is not one of transfer_to_sales, "
+                                     "continue_qualification, drop_lead");
   EXPECT_EQ(error_for("norec"), prefix + "the result has no recommendation");
   EXPECT_EQ(error_for("noreason"), prefix + "the reason is empty");
   EXPECT_EQ(error_for("nocontrib"),
-            prefix + "the result has no contributions (a scorer that cannot explain itself "
-                     "returns one)");
+            prefix +
+                "the result has no contributions (a scorer that cannot explain itself "
+                "returns one)");
   EXPECT_EQ(error_for("badsum"), prefix + "the contributions add up to 0.5, not to the score 0.6");
   EXPECT_EQ(error_for("norule"), prefix + "contribution 0 has no rule");
 }

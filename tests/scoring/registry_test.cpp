@@ -104,7 +104,8 @@ TEST_F(RegistryTest, UnknownPluginIsPositioned) {
   EXPECT_EQ(errors[0].column, 15);
   const std::string file = std::string(LEADSCORE_PLUGIN_DIR) + "/heuristik.so";
   EXPECT_EQ(errors[0].message.rfind("scoring.scorers.h.plugin 'heuristik': cannot load plugin "
-                                    "module " + file + ": ",
+                                    "module " +
+                                        file + ": ",
                                     0),
             0u)
       << errors[0].message;
@@ -209,11 +210,14 @@ TEST_F(RegistryTest, ModuleProblemsNameTheFileAtThePluginLine) {
   primary: a
   scorers:
     a:
-      plugin: )" + kTestPlugins + R"(/test_wrong_abi.so
+      plugin: )" + kTestPlugins +
+                          R"(/test_wrong_abi.so
     b:
-      plugin: )" + kTestPlugins + R"(/test_no_entry.so
+      plugin: )" + kTestPlugins +
+                          R"(/test_no_entry.so
     c:
-      plugin: )" + kTestPlugins + R"(/test_wrong_abi.so
+      plugin: )" + kTestPlugins +
+                          R"(/test_wrong_abi.so
 )");
   ASSERT_EQ(errors.size(), 3u) << config::to_text(errors);
   EXPECT_EQ(errors[0].line, 5);
@@ -236,7 +240,8 @@ TEST_F(RegistryTest, PluginParamErrorsPointAtTheirLine) {
       params:
         min_activity: 0
     t:
-      plugin: )" + kTestPlugins + R"(/test_good.so
+      plugin: )" + kTestPlugins +
+                          R"(/test_good.so
       params:
         refuse: yes
 )");
@@ -256,7 +261,8 @@ TEST_F(RegistryTest, FallbacksAndShadowsAreWired) {
   shadow: [challenger]
   scorers:
     main:
-      plugin: )" + kTestPlugins + R"(/test_good.so
+      plugin: )" + kTestPlugins +
+                                R"(/test_good.so
       fallback: safe
       budget_ms: 250
     challenger:
