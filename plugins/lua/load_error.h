@@ -2,11 +2,10 @@
 // the 1-based line (0 when unknown) and what is wrong, as text for the CLI and JSON for the API.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace leadscore::lua {
 

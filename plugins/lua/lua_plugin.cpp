@@ -7,10 +7,9 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "plugins/leadscore_plugin.h"
 #include "plugins/lua/lua_scorer.h"
@@ -81,8 +80,8 @@ ls_instance* create(const char* params_json, const char* config_dir, char* err,
                     std::size_t err_size) {
   try {
     const auto params = nlohmann::json::parse(params_json != nullptr ? params_json : "{}");
-    auto scorer = leadscore::lua::LuaScorer::create("lua", params,
-                                                    config_dir != nullptr ? config_dir : ".");
+    auto scorer =
+        leadscore::lua::LuaScorer::create("lua", params, config_dir != nullptr ? config_dir : ".");
     if (!scorer) {
       std::string message = leadscore::lua::to_text(scorer.error());
       if (!message.empty() && message.back() == '\n') message.pop_back();
@@ -148,7 +147,8 @@ int score(ls_instance* instance, const ls_features* in, ls_result* out, char* er
     out->reason = r.reason.c_str();
     out->contributions = buffer.contributions.data();
     out->contribution_count = buffer.contributions.size();
-    if (out->struct_size >= offsetof(ls_result, intent) + sizeof(out->intent)) out->intent = nullptr;
+    if (out->struct_size >= offsetof(ls_result, intent) + sizeof(out->intent))
+      out->intent = nullptr;
     return LS_OK;
   } catch (const std::exception& e) {
     write_error(err, err_size, std::string("lua scorer failed: ") + e.what());

@@ -1,7 +1,5 @@
 #include "plugins/lua/lua_sandbox.h"
 
-#include <lua.hpp>
-
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -10,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <lua.hpp>
 #include <string_view>
 #include <utility>
 
@@ -56,17 +55,17 @@ enum Key : int {
   kKeyCount
 };
 constexpr std::array<const char*, kKeyCount> kKeyText = {
-    "score",    "recommendation", "reason",         "contributions", "rule",  "points",
-    "name",     "version",        "matched",        "seen",          "params", "offer",
-    "explain",  "trace",          "source",         "stage",         "activity_count",
-    "business_domain", "name",    "email",          "role",          "company", "industry",
-    "location", "bio"};
+    "score",  "recommendation", "reason",          "contributions", "rule",
+    "points", "name",           "version",         "matched",       "seen",
+    "params", "offer",          "explain",         "trace",         "source",
+    "stage",  "activity_count", "business_domain", "name",          "email",
+    "role",   "company",        "industry",        "location",      "bio"};
 
 // The libraries a rule may use, made read-only; and the modules that exist only to say that
 // they are not available.
 constexpr const char* kReadOnlyLibraries[] = {"string", "table", "math", "utf8"};
 constexpr const char* kBlockedModules[] = {"os", "io", "debug", "package", "coroutine"};
-constexpr const char* kBlockedGlobals[] = {"dofile",  "loadfile", "load", "loadstring",
+constexpr const char* kBlockedGlobals[] = {"dofile",  "loadfile",       "load",  "loadstring",
                                            "require", "collectgarbage", "print", "warn"};
 
 std::string shortest(double value) {
@@ -105,8 +104,16 @@ struct LuaSandbox::State {
   int score_function = LUA_NOREF;
 
   // ctx.offer as last built: rebuilt only when the offer changes.
+  bool offer_known = true;  // ctx.offer is nil (!offer_set) or `offer`
   bool offer_set = false;
   nlohmann::json offer;
+
+  // What the lead table and ctx hold since the last call, so that a call sets only what
+  // changed (scripts cannot change them: they are read-only). Invalid after a failed call.
+  bool lead_set = false;
+  Features lead;
+  int ctx_explain = -1;  // -1: unknown
+  bool ctx_trace = true;
 
   ~State() {
     if (L != nullptr) lua_close(L);
@@ -208,8 +215,8 @@ std::string failure_message(State& s, int status) {
     const char* text = lua_tolstring(L, -1, &size);
     message.assign(text, size);
   } else {
-    message = std::string("error raised with a ") + luaL_typename(L, -1) +
-              " value instead of a message";
+    message =
+        std::string("error raised with a ") + luaL_typename(L, -1) + " value instead of a message";
   }
   lua_pop(L, 1);
   return message;
@@ -241,8 +248,8 @@ int refuse_write(lua_State* L) {
   const char* key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : nullptr;
   if (globals)
     return key != nullptr
-               ? luaL_error(L, "cannot set global '%s': globals are read-only in rules (use a local)",
-                            key)
+               ? luaL_error(
+                     L, "cannot set global '%s': globals are read-only in rules (use a local)", key)
                : luaL_error(L, "cannot set a global: globals are read-only in rules");
   return key != nullptr ? luaL_error(L, "cannot set %s.%s: %s is read-only", name, key, name)
                         : luaL_error(L, "cannot set a field of %s: %s is read-only", name, name);
@@ -287,8 +294,9 @@ int call_original(lua_State* L) {
 // Upvalues: the original setmetatable, the set of protected tables.
 int safe_setmetatable(lua_State* L) {
   if (is_protected(L, 1))
-    return luaL_error(L, "setmetatable cannot change a protected table (globals, libraries, "
-                         "lead, ctx)");
+    return luaL_error(L,
+                      "setmetatable cannot change a protected table (globals, libraries, "
+                      "lead, ctx)");
   if (lua_type(L, 2) == LUA_TTABLE) {
     lua_pushliteral(L, "__gc");
     const bool has_gc = lua_rawget(L, 2) != LUA_TNIL;
@@ -402,8 +410,8 @@ void make_read_only(lua_State* L, const State& s, const char* name, bool globals
 // Pushes a JSON value as Lua (objects and arrays as read-only tables; null as nil).
 void push_json(lua_State* L, const State& s, const nlohmann::json& value, const char* name,
                int depth) {
-  if (depth > kMaxJsonDepth) luaL_error(L, "%s is nested more than %d levels deep", name,
-                                        kMaxJsonDepth);
+  if (depth > kMaxJsonDepth)
+    luaL_error(L, "%s is nested more than %d levels deep", name, kMaxJsonDepth);
   luaL_checkstack(L, 4, "json");
   switch (value.type()) {
     case nlohmann::json::value_t::object:
@@ -616,9 +624,8 @@ std::string library_name(const std::string& file) {
 
 bool is_identifier(std::string_view name) {
   if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
-  return std::ranges::all_of(name, [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-  });
+  return std::ranges::all_of(
+      name, [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
 // --- A call -----------------------------------------------------------------------------------
@@ -626,11 +633,34 @@ bool is_identifier(std::string_view name) {
 struct CallArgs {
   State* state;
   const Features* features;
-  const nlohmann::json* offer;  // null: ctx.offer = nil; else rebuild ctx.offer from it
-  bool rebuild_offer;
+  const nlohmann::json* offer;
+  bool rebuild_offer;  // ctx.offer = offer
+  bool clear_offer;    // ctx.offer = nil
   bool explain;
   bool trace;
+  std::uint32_t changed;  // the lead fields to set: bit k for Key kSource + k
 };
+
+// Which lead fields differ from what the lead table holds (every one when it holds nothing).
+std::uint32_t changed_fields(const State& s, const Features& f) {
+  if (!s.lead_set) return ~0u;
+  const Features& o = s.lead;
+  const auto bit = [](Key key, bool differs) {
+    return static_cast<std::uint32_t>(differs) << (key - kSource);
+  };
+  return bit(kSource, o.source != f.source) | bit(kStage, o.stage != f.stage) |
+         bit(kActivityCount, o.activity_count != f.activity_count) |
+         bit(kBusinessDomain, o.business_domain != f.business_domain) |
+         bit(kProfileName, o.profile.name != f.profile.name) |
+         bit(kEmail, o.profile.email != f.profile.email) |
+         bit(kRole, o.profile.role != f.profile.role) |
+         bit(kCompany, o.profile.company != f.profile.company) |
+         bit(kIndustry, o.profile.industry != f.profile.industry) |
+         bit(kLocation, o.profile.location != f.profile.location) |
+         bit(kBio, o.profile.bio != f.profile.bio);
+}
+
+bool is_changed(const CallArgs& args, Key key) { return (args.changed >> (key - kSource)) & 1u; }
 
 void set_string(lua_State* L, const State& s, Key key, const std::string& value) {
   push_key(L, s, key);
@@ -638,8 +668,10 @@ void set_string(lua_State* L, const State& s, Key key, const std::string& value)
   lua_rawset(L, -3);
 }
 
-void set_optional(lua_State* L, const State& s, Key key, const std::optional<std::string>& value) {
-  push_key(L, s, key);
+void set_optional(lua_State* L, const CallArgs& args, Key key,
+                  const std::optional<std::string>& value) {
+  if (!is_changed(args, key)) return;
+  push_key(L, *args.state, key);
   if (value)
     lua_pushlstring(L, value->data(), value->size());
   else
@@ -655,25 +687,29 @@ int call_score(lua_State* L) {
   const Features& f = *args.features;
 
   lua_rawgeti(L, LUA_REGISTRYINDEX, s.lead_data);
-  set_string(L, s, kSource, f.source);
-  push_key(L, s, kStage);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, s.stage_names[static_cast<std::size_t>(f.stage) % 5]);
-  lua_rawset(L, -3);
-  push_key(L, s, kActivityCount);
-  lua_pushinteger(L, f.activity_count);
-  lua_rawset(L, -3);
-  set_optional(L, s, kBusinessDomain, f.business_domain);
-  set_optional(L, s, kProfileName, f.profile.name);
-  set_optional(L, s, kEmail, f.profile.email);
-  set_optional(L, s, kRole, f.profile.role);
-  set_optional(L, s, kCompany, f.profile.company);
-  set_optional(L, s, kIndustry, f.profile.industry);
-  set_optional(L, s, kLocation, f.profile.location);
-  set_optional(L, s, kBio, f.profile.bio);
+  if (is_changed(args, kSource)) set_string(L, s, kSource, f.source);
+  if (is_changed(args, kStage)) {
+    push_key(L, s, kStage);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s.stage_names[static_cast<std::size_t>(f.stage) % 5]);
+    lua_rawset(L, -3);
+  }
+  if (is_changed(args, kActivityCount)) {
+    push_key(L, s, kActivityCount);
+    lua_pushinteger(L, f.activity_count);
+    lua_rawset(L, -3);
+  }
+  set_optional(L, args, kBusinessDomain, f.business_domain);
+  set_optional(L, args, kProfileName, f.profile.name);
+  set_optional(L, args, kEmail, f.profile.email);
+  set_optional(L, args, kRole, f.profile.role);
+  set_optional(L, args, kCompany, f.profile.company);
+  set_optional(L, args, kIndustry, f.profile.industry);
+  set_optional(L, args, kLocation, f.profile.location);
+  set_optional(L, args, kBio, f.profile.bio);
   const int lead_data = lua_gettop(L);
 
   lua_rawgeti(L, LUA_REGISTRYINDEX, s.ctx_data);
-  if (args.offer == nullptr) {
+  if (args.clear_offer) {
     push_key(L, s, kOffer);
     lua_pushnil(L);
     lua_rawset(L, -3);
@@ -682,15 +718,21 @@ int call_score(lua_State* L) {
     push_json(L, s, *args.offer, "ctx.offer", 0);
     lua_rawset(L, -3);
   }
-  push_key(L, s, kExplain);
-  lua_pushboolean(L, args.explain);
-  lua_rawset(L, -3);
-  push_key(L, s, kTrace);
-  if (args.trace)
-    lua_createtable(L, 16, 0);
-  else
-    lua_pushnil(L);
-  lua_rawset(L, -3);
+  if (s.ctx_explain != static_cast<int>(args.explain)) {
+    push_key(L, s, kExplain);
+    lua_pushboolean(L, args.explain);
+    lua_rawset(L, -3);
+    s.ctx_explain = args.explain;
+  }
+  if (args.trace || s.ctx_trace) {
+    push_key(L, s, kTrace);
+    if (args.trace)
+      lua_createtable(L, 16, 0);
+    else
+      lua_pushnil(L);
+    lua_rawset(L, -3);
+    s.ctx_trace = args.trace;
+  }
   lua_pop(L, 1);
 
   lua_rawgeti(L, LUA_REGISTRYINDEX, s.score_function);
@@ -822,9 +864,10 @@ std::optional<std::string> read_evaluation(lua_State* L, const State& s, int ind
     recommendation = domain::parse_recommendation(std::string_view(text, size));
   }
   if (!recommendation)
-    problem = "recommendation must be one of transfer_to_sales, continue_qualification, "
-              "drop_lead; got " +
-              (lua_isnil(L, -1) ? std::string("nil") : describe_value(L, -1));
+    problem =
+        "recommendation must be one of transfer_to_sales, continue_qualification, "
+        "drop_lead; got " +
+        (lua_isnil(L, -1) ? std::string("nil") : describe_value(L, -1));
   lua_pop(L, 1);
   if (!problem.empty()) return problem;
   out.recommendation = *recommendation;
@@ -859,8 +902,8 @@ std::optional<std::string> read_explanation(lua_State* L, const State& s, int in
   for (lua_Integer i = 1; i <= static_cast<lua_Integer>(count) && problem.empty(); ++i) {
     const std::string at = "contributions[" + std::to_string(i) + "]";
     if (lua_rawgeti(L, list, i) != LUA_TTABLE) {
-      problem = at + " must be a table {rule = string, points = number}, got " +
-                describe_value(L, -1);
+      problem =
+          at + " must be a table {rule = string, points = number}, got " + describe_value(L, -1);
     } else {
       const int item = lua_gettop(L);
       raw_field(L, s, item, kRule);
@@ -960,7 +1003,8 @@ std::expected<std::unique_ptr<LuaSandbox>, LoadError> LuaSandbox::create(
   lua_State* L = s.L;
 
   if (!params.is_object())
-    return std::unexpected(LoadError{sources.script.name, 0, "the scorer's params must be an object"});
+    return std::unexpected(
+        LoadError{sources.script.name, 0, "the scorer's params must be an object"});
   SetupArgs setup{&s, &params};
   lua_pushcfunction(L, setup_sandbox);
   lua_pushlightuserdata(L, &setup);
@@ -1017,17 +1061,24 @@ namespace {
 
 // One protected call of score(); leaves the result (and in trace mode the fields read) on the
 // stack and returns 0, or returns the failure message.
-std::optional<std::string> run_call(State& s, const Features& features,
-                                    const nlohmann::json* offer, bool explain, bool trace) {
+std::optional<std::string> run_call(State& s, const Features& features, const nlohmann::json* offer,
+                                    bool explain, bool trace) {
   lua_State* L = s.L;
   lua_settop(L, 0);
   if (!lua_checkstack(L, 16)) return "out of Lua stack";
-  CallArgs args{&s, &features, offer, false, explain, trace};
-  if (offer != nullptr && (!s.offer_set || s.offer != *offer)) {
+  CallArgs args{&s, &features, offer, false, false, explain, trace, changed_fields(s, features)};
+  if (args.changed != 0) {
+    s.lead = features;
+    s.lead_set = true;
+  }
+  if (offer == nullptr) {
+    args.clear_offer = !s.offer_known || s.offer_set;
+  } else if (!s.offer_known || !s.offer_set || s.offer != *offer) {
     args.rebuild_offer = true;
     s.offer = *offer;
   }
   s.offer_set = offer != nullptr;
+  s.offer_known = true;
   lua_pushcfunction(L, call_score);
   lua_pushlightuserdata(L, &args);
   const int status = call_with_budget(s, 1, trace ? 2 : 1);
@@ -1037,7 +1088,11 @@ std::optional<std::string> run_call(State& s, const Features& features,
     lua_pushnil(L);
   }
   std::string message = failure_message(s, status == LUA_OK ? LUA_ERRRUN : status);
-  if (args.rebuild_offer) s.offer_set = false;  // ctx.offer may be half-built
+  // The lead table and ctx.offer may be half-filled, and ctx.explain/trace unknown.
+  s.offer_known = false;
+  s.lead_set = false;
+  s.ctx_explain = -1;
+  s.ctx_trace = true;
   lua_settop(L, 0);
   lua_gc(L, LUA_GCCOLLECT);
   return s.script_file + ": " + message;

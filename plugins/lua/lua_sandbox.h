@@ -17,10 +17,9 @@
 #include <cstdint>
 #include <expected>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/domain/analysis.h"
 #include "plugins/lua/load_error.h"
@@ -83,8 +82,8 @@ class LuaSandbox {
   // {name = string, version = string, score = function}. `params` (a JSON object) becomes
   // ctx.params. Errors are positioned (file, line, message).
   static std::expected<std::unique_ptr<LuaSandbox>, LoadError> create(const RuleSources& sources,
-                                                                     const nlohmann::json& params,
-                                                                     SandboxLimits limits);
+                                                                      const nlohmann::json& params,
+                                                                      SandboxLimits limits);
   ~LuaSandbox();
   LuaSandbox(const LuaSandbox&) = delete;
   LuaSandbox& operator=(const LuaSandbox&) = delete;

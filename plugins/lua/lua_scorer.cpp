@@ -64,15 +64,16 @@ std::expected<LuaScorerParams, std::vector<std::string>> read_lua_params(
     const nlohmann::json& params) {
   std::vector<std::string> problems;
   LuaScorerParams out;
-  if (!params.is_object()) return std::unexpected(std::vector<std::string>{"params must be a mapping"});
+  if (!params.is_object())
+    return std::unexpected(std::vector<std::string>{"params must be a mapping"});
   out.params = params;
   const auto integer = [&](const char* key, std::int64_t& value, std::int64_t min,
                            std::int64_t max) {
     if (!params.contains(key)) return;
     const auto& v = params.at(key);
     if (!v.is_number_integer() || v.get<std::int64_t>() < min || v.get<std::int64_t>() > max)
-      problems.push_back(std::string(key) + " must be an integer in " + std::to_string(min) +
-                         ".." + std::to_string(max) + ", got " + v.dump());
+      problems.push_back(std::string(key) + " must be an integer in " + std::to_string(min) + ".." +
+                         std::to_string(max) + ", got " + v.dump());
     else
       value = v.get<std::int64_t>();
   };

@@ -20,10 +20,9 @@
 #include <expected>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/scoring/scorer.h"
 #include "plugins/lua/load_error.h"

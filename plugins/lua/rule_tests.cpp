@@ -114,7 +114,8 @@ std::vector<std::string> check_case(const YAML::Node& expect,
   if (const YAML::Node list = expect["contributions"]; list.IsDefined()) {
     for (const auto& item : list) {
       const std::string rule = item.IsMap() ? item["rule"].Scalar() : item.Scalar();
-      const auto found = std::ranges::find(actual->contributions, rule, &domain::Contribution::rule);
+      const auto found =
+          std::ranges::find(actual->contributions, rule, &domain::Contribution::rule);
       std::string got;
       for (const auto& c : actual->contributions)
         got += (got.empty() ? "" : ", ") + c.rule + " " + shortest(c.points);
@@ -196,9 +197,8 @@ std::vector<LoadError> check_shape(const std::string& file, const YAML::Node& ro
           continue;
         }
         for (const auto& entry : v)
-          if (!(is_scalar(entry) ||
-                (is_map(entry) && is_scalar(entry["rule"]) &&
-                 (!entry["points"].IsDefined() || is_number(entry["points"])))))
+          if (!(is_scalar(entry) || (is_map(entry) && is_scalar(entry["rule"]) &&
+                                     (!entry["points"].IsDefined() || is_number(entry["points"])))))
             add(entry, at + ".expect.contributions: each is a rule label or {rule, points}");
       } else {
         add(item.first, at + ".expect: unknown key '" + key +
@@ -225,8 +225,8 @@ RuleTestFile run_file(const fs::path& path) {
   result.errors = check_shape(result.file, root);
   if (!result.errors.empty()) return result;
 
-  nlohmann::json params = root["params"].IsDefined() ? to_json(root["params"])
-                                                     : nlohmann::json::object();
+  nlohmann::json params =
+      root["params"].IsDefined() ? to_json(root["params"]) : nlohmann::json::object();
   params["script"] = root["script"].Scalar();
   auto scorer = LuaScorer::create("rule-test", params, path.parent_path());
   if (!scorer) {
@@ -239,8 +239,8 @@ RuleTestFile run_file(const fs::path& path) {
   for (const auto& c : root["cases"]) {
     RuleCaseResult outcome;
     outcome.line = line_of(c);
-    outcome.name = is_scalar(c["name"]) ? c["name"].Scalar()
-                                        : "case at line " + std::to_string(outcome.line);
+    outcome.name =
+        is_scalar(c["name"]) ? c["name"].Scalar() : "case at line " + std::to_string(outcome.line);
     const auto lead = features_from_json(to_json(c["lead"]));
     if (!lead) {
       outcome.failures.push_back("lead: " + lead.error());
@@ -280,9 +280,9 @@ RuleTestReport run_rule_tests(const fs::path& path) {
   if (files.empty()) {
     RuleTestFile missing;
     missing.file = display_path(path);
-    missing.errors.push_back({missing.file, 0,
-                              fs::exists(path, ec) ? "no rule-test files (*.yaml) here"
-                                                   : "no such file or directory"});
+    missing.errors.push_back(
+        {missing.file, 0,
+         fs::exists(path, ec) ? "no rule-test files (*.yaml) here" : "no such file or directory"});
     report.files.push_back(std::move(missing));
   }
   for (const auto& file : files) report.files.push_back(run_file(file));
@@ -324,8 +324,8 @@ nlohmann::json RuleTestReport::to_json() const {
     for (const auto& error : file.errors) f["errors"].push_back(error.to_json());
     f["cases"] = nlohmann::json::array();
     for (const auto& c : file.cases) {
-      nlohmann::json one = {{"name", c.name}, {"line", c.line}, {"passed", c.passed},
-                            {"failures", c.failures}};
+      nlohmann::json one = {
+          {"name", c.name}, {"line", c.line}, {"passed", c.passed}, {"failures", c.failures}};
       if (c.actual)
         one["actual"] = {{"score", c.actual->score},
                          {"recommendation", domain::to_string(c.actual->recommendation)},
@@ -421,7 +421,8 @@ std::string to_text(const LeadTrace& trace) {
   if (trace.per_rule) {
     for (const auto& rule : trace.rules) {
       text += rule.matched ? "  match    " : "  no match ";
-      std::string points = rule.matched ? (rule.points >= 0 ? "+" : "") + shortest(rule.points) : "";
+      std::string points =
+          rule.matched ? (rule.points >= 0 ? "+" : "") + shortest(rule.points) : "";
       points.resize(std::max<std::size_t>(points.size(), 8), ' ');
       text += points + " " + rule.rule;
       if (!rule.seen.empty()) text += "   [saw " + values(rule.seen) + "]";

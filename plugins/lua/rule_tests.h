@@ -23,11 +23,10 @@
 
 #include <expected>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/domain/analysis.h"
 #include "plugins/lua/load_error.h"
@@ -77,8 +76,7 @@ std::expected<domain::Features, std::string> features_from_json(const nlohmann::
 // one lead through it.
 std::expected<LeadTrace, std::vector<LoadError>> trace_rules(
     const std::filesystem::path& script, const domain::Features& lead,
-    const nlohmann::json* offer = nullptr,
-    const nlohmann::json& params = nlohmann::json::object());
+    const nlohmann::json* offer = nullptr, const nlohmann::json& params = nlohmann::json::object());
 
 // A trace for people: one line per rule ("✓ rule  +0.70  source=\"partner\""), then the result.
 std::string to_text(const LeadTrace& trace);

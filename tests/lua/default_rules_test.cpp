@@ -18,8 +18,8 @@ namespace {
 using domain::Features;
 
 std::unique_ptr<LuaScorer> default_rules() {
-  auto scorer = LuaScorer::create("default", nlohmann::json{{"script", "default.lua"}},
-                                  testing::rules_dir());
+  auto scorer =
+      LuaScorer::create("default", nlohmann::json{{"script", "default.lua"}}, testing::rules_dir());
   if (!scorer) {
     ADD_FAILURE() << to_text(scorer.error());
     return nullptr;

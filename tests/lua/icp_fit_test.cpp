@@ -24,7 +24,12 @@ Features ceo_at_saas() {
   Features f;
   f.source = "scanner";
   f.business_domain = "techcorp.com";
-  f.profile = {"John Doe", std::nullopt, "CEO", "TechCorp", "B2B SaaS", "New York",
+  f.profile = {"John Doe",
+               std::nullopt,
+               "CEO",
+               "TechCorp",
+               "B2B SaaS",
+               "New York",
                "15 years building enterprise SaaS platforms"};
   return f;
 }

@@ -19,7 +19,7 @@ using scoring::PluginModule;
 using scoring::PluginScorer;
 
 std::shared_ptr<const PluginModule> module() {
-  static auto loaded = PluginModule::load(std::string(LEADSCORE_PLUGIN_DIR) + "/lua.so");
+  static auto loaded = PluginModule::load(std::string(LEADSCORE_LUA_PLUGIN_DIR) + "/lua.so");
   EXPECT_TRUE(loaded.has_value()) << loaded.error();
   return loaded ? *loaded : nullptr;
 }
@@ -55,8 +55,8 @@ TEST(LuaPlugin, ScoresLikeTheLinkedInScorer) {
 TEST(LuaPlugin, ReportsLoadErrorsWithFileAndLine) {
   leadscore::testing::TempDir dir;
   dir.write("broken.lua", "return {name = 'b',\n  version = }\n");
-  auto plugin = PluginScorer::create(module(), "broken", R"({"script": "broken.lua"})",
-                                     dir.path().string());
+  auto plugin =
+      PluginScorer::create(module(), "broken", R"({"script": "broken.lua"})", dir.path().string());
   ASSERT_FALSE(plugin);
   EXPECT_NE(plugin.error().find("broken.lua:2:"), std::string::npos) << plugin.error();
 }
@@ -82,7 +82,8 @@ TEST(LuaPlugin, AFailingScriptFailsTheRunAndTheNextWorks) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 100; ++i) {
         const auto failed = (*plugin)->score(bad);
-        if (failed || failed.error().find("instruction limit of 10000 exceeded") == std::string::npos)
+        if (failed ||
+            failed.error().find("instruction limit of 10000 exceeded") == std::string::npos)
           ++wrong[t];
         const auto fine = (*plugin)->score(good);
         if (!fine || fine->score != 0.5) ++wrong[t];

@@ -83,7 +83,8 @@ TEST(LuaSandbox, RunsAWellFormedScript) {
 }
 
 TEST(LuaSandbox, StopsAnEndlessLoop) {
-  expect_fails_then_recovers("while true do end", "instruction limit of 1000000 exceeded at t.lua:3");
+  expect_fails_then_recovers("while true do end",
+                             "instruction limit of 1000000 exceeded at t.lua:3");
 }
 
 TEST(LuaSandbox, StopsUnboundedRecursion) {
@@ -100,8 +101,8 @@ TEST(LuaSandbox, RefusesAHugeStringBeforeMakingIt) {
 }
 
 TEST(LuaSandbox, StopsAStringThatDoublesUntilTheMemoryCap) {
-  expect_fails_then_recovers("local s = 'x' while true do s = s .. s end", "memory limit of 8 MB exceeded",
-                             {1'000'000'000, 8u << 20});
+  expect_fails_then_recovers("local s = 'x' while true do s = s .. s end",
+                             "memory limit of 8 MB exceeded", {1'000'000'000, 8u << 20});
 }
 
 TEST(LuaSandbox, StopsAGrowingTableAtTheMemoryCap) {
@@ -130,7 +131,8 @@ TEST(LuaSandbox, BlocksLoadingCode) {
   expect_fails_then_recovers("load('return 1')", "load is not available in rules");
   expect_fails_then_recovers("loadfile('/etc/passwd')", "loadfile is not available in rules");
   expect_fails_then_recovers("dofile('/etc/passwd')", "dofile is not available in rules");
-  expect_fails_then_recovers("string.dump(function() end)", "string.dump is not available in rules");
+  expect_fails_then_recovers("string.dump(function() end)",
+                             "string.dump is not available in rules");
 }
 
 TEST(LuaSandbox, BlocksTheDebugLibrary) {
@@ -154,14 +156,14 @@ TEST(LuaSandbox, PcallCannotCatchTheInstructionBudget) {
 
 TEST(LuaSandbox, AResultMadeAfterTheBudgetIsSpentDoesNotCount) {
   // A tail call returns pcall's results without running another Lua instruction.
-  expect_fails_then_recovers("return pcall(function() while true do end end)",
-                             "instruction limit");
+  expect_fails_then_recovers("return pcall(function() while true do end end)", "instruction limit");
 }
 
 TEST(LuaSandbox, WorkInsideLibraryFunctionsCountsAgainstTheBudget) {
   expect_fails_then_recovers("table.move({}, 1, 1e15, 1)", "instruction limit");
-  expect_fails_then_recovers("local t = {} for i = 1, 100 do t[i] = i end table.concat(t, '', 1, 1e15)",
-                             "instruction limit");
+  expect_fails_then_recovers(
+      "local t = {} for i = 1, 100 do t[i] = i end table.concat(t, '', 1, 1e15)",
+      "instruction limit");
 }
 
 TEST(LuaSandbox, StringRepOfNothingIsImmediate) {
@@ -176,7 +178,8 @@ TEST(LuaSandbox, StringRepOfNothingIsImmediate) {
 
 TEST(LuaSandbox, AnErrorNamesFileAndLine) {
   expect_fails_then_recovers("error('boom')", "t.lua:3: boom");
-  expect_fails_then_recovers("local x = nil; return x.field", "t.lua:3: attempt to index a nil value");
+  expect_fails_then_recovers("local x = nil; return x.field",
+                             "t.lua:3: attempt to index a nil value");
   expect_fails_then_recovers("error({})", "error raised with a table value");
 }
 
@@ -220,11 +223,14 @@ TEST(LuaSandbox, RefusesMalformedResults) {
 TEST(LuaSandbox, GlobalsLeadAndLibrariesAreReadOnly) {
   expect_fails_then_recovers("counter = 1", "cannot set global 'counter': globals are read-only");
   expect_fails_then_recovers("_G.counter = 1", "cannot set global 'counter'");
-  expect_fails_then_recovers("lead.source = 'partner'", "cannot set lead.source: lead is read-only");
+  expect_fails_then_recovers("lead.source = 'partner'",
+                             "cannot set lead.source: lead is read-only");
   expect_fails_then_recovers("lead.new_field = 1", "cannot set lead.new_field");
-  expect_fails_then_recovers("rawset(lead, 'source', 'x')", "rawset cannot change a protected table");
+  expect_fails_then_recovers("rawset(lead, 'source', 'x')",
+                             "rawset cannot change a protected table");
   expect_fails_then_recovers("rawset(_G, 'x', 1)", "rawset cannot change a protected table");
-  expect_fails_then_recovers("setmetatable(lead, {})", "setmetatable cannot change a protected table");
+  expect_fails_then_recovers("setmetatable(lead, {})",
+                             "setmetatable cannot change a protected table");
   expect_fails_then_recovers("string.upper = nil", "cannot set string.upper: string is read-only");
   expect_fails_then_recovers("math.pi = 3", "cannot set math.pi");
   expect_fails_then_recovers("ctx.params.x = 1", "cannot set ctx.params.x");
@@ -275,8 +281,8 @@ TEST(LuaSandbox, LoadErrorsArePositioned) {
   ASSERT_FALSE(runtime);
   EXPECT_EQ(runtime.error().to_text(), "rules/x.lua:2: no");
 
-  auto loop = LuaSandbox::create({{}, {"rules/x.lua", "while true do end"}},
-                                 nlohmann::json::object(), {});
+  auto loop =
+      LuaSandbox::create({{}, {"rules/x.lua", "while true do end"}}, nlohmann::json::object(), {});
   ASSERT_FALSE(loop);
   EXPECT_NE(loop.error().message.find("instruction limit"), std::string::npos);
 
@@ -337,6 +343,40 @@ TEST(LuaSandbox, PassesEveryFeatureAndTheOffer) {
   ASSERT_FALSE(without);  // profile fields are nil now: table.concat refuses them
   EXPECT_NE(without.error().find("t.lua:2: invalid value (nil) at index 5"), std::string::npos)
       << without.error();
+}
+
+TEST(LuaSandbox, EveryCallSeesItsOwnLeadAndOffer) {
+  // The lead table and ctx are refilled only where they changed: check that nothing stale shows.
+  auto sandbox = make(
+      "return {name = 't', version = '1', score = function(lead, ctx)\n"
+      "  if lead.source == 'bad' then error('bad') end\n"
+      "  local text = table.concat({lead.source, lead.stage, lead.activity_count, "
+      "tostring(lead.business_domain), tostring(lead.role), "
+      "ctx.offer and ctx.offer.name or 'no offer', tostring(ctx.explain)}, '|')\n"
+      "  return {score = 0, recommendation = 'drop_lead', reason = text, contributions = "
+      "{{rule = 'x', points = 0}}}\nend}");
+  ASSERT_TRUE(sandbox);
+  const nlohmann::json a = {{"name", "A"}}, b = {{"name", "B"}};
+  Features f = good_lead();
+  const auto reason = [&](const Features& lead, const nlohmann::json* offer) {
+    const auto result = sandbox->score(lead, offer);
+    return result ? result->reason : "error: " + result.error();
+  };
+  EXPECT_EQ(reason(f, &a), "partner|qualified|5|acme.io|CTO|A|true");
+  EXPECT_EQ(reason(f, &a), "partner|qualified|5|acme.io|CTO|A|true");
+  EXPECT_EQ(reason(f, nullptr), "partner|qualified|5|acme.io|CTO|no offer|true");
+  EXPECT_EQ(reason(f, &b), "partner|qualified|5|acme.io|CTO|B|true");
+  f.business_domain.reset();
+  f.profile.role.reset();
+  f.stage = domain::LeadStage::Lost;
+  EXPECT_EQ(reason(f, &b), "partner|lost|5|nil|nil|B|true");
+  EXPECT_FALSE(sandbox->score(bad_lead(), &a));
+  EXPECT_EQ(reason(f, &b), "partner|lost|5|nil|nil|B|true");
+  EXPECT_EQ(reason(f, nullptr), "partner|lost|5|nil|nil|no offer|true");
+  f.activity_count = 6;
+  EXPECT_EQ(reason(f, nullptr), "partner|lost|6|nil|nil|no offer|true");
+  EXPECT_TRUE(sandbox->evaluate(f));
+  EXPECT_EQ(reason(f, nullptr), "partner|lost|6|nil|nil|no offer|true");
 }
 
 TEST(LuaSandbox, AThousandFailuresLeakNothing) {

@@ -62,12 +62,13 @@ TEST(LuaScorer, TheVersionChangesWithAnyRuleFile) {
 }
 
 TEST(LuaScorer, ReportsEveryBadParam) {
-  auto scorer = LuaScorer::create(
-      "x", {{"instruction_limit", "many"}, {"memory_limit_mb", 0}}, testing::rules_dir());
+  auto scorer = LuaScorer::create("x", {{"instruction_limit", "many"}, {"memory_limit_mb", 0}},
+                                  testing::rules_dir());
   ASSERT_FALSE(scorer);
   const std::string text = to_text(scorer.error());
   EXPECT_NE(text.find("missing key 'script'"), std::string::npos) << text;
-  EXPECT_NE(text.find("instruction_limit must be an integer in 1000..1000000000"), std::string::npos)
+  EXPECT_NE(text.find("instruction_limit must be an integer in 1000..1000000000"),
+            std::string::npos)
       << text;
   EXPECT_NE(text.find("memory_limit_mb must be an integer in 1..4096"), std::string::npos) << text;
 }

@@ -24,20 +24,21 @@ TEST(RuleTests, AFailingCaseSaysExpectedAndActual) {
   TempDir dir;
   std::filesystem::copy(testing::rules_dir() / "default.lua", dir.path() / "default.lua");
   std::filesystem::copy(testing::rules_dir() / "lib", dir.path() / "lib");
-  const auto file = dir.write("t.yaml",
-                              "script: default.lua\n"
-                              "cases:\n"
-                              "  - name: right\n"
-                              "    lead: {source: partner, stage: qualified, activity_count: 7, "
-                              "business_domain: acme.io}\n"
-                              "    expect: {recommendation: transfer_to_sales, score: 1.0}\n"
-                              "  - name: wrong\n"
-                              "    lead: {source: partner, stage: qualified, activity_count: 7, "
-                              "business_domain: acme.io}\n"
-                              "    expect:\n"
-                              "      recommendation: drop_lead\n"
-                              "      score_range: [0, 0.5]\n"
-                              "      contributions: [source=scanner, {rule: source=partner, points: 0.5}]\n");
+  const auto file =
+      dir.write("t.yaml",
+                "script: default.lua\n"
+                "cases:\n"
+                "  - name: right\n"
+                "    lead: {source: partner, stage: qualified, activity_count: 7, "
+                "business_domain: acme.io}\n"
+                "    expect: {recommendation: transfer_to_sales, score: 1.0}\n"
+                "  - name: wrong\n"
+                "    lead: {source: partner, stage: qualified, activity_count: 7, "
+                "business_domain: acme.io}\n"
+                "    expect:\n"
+                "      recommendation: drop_lead\n"
+                "      score_range: [0, 0.5]\n"
+                "      contributions: [source=scanner, {rule: source=partner, points: 0.5}]\n");
   const RuleTestReport report = run_rule_tests(file);
   EXPECT_FALSE(report.passed());
   EXPECT_EQ(report.cases_passed, 1u);
@@ -60,7 +61,8 @@ TEST(RuleTests, AFailingCaseSaysExpectedAndActual) {
 
 TEST(RuleTests, ExpectsAnError) {
   TempDir dir;
-  dir.write("loop.lua", "return {name = 'l', version = '1', score = function() while true do end end}");
+  dir.write("loop.lua",
+            "return {name = 'l', version = '1', score = function() while true do end end}");
   const auto file = dir.write("t.yaml",
                               "script: loop.lua\n"
                               "params: {instruction_limit: 5000}\n"
@@ -73,9 +75,11 @@ TEST(RuleTests, ExpectsAnError) {
 
 TEST(RuleTests, AScriptErrorNamesFileAndLine) {
   TempDir dir;
-  dir.write("broken.lua", "local x = 1\nreturn {name = 'b', version = '1', score = function(l)\n  return l.\nend}\n");
-  const auto file = dir.write("t.yaml",
-                              "script: broken.lua\ncases:\n  - lead: {}\n    expect: {score: 0}\n");
+  dir.write(
+      "broken.lua",
+      "local x = 1\nreturn {name = 'b', version = '1', score = function(l)\n  return l.\nend}\n");
+  const auto file =
+      dir.write("t.yaml", "script: broken.lua\ncases:\n  - lead: {}\n    expect: {score: 0}\n");
   const RuleTestReport report = run_rule_tests(file);
   EXPECT_FALSE(report.passed());
   ASSERT_EQ(report.files[0].errors.size(), 1u);
@@ -141,12 +145,12 @@ TEST(RuleTrace, ShowsEveryRuleWhetherItMatchedAndWhatItSaw) {
 
 TEST(RuleTrace, ListsTheFieldsReadByAScriptWithoutTheHelper) {
   TempDir dir;
-  const auto script = dir.write(
-      "plain.lua",
-      "return {name = 'p', version = '1', score = function(lead, ctx)\n"
-      "  local s = lead.role == 'CEO' and 1 or 0\n"
-      "  return {score = s, recommendation = 'drop_lead', reason = 'r', contributions = "
-      "{{rule = 'ceo', points = s}}}\nend}\n");
+  const auto script =
+      dir.write("plain.lua",
+                "return {name = 'p', version = '1', score = function(lead, ctx)\n"
+                "  local s = lead.role == 'CEO' and 1 or 0\n"
+                "  return {score = s, recommendation = 'drop_lead', reason = 'r', contributions = "
+                "{{rule = 'ceo', points = s}}}\nend}\n");
   domain::Features lead;
   lead.profile.role = "CTO";
   const auto trace = trace_rules(script, lead);
@@ -192,7 +196,8 @@ TEST(RulesHelper, ADefinitionMistakeNamesTheScriptLine) {
   dir.write("bad.lua",
             "local R = rules\n"
             "return R.scorecard{name = 'x', version = '1', rules = {\n"
-            "  R.steps{'a', field = 'activity_count', {below = 3, points = 0}, {below = 2, points = 1}}}}\n");
+            "  R.steps{'a', field = 'activity_count', {below = 3, points = 0}, {below = 2, points "
+            "= 1}}}}\n");
   scorer = LuaScorer::create("bad", {{"script", "bad.lua"}}, dir.path());
   ASSERT_FALSE(scorer);
   EXPECT_EQ(scorer.error()[0].line, 3);
