@@ -50,6 +50,16 @@ std::optional<config::AppConfig> load_config(const std::string& path) {
   return std::move(*loaded);
 }
 
+std::optional<scoring::ScorerSet> load_scorers(const config::AppConfig& cfg) {
+  auto scorers = scoring::build_scorers(cfg);
+  if (!scorers) {
+    std::fprintf(stderr, "leadscore: the scorers have errors:\n%s\n",
+                 config::to_text(scorers.error()).c_str());
+    return std::nullopt;
+  }
+  return std::move(*scorers);
+}
+
 void setup_logging(const config::LogConfig& log) {
   // Asynchronous, so that a slow terminal never holds a request.
   spdlog::init_thread_pool(8192, 1);
@@ -100,12 +110,8 @@ int serve(const std::string& config_path) {
 
   auto cfg = load_config(config_path);
   if (!cfg) return 2;
-  auto scorers = scoring::build_scorers(*cfg);
-  if (!scorers) {
-    std::fprintf(stderr, "leadscore: the scorers have errors:\n%s\n",
-                 config::to_text(scorers.error()).c_str());
-    return 2;
-  }
+  auto scorers = load_scorers(*cfg);
+  if (!scorers) return 2;
   setup_logging(cfg->log);
   auto db = connect(*cfg, cfg->database.pool_size);
   if (!db || !migrate(*db)) return 1;
@@ -247,12 +253,8 @@ int score_file(const std::string& config_path, const std::string& input_path,
                const std::string& output_path, const std::string& scorer_name, int threads) {
   auto cfg = load_config(config_path);
   if (!cfg) return 2;
-  auto scorers = scoring::build_scorers(*cfg);
-  if (!scorers) {
-    std::fprintf(stderr, "leadscore: the scorers have errors:\n%s\n",
-                 config::to_text(scorers.error()).c_str());
-    return 2;
-  }
+  auto scorers = load_scorers(*cfg);
+  if (!scorers) return 2;
   const scoring::Scorer* scorer = scorer_name.empty() ? &scorers->primary()
                                                       : scorers->find(scorer_name);
   if (!scorer) {
