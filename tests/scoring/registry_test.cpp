@@ -140,7 +140,7 @@ TEST_F(RegistryTest, ParamErrorsOfEveryScorerAreReportedTogether) {
       params:
         bonus: 1
     b:
-      plugin: lua
+      plugin: nosuch
     c:
       plugin: heuristic
       params:
@@ -153,7 +153,7 @@ TEST_F(RegistryTest, ParamErrorsOfEveryScorerAreReportedTogether) {
   EXPECT_EQ(errors[1].column, 9);
   EXPECT_EQ(errors[1].message, "scoring.scorers.a: unknown key 'bonus' in params");
   EXPECT_EQ(errors[2].line, 9);
-  EXPECT_NE(errors[2].message.find("scoring.scorers.b.plugin 'lua': cannot load plugin module"),
+  EXPECT_NE(errors[2].message.find("scoring.scorers.b.plugin 'nosuch': cannot load plugin module"),
             std::string::npos);
   EXPECT_EQ(errors[3].line, 13);
   EXPECT_EQ(errors[3].column, 25);
