@@ -48,10 +48,14 @@ TEST_F(AppConfigTest, ShippedConfigLoadsCleanly) {
   ASSERT_TRUE(config.has_value()) << to_text(config.error());
   EXPECT_EQ(config->path, kShippedConfig);
   EXPECT_EQ(config->scoring.primary, "heuristic");
-  ASSERT_EQ(config->scoring.scorers.size(), 1u);
+  ASSERT_EQ(config->scoring.scorers.size(), 2u);
   EXPECT_EQ(config->scoring.scorers[0].name, "heuristic");
   EXPECT_EQ(config->scoring.scorers[0].plugin, "heuristic");
   EXPECT_TRUE(config->scoring.scorers[0].params.IsMap());
+  // The analysts' Lua rules, runnable by name, falling back to the heuristic.
+  EXPECT_EQ(config->scoring.scorers[1].name, "rules");
+  EXPECT_EQ(config->scoring.scorers[1].plugin, "lua");
+  EXPECT_EQ(config->scoring.scorers[1].fallback, "heuristic");
 }
 
 TEST_F(AppConfigTest, ShippedConfigStatesTheBuiltInDefaults) {
