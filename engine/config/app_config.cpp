@@ -171,6 +171,18 @@ void read_plugins(YamlMap plugins, const std::string& config_dir, PluginsConfig&
   plugins.finish();
 }
 
+void read_rules(YamlMap rules, const std::string& config_dir, RulesConfig& out) {
+  std::string tests;
+  if (rules.read("tests", tests)) {
+    out.tests_position = rules.value_position("tests");
+    if (tests.empty())
+      rules.error("tests", "rules.tests must be a directory of rule tests, got ''");
+    else
+      out.tests = resolve_path(config_dir, tests);
+  }
+  rules.finish();
+}
+
 std::string directory_of(const std::string& path) {
   std::error_code ec;
   std::filesystem::path absolute = std::filesystem::absolute(path, ec);
@@ -242,6 +254,7 @@ std::expected<AppConfig, std::vector<ConfigError>> load_app_config(const std::st
     read_handoff(root.map("handoff"), config.handoff);
     read_sources(root, config.sources);
     read_plugins(root.map("plugins"), config.dir, config.plugins);
+    read_rules(root.map("rules"), config.dir, config.rules);
     read_scoring(root.map("scoring"), config.scoring);
     root.finish();
   } catch (const YAML::ParserException& e) {

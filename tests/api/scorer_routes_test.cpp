@@ -153,5 +153,34 @@ TEST_F(ScorerRoutes, ReloadSwapsOnlyAWholeValidSet) {
   EXPECT_EQ(call("POST", path + "/analyze").json()["scorer"], "heuristic");
 }
 
+TEST_F(ScorerRoutes, ReloadRunsTheRuleTestsFirst) {
+  const std::string tests = path_ + ".rule_test.yaml";
+  auto rule_test = [&](const char* expected) {
+    std::ofstream(tests) << "script: " LEADSCORE_SOURCE_DIR "/rules/default.lua\n"
+                         << "cases:\n"
+                         << "  - name: cold scanner lead\n"
+                         << "    lead: {source: scanner, stage: new, activity_count: 0}\n"
+                         << "    expect: {recommendation: " << expected << "}\n";
+  };
+  rule_test("transfer_to_sales");  // wrong: the rules say drop_lead
+  write(scorers_yaml("heuristic", "flaky") + "rules:\n  tests: " + tests + "\n");
+  auto refused = call("POST", "/admin/reload", "", analyst_key);
+  ASSERT_EQ(refused.status, 422) << refused.body;
+  const json errors = refused.json()["error"]["details"]["errors"];
+  ASSERT_EQ(errors.size(), 1u) << refused.body;
+  EXPECT_EQ(errors[0]["file"], tests);
+  EXPECT_EQ(errors[0]["line"], 3);
+  EXPECT_NE(errors[0]["message"].get<std::string>().find("cold scanner lead"), std::string::npos);
+  json lead = create_lead({{"source", "ok"}});
+  const std::string path = "/leads/" + std::to_string(lead["id"].get<std::int64_t>());
+  EXPECT_EQ(call("POST", path + "/analyze").json()["scorer"], "flaky");  // the old set serves
+
+  rule_test("drop_lead");
+  auto reloaded = call("POST", "/admin/reload", "", analyst_key);
+  EXPECT_EQ(reloaded.status, 200) << reloaded.body;
+  EXPECT_EQ(call("POST", path + "/analyze").json()["scorer"], "heuristic");
+  std::remove(tests.c_str());
+}
+
 }  // namespace
 }  // namespace leadscore::testing
