@@ -193,15 +193,11 @@ PgConnection::~PgConnection() { PQfinish(conn_); }
 
 bool PgConnection::ensure_ok() {
   if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE) {
-    // A server that closed this connection while it was idle (restart, terminated backend)
-    // left an error and EOF in the socket: read them now, so that the lease reconnects instead
-    // of the next query failing.
-    for (int i = 0; i < 4; ++i) {
-      pollfd fd{PQsocket(conn_), POLLIN, 0};
-      if (poll(&fd, 1, 0) <= 0) return true;
-      if (!PQconsumeInput(conn_) || PQstatus(conn_) != CONNECTION_OK) break;
-    }
-    if (PQstatus(conn_) == CONNECTION_OK) return true;
+    // Nothing arrives on an idle connection here (no LISTEN) unless the server is closing it
+    // (restart, terminated backend): then it sends an error and, a moment later, EOF. Any
+    // input at all means reconnect now, rather than race the EOF and fail the next query.
+    pollfd fd{PQsocket(conn_), POLLIN, 0};
+    if (poll(&fd, 1, 0) <= 0) return true;
   }
   PQreset(conn_);
   PQsetNoticeReceiver(
