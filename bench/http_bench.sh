@@ -42,11 +42,11 @@ done
 rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$server/status"; }
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; leads: $leads"
 echo "server RSS idle: $(rss)"
-for script in wrk_get_lead wrk_analyze; do
-  echo "== $script: wrk -t2 -c64 -d${duration}s"
+for route in get analyze; do
+  echo "== $route: wrk -t2 -c64 -d${duration}s"
   ( sleep $((duration / 2)); echo "server RSS under load: $(rss)" ) &
   sampler=$!
-  wrk -t2 -c64 -d"${duration}s" -s "$root/bench/$script.lua" "http://127.0.0.1:$api_port" |
+  ROUTE=$route wrk -t2 -c64 -d"${duration}s" -s "$root/bench/wrk_leads.lua" "http://127.0.0.1:$api_port" |
     grep -E "Requests/sec|p50|Socket|Non-2xx"
   wait "$sampler"
 done
