@@ -34,6 +34,8 @@ struct ScoreResult {
   Recommendation recommendation = Recommendation::ContinueQualification;
   std::string reason;
   std::vector<Contribution> contributions;
+  // A scorer's own buying-intent label ("High", "Medium", "Low", ...), when it has one.
+  std::optional<std::string> intent;
 };
 
 // One scorer run, kept append-only: the result, or the error when the run failed.
