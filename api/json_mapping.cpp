@@ -78,10 +78,12 @@ json to_json(const domain::ScoreResult& r) {
   json contributions = json::array();
   for (const auto& c : r.contributions)
     contributions.push_back({{"rule", c.rule}, {"points", c.points}});
-  return {{"score", r.score},
-          {"recommendation", domain::to_string(r.recommendation)},
-          {"reason", r.reason},
-          {"contributions", std::move(contributions)}};
+  json out{{"score", r.score},
+           {"recommendation", domain::to_string(r.recommendation)},
+           {"reason", r.reason},
+           {"contributions", std::move(contributions)}};
+  if (r.intent) out["intent"] = *r.intent;  // DESIGN.md's `intent?`: absent when none
+  return out;
 }
 
 json to_json(const domain::Analysis& a) {

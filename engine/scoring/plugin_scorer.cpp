@@ -15,6 +15,8 @@ constexpr std::size_t kErrorSize = 1024;
 // A bound on what one result may claim, so that a corrupt count cannot make the engine read
 // or allocate without end.
 constexpr std::size_t kMaxContributions = 10'000;
+// An intent is a short label ("High", "Medium", "Low"), stored and shown as it is.
+constexpr std::size_t kMaxIntentBytes = 64;
 
 const char* const kStageNames[] = {"new", "contacted", "qualified", "transferred", "lost"};
 static_assert(std::size(kStageNames) == std::size(domain::kAllLeadStages));
@@ -41,6 +43,45 @@ ls_features to_c(const Features& f) {
   c.bio = c_str_or_null(f.profile.bio);
   c.offer_json = nullptr;
   return c;
+}
+
+// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF) without control characters, so that it can be stored and shown as it is.
+bool is_printable_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    if (lead < 0x80) {
+      if (lead < 0x20 || lead == 0x7f) return false;
+      ++i;
+      continue;
+    }
+    const std::size_t length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 0;
+    if (length == 0 || lead > 0xf4 || i + length > text.size()) return false;
+    char32_t code = lead & (0x3f >> (length - 1));
+    for (std::size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xc0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3f);
+    }
+    const char32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < smallest[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff) ||
+        (code >= 0x80 && code < 0xa0))
+      return false;
+    i += length;
+  }
+  return true;
+}
+
+std::expected<void, std::string> check_intent(const std::string& intent) {
+  if (intent.find_first_not_of(" \t\r\n") == std::string::npos)
+    return std::unexpected(
+        std::string("the intent is empty (a scorer without one leaves it NULL)"));
+  if (intent.size() > kMaxIntentBytes)
+    return std::unexpected("the intent is longer than " + std::to_string(kMaxIntentBytes) +
+                           " bytes");
+  if (!is_printable_utf8(intent))
+    return std::unexpected(std::string("the intent is not printable UTF-8 text"));
+  return {};
 }
 
 std::string number_text(double value) {
@@ -74,6 +115,9 @@ std::expected<ScoreResult, std::string> from_c(const ls_result& c) {
       return std::unexpected("contribution " + std::to_string(i) + " has no rule");
     result.contributions.push_back({item.rule, item.points});
   }
+  // Read one byte past the limit at most: an overlong intent is refused, not copied whole.
+  if (c.intent != nullptr)
+    result.intent.emplace(c.intent, ::strnlen(c.intent, kMaxIntentBytes + 1));
   if (auto ok = check_result(result); !ok) return std::unexpected(ok.error());
   return result;
 }
@@ -99,6 +143,7 @@ std::expected<void, std::string> check_result(const ScoreResult& result) {
   if (!(std::fabs(sum - result.score) <= kSumTolerance))
     return std::unexpected("the contributions add up to " + number_text(sum) +
                            ", not to the score " + number_text(result.score));
+  if (result.intent) return check_intent(*result.intent);
   return {};
 }
 

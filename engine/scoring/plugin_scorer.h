@@ -46,8 +46,10 @@ class PluginScorer final : public Scorer {
 };
 
 // The engine's checks of every plugin result: score finite and in [0, 1]; reason not empty; at
-// least one contribution, each with a rule, and their points add up to the score within 1e-9.
-// (The recommendation is checked where its text is read.) Returns what is wrong, if anything.
+// least one contribution, each with a rule, and their points add up to the score within 1e-9;
+// an intent, when there is one, is not blank, at most 64 bytes and printable UTF-8 (no control
+// characters). (The recommendation is checked where its text is read.) Returns what is wrong,
+// if anything.
 std::expected<void, std::string> check_result(const ScoreResult& result);
 
 }  // namespace leadscore::scoring

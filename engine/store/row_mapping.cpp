@@ -93,6 +93,7 @@ domain::Analysis read_analysis(const PgResult& r, int row) {
     score.recommendation = parse_name(result.at("recommendation").get<std::string>(),
                                       domain::parse_recommendation, "recommendation");
     score.reason = result.value("reason", "");
+    score.intent = optional_string(result, "intent");
     if (!r.is_null(row, 8))
       for (const json& item : json::parse(r.text(row, 8)))
         score.contributions.push_back(
@@ -118,9 +119,11 @@ std::string features_json(const domain::Features& f) {
 }
 
 std::string result_json(const domain::ScoreResult& result) {
-  return dump({{"score", result.score},
-               {"recommendation", domain::to_string(result.recommendation)},
-               {"reason", result.reason}});
+  json out = {{"score", result.score},
+              {"recommendation", domain::to_string(result.recommendation)},
+              {"reason", result.reason}};
+  if (result.intent) out["intent"] = *result.intent;
+  return dump(out);
 }
 
 std::string contributions_json(const domain::ScoreResult& result) {

@@ -148,7 +148,7 @@ int score(ls_instance* instance, const ls_features* in, ls_result* out, char* er
     out->contributions = buffer.contributions.data();
     out->contribution_count = buffer.contributions.size();
     if (out->struct_size >= offsetof(ls_result, intent) + sizeof(out->intent))
-      out->intent = nullptr;
+      out->intent = r.intent ? r.intent->c_str() : nullptr;
     return LS_OK;
   } catch (const std::exception& e) {
     write_error(err, err_size, std::string("lua scorer failed: ") + e.what());

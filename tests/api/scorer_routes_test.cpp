@@ -16,7 +16,7 @@ using nlohmann::json;
 // `flaky` (the test plugin: fails for source "error") decides, falling back to the heuristic;
 // the heuristic also shadows every analysis; `lonely` has no fallback.
 std::string scorers_yaml(const std::string& primary, const std::string& shadow = "heuristic") {
-  return "sources: [scanner, partner, manual, ok, error]\n"
+  return "sources: [scanner, partner, manual, ok, error, intent]\n"
          "scoring:\n"
          "  primary: " + primary + "\n"
          "  shadow: [" + shadow + "]\n"
@@ -76,6 +76,23 @@ TEST_F(ScorerRoutes, PrimaryAnswersAndShadowsAreRecordedButNeverStored) {
   // The shadow's score (0.3 + -0.2 + 0 + 0.1) never reaches the lead.
   EXPECT_DOUBLE_EQ(analyses[1]["score"].get<double>(), 0.3 + -0.2 + 0.0 + 0.1);
   EXPECT_DOUBLE_EQ(call("GET", "/leads/" + std::to_string(id)).json()["ai_score"].get<double>(), 0.5);
+}
+
+TEST_F(ScorerRoutes, IntentIsShownOnlyWhenTheScorerGaveOne) {
+  const std::int64_t with = create_lead({{"source", "intent"}})["id"];
+  auto r = call("POST", "/leads/" + std::to_string(with) + "/analyze");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["intent"], "High");
+  json analyses = analyses_when(with, 2);
+  ASSERT_EQ(analyses.size(), 2u);
+  EXPECT_EQ(analyses[0]["intent"], "High");
+  EXPECT_FALSE(analyses[1].contains("intent"));  // the heuristic shadow has none
+
+  const std::int64_t without = create_lead({{"source", "ok"}})["id"];
+  r = call("POST", "/leads/" + std::to_string(without) + "/analyze");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(r.json().contains("intent"));
+  EXPECT_FALSE(analyses_when(without, 1)[0].contains("intent"));
 }
 
 TEST_F(ScorerRoutes, FailingScorerFallsBackAndTheFailureIsKept) {

@@ -51,6 +51,22 @@ TEST_F(TestPluginScorer, CopiesAValidResult) {
   ASSERT_EQ(result->contributions.size(), 2u);
   EXPECT_EQ(result->contributions[0].rule, "base");
   EXPECT_EQ(result->contributions[1].points, 0.25);
+  EXPECT_FALSE(result->intent);  // the plugin returned NULL
+}
+
+TEST_F(TestPluginScorer, CopiesTheIntent) {
+  ASSERT_NE(scorer_, nullptr);
+  auto result = scorer_->score(lead_from("intent"));
+  ASSERT_TRUE(result.has_value()) << result.error();
+  EXPECT_EQ(result->intent, "High");
+}
+
+TEST_F(TestPluginScorer, MalformedIntentFailsTheRun) {
+  const std::string prefix = "scorer under_test returned a malformed result: ";
+  EXPECT_EQ(error_for("blankintent"),
+            prefix + "the intent is empty (a scorer without one leaves it NULL)");
+  EXPECT_EQ(error_for("longintent"), prefix + "the intent is longer than 64 bytes");
+  EXPECT_EQ(error_for("binaryintent"), prefix + "the intent is not printable UTF-8 text");
 }
 
 TEST_F(TestPluginScorer, NameIsTheConfiguredOneAndVersionThePluginsWithoutAnInstanceVersion) {
@@ -142,6 +158,23 @@ TEST(CheckResult, AcceptsContributionsWithinRounding) {
   EXPECT_TRUE(check_result(r).has_value());
   r.contributions.push_back({"c", 2e-9});
   EXPECT_FALSE(check_result(r).has_value());
+}
+
+TEST(CheckResult, AcceptsAnyPrintableUtf8IntentAndRefusesControlsAndBrokenSequences) {
+  ScoreResult r;
+  r.score = 0.5;
+  r.reason = "r";
+  r.contributions = {{"a", 0.5}};
+  for (const char* good : {"High", "Élevé", "高い", "🔥 hot"}) {
+    r.intent = good;
+    EXPECT_TRUE(check_result(r).has_value()) << good;
+  }
+  // A tab, a C1 control, a lone continuation byte, an overlong '/', a surrogate, a cut sequence.
+  for (const char* bad :
+       {"Hi\tgh", "Hi\xc2\x85gh", "\x80", "\xc0\xaf", "\xed\xa0\x80", "\xe9\xab"}) {
+    r.intent = bad;
+    EXPECT_FALSE(check_result(r).has_value()) << bad;
+  }
 }
 
 TEST(CheckResult, RefusesInfinitePoints) {

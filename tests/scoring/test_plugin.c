@@ -34,8 +34,8 @@ static ls_instance* test_create(const char* params_json, const char* config_dir,
 
 /* source "ok": score 0.5 from two contributions; "error": LS_ERROR with a message;
  * "silent_error": LS_ERROR without one; "status": returns 7; "slow": sleeps 30 ms, then answers;
- * "nan", "above", "badrec", "norec", "noreason", "nocontrib", "badsum", "norule": malformed
- * results. */
+ * "intent": intent "High"; "nan", "above", "badrec", "norec", "noreason", "nocontrib", "badsum",
+ * "norule", "blankintent", "longintent", "binaryintent": malformed results. */
 static int test_score(ls_instance* self, const struct ls_features* lead, struct ls_result* out,
                       char* err, size_t err_size) {
   (void)self;
@@ -67,6 +67,11 @@ static int test_score(ls_instance* self, const struct ls_features* lead, struct 
     out->contributions = kUnnamed;
     out->contribution_count = 1;
   }
+  if (strcmp(s, "intent") == 0) out->intent = "High";
+  if (strcmp(s, "blankintent") == 0) out->intent = " ";
+  if (strcmp(s, "longintent") == 0)
+    out->intent = "High, and this label goes on far longer than any intent label should go on";
+  if (strcmp(s, "binaryintent") == 0) out->intent = "Hi\xff\x01gh";
   if (strcmp(s, "echo") == 0) {
     /* The features came through: the business domain and profile name as the reason. */
     static _Thread_local char reason[256];

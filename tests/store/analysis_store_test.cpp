@@ -59,6 +59,22 @@ TEST_F(Store, RecordAnalysisWritesTheResultOntoTheLeadAndAppendsTheRun) {
   ASSERT_EQ(row.result->contributions.size(), 2u);
   EXPECT_EQ(row.result->contributions[0].rule, "base");
   EXPECT_EQ(row.result->contributions[0].points, 0.375);
+  EXPECT_FALSE(row.result->intent);
+}
+
+TEST_F(Store, IntentIsKeptWithTheResultOnlyWhenTheScorerGaveOne) {
+  const domain::Lead lead = create();
+  domain::Analysis with_intent = analysis_of(lead, 0.5);
+  with_intent.result->intent = "Élevé";
+  ASSERT_TRUE(s().append_analysis(with_intent));
+  ASSERT_TRUE(s().append_analysis(analysis_of(lead, 0.5)));
+
+  auto history = s().lead_history(lead.id);
+  ASSERT_TRUE(history) << history.error().message;
+  ASSERT_EQ(history->analyses.size(), 2u);
+  ASSERT_TRUE(history->analyses[0].result && history->analyses[1].result);
+  EXPECT_EQ(history->analyses[0].result->intent, "Élevé");
+  EXPECT_FALSE(history->analyses[1].result->intent);
 }
 
 TEST_F(Store, ScoresRoundTripExactly) {
