@@ -49,6 +49,6 @@ return R.scorecard{
            end},
   },
   recommend = R.thresholds{transfer = 0.7, drop = 0.3,
-                           transfer_if = function(lead) return R.present(lead.business_domain) end,
+                           transfer_if = R.is_set("business_domain"),
                            transfer_if_text = "no business domain"},
 }

@@ -11,13 +11,23 @@
 --       R.lookup{"stage", field = "stage", points = {new = 0, qualified = 0.2}, default = 0},
 --       R.steps{"activity", field = "activity_count", {below = 3, points = 0}, {points = 0.2}},
 --       R.first{"role", R.rule{...}, R.rule{...}},          -- the first matching rule only
---       R.cap{"no business domain", when = ..., max = 0.55}, -- score = min(score, max)
+--       R.cap{"no business domain", when = R.is_missing("business_domain"), max = 0.55},
 --     },
 --     recommend = R.thresholds{transfer = 0.7, drop = 0.3},
 --   }
 --
 -- Items are evaluated in order; points add up as IEEE doubles in that order, starting at 0.
 -- Then the score is clamped to [0, 1] (clamp = false turns that off). See rules/README.md.
+--
+-- Conditions (`when`, `transfer_if`) are functions(lead, ctx), or declarative conditions:
+-- R.is_set("field") (the field is present(): not nil and, for text, not blank) and
+-- R.is_missing("field"). Declarative conditions are callable like functions
+-- (R.is_set("role")(lead)); the engine evaluates them without calling Lua.
+--
+-- The engine evaluates a scorecard natively (plugins/lua/native_scorecard.h): it reads the
+-- items this helper builds and calls Lua only for `when`, `points` and `recommend` functions.
+-- It gives exactly what the Lua `score` below gives; a scorecard it does not understand is
+-- run by that `score`. So the tables built here are the contract of both: change them together.
 --
 -- The result table a scorecard returns is reused by its next call in the same state: the
 -- engine copies it at once.
@@ -36,6 +46,17 @@ local RECOMMENDATIONS = {
 local function points_text(points)
   return format("%+.2f", points)
 end
+
+-- The declarative conditions made by is_set and is_missing (weak keys): a hand-made look-alike
+-- is not one.
+local conditions = setmetatable({}, {__mode = "k"})
+
+-- What `when` and `transfer_if` take: a function(lead, ctx) or a declarative condition.
+local function is_condition(value)
+  return type(value) == "function" or conditions[value] ~= nil
+end
+
+local CONDITION_EXPECTED = "a function(lead, ctx) or a condition (rules.is_set, rules.is_missing)"
 
 local function fail(level, message)
   error(message, level + 1)
@@ -58,13 +79,13 @@ local function check_points(label, points)
   end
 end
 
--- rule{"label", when = function(lead, ctx) -> truthy, points = number | function(lead, ctx)}
+-- rule{"label", when = function(lead, ctx) -> truthy | condition, points = number | function(lead, ctx)}
 -- Adds its points when `when` holds (always, without `when`).
 function M.rule(spec)
   local label = check_label(spec, "rule")
   local when, points = spec.when, spec.points
-  if when ~= nil and type(when) ~= "function" then
-    fail(2, "rule '" .. label .. "': when must be a function(lead, ctx), got " .. type(when))
+  if when ~= nil and not is_condition(when) then
+    fail(2, "rule '" .. label .. "': when must be " .. CONDITION_EXPECTED .. ", got " .. type(when))
   end
   if type(points) ~= "function" then check_points(label, points) end
   return {
@@ -143,18 +164,20 @@ function M.steps(spec)
   return {kind = STEPS, label = label, field = field, steps = steps}
 end
 
--- cap{"label", when = function(lead, ctx), max = 0.55}: when `when` holds (always, without
--- it) and the score so far is above max, the score becomes max; the contribution is the cut.
+-- cap{"label", when = function(lead, ctx) | condition, max = 0.55}: when `when` holds (always,
+-- without it) and the score so far is above max, the score becomes max; the contribution is
+-- the cut.
 function M.cap(spec)
   local label = check_label(spec, "cap")
-  if spec.when ~= nil and type(spec.when) ~= "function" then
-    fail(2, "cap '" .. label .. "': when must be a function(lead, ctx)")
+  if spec.when ~= nil and not is_condition(spec.when) then
+    fail(2, "cap '" .. label .. "': when must be " .. CONDITION_EXPECTED)
   end
   check_points(label, spec.max)
   return {kind = CAP, label = label, when = spec.when, max = spec.max}
 end
 
--- thresholds{transfer = 0.7, drop = 0.3, transfer_if = function(lead, ctx), transfer_if_text = "..."}
+-- thresholds{transfer = 0.7, drop = 0.3, transfer_if = function(lead, ctx) | condition,
+--            transfer_if_text = "..."}
 -- transfer_to_sales at or above `transfer` (and only when transfer_if holds, if given), else
 -- drop_lead at or below `drop`, else continue_qualification.
 function M.thresholds(spec)
@@ -162,8 +185,8 @@ function M.thresholds(spec)
       or not (spec.drop < spec.transfer) then
     fail(2, "thresholds{transfer = T, drop = D} needs numbers with D < T")
   end
-  if spec.transfer_if ~= nil and type(spec.transfer_if) ~= "function" then
-    fail(2, "thresholds: transfer_if must be a function(lead, ctx)")
+  if spec.transfer_if ~= nil and not is_condition(spec.transfer_if) then
+    fail(2, "thresholds: transfer_if must be " .. CONDITION_EXPECTED)
   end
   local t, d = format("%.2f", spec.transfer), format("%.2f", spec.drop)
   return {
@@ -179,7 +202,7 @@ end
 -- Helpers for conditions ------------------------------------------------------------------
 
 -- A value that is set: not nil, and for text not blank.
-function M.present(value)
+local function present(value)
   if value == nil then return false end
   if type(value) == "string" then
     local first = byte(value, 1)
@@ -189,13 +212,48 @@ function M.present(value)
   end
   return true
 end
+M.present = present
 
 -- Every listed field of the lead is present.
 function M.all_present(lead, fields)
   for i = 1, #fields do
-    if not M.present(lead[fields[i]]) then return false end
+    if not present(lead[fields[i]]) then return false end
   end
   return true
+end
+
+-- Declarative conditions: is_set("field") holds when lead[field] is present(), is_missing("field")
+-- when it is not. They are called like a function(lead, ctx), and the engine evaluates them
+-- natively (no Lua call per lead).
+local CONDITION = {
+  __call = function(condition, lead)
+    local set = present(lead[condition.field])
+    if condition.test == "is_set" then return set end
+    return not set
+  end,
+  __metatable = "rules condition",
+}
+
+local function check_field(test, field)
+  if type(field) ~= "string" or field == "" then
+    fail(3, test .. " takes a lead field name, e.g. " .. test .. "(\"business_domain\")")
+  end
+end
+
+local function condition(test, field)
+  local made = setmetatable({kind = "condition", test = test, field = field}, CONDITION)
+  conditions[made] = true
+  return made
+end
+
+function M.is_set(field)
+  check_field("is_set", field)
+  return condition("is_set", field)
+end
+
+function M.is_missing(field)
+  check_field("is_missing", field)
+  return condition("is_missing", field)
 end
 
 -- A set of lowercase words, for has_word.
@@ -268,7 +326,9 @@ end
 
 -- scorecard{name = "...", version = "...", rules = {...}, recommend = thresholds{...} or
 -- function(score, lead, ctx) -> recommendation[, text], clamp = true}
--- Returns the table a rule script returns: {name, version, score = function(lead, ctx)}.
+-- Returns the table a rule script returns: {name, version, score = function(lead, ctx)}, with
+-- `scorecard`: what the engine compiles natively (the items, the clamp, the thresholds or the
+-- recommend function, and the Lua functions a native run calls back).
 function M.scorecard(spec)
   if type(spec) ~= "table" then fail(2, "scorecard takes a table {name, version, rules, recommend}") end
   if type(spec.name) ~= "string" or spec.name == "" then fail(2, "scorecard: name must be a non-empty string") end
@@ -290,6 +350,17 @@ function M.scorecard(spec)
   end
   local clamp = spec.clamp ~= false
   local n_items = #items
+  local name = spec.name
+
+  -- recommend as a function: its answer checked, and the text of the reason (": ...").
+  local function recommend_by_function(total, lead, ctx)
+    local recommendation, text = recommend(total, lead, ctx)
+    if not RECOMMENDATIONS[recommendation] then
+      error("scorecard '" .. name .. "': recommend returned " .. tostring(recommendation)
+          .. " (transfer_to_sales, continue_qualification or drop_lead)", 0)
+    end
+    return recommendation, ": " .. (type(text) == "string" and text or recommendation:gsub("_", " "))
+  end
 
   -- Reused from call to call (one state serves one call at a time).
   local result, contributions, pool, pieces = {}, {}, {}, {}
@@ -405,12 +476,7 @@ function M.scorecard(spec)
         recommendation, text = "continue_qualification", thresholds.continue_text
       end
     else
-      recommendation, text = recommend(total, lead, ctx)
-      if not RECOMMENDATIONS[recommendation] then
-        error("scorecard '" .. spec.name .. "': recommend returned " .. tostring(recommendation)
-            .. " (transfer_to_sales, continue_qualification or drop_lead)", 0)
-      end
-      text = ": " .. (type(text) == "string" and text or recommendation:gsub("_", " "))
+      recommendation, text = recommend_by_function(total, lead, ctx)
     end
 
     result.score, result.recommendation = total, recommendation
@@ -426,7 +492,10 @@ function M.scorecard(spec)
     return result
   end
 
-  return {name = spec.name, version = spec.version, score = score, rules = items}
+  local card = {score = score, items = items, clamp = clamp, thresholds = thresholds,
+                recommend = thresholds == nil and recommend_by_function or nil,
+                call_points = call_points}
+  return {name = spec.name, version = spec.version, score = score, rules = items, scorecard = card}
 end
 
 return M

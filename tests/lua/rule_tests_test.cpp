@@ -204,5 +204,55 @@ TEST(RulesHelper, ADefinitionMistakeNamesTheScriptLine) {
   EXPECT_NE(scorer.error()[0].message.find("`below` must be a number above"), std::string::npos);
 }
 
+TEST(RulesHelper, DeclarativeConditionsAreCallableFromLua) {
+  leadscore::testing::TempDir dir;
+  std::filesystem::copy(testing::rules_dir() / "lib", dir.path() / "lib");
+  dir.write("own.lua",
+            "local R = rules\n"
+            "local has_role, no_domain = R.is_set('role'), R.is_missing('business_domain')\n"
+            "return {name = 'own', version = '1', score = function(lead, ctx)\n"
+            "  local s = (has_role(lead, ctx) and 0.5 or 0) + (no_domain(lead) and 0.25 or 0)\n"
+            "  return {score = s, recommendation = 'continue_qualification', reason = 'r',\n"
+            "          contributions = {{rule = 'own', points = s}}}\nend}\n");
+  auto scorer = LuaScorer::create("own", {{"script", "own.lua"}}, dir.path());
+  ASSERT_TRUE(scorer) << to_text(scorer.error());
+  domain::Features lead;
+  lead.profile.role = "CTO";
+  lead.business_domain = " ";
+  auto result = (*scorer)->score(lead);
+  ASSERT_TRUE(result) << result.error();
+  EXPECT_EQ(result->score, 0.75);
+  lead.profile.role = "\t";
+  lead.business_domain = "acme.io";
+  result = (*scorer)->score(lead);
+  ASSERT_TRUE(result) << result.error();
+  EXPECT_EQ(result->score, 0.0);
+}
+
+TEST(RulesHelper, AConditionNeedsAFieldNameAndAWhenNeedsACondition) {
+  leadscore::testing::TempDir dir;
+  std::filesystem::copy(testing::rules_dir() / "lib", dir.path() / "lib");
+  dir.write("bad.lua",
+            "local R = rules\n"
+            "return R.scorecard{name = 'x', version = '1', rules = {\n"
+            "  R.rule{'set', when = R.is_set(), points = 0.1}}}\n");
+  auto scorer = LuaScorer::create("bad", {{"script", "bad.lua"}}, dir.path());
+  ASSERT_FALSE(scorer);
+  EXPECT_EQ(scorer.error()[0].line, 3);
+  EXPECT_EQ(scorer.error()[0].message,
+            "is_set takes a lead field name, e.g. is_set(\"business_domain\")");
+  dir.write("bad.lua",
+            "local R = rules\n"
+            "return R.scorecard{name = 'x', version = '1', rules = {\n"
+            "  R.cap{'fake', when = {kind = 'condition', test = 'is_set', field = 'role'},\n"
+            "        max = 0.5}}}\n");
+  scorer = LuaScorer::create("bad", {{"script", "bad.lua"}}, dir.path());
+  ASSERT_FALSE(scorer);
+  EXPECT_EQ(scorer.error()[0].line, 3);
+  EXPECT_EQ(scorer.error()[0].message,
+            "cap 'fake': when must be a function(lead, ctx) or a condition (rules.is_set, "
+            "rules.is_missing)");
+}
+
 }  // namespace
 }  // namespace leadscore::lua
