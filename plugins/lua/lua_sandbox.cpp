@@ -12,6 +12,8 @@
 #include <string_view>
 #include <utility>
 
+#include "plugins/lua/native_scorecard.h"
+
 namespace leadscore::lua {
 namespace {
 
@@ -41,6 +43,7 @@ enum Key : int {
   kOffer,
   kExplain,
   kTrace,
+  kIntent,
   kSource,
   kStage,
   kActivityCount,
@@ -55,11 +58,12 @@ enum Key : int {
   kKeyCount
 };
 constexpr std::array<const char*, kKeyCount> kKeyText = {
-    "score",  "recommendation", "reason",          "contributions", "rule",
-    "points", "name",           "version",         "matched",       "seen",
-    "params", "offer",          "explain",         "trace",         "source",
-    "stage",  "activity_count", "business_domain", "name",          "email",
-    "role",   "company",        "industry",        "location",      "bio"};
+    "score",  "recommendation", "reason",         "contributions",   "rule",
+    "points", "name",           "version",        "matched",         "seen",
+    "params", "offer",          "explain",        "trace",           "intent",
+    "source", "stage",          "activity_count", "business_domain", "name",
+    "email",  "role",           "company",        "industry",        "location",
+    "bio"};
 
 // The libraries a rule may use, made read-only; and the modules that exist only to say that
 // they are not available.
@@ -102,6 +106,7 @@ struct LuaSandbox::State {
   int ctx_proxy = LUA_NOREF;
   int module = LUA_NOREF;
   int score_function = LUA_NOREF;
+  std::unique_ptr<NativeScorecard> scorecard;  // serves score() and evaluate() when set
 
   // ctx.offer as last built: rebuilt only when the offer changes.
   bool offer_known = true;  // ctx.offer is nil (!offer_set) or `offer`
@@ -679,10 +684,10 @@ void set_optional(lua_State* L, const CallArgs& args, Key key,
   lua_rawset(L, -3);
 }
 
-// Runs protected. No C++ object with a destructor lives in this frame: a Lua error (memory,
-// budget) unwinds it with longjmp.
-int call_score(lua_State* L) {
-  const auto& args = *static_cast<const CallArgs*>(lua_touserdata(L, 1));
+// Sets what changed of the lead table and ctx for a call; leaves the lead table's data on the
+// stack. Runs protected, like its callers: no C++ object with a destructor lives in these
+// frames, as a Lua error (memory, budget) unwinds them with longjmp.
+void fill_lead_and_ctx(lua_State* L, const CallArgs& args) {
   State& s = *args.state;
   const Features& f = *args.features;
 
@@ -706,7 +711,6 @@ int call_score(lua_State* L) {
   set_optional(L, args, kIndustry, f.profile.industry);
   set_optional(L, args, kLocation, f.profile.location);
   set_optional(L, args, kBio, f.profile.bio);
-  const int lead_data = lua_gettop(L);
 
   lua_rawgeti(L, LUA_REGISTRYINDEX, s.ctx_data);
   if (args.clear_offer) {
@@ -734,6 +738,20 @@ int call_score(lua_State* L) {
     s.ctx_trace = args.trace;
   }
   lua_pop(L, 1);
+}
+
+// Before a native scorecard's first call into Lua (protected).
+int prepare_call(lua_State* L) {
+  fill_lead_and_ctx(L, *static_cast<const CallArgs*>(lua_touserdata(L, 1)));
+  return 0;
+}
+
+// Runs protected.
+int call_score(lua_State* L) {
+  const auto& args = *static_cast<const CallArgs*>(lua_touserdata(L, 1));
+  const State& s = *args.state;
+  fill_lead_and_ctx(L, args);
+  const int lead_data = lua_gettop(L);
 
   lua_rawgeti(L, LUA_REGISTRYINDEX, s.score_function);
   if (args.trace) {
@@ -836,6 +854,30 @@ std::string read_string(lua_State* L, int index) {
   return std::string(text, size);
 }
 
+// The result contract, for a script's result and a native scorecard's alike: the score...
+std::optional<std::string> check_score(double score) {
+  if (!std::isfinite(score))
+    return "score must be a finite number in [0, 1], got " + shortest(score);
+  if (score < 0 || score > 1) return "score must be in [0, 1], got " + shortest(score);
+  return std::nullopt;
+}
+
+// ... and the contributions: finite points that add up to the score.
+std::optional<std::string> check_contributions(const ScoreResult& result) {
+  double sum = 0;
+  for (std::size_t i = 0; i < result.contributions.size(); ++i) {
+    const double points = result.contributions[i].points;
+    if (!std::isfinite(points))
+      return "contributions[" + std::to_string(i + 1) + "].points must be a finite number, got " +
+             shortest(points);
+    sum += points;
+  }
+  if (!(std::abs(sum - result.score) <= 1e-9))
+    return "contributions add up to " + shortest(sum) + ", not to the score " +
+           shortest(result.score) + " (they must, within 1e-9)";
+  return std::nullopt;
+}
+
 // Checks the score and the recommendation of the result at `index`; fills `out`.
 std::optional<std::string> read_evaluation(lua_State* L, const State& s, int index,
                                            Evaluation& out) {
@@ -844,16 +886,13 @@ std::optional<std::string> read_evaluation(lua_State* L, const State& s, int ind
            (lua_isnil(L, index) ? std::string("nil") : describe_value(L, index));
   raw_field(L, s, index, kScore);
   const auto score = read_number(L, -1);
-  std::string problem;
+  std::optional<std::string> problem;
   if (!score)
     problem = "score must be a number in [0, 1], got " +
               (lua_isnil(L, -1) ? std::string("nil") : describe_value(L, -1));
-  else if (!std::isfinite(*score))
-    problem = "score must be a finite number in [0, 1], got " + shortest(*score);
-  else if (*score < 0 || *score > 1)
-    problem = "score must be in [0, 1], got " + shortest(*score);
-  lua_pop(L, 1);
-  if (!problem.empty()) return problem;
+  else
+    problem = check_score(*score);
+  if (problem) return problem;
   out.score = *score;
 
   raw_field(L, s, index, kRecommendation);
@@ -869,7 +908,7 @@ std::optional<std::string> read_evaluation(lua_State* L, const State& s, int ind
         "drop_lead; got " +
         (lua_isnil(L, -1) ? std::string("nil") : describe_value(L, -1));
   lua_pop(L, 1);
-  if (!problem.empty()) return problem;
+  if (problem) return problem;
   out.recommendation = *recommendation;
   return std::nullopt;
 }
@@ -898,7 +937,6 @@ std::optional<std::string> read_explanation(lua_State* L, const State& s, int in
   }
   out.contributions.clear();
   out.contributions.reserve(count);
-  double sum = 0;
   for (lua_Integer i = 1; i <= static_cast<lua_Integer>(count) && problem.empty(); ++i) {
     const std::string at = "contributions[" + std::to_string(i) + "]";
     if (lua_rawgeti(L, list, i) != LUA_TTABLE) {
@@ -911,22 +949,46 @@ std::optional<std::string> read_explanation(lua_State* L, const State& s, int in
       const auto points = read_number(L, -1);
       if (lua_type(L, -2) != LUA_TSTRING || lua_rawlen(L, -2) == 0)
         problem = at + ".rule must be a non-empty string, got " + describe_value(L, -2);
-      else if (!points || !std::isfinite(*points))
+      else if (!points)
         problem = at + ".points must be a finite number, got " + describe_value(L, -1);
-      else {
+      else
         out.contributions.push_back({read_string(L, -2), *points});
-        sum += *points;
-      }
       lua_pop(L, 2);
     }
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
   if (!problem.empty()) return problem;
-  if (!(std::abs(sum - out.score) <= 1e-9))
-    return "contributions add up to " + shortest(sum) + ", not to the score " +
-           shortest(out.score) + " (they must, within 1e-9)";
-  return std::nullopt;
+  return check_contributions(out);
+}
+
+// The optional intent: a string, or nil.
+std::optional<std::string> read_intent(lua_State* L, const State& s, int index, ScoreResult& out) {
+  std::optional<std::string> problem;
+  switch (raw_field(L, s, index, kIntent)) {
+    case LUA_TNIL:
+      out.intent.reset();
+      break;
+    case LUA_TSTRING:
+      out.intent = read_string(L, -1);
+      break;
+    default:
+      problem = "intent must be a string (or nil), got " + describe_value(L, -1);
+  }
+  lua_pop(L, 1);
+  return problem;
+}
+
+// The full result at `index`: score, recommendation, reason, contributions and intent.
+std::optional<std::string> read_result(lua_State* L, const State& s, int index, ScoreResult& out) {
+  Evaluation evaluation;
+  auto problem = read_evaluation(L, s, index, evaluation);
+  if (problem) return problem;
+  out.score = evaluation.score;
+  out.recommendation = evaluation.recommendation;
+  problem = read_explanation(L, s, index, out);
+  if (problem) return problem;
+  return read_intent(L, s, index, out);
 }
 
 std::vector<FieldValue> read_fields(lua_State* L, const State& s, int names) {
@@ -987,7 +1049,8 @@ LuaSandbox::LuaSandbox(std::unique_ptr<State> state) : state_(std::move(state)) 
 LuaSandbox::~LuaSandbox() = default;
 
 std::expected<std::unique_ptr<LuaSandbox>, LoadError> LuaSandbox::create(
-    const RuleSources& sources, const nlohmann::json& params, SandboxLimits limits) {
+    const RuleSources& sources, const nlohmann::json& params, SandboxLimits limits,
+    ScorecardEngine engine) {
   auto state = std::make_unique<State>();
   State& s = *state;
   s.memory_limit = limits.memory_limit_bytes;
@@ -1047,6 +1110,7 @@ std::expected<std::unique_ptr<LuaSandbox>, LoadError> LuaSandbox::create(
     return shape_error(std::string(kContract) + ": score is " + describe_value(L, -1));
   s.score_function = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pop(L, 2);
+  if (engine == ScorecardEngine::Native) s.scorecard = NativeScorecard::compile(L, module);
   s.module = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_settop(L, 0);
   lua_gc(L, LUA_GCCOLLECT);
@@ -1059,13 +1123,9 @@ std::expected<std::unique_ptr<LuaSandbox>, LoadError> LuaSandbox::create(
 
 namespace {
 
-// One protected call of score(); leaves the result (and in trace mode the fields read) on the
-// stack and returns 0, or returns the failure message.
-std::optional<std::string> run_call(State& s, const Features& features, const nlohmann::json* offer,
-                                    bool explain, bool trace) {
-  lua_State* L = s.L;
-  lua_settop(L, 0);
-  if (!lua_checkstack(L, 16)) return "out of Lua stack";
+// The arguments of a call, noting in the state what the lead table and ctx will hold.
+CallArgs begin_call(State& s, const Features& features, const nlohmann::json* offer, bool explain,
+                    bool trace) {
   CallArgs args{&s, &features, offer, false, false, explain, trace, changed_fields(s, features)};
   if (args.changed != 0) {
     s.lead = features;
@@ -1079,9 +1139,13 @@ std::optional<std::string> run_call(State& s, const Features& features, const nl
   }
   s.offer_set = offer != nullptr;
   s.offer_known = true;
-  lua_pushcfunction(L, call_score);
-  lua_pushlightuserdata(L, &args);
-  const int status = call_with_budget(s, 1, trace ? 2 : 1);
+  return args;
+}
+
+// After a protected call returned `status`: nullopt when it succeeded within the budget, else
+// the failure message (the state is then cleaned up for the next call).
+std::optional<std::string> end_call(State& s, int status) {
+  lua_State* L = s.L;
   if (status == LUA_OK && !s.exhausted) return std::nullopt;
   if (status == LUA_OK) {  // a result made after the budget was spent does not count
     lua_settop(L, 0);
@@ -1098,8 +1162,122 @@ std::optional<std::string> run_call(State& s, const Features& features, const nl
   return s.script_file + ": " + message;
 }
 
+// One protected call of score(); leaves the result (and in trace mode the fields read) on the
+// stack and returns 0, or returns the failure message.
+std::optional<std::string> run_call(State& s, const Features& features, const nlohmann::json* offer,
+                                    bool explain, bool trace) {
+  lua_State* L = s.L;
+  lua_settop(L, 0);
+  if (!lua_checkstack(L, 16)) return "out of Lua stack";
+  CallArgs args = begin_call(s, features, offer, explain, trace);
+  lua_pushcfunction(L, call_score);
+  lua_pushlightuserdata(L, &args);
+  return end_call(s, call_with_budget(s, 1, trace ? 2 : 1));
+}
+
 std::string bad_result(const State& s, const std::string& problem) {
   return s.script_file + " returned a malformed result: " + problem;
+}
+
+// The script's functions, called from a native scorecard run as its Lua score would call them:
+// with the lead table and ctx (filled before the first call) and one instruction budget for
+// the whole run. A run that calls no Lua touches nothing here.
+class NativeRunCalls final : public ScorecardCalls {
+ public:
+  NativeRunCalls(State& s, const Features& features, const nlohmann::json* offer, bool explain)
+      : s_(s), features_(features), offer_(offer), explain_(explain) {}
+  ~NativeRunCalls() {
+    if (started_) disarm_budget(s_);
+  }
+  NativeRunCalls(const NativeRunCalls&) = delete;
+  NativeRunCalls& operator=(const NativeRunCalls&) = delete;
+
+  std::expected<bool, std::string> holds(int function) override {
+    if (auto failed = start()) return std::unexpected(*failed);
+    lua_rawgeti(s_.L, LUA_REGISTRYINDEX, function);
+    if (auto failed = call_with_lead(0, 1)) return std::unexpected(*failed);
+    const bool holds = lua_toboolean(s_.L, -1);
+    lua_settop(s_.L, 0);
+    return holds;
+  }
+
+  std::expected<LuaNumber, std::string> points(int call_points, int rule) override {
+    if (auto failed = start()) return std::unexpected(*failed);
+    lua_State* L = s_.L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, call_points);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, rule);
+    raw_field(L, s_, lua_gettop(L), kPoints);
+    if (auto failed = call_with_lead(2, 1)) return std::unexpected(*failed);
+    // call_points answers a finite number or fails.
+    const LuaNumber points = lua_isinteger(L, -1)
+                                 ? LuaNumber::of(static_cast<std::int64_t>(lua_tointeger(L, -1)))
+                                 : LuaNumber::of(static_cast<double>(lua_tonumber(L, -1)));
+    lua_settop(L, 0);
+    return points;
+  }
+
+  std::expected<Recommended, std::string> recommend(int function, LuaNumber score) override {
+    if (auto failed = start()) return std::unexpected(*failed);
+    lua_State* L = s_.L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, function);
+    if (score.is_integer)
+      lua_pushinteger(L, score.integer);
+    else
+      lua_pushnumber(L, score.real);
+    if (auto failed = call_with_lead(1, 2)) return std::unexpected(*failed);
+    // recommend_by_function answers a checked recommendation and the reason's text.
+    std::optional<domain::Recommendation> recommendation;
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      std::size_t size = 0;
+      const char* text = lua_tolstring(L, -2, &size);
+      recommendation = domain::parse_recommendation(std::string_view(text, size));
+    }
+    std::optional<std::string> text;
+    if (lua_type(L, -1) == LUA_TSTRING) text = read_string(L, -1);
+    lua_settop(L, 0);
+    if (!recommendation || !text)
+      return std::unexpected(s_.script_file + ": the scorecard's recommend gave no recommendation");
+    return Recommended{*recommendation, std::move(*text)};
+  }
+
+ private:
+  // Fills the lead table and ctx and arms the budget, once per run.
+  std::optional<std::string> start() {
+    if (started_) return std::nullopt;
+    started_ = true;
+    lua_State* L = s_.L;
+    lua_settop(L, 0);
+    arm_budget(s_);
+    if (!lua_checkstack(L, 16)) return "out of Lua stack";
+    CallArgs args = begin_call(s_, features_, offer_, explain_, false);
+    lua_pushcfunction(L, prepare_call);
+    lua_pushlightuserdata(L, &args);
+    return end_call(s_, lua_pcall(L, 1, 0, 0));
+  }
+
+  // Calls the function below the `nargs` arguments on the stack with (args..., lead, ctx).
+  std::optional<std::string> call_with_lead(int nargs, int nresults) {
+    lua_State* L = s_.L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s_.lead_proxy);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s_.ctx_proxy);
+    return end_call(s_, lua_pcall(L, nargs + 2, nresults, 0));
+  }
+
+  State& s_;
+  const Features& features_;
+  const nlohmann::json* offer_;
+  bool explain_;
+  bool started_ = false;
+};
+
+// A native run's result, checked as a script's result is.
+std::expected<ScoreResult, std::string> checked(const State& s,
+                                                std::expected<ScoreResult, std::string> result) {
+  if (!result) return result;
+  auto problem = check_score(result->score);
+  if (!problem) problem = check_contributions(*result);
+  if (problem) return std::unexpected(bad_result(s, *problem));
+  return result;
 }
 
 }  // namespace
@@ -1107,15 +1285,13 @@ std::string bad_result(const State& s, const std::string& problem) {
 std::expected<ScoreResult, std::string> LuaSandbox::score(const Features& features,
                                                           const nlohmann::json* offer) {
   State& s = *state_;
+  if (s.scorecard) {
+    NativeRunCalls calls(s, features, offer, true);
+    return checked(s, s.scorecard->score(features, calls));
+  }
   if (auto failed = run_call(s, features, offer, true, false)) return std::unexpected(*failed);
   ScoreResult result;
-  Evaluation evaluation;
-  auto problem = read_evaluation(s.L, s, 1, evaluation);
-  if (!problem) {
-    result.score = evaluation.score;
-    result.recommendation = evaluation.recommendation;
-    problem = read_explanation(s.L, s, 1, result);
-  }
+  const auto problem = read_result(s.L, s, 1, result);
   lua_settop(s.L, 0);
   if (problem) return std::unexpected(bad_result(s, *problem));
   return result;
@@ -1124,6 +1300,14 @@ std::expected<ScoreResult, std::string> LuaSandbox::score(const Features& featur
 std::expected<Evaluation, std::string> LuaSandbox::evaluate(const Features& features,
                                                             const nlohmann::json* offer) {
   State& s = *state_;
+  if (s.scorecard) {
+    NativeRunCalls calls(s, features, offer, false);
+    auto evaluation = s.scorecard->evaluate(features, calls);
+    if (!evaluation) return evaluation;
+    if (const auto problem = check_score(evaluation->score))
+      return std::unexpected(bad_result(s, *problem));
+    return evaluation;
+  }
   if (auto failed = run_call(s, features, offer, false, false)) return std::unexpected(*failed);
   Evaluation evaluation;
   const auto problem = read_evaluation(s.L, s, 1, evaluation);
@@ -1142,14 +1326,7 @@ LeadTrace LuaSandbox::trace(const Features& features, const nlohmann::json* offe
   lua_State* L = s.L;
   trace.fields_read = read_fields(L, s, 2);
   ScoreResult result;
-  Evaluation evaluation;
-  auto problem = read_evaluation(L, s, 1, evaluation);
-  if (!problem) {
-    result.score = evaluation.score;
-    result.recommendation = evaluation.recommendation;
-    problem = read_explanation(L, s, 1, result);
-  }
-  if (problem)
+  if (const auto problem = read_result(L, s, 1, result))
     trace.result = std::unexpected(bad_result(s, *problem));
   else
     trace.result = std::move(result);
@@ -1158,6 +1335,8 @@ LeadTrace LuaSandbox::trace(const Features& features, const nlohmann::json* offe
   lua_settop(L, 0);
   return trace;
 }
+
+const NativeScorecard* LuaSandbox::native_scorecard() const { return state_->scorecard.get(); }
 
 std::size_t LuaSandbox::memory_in_use() const { return state_->memory_used; }
 std::size_t LuaSandbox::memory_peak() const { return state_->memory_peak; }

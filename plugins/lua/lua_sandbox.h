@@ -28,6 +28,8 @@ struct lua_State;
 
 namespace leadscore::lua {
 
+class NativeScorecard;
+
 struct SandboxLimits {
   std::int64_t instruction_limit = 1'000'000;  // Lua VM instructions per call (and per load)
   std::size_t memory_limit_bytes = 32u << 20;  // live bytes of the whole state
@@ -76,28 +78,39 @@ struct LeadTrace {
   std::vector<FieldValue> fields_read;
 };
 
+// How score() and evaluate() run a script that returns a rules.scorecard (rules/lib/rules.lua).
+enum class ScorecardEngine {
+  Native,  // compiled to C++ when it can be (native_scorecard.h), else the script's score
+  Lua,     // always the script's own score function (tests compare the two)
+};
+
 class LuaSandbox {
  public:
   // Creates the state, loads the libraries and the script, and checks that the script returns
   // {name = string, version = string, score = function}. `params` (a JSON object) becomes
   // ctx.params. Errors are positioned (file, line, message).
-  static std::expected<std::unique_ptr<LuaSandbox>, LoadError> create(const RuleSources& sources,
-                                                                      const nlohmann::json& params,
-                                                                      SandboxLimits limits);
+  static std::expected<std::unique_ptr<LuaSandbox>, LoadError> create(
+      const RuleSources& sources, const nlohmann::json& params, SandboxLimits limits,
+      ScorecardEngine engine = ScorecardEngine::Native);
   ~LuaSandbox();
   LuaSandbox(const LuaSandbox&) = delete;
   LuaSandbox& operator=(const LuaSandbox&) = delete;
 
   // The full, checked result (ctx.explain == true). `offer` (a JSON object, or null) becomes
   // ctx.offer. A failed call (error, budget, memory, malformed result) answers a message that
-  // names the script and says what was wrong; the state stays usable.
+  // names the script and says what was wrong; the state stays usable. The result's optional
+  // `intent` (a string) becomes ScoreResult::intent.
   std::expected<domain::ScoreResult, std::string> score(const domain::Features& features,
                                                         const nlohmann::json* offer = nullptr);
   // Score and recommendation only (ctx.explain == false): the numeric path.
   std::expected<Evaluation, std::string> evaluate(const domain::Features& features,
                                                   const nlohmann::json* offer = nullptr);
-  // One call with ctx.trace set and the lead's reads recorded.
+  // One call with ctx.trace set and the lead's reads recorded (always the script's own score).
   LeadTrace trace(const domain::Features& features, const nlohmann::json* offer = nullptr);
+
+  // The compiled scorecard that serves score() and evaluate(); null when the script's own
+  // score function does.
+  const NativeScorecard* native_scorecard() const;
 
   // What the script says it is.
   const std::string& script_name() const { return script_name_; }

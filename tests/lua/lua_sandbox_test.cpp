@@ -220,6 +220,34 @@ TEST(LuaSandbox, RefusesMalformedResults) {
       "score must be a number in [0, 1], got '0.5'");
 }
 
+TEST(LuaSandbox, ReadsTheResultsOptionalIntent) {
+  const auto with_intent = [](const std::string& intent) {
+    return "return {name = 't', version = '1', score = function(lead, ctx)\n"
+           "  return {score = 0.5, recommendation = 'continue_qualification', reason = 'r',\n"
+           "          contributions = {{rule = 'x', points = 0.5}}, intent = " +
+           intent + "}\nend}\n";
+  };
+  auto high = make(with_intent("'High'"));
+  auto none = make(with_intent("nil"));
+  ASSERT_TRUE(high && none);
+  const auto result = high->score(good_lead());
+  ASSERT_TRUE(result) << result.error();
+  EXPECT_EQ(result->intent, "High");
+  const auto without = none->score(good_lead());
+  ASSERT_TRUE(without) << without.error();
+  EXPECT_EQ(without->intent, std::nullopt);
+  const auto traced = high->trace(good_lead());
+  ASSERT_TRUE(traced.result) << traced.result.error();
+  EXPECT_EQ(traced.result->intent, "High");
+}
+
+TEST(LuaSandbox, RefusesAnIntentThatIsNotAString) {
+  expect_fails_then_recovers(
+      "return {score = 0.5, recommendation = 'drop_lead', reason = 'r', contributions = "
+      "{{rule = 'x', points = 0.5}}, intent = 70}",
+      "t.lua returned a malformed result: intent must be a string (or nil), got 70");
+}
+
 TEST(LuaSandbox, GlobalsLeadAndLibrariesAreReadOnly) {
   expect_fails_then_recovers("counter = 1", "cannot set global 'counter': globals are read-only");
   expect_fails_then_recovers("_G.counter = 1", "cannot set global 'counter'");
