@@ -1,12 +1,13 @@
 #include "plugins/lua/native_scorecard.h"
 
-#include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
+#include <iterator>
 #include <lua.hpp>
 #include <optional>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -657,10 +658,15 @@ namespace {
 using domain::Recommendation;
 using domain::ScoreResult;
 
-void append_number(std::string& out, const char* format, double value) {
-  char buffer[64];
-  const int size = std::snprintf(buffer, sizeof buffer, format, value);
-  if (size > 0) out.append(buffer, std::min(static_cast<std::size_t>(size), sizeof buffer - 1));
+// string.format's "%.2f" ("%+.2f" with `sign`): to_chars gives printf's digits (exact
+// rounding of the binary value), without parsing a format.
+void append_fixed(std::string& out, double value, bool sign) {
+  char buffer[400];  // the longest double in fixed notation with 2 decimals, and a sign
+  char* start = buffer + 1;
+  const auto [end, ec] = std::to_chars(start, std::end(buffer), value, std::chars_format::fixed, 2);
+  if (ec != std::errc{}) return;
+  if (sign && !std::signbit(value)) *--start = '+';
+  out.append(start, end);
 }
 
 // One run of the scorecard over one lead.
@@ -682,7 +688,7 @@ struct Run {
     } else {
       reason += label;
       reason += " (";
-      append_number(reason, "%+.2f", points);
+      append_fixed(reason, points, true);
       reason += ')';
     }
   }
@@ -848,7 +854,7 @@ std::expected<ScoreResult, std::string> NativeScorecard::score(const domain::Fea
   result.score = run.total.to_double();
   result.recommendation = recommended->recommendation;
   result.reason += " -> ";
-  append_number(result.reason, "%.2f", result.score);
+  append_fixed(result.reason, result.score, false);
   result.reason += recommended->text != nullptr ? *recommended->text : recommended->own_text;
   return result;
 }

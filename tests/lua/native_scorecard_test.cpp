@@ -181,6 +181,7 @@ return R.scorecard{
     R.rule{"checked", when = fail_bad, points = 0},
     R.rule{"senior", when = function(lead) return R.has_word(lead.role, R.words{"head", "ceo"}) end,
            points = 0.125},
+    R.rule{"eighths", points = function(lead) return lead.activity_count / 8 - 0.75 end},
     R.rule{"per activity", when = R.is_set("activity_count"),
            points = function(lead, ctx) return lead.activity_count / 40 + (ctx.explain and 0 or 0.001) end},
     R.first{"industry",
