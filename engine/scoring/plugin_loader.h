@@ -1,9 +1,13 @@
 // Loads scorer plugin modules: shared objects implementing the C ABI of
 // plugins/leadscore_plugin.h. A module stays loaded while any scorer made from it lives.
+// Loading a path again reuses the loaded module while the file is unchanged; a file rebuilt
+// since (replaced, or written in place) loads as a new module beside the old one, so that a
+// reload picks up new code while requests in flight finish on the old.
 //
 // Threading: load() may be called from any thread; a loaded PluginModule is immutable.
 #pragma once
 
+#include <cstdint>
 #include <expected>
 #include <memory>
 #include <string>
@@ -14,9 +18,21 @@ namespace leadscore::scoring {
 
 class PluginModule {
  public:
-  // dlopen()s the file (RTLD_NOW | RTLD_LOCAL) and checks its entry table. Every message names
-  // the file: it cannot be loaded, it has no leadscore_plugin symbol, the symbol returns NULL,
-  // the ABI version is not LEADSCORE_PLUGIN_ABI_VERSION, or the table lacks a function.
+  // What tells one build of a module file from another.
+  struct FileIdentity {
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
+    std::int64_t size = 0;
+    std::int64_t mtime_ns = 0;
+    bool operator==(const FileIdentity&) const = default;
+  };
+
+  // The module loaded from `path` when its file is unchanged since; else dlopen()s the file
+  // (RTLD_NOW | RTLD_LOCAL) and checks its entry table. While an older build is still loaded
+  // under the same path, dlopen() would answer that one, so the new build is loaded from a
+  // private in-memory copy instead. Every message names `path` (never the copy): it cannot
+  // be loaded, it has no leadscore_plugin symbol, the symbol returns NULL, the ABI version is
+  // not LEADSCORE_PLUGIN_ABI_VERSION, or the table lacks a function.
   static std::expected<std::shared_ptr<const PluginModule>, std::string> load(
       const std::string& path);
 
@@ -32,11 +48,16 @@ class PluginModule {
   const char* (*instance_version() const)(const ls_instance*) { return instance_version_; }
 
  private:
-  PluginModule(std::string path, void* handle, const ls_plugin* table);
+  // Takes `copy_fd` (-1 for none): the private copy to load instead of the file.
+  PluginModule(std::string path, FileIdentity file, int copy_fd);
+  // dlopen()s the file or its copy and reads its checked table.
+  std::expected<void, std::string> open();
 
   std::string path_;
-  void* handle_;
-  const ls_plugin* table_;
+  FileIdentity file_;
+  int copy_fd_;
+  void* handle_ = nullptr;
+  const ls_plugin* table_ = nullptr;
   std::string name_;
   std::string version_;
   const char* (*instance_version_)(const ls_instance*) = nullptr;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -168,6 +169,35 @@ TEST_F(ScorerRoutes, ReloadSwapsOnlyAWholeValidSet) {
     primary_listed = primary_listed || (s["name"] == "heuristic" && s["role"] == "primary");
   EXPECT_TRUE(primary_listed) << reloaded.body;
   EXPECT_EQ(call("POST", path + "/analyze").json()["scorer"], "heuristic");
+}
+
+TEST_F(ScorerRoutes, ReloadPicksUpAPluginModuleRebuiltAtTheSamePath) {
+  // The next build of the module: the heuristic's, where GET /scorers says it is.
+  std::string next_build;
+  for (const auto& s : call("GET", "/scorers", "", viewer_key).json()["items"])
+    if (s["name"] == "heuristic") next_build = s["plugin_path"];
+  ASSERT_FALSE(next_build.empty());
+  const std::string module = path_ + ".module.so";
+  auto install = [&](const std::string& build) {  // as a build does: beside it, then renamed
+    std::filesystem::copy_file(build, module + ".next",
+                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::rename(module + ".next", module);
+  };
+  install(TEST_PLUGIN_DIR "/test_good.so");
+  write(scorers_yaml("rebuilt") + "    rebuilt:\n      plugin: " + module + "\n");
+  ASSERT_EQ(call("POST", "/admin/reload", "", analyst_key).status, 200);
+  json lead = create_lead({{"source", "ok"}});
+  const std::string analyze = "/leads/" + std::to_string(lead["id"].get<std::int64_t>()) + "/analyze";
+  EXPECT_EQ(call("POST", analyze).json()["scorer_version"], "0.1");
+
+  install(next_build);
+  auto reloaded = call("POST", "/admin/reload", "", analyst_key);
+  ASSERT_EQ(reloaded.status, 200) << reloaded.body;
+  json r = call("POST", analyze).json();
+  EXPECT_EQ(r["scorer"], "rebuilt");
+  EXPECT_NE(r["scorer_version"], "0.1");
+  EXPECT_DOUBLE_EQ(r["score"].get<double>(), 0.3 + -0.2);  // the heuristic's code answers
+  std::remove(module.c_str());
 }
 
 TEST_F(ScorerRoutes, ReloadRunsTheRuleTestsFirst) {

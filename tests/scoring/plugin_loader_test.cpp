@@ -1,7 +1,11 @@
 #include "engine/scoring/plugin_loader.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 namespace leadscore::scoring {
@@ -72,6 +76,111 @@ TEST(PluginLoader, ShippedModulesLoad) {
     EXPECT_EQ((*module)->name(), name);
     EXPECT_NE((*module)->instance_version(), nullptr);
   }
+}
+
+// A plugin file in a directory of its own, replaced the way a rebuild replaces it: written
+// beside it, then renamed over it (as linkers, `install` and `cp` to a temp name do).
+class RebuiltPlugin : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string dir = ::testing::TempDir() + "leadscore_plugin_XXXXXX";
+    ASSERT_NE(mkdtemp(dir.data()), nullptr);
+    dir_ = dir;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string path() const { return dir_ + "/plugin.so"; }
+  void install(const std::string& file) {
+    const std::string next = path() + ".next";
+    std::filesystem::copy_file(file, next, std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::rename(next, path());
+  }
+  std::shared_ptr<const PluginModule> load() {
+    auto module = PluginModule::load(path());
+    EXPECT_TRUE(module.has_value()) << module.error();
+    return module ? *module : nullptr;
+  }
+  // What the module's code says its version is, through a scorer made from it.
+  static std::string code_version(const PluginModule& module) {
+    ls_instance* instance = module.table().create("{}", "/tmp", nullptr, 0);
+    ls_features lead{};
+    lead.struct_size = sizeof lead;
+    lead.source = "version";
+    lead.stage = "new";
+    ls_result result{};
+    result.struct_size = sizeof result;
+    const int status = module.table().score(instance, &lead, &result, nullptr, 0);
+    std::string reason = status == LS_OK ? result.reason : "failed";
+    module.table().destroy(instance);
+    return reason;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(RebuiltPlugin, LoadsTheNewBuildBesideTheOldOneStillInUse) {
+  install(test_plugin("good"));
+  auto old_module = load();
+  ASSERT_NE(old_module, nullptr);
+  install(test_plugin("version2"));
+  auto new_module = load();
+  ASSERT_NE(new_module, nullptr);
+  EXPECT_NE(new_module, old_module);
+  EXPECT_EQ(new_module->version(), "0.2");
+  EXPECT_EQ(new_module->path(), path());
+  EXPECT_EQ(code_version(*new_module), "0.2");
+  EXPECT_EQ(old_module->version(), "0.1");
+  EXPECT_EQ(code_version(*old_module), "0.1");  // the old code still runs for requests in flight
+}
+
+TEST_F(RebuiltPlugin, AnUnchangedFileReusesTheLoadedModule) {
+  install(test_plugin("good"));
+  auto first = load();
+  EXPECT_EQ(load(), first);
+  install(test_plugin("version2"));
+  auto second = load();
+  EXPECT_NE(second, first);
+  EXPECT_EQ(load(), second);  // a private copy is reused too
+}
+
+TEST_F(RebuiltPlugin, ErrorsOfANewBuildNameTheConfiguredFile) {
+  install(test_plugin("good"));
+  auto loaded = load();
+  install(test_plugin("wrong_abi"));
+  auto refused = PluginModule::load(path());
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error(), "plugin module " + path() +
+                                 ": was built for plugin ABI version 999, this engine implements "
+                                 "version 1 (rebuild it)");
+  install(std::string(LEADSCORE_SOURCE_DIR) + "/plugins/README.md");
+  refused = PluginModule::load(path());
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_TRUE(contains(refused.error(), "cannot load plugin module " + path() + ": " + path()))
+      << refused.error();
+  EXPECT_FALSE(contains(refused.error(), "/proc/")) << refused.error();
+}
+
+TEST_F(RebuiltPlugin, ManyReloadsLeaveNothingLoadedOnceTheModulesAreReleased) {
+  const auto open_descriptors = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/fd"), {});
+  };
+  const auto descriptors_before = open_descriptors();
+  {
+    // As the live scorers do: the new set is made while the old one is still in use.
+    std::shared_ptr<const PluginModule> live;
+    for (int build = 0; build < 20; ++build) {
+      install(test_plugin(build % 2 == 0 ? "good" : "version2"));
+      auto next = load();
+      ASSERT_NE(next, nullptr);
+      ASSERT_EQ(code_version(*next), build % 2 == 0 ? "0.1" : "0.2");
+      live = std::move(next);
+    }
+  }
+  EXPECT_EQ(open_descriptors(), descriptors_before);
+  std::ifstream maps("/proc/self/maps");
+  const std::string mapped{std::istreambuf_iterator<char>(maps), {}};
+  EXPECT_FALSE(contains(mapped, "memfd:plugin.so")) << mapped;
+  EXPECT_FALSE(contains(mapped, path())) << mapped;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
  *   LS_TEST_WRONG_ABI      reports ABI version 999
  *   LS_TEST_NO_ENTRY       exports no leadscore_plugin symbol
  *   LS_TEST_NULL_TABLE     leadscore_plugin() returns NULL
+ *   LS_TEST_VERSION_2      a valid plugin of version 0.2 (the next build, for reload tests)
  * create() fails when the params mention "refuse", with a positioned message on line 3 of the
  * params JSON (the line of the first value). */
 #define _POSIX_C_SOURCE 200809L
@@ -14,6 +15,12 @@
 #include <time.h>
 
 #include "plugins/leadscore_plugin.h"
+
+#ifdef LS_TEST_VERSION_2
+#define LS_TEST_VERSION "0.2"
+#else
+#define LS_TEST_VERSION "0.1"
+#endif
 
 struct ls_instance {
   int unused;
@@ -34,7 +41,7 @@ static ls_instance* test_create(const char* params_json, const char* config_dir,
 
 /* source "ok": score 0.5 from two contributions; "error": LS_ERROR with a message;
  * "silent_error": LS_ERROR without one; "status": returns 7; "slow": sleeps 30 ms, then answers;
- * "intent": intent "High"; "nan", "above", "badrec", "norec", "noreason", "nocontrib", "badsum",
+ * "intent": intent "High"; "version": the version compiled in as the reason; "nan", "above", "badrec", "norec", "noreason", "nocontrib", "badsum",
  * "norule", "blankintent", "longintent", "binaryintent": malformed results. */
 static int test_score(ls_instance* self, const struct ls_features* lead, struct ls_result* out,
                       char* err, size_t err_size) {
@@ -67,6 +74,7 @@ static int test_score(ls_instance* self, const struct ls_features* lead, struct 
     out->contributions = kUnnamed;
     out->contribution_count = 1;
   }
+  if (strcmp(s, "version") == 0) out->reason = LS_TEST_VERSION;
   if (strcmp(s, "intent") == 0) out->intent = "High";
   if (strcmp(s, "blankintent") == 0) out->intent = " ";
   if (strcmp(s, "longintent") == 0)
@@ -94,7 +102,7 @@ static const struct ls_plugin kPlugin = {
 #endif
     .struct_size = sizeof(struct ls_plugin),
     .name = "test",
-    .version = "0.1",
+    .version = LS_TEST_VERSION,
     .create = test_create,
     .score = test_score,
     .destroy = test_destroy,
