@@ -11,8 +11,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -262,15 +260,6 @@ int score_file(const std::string& config_path, const std::string& input_path,
                  cfg->path.c_str());
     return 2;
   }
-  std::ifstream in(input_path, std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "leadscore: cannot read %s\n", input_path.c_str());
-    return 2;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  const std::string input = std::move(text).str();
-
   tools::BatchOptions options;
   options.threads = threads;
   if (isatty(STDERR_FILENO)) {
@@ -282,23 +271,13 @@ int score_file(const std::string& config_path, const std::string& input_path,
     };
   }
   const auto started = std::chrono::steady_clock::now();
-  std::string output;
-  auto report = tools::score_csv(*scorers, *scorer, input, output, options);
+  auto report = tools::score_csv_file(*scorers, *scorer, input_path, output_path, options);
   if (!report) {
-    std::fprintf(stderr, "leadscore: %s: %s\n", input_path.c_str(), report.error().c_str());
+    std::fprintf(stderr, "leadscore: %s\n", report.error().c_str());
     return 2;
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (output_path == "-") {
-    std::fwrite(output.data(), 1, output.size(), stdout);
-  } else {
-    std::ofstream out(output_path, std::ios::binary);
-    if (!(out << output)) {
-      std::fprintf(stderr, "leadscore: cannot write %s\n", output_path.c_str());
-      return 2;
-    }
-  }
   for (const auto& p : report->problems)
     std::fprintf(stderr, "%s:%zu: skipped: %s\n", input_path.c_str(), p.line, p.message.c_str());
   std::fprintf(stderr, "scored %zu of %zu rows with %s (%zu skipped) in %.2f s: %.0f rows/s\n",

@@ -1,15 +1,19 @@
 #include "tools/batch_score.h"
 
 #include <algorithm>
-#include <atomic>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
+#include <iterator>
+#include <mutex>
 #include <optional>
 #include <thread>
 
 #include "engine/domain/analysis.h"
 #include "engine/scoring/fallback.h"
 #include "tools/csv.h"
+#include "tools/input_file.h"
+#include "tools/output_file.h"
 
 namespace leadscore::tools {
 namespace {
@@ -20,7 +24,7 @@ struct ColumnMap {
   int name = -1, email = -1, role = -1, company = -1, industry = -1, location = -1, bio = -1;
 };
 
-std::expected<ColumnMap, std::string> map_columns(const std::vector<std::string>& header) {
+std::expected<ColumnMap, std::string> map_columns(const CsvFields& header) {
   ColumnMap map;
   auto slot = [&map](std::string_view column) -> int* {
     if (column == "source") return &map.source;
@@ -38,138 +42,304 @@ std::expected<ColumnMap, std::string> map_columns(const std::vector<std::string>
   };
   for (std::size_t i = 0; i < header.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j)
-      if (header[j] == header[i]) return std::unexpected("the header repeats column " + header[i]);
+      if (header[j] == header[i])
+        return std::unexpected("the header repeats column " + std::string(header[i]));
     if (int* index = slot(header[i])) *index = static_cast<int>(i);
   }
   if (map.source < 0) return std::unexpected(std::string("the header has no source column"));
   return map;
 }
 
-std::optional<std::string> cell(const std::vector<std::string>& fields, int index) {
-  if (index < 0 || fields[static_cast<std::size_t>(index)].empty()) return std::nullopt;
-  return fields[static_cast<std::size_t>(index)];
+// The cell of a lead field; empty when the CSV has no such column.
+std::string_view cell(const CsvFields& fields, int index) {
+  return index < 0 ? std::string_view() : fields[static_cast<std::size_t>(index)];
 }
 
-std::expected<domain::Features, std::string> features_of_row(const ColumnMap& map,
-                                                             const std::vector<std::string>& f) {
-  domain::Features features;
-  auto source = cell(f, map.source);
-  if (!source) return std::unexpected(std::string("source is empty"));
-  features.source = *source;
-  if (auto stage = cell(f, map.stage)) {
-    auto parsed = domain::parse_lead_stage(*stage);
-    if (!parsed) return std::unexpected("stage '" + *stage + "' is not a lead stage");
+// An optional lead field from its cell (empty: absent). Assigning into the string it already
+// holds keeps that string's buffer from row to row.
+void read_optional(const CsvFields& fields, int index, std::optional<std::string>& to) {
+  const std::string_view text = cell(fields, index);
+  if (text.empty())
+    to.reset();
+  else if (to)
+    to->assign(text);
+  else
+    to.emplace(text);
+}
+
+// Fills every field of `features` from one row: a worker reuses one Features for all its rows.
+std::expected<void, std::string> read_features(const ColumnMap& map, const CsvFields& fields,
+                                               domain::Features& features) {
+  const std::string_view source = cell(fields, map.source);
+  if (source.empty()) return std::unexpected(std::string("source is empty"));
+  features.source.assign(source);
+  features.stage = domain::LeadStage::New;
+  if (const std::string_view stage = cell(fields, map.stage); !stage.empty()) {
+    auto parsed = domain::parse_lead_stage(stage);
+    if (!parsed) return std::unexpected("stage '" + std::string(stage) + "' is not a lead stage");
     features.stage = *parsed;
   }
-  if (auto count = cell(f, map.activity_count)) {
-    auto [end, ec] = std::from_chars(count->data(), count->data() + count->size(),
-                                     features.activity_count);
-    if (ec != std::errc() || end != count->data() + count->size() || features.activity_count < 0)
-      return std::unexpected("activity_count '" + *count + "' is not an integer >= 0");
+  features.activity_count = 0;
+  if (const std::string_view count = cell(fields, map.activity_count); !count.empty()) {
+    const char* end = count.data() + count.size();
+    auto [stop, ec] = std::from_chars(count.data(), end, features.activity_count);
+    if (ec != std::errc() || stop != end || features.activity_count < 0)
+      return std::unexpected("activity_count '" + std::string(count) + "' is not an integer >= 0");
   }
-  features.business_domain = cell(f, map.business_domain);
-  features.profile = {cell(f, map.name),     cell(f, map.email),    cell(f, map.role),
-                      cell(f, map.company),  cell(f, map.industry), cell(f, map.location),
-                      cell(f, map.bio)};
-  return features;
+  read_optional(fields, map.business_domain, features.business_domain);
+  domain::Profile& profile = features.profile;
+  read_optional(fields, map.name, profile.name);
+  read_optional(fields, map.email, profile.email);
+  read_optional(fields, map.role, profile.role);
+  read_optional(fields, map.company, profile.company);
+  read_optional(fields, map.industry, profile.industry);
+  read_optional(fields, map.location, profile.location);
+  read_optional(fields, map.bio, profile.bio);
+  return {};
 }
 
-// The output and problems of one contiguous slice of rows.
-struct Slice {
+// The input row with score, recommendation, reason and scorer appended.
+void append_scored_row(std::string& out, std::string_view row, const domain::ScoreResult& result,
+                       const scoring::Scorer& scorer) {
+  out += row;
+  out += ',';
+  char number[32];  // the shortest text that reads back as the same double: at most 24 chars
+  const auto [end, ec] = std::to_chars(number, number + sizeof number, result.score);
+  out.append(number, ec == std::errc() ? end : number);
+  out += ',';
+  out += domain::to_string(result.recommendation);
+  out += ',';
+  append_csv_field(out, result.reason);
+  out += ',';
+  append_csv_field(out, scorer.name());
+  out += '\n';
+}
+
+// A run of whole rows scored by one worker; the writer takes its output once it is done.
+struct Chunk {
+  std::string_view text;
+  std::size_t first_line = 0;
+  std::size_t lines = 0;  // for progress
   std::string output;
   std::vector<BatchProblem> problems;
+  std::size_t rows = 0;
   std::size_t scored = 0;
 };
 
-void score_slice(const scoring::ScorerSet& set, const scoring::Scorer& scorer,
-                 const ColumnMap& map, std::size_t columns, const std::vector<CsvRow>& rows,
-                 std::size_t begin, std::size_t end, std::atomic<std::size_t>& done, Slice& out) {
-  std::vector<std::string> fields;
-  char number[32];
-  for (std::size_t i = begin; i < end; ++i) {
-    const CsvRow& row = rows[i];
-    auto problem = [&](std::string message) { out.problems.push_back({row.line, std::move(message)}); };
-    if (!parse_csv_fields(row.text, fields)) {
-      problem("the row is not valid CSV (an unclosed or stray quote)");
-    } else if (fields.size() != columns) {
-      problem("the row has " + std::to_string(fields.size()) + " fields, the header " +
-              std::to_string(columns));
-    } else if (auto features = features_of_row(map, fields); !features) {
-      problem(features.error());
-    } else {
-      auto run = scoring::run_with_fallback(set, scorer, *features);
-      if (!run.result) {
-        problem(run.failure_summary());
-      } else {
-        out.output += row.text;
-        out.output += ',';
-        auto [end_ptr, ec] = std::to_chars(number, number + sizeof number, run.result->score);
-        out.output.append(number, ec == std::errc() ? end_ptr : number);
-        out.output += ',';
-        out.output += domain::to_string(run.result->recommendation);
-        out.output += ',';
-        append_csv_field(out.output, run.result->reason);
-        out.output += ',';
-        append_csv_field(out.output, run.scorer->name());
-        out.output += '\n';
-        ++out.scored;
-      }
-    }
-    if ((i - begin) % 1024 == 1023) done.fetch_add(1024, std::memory_order_relaxed);
+// Cuts input[from..] into chunks of about `chunk_bytes`, each ending at a row end.
+std::vector<Chunk> cut_into_chunks(std::string_view input, std::size_t from, std::size_t first_line,
+                                   std::size_t chunk_bytes) {
+  std::vector<Chunk> chunks;
+  while (from < input.size()) {
+    const std::size_t end =
+        end_of_row_at(input, from, from + std::max<std::size_t>(chunk_bytes, 1));
+    Chunk chunk;
+    chunk.text = input.substr(from, end - from);
+    chunk.first_line = first_line;
+    const auto breaks = static_cast<std::size_t>(std::ranges::count(chunk.text, '\n'));
+    chunk.lines = breaks + (chunk.text.back() == '\n' ? 0 : 1);
+    first_line += breaks;
+    from = end;
+    chunks.push_back(std::move(chunk));
   }
-  done.fetch_add((end - begin) % 1024, std::memory_order_relaxed);
+  return chunks;
 }
+
+struct RowContext {
+  const scoring::ScorerSet& set;
+  const scoring::Scorer& scorer;
+  const ColumnMap& map;
+  std::size_t columns;
+};
+
+void score_chunk(const RowContext& context, Chunk& chunk) {
+  // The scored columns usually take several times the input row (the reason is a sentence or
+  // two): reserving up front saves regrowing and copying the buffer.
+  chunk.output.reserve(chunk.text.size() * 8);
+  CsvRowReader reader(chunk.text, chunk.first_line);
+  CsvFields fields;
+  domain::Features features;
+  while (const std::optional<CsvRow> row = reader.next()) {
+    ++chunk.rows;
+    auto problem = [&](std::string message) {
+      chunk.problems.push_back({row->line, std::move(message)});
+    };
+    if (!fields.parse(row->text)) {
+      problem("the row is not valid CSV (an unclosed or stray quote)");
+    } else if (fields.size() != context.columns) {
+      problem("the row has " + std::to_string(fields.size()) + " fields, the header " +
+              std::to_string(context.columns));
+    } else if (auto read = read_features(context.map, fields, features); !read) {
+      problem(read.error());
+    } else if (auto run = scoring::run_with_fallback(context.set, context.scorer, features);
+               !run.result) {
+      problem(run.failure_summary());
+    } else {
+      append_scored_row(chunk.output, row->text, *run.result, *run.scorer);
+      ++chunk.scored;
+    }
+  }
+}
+
+// Hands chunks to the workers in order and tells the writer when each is done. Workers claim
+// at most `window` chunks past the last one written, which bounds the memory held when the
+// output is slower than the scoring. Output buffers of written chunks go to the next chunks
+// claimed: a few buffers serve the whole run, with no fresh pages to fault in and no heap
+// fragmentation from large blocks freed on another thread.
+class ChunkQueue {
+ public:
+  ChunkQueue(std::vector<Chunk>& chunks, std::size_t window) : chunks_(chunks), window_(window) {}
+
+  // The next chunk for a worker; nullptr when none is left or the run stopped.
+  Chunk* claim() {
+    std::unique_lock lock(mutex_);
+    claimable_.wait(lock, [&] { return stopped_ || next_ < written_ + window_; });
+    if (stopped_ || next_ == chunks_.size()) return nullptr;
+    Chunk& chunk = chunks_[next_++];
+    if (!spare_outputs_.empty()) {
+      chunk.output = std::move(spare_outputs_.back());
+      spare_outputs_.pop_back();
+    }
+    return &chunk;
+  }
+
+  void finish(const Chunk& chunk) {
+    {
+      std::lock_guard lock(mutex_);
+      finished_[static_cast<std::size_t>(&chunk - chunks_.data())] = 1;
+    }
+    done_.notify_all();
+  }
+
+  // For the writer: waits until chunk `i` is done.
+  Chunk& wait_done(std::size_t i) {
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [&] { return finished_[i] != 0; });
+    return chunks_[i];
+  }
+
+  // The writer is through with chunk `i` (or, stop(), with all of them).
+  void written(std::size_t i) {
+    release([&] {
+      written_ = i + 1;
+      chunks_[i].output.clear();
+      spare_outputs_.push_back(std::move(chunks_[i].output));
+    });
+  }
+  void stop() {
+    release([&] { stopped_ = true; });
+  }
+
+ private:
+  template <typename Change>
+  void release(Change change) {
+    {
+      std::lock_guard lock(mutex_);
+      change();
+    }
+    claimable_.notify_all();
+  }
+
+  std::vector<Chunk>& chunks_;
+  const std::size_t window_;
+  std::mutex mutex_;
+  std::condition_variable claimable_, done_;
+  std::size_t next_ = 0, written_ = 0;
+  bool stopped_ = false;
+  std::vector<std::string> spare_outputs_;
+  std::vector<char> finished_ = std::vector<char>(chunks_.size(), 0);
+};
+
+// Calls `progress` at most every 100 ms, and always for the last call.
+class ProgressThrottle {
+ public:
+  ProgressThrottle(const BatchOptions& options, std::size_t all)
+      : progress_(options.progress), all_(all) {}
+
+  void report(std::size_t done) {
+    if (!progress_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (done < all_ && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    progress_(done, all_);
+  }
+
+ private:
+  const std::function<void(std::size_t, std::size_t)>& progress_;
+  std::size_t all_;
+  std::chrono::steady_clock::time_point last_{};
+};
 
 }  // namespace
 
 std::expected<BatchReport, std::string> score_csv(const scoring::ScorerSet& set,
                                                   const scoring::Scorer& scorer,
-                                                  std::string_view input, std::string& output,
+                                                  std::string_view input, const CsvSink& output,
                                                   const BatchOptions& options) {
-  const std::vector<CsvRow> rows = split_csv_rows(input);
-  if (rows.empty()) return std::unexpected(std::string("the input is empty: a header row is required"));
-  std::vector<std::string> header;
-  if (!parse_csv_fields(rows.front().text, header))
+  CsvRowReader reader(input);
+  const std::optional<CsvRow> header_row = reader.next();
+  if (!header_row)
+    return std::unexpected(std::string("the input is empty: a header row is required"));
+  CsvFields header;
+  if (!header.parse(header_row->text))
     return std::unexpected(std::string("the header row is not valid CSV"));
-  auto map = map_columns(header);
+  const auto map = map_columns(header);
   if (!map) return std::unexpected(map.error());
 
-  const std::size_t data_rows = rows.size() - 1;
+  std::vector<Chunk> chunks =
+      cut_into_chunks(input, reader.position(), reader.line(), options.chunk_bytes);
+  std::size_t all_lines = 0;
+  for (const Chunk& chunk : chunks) all_lines += chunk.lines;
   const std::size_t threads =
-      std::clamp<std::size_t>(static_cast<std::size_t>(std::max(options.threads, 1)), 1,
-                              std::max<std::size_t>(data_rows / 256, 1));
-  std::vector<Slice> slices(threads);
-  std::atomic<std::size_t> done{0};
-  {
-    std::vector<std::jthread> workers;
-    for (std::size_t t = 0; t < threads; ++t) {
-      const std::size_t begin = 1 + data_rows * t / threads;
-      const std::size_t end = 1 + data_rows * (t + 1) / threads;
-      workers.emplace_back([&, begin, end, t] {
-        score_slice(set, scorer, *map, header.size(), rows, begin, end, done, slices[t]);
-      });
-    }
-    if (options.progress) {
-      while (done.load(std::memory_order_relaxed) < data_rows) {
-        options.progress(done.load(std::memory_order_relaxed), data_rows);
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::min(static_cast<std::size_t>(std::max(options.threads, 1)), chunks.size());
+  ChunkQueue queue(chunks, 4 * std::max<std::size_t>(threads, 1));
+  const RowContext context{set, scorer, *map, header.size()};
+  std::vector<std::jthread> workers;
+  for (std::size_t t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      while (Chunk* chunk = queue.claim()) {
+        score_chunk(context, *chunk);
+        queue.finish(*chunk);
       }
-    }
-  }  // joins
-  if (options.progress) options.progress(data_rows, data_rows);
+    });
+  }
 
   BatchReport report;
-  report.rows = data_rows;
-  output.assign(rows.front().text);
-  output += ",score,recommendation,reason,scorer\n";
-  std::size_t size = output.size();
-  for (const auto& s : slices) size += s.output.size();
-  output.reserve(size);
-  for (auto& s : slices) {
-    output += s.output;
-    report.scored += s.scored;
-    for (auto& p : s.problems) report.problems.push_back(std::move(p));
+  ProgressThrottle progress(options, all_lines);
+  std::size_t lines_done = 0;
+  bool writing = output(std::string(header_row->text) + ",score,recommendation,reason,scorer\n");
+  for (std::size_t i = 0; writing && i < chunks.size(); ++i) {
+    Chunk& chunk = queue.wait_done(i);
+    writing = output(chunk.output);
+    report.rows += chunk.rows;
+    report.scored += chunk.scored;
+    std::ranges::move(chunk.problems, std::back_inserter(report.problems));
+    queue.written(i);
+    lines_done += chunk.lines;
+    progress.report(lines_done);
   }
+  if (!writing) {
+    queue.stop();
+    return std::unexpected(std::string("the output could not be written"));
+  }
+  if (chunks.empty()) progress.report(0);
+  return report;
+}
+
+std::expected<BatchReport, std::string> score_csv_file(const scoring::ScorerSet& set,
+                                                       const scoring::Scorer& scorer,
+                                                       const std::string& input_path,
+                                                       const std::string& output_path,
+                                                       const BatchOptions& options) {
+  auto input = InputFile::open(input_path);
+  if (!input) return std::unexpected("cannot read " + input_path + ": " + input.error());
+  OutputFile output(output_path);
+  auto report = score_csv(
+      set, scorer, input->text(), [&output](std::string_view piece) { return output.write(piece); },
+      options);
+  if (!output.error().empty() || !output.close())
+    return std::unexpected("cannot write " + output_path + ": " + output.error());
+  if (!report) return std::unexpected(input_path + ": " + report.error());
   return report;
 }
 

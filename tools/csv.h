@@ -1,10 +1,15 @@
 // RFC 4180 CSV: fields separated by commas, optionally quoted ("" is a quote inside a quoted
 // field, which may also hold commas and line breaks); rows end with LF or CRLF.
 //
-// Threading: pure functions.
+// Built for bulk reading: rows and fields are views into the input, nothing is copied unless a
+// quoted field holds a doubled quote.
+//
+// Threading: CsvRowReader and CsvFields are used by one thread at a time; the free functions
+// are pure.
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,17 +17,56 @@
 namespace leadscore::tools {
 
 struct CsvRow {
-  std::size_t line = 0;     // 1-based line where the row starts
-  std::string_view text;    // the row as it stands in the input, without its line break
+  std::size_t line = 0;   // 1-based line where the row starts
+  std::string_view text;  // the row as it stands in the input, without its line break
 };
 
-// Splits `input` into rows, honouring quoted line breaks. Empty lines are skipped.
-std::vector<CsvRow> split_csv_rows(std::string_view input);
+// Reads `input` row by row, honouring quoted line breaks. Empty lines are skipped.
+class CsvRowReader {
+ public:
+  // `first_line`: the line number of input's first byte (when `input` is a slice of a file).
+  explicit CsvRowReader(std::string_view input, std::size_t first_line = 1)
+      : input_(input), line_(first_line) {}
 
-// The fields of one row; false when a quote is left open or stray text follows a quote.
-bool parse_csv_fields(std::string_view row, std::vector<std::string>& fields);
+  // The next row; nullopt at the end of the input.
+  std::optional<CsvRow> next();
 
-// Appends `field`, quoted when it must be.
+  // Where the next row starts: its byte offset in the input and its line.
+  std::size_t position() const { return pos_; }
+  std::size_t line() const { return line_; }
+
+ private:
+  std::string_view input_;
+  std::size_t pos_ = 0;
+  std::size_t line_;
+};
+
+// Where the row that holds byte `target` ends: the position just past its line break (or the
+// input's size). `from` must start a row. Lets a large input be cut into slices of whole rows
+// that CsvRowReader reads independently.
+std::size_t end_of_row_at(std::string_view input, std::size_t from, std::size_t target);
+
+// The fields of one row. Views stay valid until the next parse() and while the row's text
+// lives.
+class CsvFields {
+ public:
+  // False when a quote is left open or stray text follows a quote (the fields are then
+  // unspecified).
+  bool parse(std::string_view row);
+
+  std::size_t size() const { return fields_.size(); }
+  std::string_view operator[](std::size_t i) const { return fields_[i]; }
+
+ private:
+  bool parse_quoted(std::string_view row);
+
+  std::vector<std::string_view> fields_;
+  // The text of quoted fields that held doubled quotes. Reserved to the row's size before
+  // parsing, so it never reallocates under the views into it.
+  std::string unescaped_;
+};
+
+// Appends `field`, quoted when it must be (it holds a comma, a quote or a line break).
 void append_csv_field(std::string& out, std::string_view field);
 
 }  // namespace leadscore::tools
