@@ -1,17 +1,21 @@
 // The Lua rules scorer: rules/default.lua (the heuristic as rules) through the sandbox, one
 // state on one thread, as the engine runs it. The numeric path (score and recommendation,
-// ctx.explain = false) and the full result (contributions and reason). Results and the command
-// are in bench/README.md, "Lua rules".
+// ctx.explain = false) and the full result (contributions and reason); the native scorecard
+// (plugins/lua/native_scorecard.h) against the helper's Lua scorecard, and rules/icp_fit.lua,
+// whose when functions a native run calls back. Results and the command are in
+// bench/README.md, "Lua rules".
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "plugins/lua/lua_scorer.h"
+#include "plugins/lua/native_scorecard.h"
 
 namespace {
 
@@ -78,6 +82,79 @@ void BM_LuaDefaultRulesScoreWithReason(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_LuaDefaultRulesScoreWithReason);
+
+// The same script in a sandbox that always runs the helper's Lua scorecard (as before the
+// native scorecard): the difference is what compiling the scorecard buys.
+std::unique_ptr<leadscore::lua::LuaSandbox> lua_scorecard(benchmark::State& state) {
+  const auto read = [](const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::filesystem::path rules = std::filesystem::path(LEADSCORE_SOURCE_DIR) / "rules";
+  const leadscore::lua::RuleSources sources{
+      {{"rules/lib/rules.lua", read(rules / "lib" / "rules.lua")}},
+      {"rules/default.lua", read(rules / "default.lua")}};
+  auto sandbox = leadscore::lua::LuaSandbox::create(sources, nlohmann::json::object(), {},
+                                                    leadscore::lua::ScorecardEngine::Lua);
+  if (!sandbox) {
+    state.SkipWithError(sandbox.error().to_text().c_str());
+    return nullptr;
+  }
+  return std::move(*sandbox);
+}
+
+void BM_LuaDefaultRulesLuaScorecardEvaluate(benchmark::State& state) {
+  const auto sandbox = lua_scorecard(state);
+  if (!sandbox) return;
+  const auto leads = sample_leads();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto evaluation = sandbox->evaluate(leads[i++ & 1023]);
+    benchmark::DoNotOptimize(evaluation);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_LuaDefaultRulesLuaScorecardEvaluate);
+
+void BM_LuaDefaultRulesLuaScorecardScoreWithReason(benchmark::State& state) {
+  const auto sandbox = lua_scorecard(state);
+  if (!sandbox) return;
+  const auto leads = sample_leads();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto result = sandbox->score(leads[i++ & 1023]);
+    benchmark::DoNotOptimize(result);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_LuaDefaultRulesLuaScorecardScoreWithReason);
+
+// rules/icp_fit.lua, full result: the native scorecard calls its role, industry and profile
+// functions in Lua (the budget armed once per score), over the sample leads with profiles.
+void BM_LuaIcpFitScoreWithReason(benchmark::State& state) {
+  auto scorer = LuaScorer::create(
+      "icp_fit",
+      nlohmann::json{{"script", "rules/icp_fit.lua"}, {"icp_industries", {"fintech", "payments"}}},
+      LEADSCORE_SOURCE_DIR);
+  if (!scorer) {
+    state.SkipWithError(leadscore::lua::to_text(scorer.error()).c_str());
+    return;
+  }
+  leadscore::domain::Profile profiles[4];
+  profiles[0] = {"Ann", "ann@acme.io", "VP of Sales", "Acme", "FinTech", "Berlin", "Builds"};
+  profiles[1].role = "Lead Architect";
+  profiles[1].industry = "Retail payments";
+  profiles[3].role = "Intern";
+  auto leads = sample_leads();
+  for (std::size_t k = 0; k < leads.size(); ++k) leads[k].profile = profiles[k % 4];
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto result = (*scorer)->score(leads[i++ & 1023]);
+    benchmark::DoNotOptimize(result);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_LuaIcpFitScoreWithReason);
 
 // A script made from `text` in a temporary file.
 std::unique_ptr<LuaScorer> inline_script(benchmark::State& state, const char* name,
