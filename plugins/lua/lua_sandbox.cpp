@@ -892,6 +892,7 @@ std::optional<std::string> read_evaluation(lua_State* L, const State& s, int ind
               (lua_isnil(L, -1) ? std::string("nil") : describe_value(L, -1));
   else
     problem = check_score(*score);
+  lua_pop(L, 1);
   if (problem) return problem;
   out.score = *score;
 
@@ -1208,10 +1209,7 @@ class NativeRunCalls final : public ScorecardCalls {
     lua_rawgeti(L, LUA_REGISTRYINDEX, rule);
     raw_field(L, s_, lua_gettop(L), kPoints);
     if (auto failed = call_with_lead(2, 1)) return std::unexpected(*failed);
-    // call_points answers a finite number or fails.
-    const LuaNumber points = lua_isinteger(L, -1)
-                                 ? LuaNumber::of(static_cast<std::int64_t>(lua_tointeger(L, -1)))
-                                 : LuaNumber::of(static_cast<double>(lua_tonumber(L, -1)));
+    const LuaNumber points = LuaNumber::at(L, -1);  // call_points answers a number or fails
     lua_settop(L, 0);
     return points;
   }

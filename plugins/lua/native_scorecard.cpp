@@ -56,6 +56,11 @@ bool less_equal_float_int(double f, std::int64_t i) {
 
 }  // namespace
 
+LuaNumber LuaNumber::at(lua_State* L, int index) {
+  if (lua_isinteger(L, index)) return of(static_cast<std::int64_t>(lua_tointeger(L, index)));
+  return of(static_cast<double>(lua_tonumber(L, index)));
+}
+
 // Integer arithmetic wraps around, as Lua's does.
 LuaNumber operator+(LuaNumber a, LuaNumber b) {
   if (a.is_integer && b.is_integer)
@@ -415,9 +420,7 @@ class Compiler {
 
   std::optional<LuaNumber> number_at(int index) const {
     if (lua_type(L_, index) != LUA_TNUMBER) return std::nullopt;
-    if (lua_isinteger(L_, index))
-      return LuaNumber::of(static_cast<std::int64_t>(lua_tointeger(L_, index)));
-    return LuaNumber::of(static_cast<double>(lua_tonumber(L_, index)));
+    return LuaNumber::at(L_, index);
   }
 
   std::optional<LuaNumber> number(int table, Key key) {

@@ -35,6 +35,8 @@ struct LuaNumber {
 
   static LuaNumber of(std::int64_t value) { return {true, value, 0}; }
   static LuaNumber of(double value) { return {false, 0, value}; }
+  // The number at `index` of L's stack (which must hold a number).
+  static LuaNumber at(lua_State* L, int index);
   double to_double() const { return is_integer ? static_cast<double>(integer) : real; }
 };
 LuaNumber operator+(LuaNumber a, LuaNumber b);
