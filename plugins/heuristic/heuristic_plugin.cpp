@@ -1,44 +1,28 @@
 // The heuristic scorer as a plugin module (plugins/leadscore_plugin.h): reads its params from
 // the JSON text the engine gives, with positions ("LINE:COLUMN: message"), and answers from
-// per-thread buffers of each instance.
+// per-thread buffers of each instance (plugins/plugin_support.h).
 #include <yaml-cpp/yaml.h>
 
-#include <array>
-#include <atomic>
 #include <charconv>
-#include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <exception>
-#include <new>
 #include <string>
 #include <system_error>
-#include <vector>
 
 #include "plugins/heuristic/heuristic_scorer.h"
 #include "plugins/leadscore_plugin.h"
+#include "plugins/plugin_support.h"
 
 struct ls_instance {
   leadscore::scoring::HeuristicScorer scorer;
-  std::uint64_t id;  // unique for the life of the process: keys the per-thread buffers
+  leadscore::plugins::PerThread<leadscore::plugins::ResultBuffer> buffers;
 };
 
 namespace {
 
-using leadscore::domain::LeadStage;
-using leadscore::domain::Recommendation;
-using leadscore::scoring::Features;
+using leadscore::plugins::catch_all;
+using leadscore::plugins::write_error;
 using leadscore::scoring::HeuristicScorer;
-using leadscore::scoring::ScoreResult;
-
-std::atomic<std::uint64_t> next_instance_id{1};
-
-void write_error(char* err, std::size_t size, const std::string& message) {
-  if (err == nullptr || size == 0) return;
-  const std::size_t n = message.size() < size - 1 ? message.size() : size - 1;
-  std::memcpy(err, message.data(), n);
-  err[n] = '\0';
-}
 
 bool looks_like_plain_value(const std::string& text) {
   if (text.empty() || text == "true" || text == "false" || text == "null" || text == "~")
@@ -62,120 +46,50 @@ void unquote_words(YAML::Node node) {
   }
 }
 
-// A result of one instance on one thread, valid until that thread's next score() call on the
-// instance (the ABI's ownership rule). Buffers never move once made, so that a result stays
-// put while other instances score on the same thread.
-struct ResultBuffer {
-  std::uint64_t instance = 0;  // 0: unused
-  std::uint64_t last_used = 0;
-  Features features;
-  ScoreResult result;
-  std::vector<ls_contribution> contributions;
-};
-
-// Instances are few (one per configured heuristic scorer): a few buffers per thread, the least
-// recently used one reused for an instance that has none.
-constexpr std::size_t kBuffersPerThread = 8;
-thread_local std::array<ResultBuffer, kBuffersPerThread> buffers;
-thread_local std::uint64_t buffer_clock = 0;
-
-ResultBuffer& buffer_for(std::uint64_t instance) {
-  ResultBuffer* oldest = &buffers[0];
-  for (ResultBuffer& buffer : buffers) {
-    if (buffer.instance == instance) {
-      buffer.last_used = ++buffer_clock;
-      return buffer;
+ls_instance* make_instance(const char* params_json, char* err, std::size_t err_size) {
+  YAML::Node params;
+  try {
+    params = YAML::Load(params_json != nullptr ? params_json : "{}");
+  } catch (const YAML::Exception& e) {
+    write_error(err, err_size, "params are not valid JSON: " + e.msg);
+    return nullptr;
+  }
+  unquote_words(params);
+  leadscore::config::YamlErrors errors("params");
+  leadscore::config::YamlMap map(params, "params", errors, {1, 1});
+  if (!map.present() && errors.empty())
+    errors.add(leadscore::config::Position{1, 1}, "params must be a mapping");
+  auto read = leadscore::scoring::read_heuristic_params(map);
+  if (!errors.empty()) {
+    errors.sort_by_position();
+    std::string message;
+    for (const auto& e : errors.list()) {
+      if (!message.empty()) message += '\n';
+      if (e.line > 0) message += std::to_string(e.line) + ":" + std::to_string(e.column) + ": ";
+      message += e.message;
     }
-    if (buffer.last_used < oldest->last_used) oldest = &buffer;
+    write_error(err, err_size, message);
+    return nullptr;
   }
-  oldest->instance = instance;
-  oldest->last_used = ++buffer_clock;
-  return *oldest;
-}
-
-const char* recommendation_text(Recommendation r) {
-  switch (r) {
-    case Recommendation::TransferToSales:
-      return "transfer_to_sales";
-    case Recommendation::DropLead:
-      return "drop_lead";
-    case Recommendation::ContinueQualification:
-      break;
-  }
-  return "continue_qualification";
+  return new ls_instance{HeuristicScorer("heuristic", std::move(read)), {}};
 }
 
 ls_instance* create(const char* params_json, const char*, char* err, std::size_t err_size) {
-  try {
-    const YAML::Node params = YAML::Load(params_json != nullptr ? params_json : "{}");
-    unquote_words(params);
-    leadscore::config::YamlErrors errors("params");
-    leadscore::config::YamlMap map(params, "params", errors, {1, 1});
-    if (!map.present() && errors.empty())
-      errors.add(leadscore::config::Position{1, 1}, "params must be a mapping");
-    auto read = leadscore::scoring::read_heuristic_params(map);
-    if (!errors.empty()) {
-      errors.sort_by_position();
-      std::string message;
-      for (const auto& e : errors.list()) {
-        if (!message.empty()) message += '\n';
-        if (e.line > 0) message += std::to_string(e.line) + ":" + std::to_string(e.column) + ": ";
-        message += e.message;
-      }
-      write_error(err, err_size, message);
-      return nullptr;
-    }
-    return new ls_instance{HeuristicScorer("heuristic", std::move(read)),
-                           next_instance_id.fetch_add(1)};
-  } catch (const YAML::Exception& e) {
-    write_error(err, err_size, "params are not valid JSON: " + e.msg);
-  } catch (const std::exception& e) {
-    write_error(err, err_size, std::string("heuristic: ") + e.what());
-  } catch (...) {
-    write_error(err, err_size, "heuristic: create failed");
-  }
-  return nullptr;
+  return catch_all("heuristic", err, err_size, static_cast<ls_instance*>(nullptr),
+                   [&] { return make_instance(params_json, err, err_size); });
 }
 
 int score(ls_instance* instance, const ls_features* in, ls_result* out, char* err,
           std::size_t err_size) {
-  try {
-    if (in->stage_code < 0 || in->stage_code > static_cast<int>(LeadStage::Lost)) {
-      write_error(err, err_size, "heuristic: unknown stage code " + std::to_string(in->stage_code));
+  return catch_all("heuristic scorer failed", err, err_size, LS_ERROR, [&] {
+    leadscore::plugins::ResultBuffer& buffer = instance->buffers.for_this_thread();
+    if (!leadscore::plugins::read_features(*in, buffer.features, "heuristic", err, err_size))
       return LS_ERROR;
-    }
-    ResultBuffer& buffer = buffer_for(instance->id);
-    Features& features = buffer.features;  // reused: no allocation for short texts
-    features.source.assign(in->source != nullptr ? in->source : "");
-    features.stage = static_cast<LeadStage>(in->stage_code);
-    features.activity_count = in->activity_count;
-    if (in->business_domain == nullptr)
-      features.business_domain.reset();
-    else if (features.business_domain)
-      features.business_domain->assign(in->business_domain);
-    else
-      features.business_domain.emplace(in->business_domain);
-
     const HeuristicScorer& scorer = instance->scorer;
-    buffer.result = scorer.explain(features, scorer.evaluate(features));
-    const ScoreResult& result = buffer.result;
-    buffer.contributions.resize(result.contributions.size());
-    for (std::size_t i = 0; i < result.contributions.size(); ++i)
-      buffer.contributions[i] = {result.contributions[i].rule.c_str(),
-                                 result.contributions[i].points};
-    out->score = result.score;
-    out->recommendation = recommendation_text(result.recommendation);
-    out->reason = result.reason.c_str();
-    out->contributions = buffer.contributions.data();
-    out->contribution_count = buffer.contributions.size();
-    out->intent = nullptr;
+    buffer.result = scorer.explain(buffer.features, scorer.evaluate(buffer.features));
+    buffer.answer(*out);
     return LS_OK;
-  } catch (const std::exception& e) {
-    write_error(err, err_size, std::string("heuristic scorer failed: ") + e.what());
-  } catch (...) {
-    write_error(err, err_size, "heuristic scorer failed");
-  }
-  return LS_ERROR;
+  });
 }
 
 void destroy(ls_instance* instance) { delete instance; }

@@ -8,6 +8,8 @@
 #include <iterator>
 #include <string>
 
+#include "engine/scoring/plugin_scorer.h"
+
 namespace leadscore::scoring {
 namespace {
 
@@ -180,6 +182,24 @@ TEST_F(RebuiltPlugin, ManyReloadsLeaveNothingLoadedOnceTheModulesAreReleased) {
   std::ifstream maps("/proc/self/maps");
   const std::string mapped{std::istreambuf_iterator<char>(maps), {}};
   EXPECT_FALSE(contains(mapped, "memfd:plugin.so")) << mapped;
+  EXPECT_FALSE(contains(mapped, path())) << mapped;
+}
+
+TEST_F(RebuiltPlugin, TheHeuristicModuleIsUnloadedOnceItsLastScorerIsGone) {
+  // A thread that scored keeps nothing of the module alive (no thread-local destructors), so
+  // the old code of a reloaded plugin goes with its last scorer although worker threads live on.
+  install(std::string(LEADSCORE_PLUGIN_DIR) + "/heuristic.so");
+  {
+    auto module = load();
+    ASSERT_NE(module, nullptr);
+    auto scorer = PluginScorer::create(module, "heuristic", "{}", "/tmp");
+    ASSERT_TRUE(scorer.has_value()) << scorer.error();
+    Features lead;
+    lead.source = "partner";
+    EXPECT_TRUE((*scorer)->score(lead).has_value());
+  }
+  std::ifstream maps("/proc/self/maps");
+  const std::string mapped{std::istreambuf_iterator<char>(maps), {}};
   EXPECT_FALSE(contains(mapped, path())) << mapped;
 }
 
