@@ -8,6 +8,8 @@
 // Globals, the libraries, `lead`, `ctx` and `ctx.params` are read-only. Every call has an
 // instruction budget that `pcall` cannot catch (once spent, every further Lua instruction
 // fails until the call has unwound), and the state has a memory cap (a counting allocator).
+// A script built with rules.scorecard is, by default, evaluated natively (native_scorecard.h):
+// its Lua then runs only for its own functions, under the same budget and cap.
 //
 // Threading: a LuaSandbox belongs to one thread at a time (one per worker thread; see
 // LuaScorer). Nothing in it is shared with another sandbox.

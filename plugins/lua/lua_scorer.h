@@ -9,7 +9,9 @@
 //   memory_limit_mb    memory cap of each state, default 32 (1..4096)
 // Other keys are the script's own (e.g. icp_industries for rules/icp_fit.lua).
 //
-// The script contract and the sandbox: lua_sandbox.h and rules/README.md.
+// The script contract and the sandbox: lua_sandbox.h and rules/README.md. A script that returns
+// a rules.scorecard is compiled in each thread's state and evaluated in C++, with the same
+// answers (native_scorecard.h); trace() always runs the script's Lua.
 //
 // Threading: a LuaScorer is immutable after construction; score(), evaluate() and trace() are
 // safe from any number of threads. Each thread gets its own Lua state for each scorer, made on

@@ -271,6 +271,7 @@ enum Key : int {
   kScorecard,
   kScore,
   kItems,
+  kItemCount,
   kClamp,
   kThresholdsKey,
   kRecommend,
@@ -300,11 +301,11 @@ enum Key : int {
   kKeyCount
 };
 constexpr std::array<const char*, kKeyCount> kKeyText = {
-    "scorecard",     "score",        "items",     "clamp",         "thresholds", "recommend",
-    "call_points",   "kind",         "label",     "when",          "points",     "piece",
-    "field",         "labels",       "pieces",    "default",       "steps",      "below",
-    "options",       "max",          "test",      "transfer",      "drop",       "transfer_if",
-    "transfer_text", "blocked_text", "drop_text", "continue_text", "__metatable"};
+    "scorecard",   "score",         "items",        "n_items",   "clamp",         "thresholds",
+    "recommend",   "call_points",   "kind",         "label",     "when",          "points",
+    "piece",       "field",         "labels",       "pieces",    "default",       "steps",
+    "below",       "options",       "max",          "test",      "transfer",      "drop",
+    "transfer_if", "transfer_text", "blocked_text", "drop_text", "continue_text", "__metatable"};
 
 // What rules.lua sets as its conditions' __metatable.
 constexpr std::string_view kConditionMetatable = "rules condition";
@@ -373,11 +374,12 @@ class Compiler {
         return std::nullopt;
     }
 
-    if (get(card, kItems) != LUA_TTABLE) return std::nullopt;
+    // The items the Lua score runs: the first n_items of the list, as it was made.
+    const auto n = number(card, kItemCount);
+    if (get(card, kItems) != LUA_TTABLE || !n || !n->is_integer) return std::nullopt;
     const int items = lua_gettop(L_);
-    const auto n = static_cast<lua_Integer>(lua_rawlen(L_, items));
-    for (lua_Integer i = 1; i <= n; ++i) {
-      lua_rawgeti(L_, items, i);
+    for (lua_Integer i = 1; i <= n->integer; ++i) {
+      if (lua_rawgeti(L_, items, i) != LUA_TTABLE) return std::nullopt;
       auto compiled = item(lua_gettop(L_));
       if (!compiled) return std::nullopt;
       out.items.push_back(std::move(*compiled));
@@ -400,8 +402,8 @@ class Compiler {
   std::optional<std::string> string_at(int index) const {
     if (lua_type(L_, index) != LUA_TSTRING) return std::nullopt;
     std::size_t size = 0;
-    const char* text = lua_tolstring(L_, index, &size);
-    return std::string(text, size);
+    const char* chars = lua_tolstring(L_, index, &size);
+    return std::string(chars, size);
   }
 
   std::optional<std::string> string_field(int table, Key key) {

@@ -492,7 +492,8 @@ function M.scorecard(spec)
     return result
   end
 
-  local card = {score = score, items = items, clamp = clamp, thresholds = thresholds,
+  local card = {score = score, items = items, n_items = n_items, clamp = clamp,
+                thresholds = thresholds,
                 recommend = thresholds == nil and recommend_by_function or nil,
                 call_points = call_points}
   return {name = spec.name, version = spec.version, score = score, rules = items, scorecard = card}

@@ -293,6 +293,21 @@ TEST(NativeScorecard, WhatItDoesNotKnowRunsInLua) {
   EXPECT_EQ(expect_same_answers(sources_with("t.lua", kNumberKeys), false), 0);
 }
 
+// The Lua score runs the items the scorecard was made with; one added to its list afterwards
+// is ignored by both.
+TEST(NativeScorecard, AnItemAddedAfterTheScorecardIsIgnoredAsInLua) {
+  EXPECT_EQ(expect_same_answers(sources_with("t.lua", R"(
+local R = rules
+local card = R.scorecard{name = "appended", version = "1",
+  rules = {R.lookup{"source", field = "source", points = {partner = 0.7}, default = 0.3}},
+  recommend = R.thresholds{transfer = 0.7, drop = 0.3}}
+card.rules[#card.rules + 1] = R.rule{"late", points = 0.2}
+return card
+)"),
+                                true),
+            0);
+}
+
 // A script that wraps the scorecard's score is the script's own: not compiled.
 TEST(NativeScorecard, AScriptWithItsOwnScoreIsNotCompiled) {
   const auto sources = sources_with("t.lua", R"(
