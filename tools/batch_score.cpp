@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <iterator>
 #include <mutex>
 #include <optional>
@@ -331,7 +332,10 @@ std::expected<BatchReport, std::string> score_csv_file(const scoring::ScorerSet&
                                                        const std::string& input_path,
                                                        const std::string& output_path,
                                                        const BatchOptions& options) {
-  auto input = InputFile::open(input_path);
+  // Writing the output truncates its file: when that is the input, read the input first.
+  std::error_code not_found;
+  const bool in_place = std::filesystem::equivalent(input_path, output_path, not_found);
+  auto input = InputFile::open(input_path, in_place);
   if (!input) return std::unexpected("cannot read " + input_path + ": " + input.error());
   OutputFile output(output_path);
   auto report = score_csv(

@@ -22,14 +22,14 @@ std::string system_error() { return std::strerror(errno); }
 
 }  // namespace
 
-std::expected<InputFile, std::string> InputFile::open(const std::string& path) {
+std::expected<InputFile, std::string> InputFile::open(const std::string& path, bool copy) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::unexpected(system_error());
   FdCloser closer{fd};
   struct stat info {};
   if (::fstat(fd, &info) != 0) return std::unexpected(system_error());
   InputFile file;
-  if (S_ISREG(info.st_mode) && info.st_size > 0) {
+  if (!copy && S_ISREG(info.st_mode) && info.st_size > 0) {
     const auto size = static_cast<std::size_t>(info.st_size);
     void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     if (mapped == MAP_FAILED) return std::unexpected(system_error());

@@ -14,8 +14,10 @@ namespace leadscore::tools {
 
 class InputFile {
  public:
-  // The error says why the file cannot be read (the system's message).
-  static std::expected<InputFile, std::string> open(const std::string& path);
+  // The error says why the file cannot be read (the system's message). `copy`: read even a
+  // regular file into memory, for a file that is truncated while its text is in use (a mapping
+  // would lose its pages and fault).
+  static std::expected<InputFile, std::string> open(const std::string& path, bool copy = false);
 
   InputFile(InputFile&& other) noexcept;
   InputFile& operator=(InputFile&&) = delete;

@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace leadscore::tools {
 
@@ -22,7 +23,6 @@ class OutputFile {
   // Closes the file; false when that fails (error() says why). Nothing to do for stdout.
   bool close();
 
-  const std::string& path() const { return path_; }
   const std::string& error() const { return error_; }
 
  private:

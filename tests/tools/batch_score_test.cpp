@@ -261,6 +261,16 @@ TEST_F(BatchScoreFile, WritesTheSameAsInMemory) {
   EXPECT_EQ(read(out), expected);
 }
 
+TEST_F(BatchScoreFile, OutputOverTheInputReplacesIt) {
+  const std::string input = generated_leads(3000);
+  const auto path = write("leads.csv", input);
+  auto report = score_csv_file(*set, set->primary(), path, path);
+  ASSERT_TRUE(report.has_value()) << report.error();
+  std::string expected;
+  ASSERT_TRUE(score(input, expected).has_value());
+  EXPECT_EQ(read(path), expected);
+}
+
 TEST_F(BatchScoreFile, ARefusedHeaderLeavesNoOutputFile) {
   const auto in = write("in.csv", "stage\nnew\n");
   auto report = score_csv_file(*set, set->primary(), in, (dir / "out.csv").string());

@@ -20,6 +20,10 @@ TEST(InputFile, HoldsTheTextOfARegularFile) {
     ASSERT_TRUE(file.has_value()) << file.error();
     const InputFile moved = std::move(*file);
     EXPECT_EQ(moved.text(), "source\r\nmanual\n");
+    auto copied = InputFile::open(path.string(), true);
+    ASSERT_TRUE(copied.has_value()) << copied.error();
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << "x";  // a copy keeps its text
+    EXPECT_EQ(copied->text(), "source\r\nmanual\n");
   }
   std::ofstream(path, std::ios::binary | std::ios::trunc).flush();
   auto empty = InputFile::open(path.string());
