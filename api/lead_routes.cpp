@@ -243,13 +243,33 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
   }
   const bool primary = scorer == &scorers->primary();
   const std::string role = primary ? "primary" : "adhoc";
-  auto session = s.db->session();
-  if (!session) return fail(session.error(), r);
+  // The connection is leased when first needed: a primary run on a cached lead needs none,
+  // as its write goes through the analysis writer (which leases its own, per batch).
+  std::optional<store::Session> session;
+  auto lease = [&]() -> std::expected<store::Session*, Error> {
+    if (!session) {
+      auto leased = s.db->session();
+      if (!leased) return std::unexpected(leased.error());
+      session.emplace(std::move(*leased));
+    }
+    return &*session;
+  };
+  auto record = [&](const Lead& seen, const domain::Analysis& analysis) -> store::Result<Lead> {
+    if (primary && s.analyses) {
+      session.reset();  // the writer leases its own: holding one here could starve the pool
+      return s.analyses->record(seen, analysis);
+    }
+    auto c = lease();
+    if (!c) return std::unexpected(c.error());
+    return (*c)->record_analysis(seen, analysis, primary);
+  };
   // A primary run may start from the cached lead: its write is guarded by updated_at.
   std::optional<Lead> seen = primary && s.leads ? s.leads->find(*id) : std::nullopt;
   for (int attempt = 0; attempt < kAnalyzeAttempts; ++attempt) {
     if (!seen) {
-      auto lead = session->get_lead(*id);
+      auto c = lease();
+      if (!c) return fail(c.error(), r);
+      auto lead = (*c)->get_lead(*id);
       if (!lead) return fail(lead.error(), r);
       seen = std::move(*lead);
     }
@@ -271,7 +291,9 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
       failed.scorer_version = failure.version;
       failed.error = failure.error;
       failed.latency_ms = failure.latency_ms;
-      if (auto kept = session->append_analysis(failed); !kept) return fail(kept.error(), r);
+      auto c = lease();
+      if (!c) return fail(c.error(), r);
+      if (auto kept = (*c)->append_analysis(failed); !kept) return fail(kept.error(), r);
     }
     if (!run.result)
       return fail({ErrorCode::ScorerUnavailable, run.failure_summary(), {}, {}}, r);
@@ -279,7 +301,7 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
     analysis.scorer_version = run.scorer->version();
     analysis.latency_ms = run.latency_ms;
     analysis.result = *run.result;
-    auto stored = session->record_analysis(*seen, analysis, primary);
+    auto stored = record(*seen, analysis);
     if (!stored && stored.error().code == ErrorCode::Conflict) {
       seen.reset();  // changed since it was read (or cached): read it again
       continue;

@@ -138,8 +138,10 @@ int serve(const std::string& config_path) {
                         config_path);
   // Shadow scorers run here, off the response path, with a queue of their own.
   api::WorkerPool shadow_pool(1, 10000);
-  api::Server server(api::Services{&*cfg, db.get(), &live, &keys, &leads, &shadow_pool},
-                     cfg->server.host);
+  store::AnalysisWriter analyses(*db);
+  api::Server server(
+      api::Services{&*cfg, db.get(), &live, &keys, &leads, &shadow_pool, &analyses},
+      cfg->server.host);
   try {
     server.start();
   } catch (const std::exception& e) {
@@ -174,6 +176,9 @@ int serve(const std::string& config_path) {
   }
   server.stop();
   shadow_pool.stop();
+  const auto written = analyses.stats();
+  spdlog::info("analyses written: {} in {} statements (largest batch {})", written.analyses,
+               written.batches, written.largest_batch);
   spdlog::shutdown();
   return 0;
 }

@@ -17,6 +17,7 @@
 #include "api/worker_pool.h"
 #include "engine/config/app_config.h"
 #include "engine/scoring/registry.h"
+#include "engine/store/analysis_writer.h"
 #include "engine/store/store.h"
 
 namespace leadscore::api {
@@ -29,6 +30,7 @@ struct Services {
   KeyCache* keys = nullptr;
   LeadCache* leads = nullptr;     // optional: recently analyzed leads
   WorkerPool* shadows = nullptr;  // optional: runs shadow scorers off the response path
+  store::AnalysisWriter* analyses = nullptr;  // optional: group commit of primary analyses
 };
 
 enum class Access { Public, Read, Manage, Analyze, Administer };

@@ -2,6 +2,8 @@
 // transaction around the lead's (or sale's) row lock when the domain rules must see the
 // current row before deciding.
 #include <algorithm>
+#include <nlohmann/json.hpp>
+#include <span>
 #include <stdexcept>
 #include <utility>
 
@@ -134,6 +136,39 @@ const Statement kRecordAnalysisOnly{
          "  $9::float8, $10::text, now() FROM leads WHERE id = $1::bigint)"
          " SELECT ",
          kLeadColumns, " FROM leads WHERE id = $1::bigint"})};
+// record_analyses(): kRecordAnalysisOnLead for a batch of analyses, each on its own lead, in
+// one statement and so one commit. $1 is a JSON array of
+// {a_n, a_lead, a_seen, a_score, a_recommendation, a_reason, a_scorer, a_scorer_version,
+//  a_role, a_actor, a_features, a_result, a_contributions, a_latency_ms}; each answer row
+// carries its a_n. (The a_ prefix keeps the input's columns apart from the leads' own.)
+// $2 is the array of the leads' ids: it lets the planner find them by index (it takes
+// jsonb_to_recordset() for 100 rows, and would scan the whole table to join them).
+const Statement kRecordAnalysesOnLeads{
+    "record_analyses_on_leads",
+    cat({"WITH input AS ("
+         " SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(a_n int, a_lead bigint,"
+         "  a_seen timestamptz, a_score float8, a_recommendation text, a_reason text,"
+         "  a_scorer text, a_scorer_version text, a_role text, a_actor text, a_features jsonb,"
+         "  a_result jsonb, a_contributions jsonb, a_latency_ms float8)"
+         "), stored AS ("
+         " UPDATE leads SET ai_score = a_score, ai_recommendation = a_recommendation,"
+         "  ai_reason = a_reason, ai_scorer = a_scorer, ai_scorer_version = a_scorer_version,"
+         "  ai_analyzed_at = now(), ",
+         kTouch,
+         "  FROM input WHERE id = ANY($2::bigint[]) AND id = a_lead AND updated_at = a_seen"
+         "   AND stage NOT IN ('transferred', 'lost')"
+         " RETURNING a_n, ",
+         kLeadColumns, "), analysis AS (", kAnalysisInsert,
+         " SELECT a_lead, a_scorer, a_scorer_version, a_role, a_actor, a_features, a_result,"
+         "  a_contributions, a_latency_ms, NULL, now()"
+         "  FROM input JOIN stored USING (a_n) ORDER BY a_n)"
+         " SELECT 'stored' AS outcome, stored.* FROM stored"
+         " UNION ALL"
+         " SELECT CASE WHEN stage IN ('transferred', 'lost') THEN 'final' ELSE 'changed' END,"
+         "  a_n, ",
+         kLeadColumns,
+         " FROM input JOIN leads ON id = a_lead"
+         " WHERE id = ANY($2::bigint[]) AND NOT EXISTS (SELECT 1 FROM stored WHERE stored.a_n = input.a_n)"})};
 const Statement kAppendAnalysis{
     "append_analysis",
     cat({kAnalysisInsert,
@@ -257,6 +292,50 @@ Params& analysis_fields(Params& p, const domain::Analysis& a) {
   else
     p.null().null();
   return p.real(a.latency_ms).text(a.error);
+}
+
+// The outcome of a guarded analysis write, from its answer row: "stored" with the lead from
+// column `lead_first` on, or "final" / "changed" with the lead as it is.
+Result<domain::Lead> recorded(const PgResult& r, int row, int lead_first, std::int64_t id) {
+  const std::string_view outcome = r.text(row, 0);
+  if (outcome == "stored") return read_lead(r, row, lead_first);
+  if (outcome == "final") {
+    auto stage = domain::parse_lead_stage(r.text(row, lead_first + 2));
+    return lead_final(id, stage.value_or(LeadStage::Lost));
+  }
+  return error(ErrorCode::Conflict,
+               "lead " + std::to_string(id) + " changed since it was read; read it and score again");
+}
+
+// A JSON string. Strict: text that is not UTF-8 throws, as PostgreSQL would refuse it.
+std::string json_string(std::string_view text) {
+  return nlohmann::json(text).dump();
+}
+
+// The input of kRecordAnalysesOnLeads.
+std::string analyses_batch_json(std::span<const AnalysisToRecord> batch) {
+  std::string out = "[";
+  for (std::size_t n = 0; n < batch.size(); ++n) {
+    const domain::Lead& seen = *batch[n].seen;
+    const domain::Analysis& a = *batch[n].analysis;
+    const domain::ScoreResult& result = *a.result;
+    if (n > 0) out += ',';
+    out += "{\"a_n\":" + std::to_string(n) + ",\"a_lead\":" + std::to_string(seen.id);
+    out += ",\"a_seen\":";
+    out += seen.updated_at.empty() ? "null" : json_string(seen.updated_at);
+    out += ",\"a_score\":" + nlohmann::json(result.score).dump();
+    out += ",\"a_recommendation\":" + json_string(domain::to_string(result.recommendation));
+    out += ",\"a_reason\":" + json_string(result.reason);
+    out += ",\"a_scorer\":" + json_string(a.scorer);
+    out += ",\"a_scorer_version\":" + json_string(a.scorer_version);
+    out += ",\"a_role\":" + json_string(a.role);
+    out += ",\"a_actor\":" + json_string(a.actor);
+    out += ",\"a_features\":" + features_json(a.features);
+    out += ",\"a_result\":" + result_json(result);
+    out += ",\"a_contributions\":" + contributions_json(result);
+    out += ",\"a_latency_ms\":" + nlohmann::json(a.latency_ms).dump() + "}";
+  }
+  return out + "]";
 }
 
 ApiKey read_api_key(const PgResult& r, int row) {
@@ -502,15 +581,64 @@ Result<domain::Lead> Session::record_analysis(const domain::Lead& seen,
     auto r = c.execute(kRecordAnalysisOnLead, analysis_fields(p, analysis));
     if (!r) return failure(r.error());
     if (r->rows() == 0) return lead_not_found(seen.id);
-    const std::string_view outcome = r->text(0, 0);
-    if (outcome == "stored") return read_lead(*r, 0, 1);
-    if (outcome == "final") {
-      auto stage = domain::parse_lead_stage(r->text(0, 3));
-      return lead_final(seen.id, stage.value_or(LeadStage::Lost));
-    }
-    return error(ErrorCode::Conflict, "lead " + std::to_string(seen.id) +
-                                          " changed since it was read; read it and score again");
+    return recorded(*r, 0, 1, seen.id);
   });
+}
+
+std::vector<Result<domain::Lead>> Session::record_analyses(
+    std::span<const AnalysisToRecord> batch) {
+  std::vector<Result<domain::Lead>> outcomes;
+  outcomes.reserve(batch.size());
+  auto one_by_one = [&] {
+    outcomes.clear();
+    for (const auto& item : batch)
+      outcomes.push_back(record_analysis(*item.seen, *item.analysis, /*store_on_lead=*/true));
+    return std::move(outcomes);
+  };
+  const bool batchable =
+      batch.size() > 1 && std::ranges::all_of(batch, [](const AnalysisToRecord& item) {
+        return item.analysis->result && (item.analysis->lead_id == 0 ||
+                                         item.analysis->lead_id == item.seen->id);
+      });
+  if (!batchable) return one_by_one();
+  bool refused = false;  // PostgreSQL refused the statement: nothing of the batch was written
+  auto written = guarded(impl_.get(), [&](PgConnection& c) -> Result<void> {
+    std::string input;
+    try {
+      input = analyses_batch_json(batch);
+    } catch (const nlohmann::json::exception&) {
+      refused = true;  // a text that is not UTF-8: PostgreSQL would refuse it too
+      return std::unexpected(Error::validation("reason", "text that is not UTF-8"));
+    }
+    std::string ids = "{";
+    for (const auto& item : batch) {
+      if (ids.size() > 1) ids += ',';
+      ids += std::to_string(item.seen->id);
+    }
+    ids += '}';
+    auto r = c.execute(kRecordAnalysesOnLeads, Params().text(std::move(input)).text(std::move(ids)));
+    if (!r) {
+      auto e = failure(r.error());
+      refused = e.error().code != ErrorCode::Unavailable;
+      return e;
+    }
+    outcomes.assign(batch.size(), std::unexpected(Error{}));
+    std::vector<bool> answered(batch.size(), false);
+    for (int row = 0; row < r->rows(); ++row) {
+      const auto n = static_cast<std::size_t>(r->integer(row, 1));
+      if (n >= batch.size() || answered[n]) throw std::runtime_error("malformed batch answer");
+      outcomes[n] = recorded(*r, row, 2, batch[n].seen->id);
+      answered[n] = true;
+    }
+    for (std::size_t n = 0; n < batch.size(); ++n)
+      if (!answered[n]) outcomes[n] = lead_not_found(batch[n].seen->id);
+    return {};
+  });
+  if (written) return outcomes;
+  // A refusal (a text PostgreSQL will not take, say) is one analysis's doing: write them one
+  // by one so that only it fails. Otherwise (the database is away) they all fail alike.
+  if (refused) return one_by_one();
+  return std::vector<Result<domain::Lead>>(batch.size(), std::unexpected(written.error()));
 }
 
 Result<void> Session::append_analysis(const domain::Analysis& analysis) {

@@ -15,6 +15,7 @@
 #include <expected>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,12 @@ struct ApiKey {
   std::string created_at;
 };
 
+// One analysis to record on its lead, as Session::record_analysis(*seen, *analysis, true).
+struct AnalysisToRecord {
+  const domain::Lead* seen = nullptr;
+  const domain::Analysis* analysis = nullptr;
+};
+
 class Session;
 
 class Database {
@@ -140,6 +147,11 @@ class Session {
   // `store_on_lead`, only appends the row (NotFound if the lead is missing).
   Result<domain::Lead> record_analysis(const domain::Lead& seen, const domain::Analysis& analysis,
                                        bool store_on_lead);
+  // Records each analysis of `batch` as record_analysis(seen, analysis, true) would, in one
+  // statement (one round trip, one commit): the outcomes, in the batch's order. Each analysis
+  // must be of a different lead. An analysis that PostgreSQL refuses fails alone (the batch
+  // is then written one by one); Unavailable fails them all.
+  std::vector<Result<domain::Lead>> record_analyses(std::span<const AnalysisToRecord> batch);
   // Appends an analysis row only (shadow runs, failed runs).
   Result<void> append_analysis(const domain::Analysis& analysis);
 

@@ -47,8 +47,10 @@ void ApiTest::SetUp() {
   live_scorers = std::make_unique<api::LiveScorers>(
       std::make_shared<const scoring::ScorerSet>(std::move(*scorers)), config_path());
   shadow_pool = std::make_unique<api::WorkerPool>(1, 1000);
+  analysis_writer = std::make_unique<store::AnalysisWriter>(*db);
   server = std::make_unique<api::Server>(
-      api::Services{&config, db.get(), live_scorers.get(), &keys, &lead_cache, shadow_pool.get()},
+      api::Services{&config, db.get(), live_scorers.get(), &keys, &lead_cache, shadow_pool.get(),
+                    analysis_writer.get()},
       config.server.host);
   server->start();
   client = std::make_unique<HttpClient>(server->port());
@@ -63,6 +65,7 @@ void ApiTest::TearDown() {
   if (server) server->stop();
   if (shadow_pool) shadow_pool->stop();
   server.reset();
+  analysis_writer.reset();
   db.reset();
 }
 

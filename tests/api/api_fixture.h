@@ -57,6 +57,7 @@ class ApiTest : public ::testing::Test {
   api::LeadCache lead_cache;
   std::unique_ptr<api::LiveScorers> live_scorers;
   std::unique_ptr<api::WorkerPool> shadow_pool;
+  std::unique_ptr<store::AnalysisWriter> analysis_writer;
   std::unique_ptr<api::Server> server;
   std::unique_ptr<HttpClient> client;
   std::shared_ptr<std::ostringstream> log_stream_ = std::make_shared<std::ostringstream>();

@@ -87,7 +87,7 @@ class Store : public ::testing::Test {
     analysis.actor = "tester";
     analysis.features = domain::features_of(lead);
     analysis.result = domain::ScoreResult{
-        score, recommendation, "because", {{"base", score / 2}, {"activity", score / 2}}};
+        score, recommendation, "because", {{"base", score / 2}, {"activity", score / 2}}, {}};
     analysis.latency_ms = 0.25;
     return analysis;
   }
