@@ -1,6 +1,14 @@
 #include "engine/store/connection_pool.h"
 
+#include <algorithm>
+
 namespace leadscore::store {
+
+// A thread waiting in acquire(), on its own stack until it returns.
+struct ConnectionPool::Waiter {
+  PgConnection* handed = nullptr;
+  std::condition_variable ready;
+};
 
 ConnectionPool::ConnectionPool(std::vector<std::unique_ptr<PgConnection>> connections)
     : connections_(std::move(connections)) {
@@ -10,18 +18,35 @@ ConnectionPool::ConnectionPool(std::vector<std::unique_ptr<PgConnection>> connec
 
 PgConnection* ConnectionPool::acquire(std::chrono::milliseconds wait) {
   std::unique_lock lock(mutex_);
-  if (!freed_.wait_for(lock, wait, [this] { return !idle_.empty(); })) return nullptr;
-  PgConnection* connection = idle_.back();
-  idle_.pop_back();
-  return connection;
+  if (!idle_.empty() && waiters_.empty()) {
+    PgConnection* connection = idle_.back();
+    idle_.pop_back();
+    return connection;
+  }
+  Waiter me;
+  waiters_.push_back(&me);
+  if (me.ready.wait_for(lock, wait, [&] { return me.handed != nullptr; })) return me.handed;
+  waiters_.erase(std::ranges::find(waiters_, &me));
+  return nullptr;
 }
 
 void ConnectionPool::release(PgConnection* connection) {
-  {
-    std::lock_guard lock(mutex_);
+  std::lock_guard lock(mutex_);
+  if (waiters_.empty()) {
     idle_.push_back(connection);
+    return;
   }
-  freed_.notify_one();
+  // Straight to the longest waiter: a thread that releases and at once acquires again
+  // would otherwise take the connection back every time, and the waiters could starve.
+  Waiter* first = waiters_.front();
+  waiters_.pop_front();
+  first->handed = connection;
+  first->ready.notify_one();
+}
+
+std::size_t ConnectionPool::waiting() const {
+  std::lock_guard lock(mutex_);
+  return waiters_.size();
 }
 
 }  // namespace leadscore::store

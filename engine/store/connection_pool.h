@@ -1,11 +1,13 @@
 // A fixed set of PgConnections shared by the threads of a Database. Private to engine/store.
 //
 // Threading: acquire() and release() are safe from any thread; a connection acquired belongs
-// to its caller alone until released.
+// to its caller alone until released. Waiters are served first come, first served.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -22,11 +24,13 @@ class ConnectionPool {
   PgConnection* acquire(std::chrono::milliseconds wait);
   void release(PgConnection* connection);
   int size() const { return static_cast<int>(connections_.size()); }
+  std::size_t waiting() const;  // threads waiting in acquire()
 
  private:
   std::vector<std::unique_ptr<PgConnection>> connections_;
-  std::mutex mutex_;
-  std::condition_variable freed_;
+  struct Waiter;
+  mutable std::mutex mutex_;
+  std::deque<Waiter*> waiters_;      // oldest first
   std::vector<PgConnection*> idle_;  // LIFO: the most recently used connection is warmest
 };
 

@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <mutex>
 #include <thread>
+#include <vector>
 
+#include "engine/store/connection_pool.h"
 #include "tests/store/store_fixture.h"
 
 namespace leadscore::store::testing {
@@ -51,6 +54,42 @@ TEST_F(Store, LeaseWaitsForAFreeConnectionAndTimesOutUnavailable) {
   releaser.join();
   ASSERT_TRUE(waited) << waited.error().message;
   EXPECT_TRUE(waited->ping());
+}
+
+TEST_F(Store, ConnectionsGoToTheWaitersInTheOrderTheyCame) {
+  auto opened = PgConnection::open(url_);
+  ASSERT_TRUE(opened) << opened.error();
+  std::vector<std::unique_ptr<PgConnection>> one;
+  one.push_back(std::move(*opened));
+  ConnectionPool pool(std::move(one));
+  PgConnection* held = pool.acquire(0ms);
+  ASSERT_NE(held, nullptr);
+
+  std::mutex mutex;
+  std::vector<int> order;
+  std::vector<std::jthread> waiters;
+  for (int w = 1; w <= 3; ++w) {
+    waiters.emplace_back([&, w] {
+      PgConnection* c = pool.acquire(10s);
+      ASSERT_NE(c, nullptr);
+      {
+        std::lock_guard lock(mutex);
+        order.push_back(w);
+      }
+      pool.release(c);
+    });
+    while (pool.waiting() < static_cast<std::size_t>(w)) std::this_thread::sleep_for(1ms);
+  }
+  pool.release(held);
+  // A thread that comes now finds the connection promised to the first waiter.
+  EXPECT_EQ(pool.acquire(0ms), nullptr);
+  waiters.clear();
+
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(pool.waiting(), 0u);
+  PgConnection* again = pool.acquire(0ms);
+  EXPECT_EQ(again, held);
+  pool.release(again);
 }
 
 TEST_F(Store, DroppedConnectionsAreReconnectedOnTheNextLease) {
