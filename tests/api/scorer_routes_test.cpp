@@ -174,7 +174,8 @@ TEST_F(ScorerRoutes, ReloadSwapsOnlyAWholeValidSet) {
 TEST_F(ScorerRoutes, ReloadPicksUpAPluginModuleRebuiltAtTheSamePath) {
   // The next build of the module: the heuristic's, where GET /scorers says it is.
   std::string next_build;
-  for (const auto& s : call("GET", "/scorers", "", viewer_key).json()["items"])
+  const json listed = call("GET", "/scorers", "", viewer_key).json();  // outlives the loop
+  for (const auto& s : listed["items"])
     if (s["name"] == "heuristic") next_build = s["plugin_path"];
   ASSERT_FALSE(next_build.empty());
   const std::string module = path_ + ".module.so";
