@@ -46,7 +46,8 @@ domain::Analysis analysis_of(std::int64_t lead_id, const std::string& role, cons
 }
 
 // Runs the shadow scorers on the features the primary saw, on the shadow pool: recorded as
-// analyses (role "shadow"), never stored on the lead, never delaying the response. When the
+// analyses (role "shadow"), never stored on the lead, never delaying the response. Each is
+// held to its own checks and budget_ms: a run over budget is kept as failed, with why. When the
 // pool is full the shadow runs of this analysis are skipped, and the log says so.
 void run_shadows(const Services& s, std::shared_ptr<const scoring::ScorerSet> scorers,
                  const domain::Analysis& primary) {
@@ -61,17 +62,15 @@ void run_shadows(const Services& s, std::shared_ptr<const scoring::ScorerSet> sc
     if (!session) return spdlog::warn("shadow runs skipped: {}", session.error().message);
     for (const scoring::Scorer* shadow : scorers->shadows()) {
       domain::Analysis analysis = base;
-      const auto started = std::chrono::steady_clock::now();
-      auto result = shadow->score(analysis.features);
-      analysis.latency_ms = std::chrono::duration<double, std::milli>(
-                                std::chrono::steady_clock::now() - started).count();
+      scoring::ScorerRun run = scoring::run_scorer(*scorers, *shadow, analysis.features);
+      analysis.latency_ms = run.latency_ms;
       analysis.scorer = shadow->name();
       analysis.scorer_version = shadow->version();
-      if (result) {
-        analysis.result = std::move(*result);
+      if (run.result) {
+        analysis.result = std::move(*run.result);
       } else {
-        analysis.error = result.error();
-        live->record_error(shadow->name(), result.error());
+        analysis.error = run.result.error();
+        live->record_error(shadow->name(), run.result.error());
       }
       if (auto kept = session->append_analysis(analysis); !kept)
         spdlog::warn("shadow run of {} on lead {} not kept: {}", shadow->name(), analysis.lead_id,

@@ -6,6 +6,7 @@
 // Threading: safe from any thread (scorers are).
 #pragma once
 
+#include <expected>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,17 @@ struct FallbackRun {
   // "scorer a failed: ...; scorer b failed: ...", for a 503 when every scorer failed.
   std::string failure_summary() const;
 };
+
+// One run of one scorer: its result, or why the run failed (the scorer's error, a malformed
+// result, or more time than its budget_ms), and how long it took.
+struct ScorerRun {
+  std::expected<ScoreResult, std::string> result;
+  double latency_ms = 0;
+};
+
+// Runs `scorer` (one of `set`) once, with the checks and the budget of run_with_fallback().
+// Shadow runs use it: they answer nobody, but are held to the same rules.
+ScorerRun run_scorer(const ScorerSet& set, const Scorer& scorer, const Features& features);
 
 // Runs `scorer` (one of `set`) on the features; when it fails, runs its fallback, and so on
 // until one answers or the chain ends. A run fails when the scorer returns an error, when it

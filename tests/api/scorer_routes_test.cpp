@@ -17,7 +17,7 @@ using nlohmann::json;
 // `flaky` (the test plugin: fails for source "error") decides, falling back to the heuristic;
 // the heuristic also shadows every analysis; `lonely` has no fallback.
 std::string scorers_yaml(const std::string& primary, const std::string& shadow = "heuristic") {
-  return "sources: [scanner, partner, manual, ok, error, intent]\n"
+  return "sources: [scanner, partner, manual, ok, error, intent, slow]\n"
          "scoring:\n"
          "  primary: " + primary + "\n"
          "  shadow: [" + shadow + "]\n"
@@ -77,6 +77,26 @@ TEST_F(ScorerRoutes, PrimaryAnswersAndShadowsAreRecordedButNeverStored) {
   // The shadow's score (0.3 + -0.2 + 0 + 0.1) never reaches the lead.
   EXPECT_DOUBLE_EQ(analyses[1]["score"].get<double>(), 0.3 + -0.2 + 0.0 + 0.1);
   EXPECT_DOUBLE_EQ(call("GET", "/leads/" + std::to_string(id)).json()["ai_score"].get<double>(), 0.5);
+}
+
+TEST_F(ScorerRoutes, AShadowOverItsBudgetIsRecordedAsFailed) {
+  // The test plugin sleeps 30 ms for source "slow"; as a shadow its budget is 5 ms.
+  write(scorers_yaml("heuristic", "timed") + "    timed:\n      plugin: " TEST_PLUGIN_DIR
+        "/test_good.so\n      budget_ms: 5\n");
+  ASSERT_EQ(call("POST", "/admin/reload", "", analyst_key).status, 200);
+  const std::int64_t id = create_lead({{"source", "slow"}})["id"];
+  auto r = call("POST", "/leads/" + std::to_string(id) + "/analyze");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["scorer"], "heuristic");
+
+  json analyses = analyses_when(id, 2);
+  ASSERT_EQ(analyses.size(), 2u);
+  EXPECT_EQ(analyses[1]["role"], "shadow");
+  EXPECT_EQ(analyses[1]["scorer"], "timed");
+  EXPECT_FALSE(analyses[1].contains("score"));
+  EXPECT_NE(analyses[1]["error"].get<std::string>().find("over its budget of 5 ms"),
+            std::string::npos) << analyses[1];
+  EXPECT_GE(analyses[1]["latency_ms"].get<double>(), 30.0);
 }
 
 TEST_F(ScorerRoutes, IntentIsShownOnlyWhenTheScorerGaveOne) {
