@@ -37,7 +37,7 @@ domain::Sale read_sale(const PgResult& result, int row, int first = 0);
 domain::Analysis read_analysis(const PgResult& result, int row);
 
 // jsonb documents of an analysis: features {source, stage, activity_count, business_domain?,
-// name?, ...}, result {score, recommendation, reason}, contributions [{rule, points}].
+// name?, ...}, result {score, recommendation, reason, intent?}, contributions [{rule, points}].
 std::string features_json(const domain::Features& features);
 std::string result_json(const domain::ScoreResult& result);
 std::string contributions_json(const domain::ScoreResult& result);
