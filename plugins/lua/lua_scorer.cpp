@@ -5,8 +5,11 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <system_error>
+#include <thread>
 
 namespace leadscore::lua {
 
@@ -15,21 +18,21 @@ struct LuaScorer::Program {
   RuleSources sources;
   nlohmann::json params;
   SandboxLimits limits;
+  // Each thread's state, made on its first call and freed with the scorer. (Not in a
+  // thread_local object: a module with thread-local destructors stays loaded until those
+  // threads end, so the code of a reloaded lua.so could never be unloaded.)
+  mutable std::mutex mutex;
+  mutable std::map<std::thread::id, std::unique_ptr<LuaSandbox>> sandboxes;
 };
 
 namespace {
 
 std::atomic<std::uint64_t> next_program_id{1};
 
-// One thread's sandboxes, one per scorer it has served. A scorer that is gone (its Program
-// expired) has its sandbox freed on the thread's next miss.
-struct CachedSandbox {
-  std::uint64_t id = 0;
-  std::weak_ptr<const LuaScorer::Program> program;
-  std::unique_ptr<LuaSandbox> sandbox;
-};
-thread_local std::vector<CachedSandbox> t_sandboxes;
-thread_local std::size_t t_last = 0;
+// This thread's last state, so that a call finds it without the lock. Plain values: see
+// Program::sandboxes. The program id (never reused) says whose state it is.
+thread_local std::uint64_t t_program = 0;
+thread_local LuaSandbox* t_sandbox = nullptr;
 
 std::uint64_t fnv1a(std::uint64_t hash, std::string_view text) {
   for (unsigned char c : text) {
@@ -171,29 +174,27 @@ std::expected<std::unique_ptr<LuaScorer>, std::vector<LoadError>> LuaScorer::cre
   scorer->files_.push_back(program->sources.script.name);
   for (const auto& lib : program->sources.libs) scorer->files_.push_back(lib.name);
   // The state made to check the script serves this thread's first calls.
-  t_sandboxes.push_back({program->id, program, std::move(*sandbox)});
+  program->sandboxes[std::this_thread::get_id()] = std::move(*sandbox);
   scorer->program_ = std::move(program);
   return scorer;
 }
 
 LuaSandbox* LuaScorer::thread_sandbox(std::string* error) const {
-  const std::uint64_t id = program_->id;
-  if (t_last < t_sandboxes.size() && t_sandboxes[t_last].id == id)
-    return t_sandboxes[t_last].sandbox.get();
-  for (std::size_t i = 0; i < t_sandboxes.size(); ++i)
-    if (t_sandboxes[i].id == id) {
-      t_last = i;
-      return t_sandboxes[i].sandbox.get();
+  if (t_program == program_->id) return t_sandbox;
+  std::lock_guard lock(program_->mutex);
+  std::unique_ptr<LuaSandbox>& mine = program_->sandboxes[std::this_thread::get_id()];
+  if (!mine) {
+    auto sandbox = LuaSandbox::create(program_->sources, program_->params, program_->limits);
+    if (!sandbox) {
+      program_->sandboxes.erase(std::this_thread::get_id());
+      if (error != nullptr) *error = sandbox.error().to_text();
+      return nullptr;
     }
-  std::erase_if(t_sandboxes, [](const CachedSandbox& c) { return c.program.expired(); });
-  auto sandbox = LuaSandbox::create(program_->sources, program_->params, program_->limits);
-  if (!sandbox) {
-    if (error != nullptr) *error = sandbox.error().to_text();
-    return nullptr;
+    mine = std::move(*sandbox);
   }
-  t_sandboxes.push_back({id, program_, std::move(*sandbox)});
-  t_last = t_sandboxes.size() - 1;
-  return t_sandboxes.back().sandbox.get();
+  t_program = program_->id;
+  t_sandbox = mine.get();
+  return t_sandbox;
 }
 
 std::expected<domain::ScoreResult, std::string> LuaScorer::score(

@@ -15,7 +15,7 @@
 //
 // Threading: a LuaScorer is immutable after construction; score(), evaluate() and trace() are
 // safe from any number of threads. Each thread gets its own Lua state for each scorer, made on
-// its first call and freed when the thread ends (or on a later call after the scorer is gone).
+// its first call and freed with the scorer.
 #pragma once
 
 #include <cstdint>

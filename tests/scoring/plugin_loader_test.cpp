@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 
 #include "engine/scoring/plugin_scorer.h"
 
@@ -197,6 +198,27 @@ TEST_F(RebuiltPlugin, TheHeuristicModuleIsUnloadedOnceItsLastScorerIsGone) {
     Features lead;
     lead.source = "partner";
     EXPECT_TRUE((*scorer)->score(lead).has_value());
+  }
+  std::ifstream maps("/proc/self/maps");
+  const std::string mapped{std::istreambuf_iterator<char>(maps), {}};
+  EXPECT_FALSE(contains(mapped, path())) << mapped;
+}
+
+TEST_F(RebuiltPlugin, TheLuaModuleIsUnloadedOnceItsLastScorerIsGone) {
+  // The Lua states of the threads that scored belong to the scorer, not to those threads.
+  install(std::string(LEADSCORE_PLUGIN_DIR) + "/lua.so");
+  {
+    auto module = load();
+    ASSERT_NE(module, nullptr);
+    const std::string params =
+        R"({"script": ")" LEADSCORE_SOURCE_DIR R"(/rules/default.lua"})";
+    auto scorer = PluginScorer::create(module, "rules", params, "/tmp");
+    ASSERT_TRUE(scorer.has_value()) << scorer.error();
+    Features lead;
+    lead.source = "partner";
+    EXPECT_TRUE((*scorer)->score(lead).has_value());
+    std::thread other([&] { EXPECT_TRUE((*scorer)->score(lead).has_value()); });
+    other.join();
   }
   std::ifstream maps("/proc/self/maps");
   const std::string mapped{std::istreambuf_iterator<char>(maps), {}};
