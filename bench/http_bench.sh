@@ -65,7 +65,7 @@ for route in get analyze; do
   [[ -n "${PROFILE:-}" ]] && perf record -q -g -p "$(pgrep -d, -P "$postmaster")" \
     -o "$PROFILE/perf.$route.postgres.data" -- sleep "$duration" 2>/dev/null &
   server_before=$(cpu_ticks "$server") pg_before=$(cpu_ticks "$postmaster")
-  ROUTE=$route wrk -t2 -c64 -d"${duration}s" -s "$root/bench/wrk_leads.lua" "http://127.0.0.1:$api_port" \
+  ROUTE=$route wrk ${WRK_FLAGS:-} -t2 -c64 -d"${duration}s" -s "$root/bench/wrk_leads.lua" "http://127.0.0.1:$api_port" \
     > "$work/wrk.out"
   grep -E "Requests/sec|p50|Socket|Non-2xx" "$work/wrk.out"
   # CPU per request is steadier than req/s on a shared machine: it does not count the waits.

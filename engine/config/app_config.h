@@ -22,7 +22,7 @@ struct ServerConfig {
   std::string host = "127.0.0.1";  // listen address; 0.0.0.0 for every interface
   int port = 8000;
   int threads = 2;                       // Pistache reactor threads
-  int workers = 8;                       // off-reactor pool for database and scoring work
+  int workers = 32;                      // off-reactor pool for database and scoring work
   int queue_limit = 1024;                // queued requests before answering 503
   std::size_t max_body_bytes = 1 << 20;  // largest request body; 413 above
   int request_timeout_ms = 10000;        // deadline of one queued request

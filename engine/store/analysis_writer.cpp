@@ -6,10 +6,13 @@
 
 namespace leadscore::store {
 
-// One record() call's analysis, on its caller's stack until its outcome is set.
+// One record() call's analysis, on its caller's stack until its outcome is set. Its owner
+// is woken alone: when the outcome is set, or when it is the oldest queued and a batch may
+// start (woken all at once, the waiters would mostly go back to sleep).
 struct AnalysisWriter::Pending {
   AnalysisToRecord item;
   std::optional<Result<domain::Lead>> outcome;
+  std::condition_variable wake;
 };
 
 AnalysisWriter::AnalysisWriter(Database& db, std::size_t max_batch, int max_in_flight)
@@ -18,7 +21,7 @@ AnalysisWriter::AnalysisWriter(Database& db, std::size_t max_batch, int max_in_f
 
 Result<domain::Lead> AnalysisWriter::record(const domain::Lead& seen,
                                             const domain::Analysis& analysis) {
-  Pending mine{{&seen, &analysis}, std::nullopt};
+  Pending mine{{&seen, &analysis}, std::nullopt, {}};
   std::unique_lock lock(mutex_);
   queue_.push_back(&mine);
   // Whoever finds a free slot writes what is queued — its own analysis, usually, and those
@@ -27,20 +30,30 @@ Result<domain::Lead> AnalysisWriter::record(const domain::Lead& seen,
     if (in_flight_ < max_in_flight_ && !queue_.empty()) {
       std::vector<Pending*> batch = take_batch();
       ++in_flight_;
+      wake_next_writer();
       lock.unlock();
       std::vector<Result<domain::Lead>> outcomes = write(batch);
       lock.lock();
       --in_flight_;
-      for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->outcome = std::move(outcomes[i]);
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        batch[i]->outcome = std::move(outcomes[i]);
+        if (batch[i] != &mine) batch[i]->wake.notify_one();
+      }
       stats_.batches += 1;
       stats_.analyses += batch.size();
       stats_.largest_batch = std::max(stats_.largest_batch, batch.size());
-      written_.notify_all();
+      wake_next_writer();
     } else {
-      written_.wait(lock);
+      mine.wake.wait(lock);
     }
   }
   return std::move(*mine.outcome);
+}
+
+// When a batch may start and analyses are queued, wakes the oldest one's owner to write it.
+// Called with the mutex held.
+void AnalysisWriter::wake_next_writer() {
+  if (in_flight_ < max_in_flight_ && !queue_.empty()) queue_.front()->wake.notify_one();
 }
 
 AnalysisWriter::Stats AnalysisWriter::stats() const {

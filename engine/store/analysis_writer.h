@@ -37,13 +37,13 @@ class AnalysisWriter {
  private:
   struct Pending;
   std::vector<Pending*> take_batch();
+  void wake_next_writer();
   std::vector<Result<domain::Lead>> write(const std::vector<Pending*>& batch) noexcept;
 
   Database& db_;
   const std::size_t max_batch_;
   const int max_in_flight_;
   mutable std::mutex mutex_;
-  std::condition_variable written_;
   std::deque<Pending*> queue_;
   int in_flight_ = 0;
   Stats stats_;

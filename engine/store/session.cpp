@@ -137,38 +137,14 @@ const Statement kRecordAnalysisOnly{
          " SELECT ",
          kLeadColumns, " FROM leads WHERE id = $1::bigint"})};
 // record_analyses(): kRecordAnalysisOnLead for a batch of analyses, each on its own lead, in
-// one statement and so one commit. $1 is a JSON array of
-// {a_n, a_lead, a_seen, a_score, a_recommendation, a_reason, a_scorer, a_scorer_version,
-//  a_role, a_actor, a_features, a_result, a_contributions, a_latency_ms}; each answer row
-// carries its a_n. (The a_ prefix keeps the input's columns apart from the leads' own.)
-// $2 is the array of the leads' ids: it lets the planner find them by index (it takes
-// jsonb_to_recordset() for 100 rows, and would scan the whole table to join them).
+// one statement and so one commit, through leadscore_record_analyses() (migration 003). $1 is
+// a JSON array of {a_n, a_lead, a_seen, a_score, a_recommendation, a_reason, a_scorer,
+// a_scorer_version, a_role, a_actor, a_features, a_result, a_contributions, a_latency_ms};
+// each answer row carries its a_n. (The a_ prefix keeps them apart from the leads' columns.)
 const Statement kRecordAnalysesOnLeads{
     "record_analyses_on_leads",
-    cat({"WITH input AS ("
-         " SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(a_n int, a_lead bigint,"
-         "  a_seen timestamptz, a_score float8, a_recommendation text, a_reason text,"
-         "  a_scorer text, a_scorer_version text, a_role text, a_actor text, a_features jsonb,"
-         "  a_result jsonb, a_contributions jsonb, a_latency_ms float8)"
-         "), stored AS ("
-         " UPDATE leads SET ai_score = a_score, ai_recommendation = a_recommendation,"
-         "  ai_reason = a_reason, ai_scorer = a_scorer, ai_scorer_version = a_scorer_version,"
-         "  ai_analyzed_at = now(), ",
-         kTouch,
-         "  FROM input WHERE id = ANY($2::bigint[]) AND id = a_lead AND updated_at = a_seen"
-         "   AND stage NOT IN ('transferred', 'lost')"
-         " RETURNING a_n, ",
-         kLeadColumns, "), analysis AS (", kAnalysisInsert,
-         " SELECT a_lead, a_scorer, a_scorer_version, a_role, a_actor, a_features, a_result,"
-         "  a_contributions, a_latency_ms, NULL, now()"
-         "  FROM input JOIN stored USING (a_n) ORDER BY a_n)"
-         " SELECT 'stored' AS outcome, stored.* FROM stored"
-         " UNION ALL"
-         " SELECT CASE WHEN stage IN ('transferred', 'lost') THEN 'final' ELSE 'changed' END,"
-         "  a_n, ",
-         kLeadColumns,
-         " FROM input JOIN leads ON id = a_lead"
-         " WHERE id = ANY($2::bigint[]) AND NOT EXISTS (SELECT 1 FROM stored WHERE stored.a_n = input.a_n)"})};
+    cat({"SELECT outcome, a_n, ", kLeadColumns,
+         " FROM leadscore_record_analyses($1::jsonb) AS r, LATERAL (SELECT (r.lead).*) AS l"})};
 const Statement kAppendAnalysis{
     "append_analysis",
     cat({kAnalysisInsert,
@@ -610,13 +586,7 @@ std::vector<Result<domain::Lead>> Session::record_analyses(
       refused = true;  // a text that is not UTF-8: PostgreSQL would refuse it too
       return std::unexpected(Error::validation("reason", "text that is not UTF-8"));
     }
-    std::string ids = "{";
-    for (const auto& item : batch) {
-      if (ids.size() > 1) ids += ',';
-      ids += std::to_string(item.seen->id);
-    }
-    ids += '}';
-    auto r = c.execute(kRecordAnalysesOnLeads, Params().text(std::move(input)).text(std::move(ids)));
+    auto r = c.execute(kRecordAnalysesOnLeads, Params().text(std::move(input)));
     if (!r) {
       auto e = failure(r.error());
       refused = e.error().code != ErrorCode::Unavailable;

@@ -83,7 +83,7 @@ TEST_F(AppConfigTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(config->server.host, "127.0.0.1");
   EXPECT_EQ(config->server.port, 8000);
   EXPECT_EQ(config->server.threads, 2);
-  EXPECT_EQ(config->server.workers, 8);
+  EXPECT_EQ(config->server.workers, 32);
   EXPECT_EQ(config->server.queue_limit, 1024);
   EXPECT_EQ(config->server.max_body_bytes, 1048576u);
   EXPECT_EQ(config->server.request_timeout_ms, 10000);
@@ -103,7 +103,7 @@ TEST_F(AppConfigTest, AbsentKeysKeepDefaultsBesideGivenOnes) {
   auto config = load("server:\n  port: 9000\nlog:\n  level: debug\n");
   ASSERT_TRUE(config.has_value()) << to_text(config.error());
   EXPECT_EQ(config->server.port, 9000);
-  EXPECT_EQ(config->server.workers, 8);
+  EXPECT_EQ(config->server.workers, 32);
   EXPECT_EQ(config->log.level, "debug");
   EXPECT_TRUE(config->log.requests);
 }
