@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <latch>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -67,6 +68,7 @@ TEST_F(Store, ConnectionsGoToTheWaitersInTheOrderTheyCame) {
 
   std::mutex mutex;
   std::vector<int> order;
+  std::latch probed(1);
   std::vector<std::jthread> waiters;
   for (int w = 1; w <= 3; ++w) {
     waiters.emplace_back([&, w] {
@@ -76,13 +78,16 @@ TEST_F(Store, ConnectionsGoToTheWaitersInTheOrderTheyCame) {
         std::lock_guard lock(mutex);
         order.push_back(w);
       }
+      if (w == 1) probed.wait();  // holds it while the main thread tries to take it
       pool.release(c);
     });
     while (pool.waiting() < static_cast<std::size_t>(w)) std::this_thread::sleep_for(1ms);
   }
   pool.release(held);
-  // A thread that comes now finds the connection promised to the first waiter.
+  // Released with waiters queued, it went to the first of them: a thread that comes now,
+  // even the one that released it, does not get it.
   EXPECT_EQ(pool.acquire(0ms), nullptr);
+  probed.count_down();
   waiters.clear();
 
   EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
