@@ -177,7 +177,7 @@ int serve(const std::string& config_path) {
   server.stop();
   shadow_pool.stop();
   const auto written = analyses.stats();
-  spdlog::info("analyses written: {} in {} statements (largest batch {})", written.analyses,
+  spdlog::info("analyses written: {} in {} statements (largest batch {})", written.requests,
                written.batches, written.largest_batch);
   spdlog::shutdown();
   return 0;

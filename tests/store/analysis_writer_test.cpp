@@ -144,8 +144,8 @@ TEST_F(Store, TheWriterStoresEveryConcurrentAnalysisOnce) {
     ASSERT_TRUE(lead);
     EXPECT_EQ(lead->ai_score, last);
   }
-  const AnalysisWriter::Stats stats = writer.stats();
-  EXPECT_EQ(stats.analyses, std::size_t{kThreads * kRounds});
+  const BatchStats stats = writer.stats();
+  EXPECT_EQ(stats.requests, std::size_t{kThreads * kRounds});
   EXPECT_LE(stats.largest_batch, 8u);
 }
 
