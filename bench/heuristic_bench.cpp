@@ -8,38 +8,16 @@
 #include <string>
 #include <vector>
 
+#include "bench/sample_leads.h"
 #include "engine/scoring/plugin_scorer.h"
 #include "plugins/heuristic/heuristic_scorer.h"
 
 namespace {
 
-using leadscore::domain::kAllLeadStages;
 using leadscore::scoring::Features;
 using leadscore::scoring::HeuristicScorer;
 
-// 1024 leads covering every source (and unknown ones), stage, activity band and domain kind,
-// in an order that defeats branch prediction as real traffic would.
-std::vector<Features> sample_leads() {
-  const char* sources[] = {"scanner", "partner", "manual", "webinar", "partner", "scanner"};
-  const std::optional<std::string> domains[] = {"example.com", std::nullopt, "   ", "acme.io"};
-  std::vector<Features> leads;
-  std::uint64_t x = 88172645463325252ull;  // xorshift: a fixed, repeatable order
-  for (int i = 0; i < 1024; ++i) {
-    auto next = [&x] {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      return x;
-    };
-    Features f;
-    f.source = sources[next() % std::size(sources)];
-    f.stage = kAllLeadStages[next() % 5];
-    f.activity_count = static_cast<std::int64_t>(next() % 13);
-    f.business_domain = domains[next() % std::size(domains)];
-    leads.push_back(std::move(f));
-  }
-  return leads;
-}
+using leadscore::bench::sample_leads;
 
 void BM_HeuristicEvaluate(benchmark::State& state) {
   const HeuristicScorer scorer("heuristic");

@@ -14,38 +14,16 @@
 #include <string>
 #include <vector>
 
+#include "bench/sample_leads.h"
 #include "plugins/lua/lua_scorer.h"
 #include "plugins/lua/native_scorecard.h"
 
 namespace {
 
 using leadscore::domain::Features;
-using leadscore::domain::kAllLeadStages;
 using leadscore::lua::LuaScorer;
 
-// The same 1024 leads as heuristic_bench: every source (and unknown ones), stage, activity
-// band and domain kind, in a fixed pseudo-random order.
-std::vector<Features> sample_leads() {
-  const char* sources[] = {"scanner", "partner", "manual", "webinar", "partner", "scanner"};
-  const std::optional<std::string> domains[] = {"example.com", std::nullopt, "   ", "acme.io"};
-  std::vector<Features> leads;
-  std::uint64_t x = 88172645463325252ull;
-  for (int i = 0; i < 1024; ++i) {
-    auto next = [&x] {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      return x;
-    };
-    Features f;
-    f.source = sources[next() % std::size(sources)];
-    f.stage = kAllLeadStages[next() % 5];
-    f.activity_count = static_cast<std::int64_t>(next() % 13);
-    f.business_domain = domains[next() % std::size(domains)];
-    leads.push_back(std::move(f));
-  }
-  return leads;
-}
+using leadscore::bench::sample_leads;
 
 std::unique_ptr<LuaScorer> default_rules(benchmark::State& state) {
   auto scorer = LuaScorer::create("default", nlohmann::json{{"script", "rules/default.lua"}},
