@@ -384,9 +384,9 @@ int logging_index(lua_State* L) {
 
 // --- Building the sandbox ---------------------------------------------------------------------
 
-// Replaces the table on top of the stack with a read-only proxy of it, named `name` in messages.
-void make_read_only(lua_State* L, const State& s, const char* name, bool globals = false) {
-  const int real = lua_gettop(L);
+// Pushes a new empty table whose metatable makes it a read-only proxy of the table at `real`
+// (named `name` in messages): reads, # and pairs go to `real`, writes fail.
+void push_read_only_proxy(lua_State* L, int real, const char* name, bool globals) {
   lua_createtable(L, 0, 0);  // the proxy
   lua_createtable(L, 0, 5);  // its metatable
   lua_pushvalue(L, real);
@@ -404,6 +404,12 @@ void make_read_only(lua_State* L, const State& s, const char* name, bool globals
   lua_pushliteral(L, "read-only");
   lua_setfield(L, -2, "__metatable");
   lua_setmetatable(L, -2);
+}
+
+// Replaces the table on top of the stack with a read-only proxy of it, named `name` in messages.
+void make_read_only(lua_State* L, const State& s, const char* name, bool globals = false) {
+  const int real = lua_gettop(L);
+  push_read_only_proxy(L, real, name, globals);
   lua_rawgeti(L, LUA_REGISTRYINDEX, s.protected_set);
   lua_pushvalue(L, -2);
   lua_pushboolean(L, 1);
@@ -758,25 +764,13 @@ int call_score(lua_State* L) {
     // A lead that records the fields read; the list is left below the result for the caller.
     lua_createtable(L, 16, 0);
     lua_replace(L, 1);  // slot 1 (the light userdata) now holds the list of fields read
-    lua_createtable(L, 0, 0);
-    lua_createtable(L, 0, 5);
+    push_read_only_proxy(L, lead_data, "lead", false);
+    lua_getmetatable(L, -1);
     lua_pushvalue(L, lead_data);
     lua_pushvalue(L, 1);
     lua_pushcclosure(L, logging_index, 2);
     lua_setfield(L, -2, "__index");
-    lua_pushliteral(L, "lead");
-    lua_pushboolean(L, 0);
-    lua_pushcclosure(L, refuse_write, 2);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushvalue(L, lead_data);
-    lua_pushcclosure(L, proxy_pairs, 1);
-    lua_setfield(L, -2, "__pairs");
-    lua_pushvalue(L, lead_data);
-    lua_pushcclosure(L, proxy_len, 1);
-    lua_setfield(L, -2, "__len");
-    lua_pushliteral(L, "read-only");
-    lua_setfield(L, -2, "__metatable");
-    lua_setmetatable(L, -2);
+    lua_pop(L, 1);
   } else {
     lua_rawgeti(L, LUA_REGISTRYINDEX, s.lead_proxy);
   }
