@@ -592,16 +592,13 @@ std::vector<Result<domain::Lead>> Session::record_analyses(
       refused = e.error().code != ErrorCode::Unavailable;
       return e;
     }
-    outcomes.assign(batch.size(), std::unexpected(Error{}));
-    std::vector<bool> answered(batch.size(), false);
+    // An analysis whose lead does not exist has no answer row.
+    for (const auto& item : batch) outcomes.push_back(lead_not_found(item.seen->id));
     for (int row = 0; row < r->rows(); ++row) {
       const auto n = static_cast<std::size_t>(r->integer(row, 1));
-      if (n >= batch.size() || answered[n]) throw std::runtime_error("malformed batch answer");
+      if (n >= batch.size()) throw std::runtime_error("malformed batch answer");
       outcomes[n] = recorded(*r, row, 2, batch[n].seen->id);
-      answered[n] = true;
     }
-    for (std::size_t n = 0; n < batch.size(); ++n)
-      if (!answered[n]) outcomes[n] = lead_not_found(batch[n].seen->id);
     return {};
   });
   if (written) return outcomes;
