@@ -12,6 +12,7 @@
 #include <string_view>
 #include <utility>
 
+#include "plugins/lua/lua_pattern.h"
 #include "plugins/lua/native_scorecard.h"
 
 namespace leadscore::lua {
@@ -188,6 +189,12 @@ void charge(lua_State* L, double instructions) {
   if (instructions >= static_cast<double>(s.remaining)) exhaust(L, s, nullptr);
   s.remaining -= static_cast<std::int64_t>(instructions);
 }
+
+// Pattern matching (string.find, match, gmatch, gsub) counts its steps as instructions.
+constexpr PatternMeter kPatternMeter = {
+    [](lua_State* L) { return state_of(L).remaining; },
+    [](lua_State* L, std::int64_t steps) { charge(L, static_cast<double>(steps)); },
+};
 
 void arm_budget(State& s) {
   s.remaining = s.instruction_limit;
@@ -533,6 +540,7 @@ int setup_sandbox(lua_State* L) {
   push_blocked(L, "string.dump");
   lua_setfield(L, -2, "dump");
   wrap_field(L, lua_gettop(L), "rep", safe_string_rep);
+  install_metered_patterns(L, lua_gettop(L), &kPatternMeter);
   lua_pop(L, 1);
   lua_getfield(L, G, "table");
   wrap_field(L, lua_gettop(L), "move", safe_table_move);

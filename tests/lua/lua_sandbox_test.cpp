@@ -166,6 +166,24 @@ TEST(LuaSandbox, WorkInsideLibraryFunctionsCountsAgainstTheBudget) {
       "instruction limit");
 }
 
+TEST(LuaSandbox, PatternMatchingCountsAgainstTheBudget) {
+  // Unmetered, each of these holds its thread for minutes (backtracking on a long text).
+  const std::string text = "local s = string.rep('a', 100000)\n";
+  expect_fails_then_recovers(text + "s:find('.-.-.-b')", "instruction limit");
+  expect_fails_then_recovers(text + "pcall(string.match, s, '(.-)(.-)b')", "instruction limit");
+  expect_fails_then_recovers(text + "for _ in s:gmatch('.-.-b') do end", "instruction limit");
+  expect_fails_then_recovers(text + "s:gsub('a-a-a-b', '')", "instruction limit");
+  // Ordinary patterns on lead fields run as before.
+  auto sandbox = make(
+      "return {name = 't', version = '1', score = function(lead)\n"
+      "  assert(lead.business_domain:match('^[%w-]+%.(%a+)$') == 'io')\n"
+      "  assert(select(2, ('a b c'):gsub('%a', string.upper)) == 3)\n  " +
+      std::string(kGoodResult) + "\nend}");
+  ASSERT_TRUE(sandbox);
+  auto result = sandbox->score(good_lead());
+  EXPECT_TRUE(result) << result.error();
+}
+
 TEST(LuaSandbox, StringRepOfNothingIsImmediate) {
   auto sandbox = make(
       "return {name = 't', version = '1', score = function()\n"
