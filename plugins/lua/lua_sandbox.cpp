@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <lua.hpp>
 #include <string_view>
 #include <utility>
@@ -25,6 +26,12 @@ using domain::ScoreResult;
 // How often the count hook runs. Each run costs a C call; 1000 keeps the hook at 10–20% of a
 // small rule's time (PLATFORM.md) and bounds the overshoot of the budget to 1000 instructions.
 constexpr int kHookPeriod = 1000;
+// Work in C that grows with the bytes it handles (copying a string, scanning UTF-8) costs an
+// instruction per this many bytes: about what one instruction takes here (PLATFORM.md).
+constexpr std::size_t kBytesPerInstruction = 64;
+// An interval between two checks of the clock longer than this means single instructions are
+// slow (long strings compared): the clock is then checked before every instruction.
+constexpr std::int64_t kSlowIntervalNs = 2'000'000;
 constexpr int kMaxJsonDepth = 32;
 
 // Strings the C side pushes on every call, created once and kept alive in the registry so that
@@ -89,9 +96,17 @@ struct LuaSandbox::State {
 
   // Instruction budget of the running call.
   std::int64_t instruction_limit = 0;
-  int hook_period = kHookPeriod;
+  int hook_period = kHookPeriod;  // as configured
+  int period_now = kHookPeriod;   // this call's: 1 once instructions are found slow
   std::int64_t remaining = 0;
   bool exhausted = false;
+
+  // Wall-clock backstop of the running call, for work the budget cannot see (comparing two
+  // long strings is one instruction): CLOCK_MONOTONIC_COARSE nanoseconds.
+  std::int64_t time_limit_ns = 0;
+  std::int64_t deadline_ns = 0;
+  std::int64_t last_check_ns = 0;
+  bool timed_out = false;
   char exhausted_at[96] = {};
 
   lua_State* L = nullptr;
@@ -146,6 +161,8 @@ void* allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
   void* block = std::realloc(ptr, nsize);
   if (block == nullptr) return nsize <= old ? ptr : nullptr;
   s.memory_used = s.memory_used - old + nsize;
+  // Bytes allocated are bytes written: charged to the running call (the count hook fails it).
+  if (nsize > old) s.remaining -= static_cast<std::int64_t>((nsize - old) / kBytesPerInstruction);
   s.memory_peak = std::max(s.memory_peak, s.memory_used);
   return block;
 }
@@ -176,10 +193,27 @@ void count_hook(lua_State* L, lua_Debug* ar);
   std::abort();  // luaL_error does not return
 }
 
+std::int64_t coarse_now_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
 void count_hook(lua_State* L, lua_Debug* ar) {
   State& s = state_of(L);
-  s.remaining -= s.hook_period;
-  if (s.remaining > 0 && !s.exhausted) return;
+  s.remaining -= s.period_now;
+  if (s.remaining > 0 && !s.exhausted) {
+    const std::int64_t now = coarse_now_ns();
+    if (now < s.deadline_ns) {
+      if (now - s.last_check_ns > kSlowIntervalNs && s.period_now != 1) {
+        s.period_now = 1;
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+      }
+      s.last_check_ns = now;
+      return;
+    }
+    s.timed_out = true;
+  }
   exhaust(L, s, ar);
 }
 
@@ -200,6 +234,10 @@ void arm_budget(State& s) {
   s.remaining = s.instruction_limit;
   s.exhausted = false;
   s.exhausted_at[0] = '\0';
+  s.timed_out = false;
+  s.last_check_ns = coarse_now_ns();
+  s.deadline_ns = s.last_check_ns + s.time_limit_ns;
+  s.period_now = s.hook_period;
   lua_sethook(s.L, count_hook, LUA_MASKCOUNT, s.hook_period);
 }
 
@@ -217,7 +255,10 @@ int call_with_budget(State& s, int nargs, int nresults) {
 std::string failure_message(State& s, int status) {
   lua_State* L = s.L;
   std::string message;
-  if (s.exhausted) {
+  if (s.timed_out) {
+    message = "time limit of " + std::to_string(s.time_limit_ns / 1'000'000) + " ms exceeded" +
+              s.exhausted_at + " (work on very long strings or tables in a loop?)";
+  } else if (s.exhausted) {
     message = "instruction limit of " + std::to_string(s.instruction_limit) + " exceeded" +
               s.exhausted_at + " (a loop or recursion that does not end?)";
   } else if (status == LUA_ERRMEM) {
@@ -366,6 +407,30 @@ int safe_table_concat(lua_State* L) {
   const lua_Integer last =
       luaL_opt(L, luaL_checkinteger, 4, static_cast<lua_Integer>(lua_rawlen(L, 1)));
   if (last >= first) charge(L, static_cast<double>(last) - static_cast<double>(first) + 1);
+  return call_original(L);
+}
+
+// table.insert / table.remove at a position shift the elements after it.
+int charge_shifted_elements(lua_State* L, int position_arg) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  const lua_Integer size = luaL_len(L, 1);
+  const lua_Integer position = luaL_optinteger(L, position_arg, size);
+  if (size > position) charge(L, static_cast<double>(size) - static_cast<double>(position));
+  return call_original(L);
+}
+
+int safe_table_insert(lua_State* L) {
+  return lua_gettop(L) >= 3 ? charge_shifted_elements(L, 2) : call_original(L);
+}
+
+int safe_table_remove(lua_State* L) { return charge_shifted_elements(L, 2); }
+
+// Functions that scan a string argument without allocating: charged by its length.
+template <int kStringArg>
+int charge_scanned_string(lua_State* L) {
+  std::size_t size = 0;
+  luaL_checklstring(L, kStringArg, &size);
+  charge(L, static_cast<double>(size / kBytesPerInstruction));
   return call_original(L);
 }
 
@@ -540,12 +605,19 @@ int setup_sandbox(lua_State* L) {
   push_blocked(L, "string.dump");
   lua_setfield(L, -2, "dump");
   wrap_field(L, lua_gettop(L), "rep", safe_string_rep);
+  wrap_field(L, lua_gettop(L), "unpack", charge_scanned_string<2>);
   install_metered_patterns(L, lua_gettop(L), &kPatternMeter);
+  lua_pop(L, 1);
+  lua_getfield(L, G, "utf8");
+  wrap_field(L, lua_gettop(L), "len", charge_scanned_string<1>);
+  wrap_field(L, lua_gettop(L), "offset", charge_scanned_string<1>);
   lua_pop(L, 1);
   lua_getfield(L, G, "table");
   wrap_field(L, lua_gettop(L), "move", safe_table_move);
   wrap_field(L, lua_gettop(L), "sort", safe_table_sort);
   wrap_field(L, lua_gettop(L), "concat", safe_table_concat);
+  wrap_field(L, lua_gettop(L), "insert", safe_table_insert);
+  wrap_field(L, lua_gettop(L), "remove", safe_table_remove);
   lua_pop(L, 1);
   lua_getfield(L, G, "math");
   push_blocked(L, "math.random");
@@ -1059,6 +1131,7 @@ std::expected<std::unique_ptr<LuaSandbox>, LoadError> LuaSandbox::create(
   s.memory_limit = limits.memory_limit_bytes;
   s.instruction_limit = std::max<std::int64_t>(1, limits.instruction_limit);
   s.hook_period = static_cast<int>(std::min<std::int64_t>(kHookPeriod, s.instruction_limit));
+  s.time_limit_ns = std::max<std::int64_t>(1, limits.time_limit_ms) * 1'000'000;
   s.script_file = sources.script.name;
   s.L = lua_newstate(allocate, &s);
   if (s.L == nullptr)

@@ -35,6 +35,9 @@ class NativeScorecard;
 struct SandboxLimits {
   std::int64_t instruction_limit = 1'000'000;  // Lua VM instructions per call (and per load)
   std::size_t memory_limit_bytes = 32u << 20;  // live bytes of the whole state
+  // Wall-clock backstop per call, for C work the instruction budget cannot see (comparing two
+  // long strings is one instruction). Far above what the instruction budget allows normally.
+  std::int64_t time_limit_ms = 1000;
 };
 
 // A source file as the sandbox sees it: `name` is how messages name it ("rules/default.lua").

@@ -94,6 +94,7 @@ std::expected<LuaScorerParams, std::vector<std::string>> read_lua_params(
   }
   integer("instruction_limit", out.instruction_limit, 1000, 1'000'000'000);
   integer("memory_limit_mb", out.memory_limit_mb, 1, 4096);
+  integer("time_limit_ms", out.time_limit_ms, 1, 600'000);
   if (!problems.empty()) return std::unexpected(std::move(problems));
   return out;
 }
@@ -118,6 +119,7 @@ std::expected<std::unique_ptr<LuaScorer>, std::vector<LoadError>> LuaScorer::cre
   program->params = params.params;
   program->limits.instruction_limit = params.instruction_limit;
   program->limits.memory_limit_bytes = static_cast<std::size_t>(params.memory_limit_mb) << 20;
+  program->limits.time_limit_ms = params.time_limit_ms;
 
   const fs::path script = params.script.is_absolute() ? params.script : base_dir / params.script;
   program->sources.script.name = display_path(script);

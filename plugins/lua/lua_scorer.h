@@ -7,6 +7,7 @@
 //                      the file); default: "lib" beside the script, when it exists
 //   instruction_limit  Lua instructions per call, default 1,000,000 (1000..1,000,000,000)
 //   memory_limit_mb    memory cap of each state, default 32 (1..4096)
+//   time_limit_ms      wall-clock backstop per call, default 1000 (1..600,000)
 // Other keys are the script's own (e.g. icp_industries for rules/icp_fit.lua).
 //
 // The script contract and the sandbox: lua_sandbox.h and rules/README.md. A script that returns
@@ -37,6 +38,7 @@ struct LuaScorerParams {
   std::filesystem::path lib_dir;  // empty: "lib" beside the script, when it exists
   std::int64_t instruction_limit = 1'000'000;
   std::int64_t memory_limit_mb = 32;
+  std::int64_t time_limit_ms = 1000;
   nlohmann::json params = nlohmann::json::object();  // all of them, for ctx.params
 };
 

@@ -62,8 +62,9 @@ TEST(LuaScorer, TheVersionChangesWithAnyRuleFile) {
 }
 
 TEST(LuaScorer, ReportsEveryBadParam) {
-  auto scorer = LuaScorer::create("x", {{"instruction_limit", "many"}, {"memory_limit_mb", 0}},
-                                  testing::rules_dir());
+  auto scorer = LuaScorer::create(
+      "x", {{"instruction_limit", "many"}, {"memory_limit_mb", 0}, {"time_limit_ms", 0}},
+      testing::rules_dir());
   ASSERT_FALSE(scorer);
   const std::string text = to_text(scorer.error());
   EXPECT_NE(text.find("missing key 'script'"), std::string::npos) << text;
@@ -71,6 +72,7 @@ TEST(LuaScorer, ReportsEveryBadParam) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("memory_limit_mb must be an integer in 1..4096"), std::string::npos) << text;
+  EXPECT_NE(text.find("time_limit_ms must be an integer in 1..600000"), std::string::npos) << text;
 }
 
 TEST(LuaScorer, NamesAMissingScript) {
