@@ -75,7 +75,10 @@ struct ls_features {
   const char* industry;
   const char* location;
   const char* bio;
-  const char* offer_json; /* the active offer as a JSON object; NULL when none (always, for now) */
+  /* The active offer as a JSON object text, {id, name, description?, value_props,
+   * ideal_use_cases}; NULL when no offer is active. The same text (and usually the same
+   * pointer) on every call until the offer changes: parse it once per change. */
+  const char* offer_json;
 };
 
 /* One rule's part of a score. */

@@ -3,25 +3,29 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/domain/lead.h"
+#include "engine/domain/offer.h"
 
 namespace leadscore::domain {
 
 // The features passed to a scorer: never the id, dates or earlier scores, so that each
-// analysis is independent of time and of the scores before it.
+// analysis is independent of time and of the scores before it; and the active offer.
 struct Features {
   std::string source;
   LeadStage stage = LeadStage::New;
   std::int64_t activity_count = 0;
   std::optional<std::string> business_domain;
   Profile profile;
+  // The offer active when the lead was scored; nullptr when none was. Shared, never copied.
+  std::shared_ptr<const OfferView> offer;
 };
 
-Features features_of(const Lead& lead);
+Features features_of(const Lead& lead, std::shared_ptr<const OfferView> offer = nullptr);
 
 // One rule's part of a score. The contributions of a result add up to its score.
 struct Contribution {

@@ -41,7 +41,8 @@ ls_features to_c(const Features& f) {
   c.industry = c_str_or_null(f.profile.industry);
   c.location = c_str_or_null(f.profile.location);
   c.bio = c_str_or_null(f.profile.bio);
-  c.offer_json = nullptr;
+  // The offer's text is made once per change of the offer; every call passes the same pointer.
+  c.offer_json = f.offer && !f.offer->json.empty() ? f.offer->json.c_str() : nullptr;
   return c;
 }
 

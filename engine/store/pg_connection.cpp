@@ -30,7 +30,8 @@ std::string field_of(const PGresult* result, int field) {
 // names, <table>_<column>_check.
 std::string field_of_check(const std::string& constraint) {
   std::string_view name = constraint;
-  for (std::string_view table : {"leads_", "sales_", "api_keys_", "analyses_", "stage_events_"}) {
+  for (std::string_view table :
+       {"leads_", "sales_", "api_keys_", "analyses_", "stage_events_", "offers_"}) {
     if (name.starts_with(table)) {
       name.remove_prefix(table.size());
       break;

@@ -66,6 +66,20 @@ domain::Sale read_sale(const PgResult& r, int row, int first) {
   return sale;
 }
 
+domain::Offer read_offer(const PgResult& r, int row, int first) {
+  domain::Offer offer;
+  int c = first;
+  offer.id = r.integer(row, c++);
+  offer.name = std::string(r.text(row, c++));
+  offer.description = r.optional_text(row, c++);
+  offer.value_props = json::parse(r.text(row, c++)).get<std::vector<std::string>>();
+  offer.ideal_use_cases = json::parse(r.text(row, c++)).get<std::vector<std::string>>();
+  offer.active = r.boolean(row, c++);
+  offer.created_at = std::string(r.text(row, c++));
+  offer.updated_at = std::string(r.text(row, c++));
+  return offer;
+}
+
 domain::Analysis read_analysis(const PgResult& r, int row) {
   domain::Analysis analysis;
   analysis.id = r.integer(row, 0);
@@ -85,6 +99,9 @@ domain::Analysis read_analysis(const PgResult& r, int row) {
                                  [&](const char* key, std::optional<std::string>& field) {
                                    field = optional_string(features, key);
                                  });
+  if (auto offer = features.find("offer_id"); offer != features.end() && offer->is_number_integer())
+    f.offer = std::make_shared<const domain::OfferView>(
+        domain::OfferView{offer->get<std::int64_t>(), {}});
 
   if (!r.is_null(row, 7)) {
     const json result = json::parse(r.text(row, 7));
@@ -115,6 +132,7 @@ std::string features_json(const domain::Features& f) {
                                  [&](const char* key, const std::optional<std::string>& field) {
                                    if (field) features[key] = *field;
                                  });
+  if (f.offer) features["offer_id"] = f.offer->id;
   return dump(features);
 }
 
@@ -132,5 +150,7 @@ std::string contributions_json(const domain::ScoreResult& result) {
     contributions.push_back({{"rule", c.rule}, {"points", c.points}});
   return dump(contributions);
 }
+
+std::string text_list_json(const std::vector<std::string>& items) { return dump(json(items)); }
 
 }  // namespace leadscore::store

@@ -7,9 +7,11 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/domain/analysis.h"
 #include "engine/domain/lead.h"
+#include "engine/domain/offer.h"
 #include "engine/store/pg_connection.h"
 
 namespace leadscore::store {
@@ -27,6 +29,11 @@ inline constexpr std::string_view kSaleColumns =
     "id, lead_id, stage, leadscore_rfc3339(created_at) AS created_at_text, "
     "leadscore_rfc3339(updated_at) AS updated_at_text";
 
+inline constexpr std::string_view kOfferColumns =
+    "id, name, description, value_props, ideal_use_cases, active, "
+    "leadscore_rfc3339(created_at) AS created_at_text, "
+    "leadscore_rfc3339(updated_at) AS updated_at_text";
+
 inline constexpr std::string_view kAnalysisColumns =
     "id, lead_id, scorer, scorer_version, role, actor, features, result, contributions, "
     "latency_ms, error, leadscore_rfc3339(created_at) AS created_at_text";
@@ -34,12 +41,18 @@ inline constexpr std::string_view kAnalysisColumns =
 // The columns from `first` on, in the order of kLeadColumns.
 domain::Lead read_lead(const PgResult& result, int row, int first = 0);
 domain::Sale read_sale(const PgResult& result, int row, int first = 0);
+domain::Offer read_offer(const PgResult& result, int row, int first = 0);
 domain::Analysis read_analysis(const PgResult& result, int row);
 
 // jsonb documents of an analysis: features {source, stage, activity_count, business_domain?,
-// name?, ...}, result {score, recommendation, reason, intent?}, contributions [{rule, points}].
+// name?, ..., offer_id?}, result {score, recommendation, reason, intent?}, contributions
+// [{rule, points}]. The features keep the active offer's id only: an offer's text would make
+// every analysis row larger by the size of the offer.
 std::string features_json(const domain::Features& features);
 std::string result_json(const domain::ScoreResult& result);
 std::string contributions_json(const domain::ScoreResult& result);
+
+// The jsonb of an offer's list (value_props, ideal_use_cases): an array of strings.
+std::string text_list_json(const std::vector<std::string>& items);
 
 }  // namespace leadscore::store

@@ -176,6 +176,39 @@ const Statement kSetSaleStage{
          " SELECT lead_id, id, $3::text, $2::text, $4 FROM sale)"
          " SELECT * FROM sale"})};
 
+// --- offers ---
+// First in every offer write: moves the revision forward and holds its row lock until commit,
+// so that offer writes run one at a time.
+const Statement kNextOfferRevision{
+    "next_offer_revision", "UPDATE offers_revision SET revision = revision + 1 RETURNING revision"};
+// Deactivates the active offer unless it is $1 (NULL: whichever it is).
+const Statement kDeactivateOffers{"deactivate_offers",
+                                  cat({"UPDATE offers SET active = false, ", kTouch,
+                                       " WHERE active AND id IS DISTINCT FROM $1::bigint"})};
+// $1 name, $2 description, $3 value_props, $4 ideal_use_cases, $5 active.
+const Statement kCreateOffer{
+    "create_offer",
+    cat({"INSERT INTO offers (name, description, value_props, ideal_use_cases, active)"
+         " VALUES ($1, $2, $3::jsonb, $4::jsonb, $5::boolean) RETURNING ",
+         kOfferColumns})};
+// $1 id, $2.. as kCreateOffer.
+const Statement kReplaceOffer{
+    "replace_offer", cat({"UPDATE offers SET name = $2, description = $3, value_props = $4::jsonb,"
+                          " ideal_use_cases = $5::jsonb, active = $6::boolean, ",
+                          kTouch, " WHERE id = $1::bigint RETURNING ", kOfferColumns})};
+const Statement kDeleteOffer{"delete_offer",
+                             "DELETE FROM offers WHERE id = $1::bigint RETURNING id"};
+const Statement kGetOffer{"get_offer",
+                          cat({"SELECT ", kOfferColumns, " FROM offers WHERE id = $1::bigint"})};
+const Statement kListOffers{"list_offers", cat({"SELECT ", kOfferColumns,
+                                                " FROM offers WHERE id > coalesce($1::bigint, 0)"
+                                                " ORDER BY id LIMIT $2::bigint"})};
+// The revision and the active offer (its columns NULL when there is none), in one snapshot.
+const Statement kActiveOffer{"active_offer",
+                             cat({"SELECT r.revision, o.* FROM offers_revision AS r"
+                                  " LEFT JOIN (SELECT ",
+                                  kOfferColumns, " FROM offers WHERE active) AS o ON true"})};
+
 // --- API keys ---
 constexpr std::string_view kApiKeyColumns =
     "name, role, key_hash, leadscore_rfc3339(created_at) AS created_at_text";
@@ -314,6 +347,64 @@ std::string analyses_batch_json(std::span<const AnalysisToRecord> batch) {
   return out + "]";
 }
 
+std::unexpected<Error> offer_not_found(std::int64_t id) {
+  return std::unexpected(Error::not_found("offer " + std::to_string(id) + " not found"));
+}
+
+std::unexpected<Error> sale_not_found(std::int64_t id) {
+  return std::unexpected(Error::not_found("sale " + std::to_string(id) + " not found"));
+}
+
+// The offer fields a caller sets, in kCreateOffer's order.
+Params& offer_fields(Params& p, const domain::OfferInput& offer) {
+  return p.text(offer.name)
+      .text(offer.description)
+      .text(text_list_json(offer.value_props))
+      .text(text_list_json(offer.ideal_use_cases))
+      .text(offer.active ? "true" : "false");
+}
+
+Result<ActiveOffer> read_active_offer(PgConnection& c) {
+  auto r = c.execute(kActiveOffer, Params());
+  if (!r) return failure(r.error());
+  if (r->rows() != 1) return std::unexpected(Error::internal("offers_revision has no row"));
+  ActiveOffer active{r->integer(0, 0), std::nullopt};
+  if (!r->is_null(0, 1)) active.offer = read_offer(*r, 0, 1);
+  return active;
+}
+
+// One offer write: in a transaction that first takes the offers' revision (and with it the
+// lock that makes offer writes run one at a time), deactivates the active offer when `offer`
+// is to be active in its place (`id`: the offer written, nullopt for a new one), runs `write`,
+// and reads the active offer as the transaction leaves it.
+template <typename Write>
+Result<OfferChange> write_offer(PgConnection& c, const domain::OfferInput& offer,
+                                std::optional<std::int64_t> id, Write&& write) {
+  if (auto e = domain::validate(offer)) return std::unexpected(*e);
+  return in_transaction(c, [&]() -> Result<OfferChange> {
+    if (auto r = c.execute(kNextOfferRevision, Params()); !r) return failure(r.error());
+    if (offer.active)
+      if (auto r = c.execute(kDeactivateOffers, Params().integer(id)); !r)
+        return failure(r.error());
+    auto written = write();
+    if (!written) return std::unexpected(written.error());
+    auto active = read_active_offer(c);
+    if (!active) return std::unexpected(active.error());
+    return OfferChange{std::move(*written), std::move(*active)};
+  });
+}
+
+// The row that `statement` finds by `id` ($1), read from column 0 by `read`; `missing(id)`
+// when there is none.
+template <typename Read, typename Missing>
+auto find_by_id(PgConnection& c, const Statement& statement, std::int64_t id, Read read,
+                Missing missing) -> Result<decltype(read(std::declval<const PgResult&>(), 0, 0))> {
+  auto r = c.execute(statement, Params().integer(id));
+  if (!r) return failure(r.error());
+  if (r->rows() == 0) return missing(id);
+  return read(*r, 0, 0);
+}
+
 ApiKey read_api_key(const PgResult& r, int row) {
   auto role = parse_role(r.text(row, 1));
   if (!role)
@@ -336,6 +427,17 @@ Page<T> read_page(const PgResult& r, int limit, Read read) {
 std::optional<Error> check_limit(const PageRequest& page) {
   if (page.limit < 1) return Error::validation("limit", "limit must be >= 1");
   return std::nullopt;
+}
+
+// One keyset page of what `statement` lists in id order ($1: after this id, $2: how many).
+template <typename T, typename Read>
+Result<Page<T>> list_page(PgConnection& c, const Statement& statement, const PageRequest& page,
+                          Read read) {
+  if (auto e = check_limit(page)) return std::unexpected(*e);
+  auto r =
+      c.execute(statement, Params().integer(page.after_id).integer(std::int64_t{page.limit} + 1));
+  if (!r) return failure(r.error());
+  return read_page<T>(*r, page.limit, read);
 }
 
 }  // namespace
@@ -364,11 +466,8 @@ Result<domain::Lead> Session::create_lead(const domain::NewLead& lead, const std
 }
 
 Result<domain::Lead> Session::get_lead(std::int64_t id) {
-  return guarded(impl_.get(), [&](PgConnection& c) -> Result<domain::Lead> {
-    auto r = c.execute(kGetLead, Params().integer(id));
-    if (!r) return failure(r.error());
-    if (r->rows() == 0) return lead_not_found(id);
-    return read_lead(*r, 0);
+  return guarded(impl_.get(), [&](PgConnection& c) {
+    return find_by_id(c, kGetLead, id, read_lead, lead_not_found);
   });
 }
 
@@ -622,22 +721,14 @@ Result<void> Session::append_analysis(const domain::Analysis& analysis) {
 }
 
 Result<domain::Sale> Session::get_sale(std::int64_t id) {
-  return guarded(impl_.get(), [&](PgConnection& c) -> Result<domain::Sale> {
-    auto r = c.execute(kGetSale, Params().integer(id));
-    if (!r) return failure(r.error());
-    if (r->rows() == 0)
-      return std::unexpected(Error::not_found("sale " + std::to_string(id) + " not found"));
-    return read_sale(*r, 0);
+  return guarded(impl_.get(), [&](PgConnection& c) {
+    return find_by_id(c, kGetSale, id, read_sale, sale_not_found);
   });
 }
 
 Result<Page<domain::Sale>> Session::list_sales(const PageRequest& page) {
-  return guarded(impl_.get(), [&](PgConnection& c) -> Result<Page<domain::Sale>> {
-    if (auto e = check_limit(page)) return std::unexpected(*e);
-    auto r = c.execute(kListSales,
-                       Params().integer(page.after_id).integer(std::int64_t{page.limit} + 1));
-    if (!r) return failure(r.error());
-    return read_page<domain::Sale>(*r, page.limit, read_sale);
+  return guarded(impl_.get(), [&](PgConnection& c) {
+    return list_page<domain::Sale>(c, kListSales, page, read_sale);
   });
 }
 
@@ -647,8 +738,7 @@ Result<domain::Sale> Session::change_sale_stage(std::int64_t id, SaleStage to,
     return in_transaction(c, [&]() -> Result<domain::Sale> {
       auto locked = c.execute(kLockSale, Params().integer(id));
       if (!locked) return failure(locked.error());
-      if (locked->rows() == 0)
-        return std::unexpected(Error::not_found("sale " + std::to_string(id) + " not found"));
+      if (locked->rows() == 0) return sale_not_found(id);
       const domain::Sale sale = read_sale(*locked, 0);
       const std::string from(domain::to_string(sale.stage));
       switch (domain::check_sale_transition(sale.stage, to)) {
@@ -668,6 +758,58 @@ Result<domain::Sale> Session::change_sale_stage(std::int64_t id, SaleStage to,
       return read_sale(*r, 0);
     });
   });
+}
+
+Result<OfferChange> Session::create_offer(const domain::OfferInput& offer) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<OfferChange> {
+    return write_offer(c, offer, std::nullopt, [&]() -> Result<domain::Offer> {
+      Params p;
+      auto r = c.execute(kCreateOffer, offer_fields(p, offer));
+      if (!r) return failure(r.error());
+      return read_offer(*r, 0);
+    });
+  });
+}
+
+Result<domain::Offer> Session::get_offer(std::int64_t id) {
+  return guarded(impl_.get(), [&](PgConnection& c) {
+    return find_by_id(c, kGetOffer, id, read_offer, offer_not_found);
+  });
+}
+
+Result<Page<domain::Offer>> Session::list_offers(const PageRequest& page) {
+  return guarded(impl_.get(), [&](PgConnection& c) {
+    return list_page<domain::Offer>(c, kListOffers, page, read_offer);
+  });
+}
+
+Result<OfferChange> Session::replace_offer(std::int64_t id, const domain::OfferInput& offer) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<OfferChange> {
+    return write_offer(c, offer, id, [&]() -> Result<domain::Offer> {
+      Params p;
+      p.integer(id);
+      auto r = c.execute(kReplaceOffer, offer_fields(p, offer));
+      if (!r) return failure(r.error());
+      if (r->rows() == 0) return offer_not_found(id);
+      return read_offer(*r, 0);
+    });
+  });
+}
+
+Result<ActiveOffer> Session::delete_offer(std::int64_t id) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<ActiveOffer> {
+    return in_transaction(c, [&]() -> Result<ActiveOffer> {
+      if (auto r = c.execute(kNextOfferRevision, Params()); !r) return failure(r.error());
+      auto r = c.execute(kDeleteOffer, Params().integer(id));
+      if (!r) return failure(r.error());
+      if (r->rows() == 0) return offer_not_found(id);
+      return read_active_offer(c);
+    });
+  });
+}
+
+Result<ActiveOffer> Session::active_offer() {
+  return guarded(impl_.get(), [&](PgConnection& c) { return read_active_offer(c); });
 }
 
 Result<ApiKey> Session::create_api_key(const std::string& name, Role role,

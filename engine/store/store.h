@@ -1,4 +1,4 @@
-// The PostgreSQL store of leads, sales, stage events, analyses and API keys (libpq).
+// The PostgreSQL store of leads, sales, stage events, analyses, offers and API keys (libpq).
 //
 // Threading: a Database is safe to use from any thread; it owns a fixed pool of connections.
 // A Session is one connection leased from the pool, for one thread at a time: take one with
@@ -24,6 +24,7 @@
 #include "engine/domain/handoff.h"
 #include "engine/domain/lead.h"
 #include "engine/domain/lead_input.h"
+#include "engine/domain/offer.h"
 
 namespace leadscore::store {
 
@@ -85,6 +86,20 @@ struct ApiKey {
 struct AnalysisToRecord {
   const domain::Lead* seen = nullptr;
   const domain::Analysis* analysis = nullptr;
+};
+
+// The active offer as of one revision of the offers. Every committed offer write moves the
+// revision forward, and offer writes commit one at a time: of two states, the one with the
+// larger revision is the later.
+struct ActiveOffer {
+  std::int64_t revision = 0;
+  std::optional<domain::Offer> offer;  // nullopt when no offer is active
+};
+
+// The outcome of an offer write: the offer as stored, and the active offer once it committed.
+struct OfferChange {
+  domain::Offer offer;
+  ActiveOffer active;
 };
 
 class Session;
@@ -161,6 +176,20 @@ class Session {
   // NotFound, InvalidTransition (including from a final stage).
   Result<domain::Sale> change_sale_stage(std::int64_t id, domain::SaleStage to,
                                          const std::string& actor);
+
+  // Offers. At most one is active: a write that makes one active deactivates the one before in
+  // the same transaction. Offer writes run one at a time (each takes the revision's row lock
+  // first), so concurrent activations leave exactly one active: the last to commit. Writes
+  // check the input with domain::validate (Validation naming the field).
+  Result<OfferChange> create_offer(const domain::OfferInput& offer);
+  Result<domain::Offer> get_offer(std::int64_t id);
+  Result<Page<domain::Offer>> list_offers(const PageRequest& page);
+  // Replaces every field a caller sets (PUT); NotFound.
+  Result<OfferChange> replace_offer(std::int64_t id, const domain::OfferInput& offer);
+  // The active offer after the delete; NotFound.
+  Result<ActiveOffer> delete_offer(std::int64_t id);
+  // The active offer now, in one statement (one round trip).
+  Result<ActiveOffer> active_offer();
 
   // API keys. Conflict on a duplicate name; NotFound on delete of an unknown one.
   Result<ApiKey> create_api_key(const std::string& name, Role role, const std::string& key_hash);
