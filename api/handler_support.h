@@ -60,4 +60,37 @@ Reply page_reply(const store::Page<T>& page) {
                                               : json(nullptr)}});
 }
 
+// A route on /<things>/{id}: the reply of `act(session, id)`, on a leased session.
+template <typename Act>
+Reply with_path_id(const Services& s, const ApiRequest& r, Act&& act) {
+  auto id = parse_id(r.param("id"), "id");
+  if (!id) return fail(id.error(), r);
+  auto session = s.db->session();
+  if (!session) return fail(session.error(), r);
+  return act(*session, *id);
+}
+
+// GET /<things>/{id}: `read(session, id)` the one named by the path, and answer it.
+template <typename Read>
+Reply get_by_id(const Services& s, const ApiRequest& r, Read&& read) {
+  return with_path_id(s, r, [&](store::Session& session, std::int64_t id) {
+    auto found = read(session, id);
+    if (!found) return fail(found.error(), r);
+    return json_reply(200, to_json(*found));
+  });
+}
+
+// GET /<things>: one keyset page (`limit`, `cursor`) of `list(session, page)`.
+template <typename List>
+Reply list_by_page(const Services& s, const ApiRequest& r, List&& list) {
+  if (auto e = check_query(r, {"limit", "cursor"})) return fail(*e, r);
+  auto page = parse_page(r);
+  if (!page) return fail(page.error(), r);
+  auto session = s.db->session();
+  if (!session) return fail(session.error(), r);
+  auto items = list(*session, *page);
+  if (!items) return fail(items.error(), r);
+  return page_reply(*items);
+}
+
 }  // namespace leadscore::api

@@ -20,6 +20,7 @@ json features_json(const domain::Features& f) {
            {"business_domain", optional_text(f.business_domain)}};
   domain::for_each_profile_field(
       f.profile, [&](const char* name, const auto& v) { out[name] = optional_text(v); });
+  out["offer_id"] = f.offer ? json(f.offer->id) : json(nullptr);
   return out;
 }
 
@@ -31,6 +32,34 @@ std::expected<std::optional<std::string>, Error> text_member(const json& value,
     return std::unexpected(Error::validation(field, field + " must be a string or null"));
   return std::optional<std::string>{value.get<std::string>()};
 }
+
+// A required text member (not null).
+std::expected<std::string, Error> required_text(const json& body, const std::string& field) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null())
+    return std::unexpected(Error::validation(field, field + " is required"));
+  if (!it->is_string())
+    return std::unexpected(Error::validation(field, field + " must be a string"));
+  return it->get<std::string>();
+}
+
+// A list of strings (value_props, ideal_use_cases).
+std::expected<std::vector<std::string>, Error> text_list_member(const json& value,
+                                                                const std::string& field) {
+  if (!value.is_array())
+    return std::unexpected(Error::validation(field, field + " must be an array of strings"));
+  std::vector<std::string> items;
+  items.reserve(value.size());
+  for (const json& item : value) {
+    if (!item.is_string())
+      return std::unexpected(Error::validation(
+          field, field + "[" + std::to_string(items.size()) + "] must be a string"));
+    items.push_back(item.get<std::string>());
+  }
+  return items;
+}
+
+const std::vector<std::string_view> kOfferServerFields{"id", "created_at", "updated_at"};
 
 const std::vector<std::string_view> kTextFields{"business_domain", "name",     "email",    "role",
                                                 "company",         "industry", "location", "bio"};
@@ -107,18 +136,67 @@ json to_json(const store::ApiKey& key) {
   return {{"name", key.name}, {"role", store::to_string(key.role)}, {"created_at", key.created_at}};
 }
 
+json to_json(const domain::Offer& offer) {
+  return {{"id", offer.id},
+          {"name", offer.name},
+          {"description", optional_text(offer.description)},
+          {"value_props", offer.value_props},
+          {"ideal_use_cases", offer.ideal_use_cases},
+          {"active", offer.active},
+          {"created_at", offer.created_at},
+          {"updated_at", offer.updated_at}};
+}
+
+std::expected<domain::OfferInput, Error> parse_offer(const json& body) {
+  if (auto e =
+          check_members(body, {"name", "description", "value_props", "ideal_use_cases", "active"},
+                        kOfferServerFields))
+    return std::unexpected(*e);
+  domain::OfferInput offer;
+  auto name = required_text(body, "name");
+  if (!name) return std::unexpected(name.error());
+  offer.name = std::move(*name);
+  if (auto description = body.find("description"); description != body.end()) {
+    auto text = text_member(*description, "description");
+    if (!text) return std::unexpected(text.error());
+    offer.description = *text;
+  }
+  for (auto [field, target] : {std::pair{"value_props", &offer.value_props},
+                               std::pair{"ideal_use_cases", &offer.ideal_use_cases}}) {
+    if (auto it = body.find(field); it != body.end()) {
+      auto items = text_list_member(*it, field);
+      if (!items) return std::unexpected(items.error());
+      *target = std::move(*items);
+    }
+  }
+  if (auto active = body.find("active"); active != body.end()) {
+    if (!active->is_boolean())
+      return std::unexpected(Error::validation("active", "active must be true or false"));
+    offer.active = active->get<bool>();
+  }
+  return offer;
+}
+
+std::shared_ptr<const domain::OfferView> offer_view(const domain::Offer& offer) {
+  json out = json::object();
+  if (offer.id > 0) out["id"] = offer.id;
+  out["name"] = offer.name;
+  if (offer.description) out["description"] = *offer.description;
+  out["value_props"] = offer.value_props;
+  out["ideal_use_cases"] = offer.ideal_use_cases;
+  return std::make_shared<const domain::OfferView>(
+      domain::OfferView{offer.id, out.dump(-1, ' ', false, json::error_handler_t::replace)});
+}
+
 std::expected<domain::NewLead, Error> parse_new_lead(const json& body) {
   const std::vector<std::string_view> allowed{
       "source", "activity_count", "business_domain", "name",     "email",
       "role",   "company",        "industry",        "location", "bio"};
   if (auto e = check_members(body, allowed, kServerFields)) return std::unexpected(*e);
   domain::NewLead lead;
-  auto source = body.find("source");
-  if (source == body.end() || source->is_null())
-    return std::unexpected(Error::validation("source", "source is required"));
-  if (!source->is_string())
-    return std::unexpected(Error::validation("source", "source must be a string"));
-  lead.source = source->get<std::string>();
+  auto source = required_text(body, "source");
+  if (!source) return std::unexpected(source.error());
+  lead.source = std::move(*source);
   if (auto count = body.find("activity_count"); count != body.end()) {
     if (!count->is_number_integer() ||
         (count->is_number_unsigned() &&

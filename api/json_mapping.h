@@ -3,6 +3,7 @@
 #pragma once
 
 #include <expected>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
@@ -10,6 +11,7 @@
 #include "engine/domain/error.h"
 #include "engine/domain/lead.h"
 #include "engine/domain/lead_input.h"
+#include "engine/domain/offer.h"
 #include "engine/store/store.h"
 
 namespace leadscore::api {
@@ -22,8 +24,17 @@ json to_json(const store::StageEvent& event);
 json to_json(const domain::Analysis& analysis);
 json to_json(const domain::ScoreResult& result);
 json to_json(const store::ApiKey& key);  // never the hash
+json to_json(const domain::Offer& offer);
 
 std::expected<domain::NewLead, domain::Error> parse_new_lead(const json& body);
 std::expected<domain::LeadPatch, domain::Error> parse_lead_patch(const json& body);
+
+// The body of POST /offers and PUT /offers/{id}: name (required), description, value_props,
+// ideal_use_cases (arrays of strings), active (a boolean); an absent member takes its default
+// (null, [], false). Only the JSON shape is checked here; domain::validate checks the values.
+std::expected<domain::OfferInput, domain::Error> parse_offer(const json& body);
+
+// The offer as scorers see it: {id, name, description?, value_props, ideal_use_cases}.
+std::shared_ptr<const domain::OfferView> offer_view(const domain::Offer& offer);
 
 }  // namespace leadscore::api

@@ -35,13 +35,14 @@ std::expected<LeadStage, Error> stage_member(const json& body) {
   return *stage;
 }
 
-domain::Analysis analysis_of(std::int64_t lead_id, const std::string& role, const std::string& actor,
-                             const Lead& lead) {
+domain::Analysis analysis_of(std::int64_t lead_id, const std::string& role,
+                             const std::string& actor, const Lead& lead,
+                             std::shared_ptr<const domain::OfferView> offer) {
   domain::Analysis analysis;
   analysis.lead_id = lead_id;
   analysis.role = role;
   analysis.actor = actor;
-  analysis.features = domain::features_of(lead);
+  analysis.features = domain::features_of(lead, std::move(offer));
   return analysis;
 }
 
@@ -117,13 +118,8 @@ Reply create_lead(const Services& s, const ApiRequest& r) {
 }
 
 Reply get_lead(const Services& s, const ApiRequest& r) {
-  auto id = parse_id(r.param("id"), "id");
-  if (!id) return fail(id.error(), r);
-  auto session = s.db->session();
-  if (!session) return fail(session.error(), r);
-  auto lead = session->get_lead(*id);
-  if (!lead) return fail(lead.error(), r);
-  return json_reply(200, to_json(*lead));
+  return get_by_id(s, r,
+                   [](store::Session& session, std::int64_t id) { return session.get_lead(id); });
 }
 
 Reply list_leads(const Services& s, const ApiRequest& r) {
@@ -242,6 +238,9 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
   }
   const bool primary = scorer == &scorers->primary();
   const std::string role = primary ? "primary" : "adhoc";
+  // Every scorer of this analysis (primary, fallbacks, shadows) sees this one offer; taken
+  // before any connection is leased, as it may read the offer again.
+  const auto offer = s.offers ? s.offers->current() : nullptr;
   // The connection is leased when first needed: a primary run on a cached lead needs none,
   // as its write goes through the analysis writer (which leases its own, per batch).
   std::optional<store::Session> session;
@@ -280,7 +279,7 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
                    {}, {}},
                   r);
     }
-    domain::Analysis analysis = analysis_of(*id, role, r.identity.name, *seen);
+    domain::Analysis analysis = analysis_of(*id, role, r.identity.name, *seen, offer);
     const scoring::FallbackRun run = scoring::run_with_fallback(*scorers, *scorer, analysis.features);
     // Every failed run is kept, with its error, before whatever answered instead.
     for (const auto& failure : run.failures) {
@@ -335,12 +334,10 @@ Reply lead_history(const Services& s, const ApiRequest& r) {
 }
 
 Reply delete_lead(const Services& s, const ApiRequest& r) {
-  auto id = parse_id(r.param("id"), "id");
-  if (!id) return fail(id.error(), r);
-  auto session = s.db->session();
-  if (!session) return fail(session.error(), r);
-  if (auto deleted = session->delete_lead(*id); !deleted) return fail(deleted.error(), r);
-  return empty_reply(204);
+  return with_path_id(s, r, [&](store::Session& session, std::int64_t id) {
+    if (auto deleted = session.delete_lead(id); !deleted) return fail(deleted.error(), r);
+    return empty_reply(204);
+  });
 }
 
 }  // namespace leadscore::api::routes

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "api/auth.h"
+#include "api/offer_cache.h"
 #include "api/server.h"
 #include "engine/config/app_config.h"
 #include "engine/scoring/registry.h"
@@ -133,6 +134,15 @@ int serve(const std::string& config_path) {
     keys.replace(*all);
   }
 
+  // The active offer every scorer sees, in memory: loaded now, replaced by this server's
+  // offer writes, read again at most once a second for those of other processes.
+  api::OfferCache offers(api::OfferCache::reader_of(*db));
+  if (auto loaded = offers.load(); !loaded) {
+    std::fprintf(stderr, "leadscore: cannot read the active offer: %s\n",
+                 loaded.error().message.c_str());
+    return 1;
+  }
+
   api::LeadCache leads;
   api::LiveScorers live(std::make_shared<const scoring::ScorerSet>(std::move(*scorers)),
                         config_path);
@@ -140,7 +150,7 @@ int serve(const std::string& config_path) {
   api::WorkerPool shadow_pool(1, 10000);
   store::AnalysisWriter analyses(*db);
   api::Server server(
-      api::Services{&*cfg, db.get(), &live, &keys, &leads, &shadow_pool, &analyses},
+      api::Services{&*cfg, db.get(), &live, &keys, &leads, &shadow_pool, &analyses, &offers},
       cfg->server.host);
   try {
     server.start();

@@ -24,6 +24,14 @@ const std::vector<RouteSpec>& route_table() {
       {"GET", "/sales/:id", Read, Worker, routes::get_sale},
       {"PATCH", "/sales/:id/stage", Manage, Worker, routes::change_sale_stage},
 
+      // Offers decide what every scorer is told about the product: whoever may change leads
+      // and sales (manager, admin) may change them; everyone reads them.
+      {"POST", "/offers", Manage, Worker, routes::create_offer},
+      {"GET", "/offers", Read, Worker, routes::list_offers},
+      {"GET", "/offers/:id", Read, Worker, routes::get_offer},
+      {"PUT", "/offers/:id", Manage, Worker, routes::replace_offer},
+      {"DELETE", "/offers/:id", Manage, Worker, routes::delete_offer},
+
       {"GET", "/scorers", Read, Inline, routes::list_scorers},
       {"POST", "/admin/reload", Analyze, Worker, routes::reload},
 

@@ -14,6 +14,7 @@
 #include "api/exchange.h"
 #include "api/lead_cache.h"
 #include "api/live_scorers.h"
+#include "api/offer_cache.h"
 #include "api/worker_pool.h"
 #include "engine/config/app_config.h"
 #include "engine/scoring/registry.h"
@@ -31,6 +32,7 @@ struct Services {
   LeadCache* leads = nullptr;     // optional: recently analyzed leads
   WorkerPool* shadows = nullptr;  // optional: runs shadow scorers off the response path
   store::AnalysisWriter* analyses = nullptr;  // optional: group commit of primary analyses
+  OfferCache* offers = nullptr;  // optional: the active offer scorers see (none without it)
 };
 
 enum class Access { Public, Read, Manage, Analyze, Administer };
@@ -48,7 +50,8 @@ struct RouteSpec {
 
 const std::vector<RouteSpec>& route_table();
 
-// Route handlers, grouped by resource (lead_routes.cpp, sale_routes.cpp, admin_routes.cpp).
+// Route handlers, grouped by resource (lead_routes.cpp, sale_routes.cpp, offer_routes.cpp,
+// admin_routes.cpp).
 namespace routes {
 Reply health(const Services&, const ApiRequest&);
 Reply ready(const Services&, const ApiRequest&);
@@ -65,6 +68,11 @@ Reply delete_lead(const Services&, const ApiRequest&);
 Reply list_sales(const Services&, const ApiRequest&);
 Reply get_sale(const Services&, const ApiRequest&);
 Reply change_sale_stage(const Services&, const ApiRequest&);
+Reply create_offer(const Services&, const ApiRequest&);
+Reply list_offers(const Services&, const ApiRequest&);
+Reply get_offer(const Services&, const ApiRequest&);
+Reply replace_offer(const Services&, const ApiRequest&);
+Reply delete_offer(const Services&, const ApiRequest&);
 Reply list_scorers(const Services&, const ApiRequest&);
 Reply reload(const Services&, const ApiRequest&);
 Reply create_key(const Services&, const ApiRequest&);

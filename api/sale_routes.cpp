@@ -5,24 +5,14 @@
 namespace leadscore::api::routes {
 
 Reply list_sales(const Services& s, const ApiRequest& r) {
-  if (auto e = check_query(r, {"limit", "cursor"})) return fail(*e, r);
-  auto page = parse_page(r);
-  if (!page) return fail(page.error(), r);
-  auto session = s.db->session();
-  if (!session) return fail(session.error(), r);
-  auto sales = session->list_sales(*page);
-  if (!sales) return fail(sales.error(), r);
-  return page_reply(*sales);
+  return list_by_page(s, r, [](store::Session& session, const store::PageRequest& page) {
+    return session.list_sales(page);
+  });
 }
 
 Reply get_sale(const Services& s, const ApiRequest& r) {
-  auto id = parse_id(r.param("id"), "id");
-  if (!id) return fail(id.error(), r);
-  auto session = s.db->session();
-  if (!session) return fail(session.error(), r);
-  auto sale = session->get_sale(*id);
-  if (!sale) return fail(sale.error(), r);
-  return json_reply(200, to_json(*sale));
+  return get_by_id(s, r,
+                   [](store::Session& session, std::int64_t id) { return session.get_sale(id); });
 }
 
 Reply change_sale_stage(const Services& s, const ApiRequest& r) {

@@ -48,9 +48,11 @@ void ApiTest::SetUp() {
       std::make_shared<const scoring::ScorerSet>(std::move(*scorers)), config_path());
   shadow_pool = std::make_unique<api::WorkerPool>(1, 1000);
   analysis_writer = std::make_unique<store::AnalysisWriter>(*db);
+  offer_cache = std::make_unique<api::OfferCache>(api::OfferCache::reader_of(*db));
+  ASSERT_TRUE(offer_cache->load().has_value());
   server = std::make_unique<api::Server>(
       api::Services{&config, db.get(), live_scorers.get(), &keys, &lead_cache, shadow_pool.get(),
-                    analysis_writer.get()},
+                    analysis_writer.get(), offer_cache.get()},
       config.server.host);
   server->start();
   client = std::make_unique<HttpClient>(server->port());
@@ -66,6 +68,7 @@ void ApiTest::TearDown() {
   if (shadow_pool) shadow_pool->stop();
   server.reset();
   analysis_writer.reset();
+  offer_cache.reset();
   db.reset();
 }
 

@@ -1,6 +1,6 @@
 // A running leadscore API on 127.0.0.1 for tests: a fresh database on the shared throwaway
-// cluster, migrated, with one key per role, the shipped config (port 0), the real scorers,
-// and the server on a free port. Request logs are captured for inspection.
+// cluster, migrated, with one key per role, the shipped config (port 0), the real scorers, the
+// active offer cache, and the server on a free port. Request logs are captured for inspection.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,6 +12,7 @@
 
 #include "api/auth.h"
 #include "api/live_scorers.h"
+#include "api/offer_cache.h"
 #include "api/worker_pool.h"
 #include "api/server.h"
 #include "engine/config/app_config.h"
@@ -58,6 +59,7 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<api::LiveScorers> live_scorers;
   std::unique_ptr<api::WorkerPool> shadow_pool;
   std::unique_ptr<store::AnalysisWriter> analysis_writer;
+  std::unique_ptr<api::OfferCache> offer_cache;
   std::unique_ptr<api::Server> server;
   std::unique_ptr<HttpClient> client;
   std::shared_ptr<std::ostringstream> log_stream_ = std::make_shared<std::ostringstream>();
