@@ -177,6 +177,24 @@ std::expected<domain::OfferInput, Error> parse_offer(const json& body) {
   return offer;
 }
 
+std::expected<domain::Offer, Error> parse_offer_file(const json& body) {
+  if (!body.is_object())
+    return std::unexpected(Error::validation("body", "an offer must be a JSON object"));
+  json fields = body;
+  domain::Offer offer;
+  if (auto id = fields.find("id"); id != fields.end()) {
+    if (!id->is_number_integer() || id->get<std::int64_t>() < 1)
+      return std::unexpected(Error::validation("id", "id must be a positive integer"));
+    offer.id = id->get<std::int64_t>();
+  }
+  for (const char* ignored : {"id", "created_at", "updated_at", "active"}) fields.erase(ignored);
+  auto input = parse_offer(fields);
+  if (!input) return std::unexpected(input.error());
+  if (auto e = domain::validate(*input)) return std::unexpected(*e);
+  static_cast<domain::OfferInput&>(offer) = std::move(*input);
+  return offer;
+}
+
 std::shared_ptr<const domain::OfferView> offer_view(const domain::Offer& offer) {
   json out = json::object();
   if (offer.id > 0) out["id"] = offer.id;

@@ -33,8 +33,13 @@ std::expected<domain::LeadPatch, domain::Error> parse_lead_patch(const json& bod
 // ideal_use_cases (arrays of strings), active (a boolean); an absent member takes its default
 // (null, [], false). Only the JSON shape is checked here; domain::validate checks the values.
 std::expected<domain::OfferInput, domain::Error> parse_offer(const json& body);
+// An offer file of `leadscore score --offer`: a body as POST /offers takes it, or an offer as
+// GET /offers/{id} answers it (its id is passed on to scorers; created_at, updated_at and
+// active are ignored: the file's offer is the one used). Checked with domain::validate.
+std::expected<domain::Offer, domain::Error> parse_offer_file(const json& body);
 
-// The offer as scorers see it: {id, name, description?, value_props, ideal_use_cases}.
+// The offer as scorers see it: {id, name, description?, value_props, ideal_use_cases} (no id
+// when it has none, as an offer file may).
 std::shared_ptr<const domain::OfferView> offer_view(const domain::Offer& offer);
 
 }  // namespace leadscore::api

@@ -1,4 +1,4 @@
-// leadscore: the one binary. `leadscore serve | migrate | keys create`.
+// leadscore: the one binary. `leadscore serve | migrate | keys create | score | rules`.
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -8,15 +8,20 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 
 #include "api/auth.h"
+#include "api/json_mapping.h"
 #include "api/offer_cache.h"
 #include "api/server.h"
 #include "engine/config/app_config.h"
@@ -260,10 +265,43 @@ int trace_rules(const std::string& script, const std::string& lead_text, bool as
   return trace->result ? 0 : 1;
 }
 
-// `leadscore score IN.csv -o OUT.csv [--scorer NAME]`: offline, no database. Exit 0 when every
-// row was scored, 1 when some were skipped (each reported with its line), 2 on bad usage.
+// The offer of `leadscore score --offer FILE` as scorers see it; nullopt, with the message
+// naming the file, when the file cannot be read or is not an offer.
+std::optional<std::shared_ptr<const domain::OfferView>> read_offer_file(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) {
+    std::fprintf(stderr, "leadscore: --offer: cannot read %s: %s\n", path.c_str(),
+                 std::strerror(errno));
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << file.rdbuf();
+  const auto body = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    std::fprintf(stderr, "leadscore: --offer: %s is not valid JSON\n", path.c_str());
+    return std::nullopt;
+  }
+  auto offer = api::parse_offer_file(body);
+  if (!offer) {
+    std::fprintf(stderr, "leadscore: --offer: %s: %s\n", path.c_str(),
+                 offer.error().message.c_str());
+    return std::nullopt;
+  }
+  return api::offer_view(*offer);
+}
+
+// `leadscore score IN.csv -o OUT.csv [--scorer NAME] [--offer FILE]`: offline, no database.
+// Exit 0 when every row was scored, 1 when some were skipped (each reported with its line), 2
+// on bad usage.
 int score_file(const std::string& config_path, const std::string& input_path,
-               const std::string& output_path, const std::string& scorer_name, int threads) {
+               const std::string& output_path, const std::string& scorer_name,
+               const std::string& offer_path, int threads) {
+  tools::BatchOptions options;
+  if (!offer_path.empty()) {
+    auto offer = read_offer_file(offer_path);
+    if (!offer) return 2;
+    options.offer = std::move(*offer);
+  }
   auto cfg = load_config(config_path);
   if (!cfg) return 2;
   auto scorers = load_scorers(*cfg);
@@ -275,7 +313,6 @@ int score_file(const std::string& config_path, const std::string& input_path,
                  cfg->path.c_str());
     return 2;
   }
-  tools::BatchOptions options;
   options.threads = threads;
   if (isatty(STDERR_FILENO)) {
     options.progress = [](std::size_t done, std::size_t all) {
@@ -332,16 +369,18 @@ int main(int argc, char** argv) {
   rules_trace_cmd->add_flag("--json", as_json, "print JSON");
 
   auto* score_cmd = app.add_subcommand("score", "score a CSV of leads offline (no database)");
-  std::string score_in, score_out, score_scorer;
+  std::string score_in, score_out, score_scorer, score_offer;
   int score_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   score_cmd->add_option("input", score_in, "CSV with a header row")->required();
   score_cmd->add_option("-o,--output", score_out, "the scored CSV ('-' for stdout)")->required();
   score_cmd->add_option("--scorer", score_scorer, "a configured scorer (default: the primary)");
+  score_cmd->add_option("--offer", score_offer,
+                        "the offer scorers see: a JSON file as POST /offers takes it");
   score_cmd->add_option("--threads", score_threads, "worker threads")->check(CLI::Range(1, 64));
 
   CLI11_PARSE(app, argc, argv);
   if (score_cmd->parsed())
-    return score_file(config_path, score_in, score_out, score_scorer, score_threads);
+    return score_file(config_path, score_in, score_out, score_scorer, score_offer, score_threads);
   if (rules_test_cmd->parsed()) return run_rule_tests(rules_path, as_json);
   if (rules_trace_cmd->parsed()) return trace_rules(trace_script, trace_lead, as_json);
   if (serve_cmd->parsed()) return serve(config_path);

@@ -68,7 +68,8 @@ void read_optional(const CsvFields& fields, int index, std::optional<std::string
     to.emplace(text);
 }
 
-// Fills every field of `features` from one row: a worker reuses one Features for all its rows.
+// Fills every lead field of `features` from one row (not the offer, which is the same for every
+// row): a worker reuses one Features for all its rows.
 std::expected<void, std::string> read_features(const ColumnMap& map, const CsvFields& fields,
                                                domain::Features& features) {
   const std::string_view source = cell(fields, map.source);
@@ -151,6 +152,7 @@ struct RowContext {
   const scoring::Scorer& scorer;
   const ColumnMap& map;
   std::size_t columns;
+  const std::shared_ptr<const domain::OfferView>& offer;
 };
 
 void score_chunk(const RowContext& context, Chunk& chunk) {
@@ -160,6 +162,7 @@ void score_chunk(const RowContext& context, Chunk& chunk) {
   CsvRowReader reader(chunk.text, chunk.first_line);
   CsvFields fields;
   domain::Features features;
+  features.offer = context.offer;  // read_features() fills in the rest, row by row
   while (const std::optional<CsvRow> row = reader.next()) {
     ++chunk.rows;
     auto problem = [&](std::string message) {
@@ -294,7 +297,7 @@ std::expected<BatchReport, std::string> score_csv(const scoring::ScorerSet& set,
   const std::size_t threads =
       std::min(static_cast<std::size_t>(std::max(options.threads, 1)), chunks.size());
   ChunkQueue queue(chunks, 4 * std::max<std::size_t>(threads, 1));
-  const RowContext context{set, scorer, *map, header.size()};
+  const RowContext context{set, scorer, *map, header.size(), options.offer};
   std::vector<std::jthread> workers;
   for (std::size_t t = 0; t < threads; ++t) {
     workers.emplace_back([&] {

@@ -1,5 +1,5 @@
-// Offline batch scoring: `leadscore score IN.csv -o OUT.csv [--scorer NAME]`, with no
-// database. Reads leads from a CSV with a header row (columns named as the lead fields:
+// Offline batch scoring: `leadscore score IN.csv -o OUT.csv [--scorer NAME] [--offer FILE]`,
+// with no database. Reads leads from a CSV with a header row (columns named as the lead fields:
 // source, stage, activity_count, business_domain, name, email, role, company, industry,
 // location, bio; other columns pass through), and writes every row back with score,
 // recommendation, reason and scorer appended. Bad rows are reported with their line and
@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <expected>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,8 @@ struct BatchOptions {
   // Called now and then, from the calling thread, with (input lines done, input lines in all)
   // of the data after the header; the last call has done == all.
   std::function<void(std::size_t, std::size_t)> progress;
+  // The offer every row is scored against (the features' offer); nullptr for none.
+  std::shared_ptr<const domain::OfferView> offer;
 };
 
 // Receives the scored CSV piece by piece, in order. Returns false when it could not take the

@@ -48,7 +48,7 @@ TEST_F(AppConfigTest, ShippedConfigLoadsCleanly) {
   ASSERT_TRUE(config.has_value()) << to_text(config.error());
   EXPECT_EQ(config->path, kShippedConfig);
   EXPECT_EQ(config->scoring.primary, "heuristic");
-  ASSERT_EQ(config->scoring.scorers.size(), 2u);
+  ASSERT_EQ(config->scoring.scorers.size(), 3u);
   EXPECT_EQ(config->scoring.scorers[0].name, "heuristic");
   EXPECT_EQ(config->scoring.scorers[0].plugin, "heuristic");
   EXPECT_TRUE(config->scoring.scorers[0].params.IsMap());
@@ -56,6 +56,10 @@ TEST_F(AppConfigTest, ShippedConfigLoadsCleanly) {
   EXPECT_EQ(config->scoring.scorers[1].name, "rules");
   EXPECT_EQ(config->scoring.scorers[1].plugin, "lua");
   EXPECT_EQ(config->scoring.scorers[1].fallback, "heuristic");
+  // Seed 003's rule layer, which reads the active offer.
+  EXPECT_EQ(config->scoring.scorers[2].name, "icp_fit");
+  EXPECT_EQ(config->scoring.scorers[2].plugin, "lua");
+  EXPECT_EQ(config->scoring.scorers[2].fallback, "heuristic");
 }
 
 TEST_F(AppConfigTest, ShippedConfigStatesTheBuiltInDefaults) {

@@ -41,10 +41,12 @@ TEST_F(RegistryTest, ShippedConfigBuildsTheHeuristicAsPrimary) {
   auto set = build_scorers(*config);
   ASSERT_TRUE(set.has_value()) << config::to_text(set.error());
   EXPECT_EQ(set->primary().name(), "heuristic");
-  ASSERT_EQ(set->entries().size(), 2u);
+  ASSERT_EQ(set->entries().size(), 3u);
   EXPECT_EQ(set->entries()[0].plugin, "heuristic");
-  EXPECT_EQ(set->entries()[1].plugin_path, std::string(LEADSCORE_PLUGIN_DIR) + "/lua.so");
-  EXPECT_EQ(set->entries()[1].role, "");
+  for (std::size_t lua : {1u, 2u}) {  // rules and icp_fit
+    EXPECT_EQ(set->entries()[lua].plugin_path, std::string(LEADSCORE_PLUGIN_DIR) + "/lua.so");
+    EXPECT_EQ(set->entries()[lua].role, "");
+  }
   EXPECT_EQ(set->entries()[0].role, "primary");
   // From the build's plugin directory, since the shipped config names none.
   EXPECT_EQ(set->entries()[0].plugin_path, std::string(LEADSCORE_PLUGIN_DIR) + "/heuristic.so");

@@ -206,6 +206,33 @@ TEST_F(BatchScore, SameOutputAndProblemsWithOneThreadOrFourAndManySmallChunks) {
   EXPECT_GE(calls, 1u);
 }
 
+// Seed 003's rule layer (icp_fit in the shipped config) against an offer whose ideal use case
+// is the rows' industry: every row, on every worker and chunk, gets the +20 of 50 for it.
+TEST_F(BatchScore, EveryRowIsScoredAgainstTheOffer) {
+  const scoring::Scorer* icp_fit = set->find("icp_fit");
+  ASSERT_NE(icp_fit, nullptr);
+  std::string input = "source,role,industry,business_domain\n";
+  for (int i = 0; i < 300; ++i) input += "partner,CEO,B2B SaaS,d" + std::to_string(i) + ".io\n";
+  BatchOptions options;
+  options.threads = 4;
+  options.chunk_bytes = 512;
+  std::string without, with;
+  ASSERT_TRUE(score(input, without, options, icp_fit).has_value());
+  options.offer = std::make_shared<const domain::OfferView>(domain::OfferView{
+      7, R"({"id":7,"name":"x","value_props":[],"ideal_use_cases":["B2B SaaS"]})"});
+  ASSERT_TRUE(score(input, with, options, icp_fit).has_value());
+  const auto rows_without = read_csv(without);
+  const auto rows_with = read_csv(with);
+  ASSERT_EQ(rows_with.size(), 301u);
+  ASSERT_EQ(rows_without.size(), 301u);
+  for (std::size_t i = 1; i < rows_with.size(); ++i) {
+    EXPECT_EQ(rows_without[i][4], "0.4") << i;
+    EXPECT_EQ(rows_with[i][4], "0.8") << i;
+    EXPECT_EQ(rows_with[i][5], "transfer_to_sales") << i;
+    EXPECT_NE(rows_with[i][6].find("exact ICP industry"), std::string::npos) << rows_with[i][6];
+  }
+}
+
 TEST_F(BatchScore, StopsWhenTheOutputRefusesAPiece) {
   const std::string input = generated_leads(2000);
   BatchOptions options;
