@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 #include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "engine/scoring/registry.h"
@@ -70,6 +71,10 @@ void ApiTest::TearDown() {
   analysis_writer.reset();
   offer_cache.reset();
   db.reset();
+  // The test's logger writes into log_stream_, which dies with the fixture: whatever logs
+  // after it (a later test in this process) goes to stderr instead of freed memory.
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "stderr", std::make_shared<spdlog::sinks::stderr_sink_mt>()));
 }
 
 HttpResponse ApiTest::call(const std::string& method, const std::string& path,
