@@ -243,29 +243,7 @@ int run_rule_tests(const std::string& path, bool as_json) {
   return report.passed() ? 0 : 1;
 }
 
-// `leadscore rules trace SCRIPT --lead JSON`: each rule, whether it matched, its points and the
-// values it saw; then the result.
-int trace_rules(const std::string& script, const std::string& lead_text, bool as_json) {
-  auto lead_json = nlohmann::json::parse(lead_text, nullptr, false);
-  if (lead_json.is_discarded() || !lead_json.is_object()) {
-    std::fprintf(stderr, "leadscore: --lead must be a JSON object\n");
-    return 2;
-  }
-  auto features = lua::features_from_json(lead_json);
-  if (!features) {
-    std::fprintf(stderr, "leadscore: --lead: %s\n", features.error().c_str());
-    return 2;
-  }
-  auto trace = lua::trace_rules(script, *features);
-  if (!trace) {
-    for (const auto& e : trace.error()) std::fprintf(stderr, "%s\n", e.to_text().c_str());
-    return 1;
-  }
-  std::printf("%s\n", as_json ? lua::to_json(*trace).dump(2).c_str() : lua::to_text(*trace).c_str());
-  return trace->result ? 0 : 1;
-}
-
-// The offer of `leadscore score --offer FILE` as scorers see it; nullopt, with the message
+// The offer of `--offer FILE` (`leadscore score`, `leadscore rules trace`) as scorers see it; nullopt, with the message
 // naming the file, when the file cannot be read or is not an offer.
 std::optional<std::shared_ptr<const domain::OfferView>> read_offer_file(const std::string& path) {
   std::ifstream file(path);
@@ -288,6 +266,44 @@ std::optional<std::shared_ptr<const domain::OfferView>> read_offer_file(const st
     return std::nullopt;
   }
   return api::offer_view(*offer);
+}
+
+// `leadscore rules trace SCRIPT --lead JSON`: each rule, whether it matched, its points and the
+// values it saw; then the result.
+// `--offer FILE` gives ctx.offer, `--params JSON` ctx.params (as a scorer's params in the config).
+int trace_rules(const std::string& script, const std::string& lead_text,
+                const std::string& offer_path, const std::string& params_text, bool as_json) {
+  auto lead_json = nlohmann::json::parse(lead_text, nullptr, false);
+  if (lead_json.is_discarded() || !lead_json.is_object()) {
+    std::fprintf(stderr, "leadscore: --lead must be a JSON object\n");
+    return 2;
+  }
+  auto features = lua::features_from_json(lead_json);
+  if (!features) {
+    std::fprintf(stderr, "leadscore: --lead: %s\n", features.error().c_str());
+    return 2;
+  }
+  nlohmann::json params = nlohmann::json::object();
+  if (!params_text.empty()) {
+    params = nlohmann::json::parse(params_text, nullptr, false);
+    if (params.is_discarded() || !params.is_object()) {
+      std::fprintf(stderr, "leadscore: --params must be a JSON object\n");
+      return 2;
+    }
+  }
+  std::optional<nlohmann::json> offer;
+  if (!offer_path.empty()) {
+    auto view = read_offer_file(offer_path);
+    if (!view) return 2;
+    offer = nlohmann::json::parse((*view)->json);
+  }
+  auto trace = lua::trace_rules(script, *features, offer ? &*offer : nullptr, params);
+  if (!trace) {
+    for (const auto& e : trace.error()) std::fprintf(stderr, "%s\n", e.to_text().c_str());
+    return 1;
+  }
+  std::printf("%s\n", as_json ? lua::to_json(*trace).dump(2).c_str() : lua::to_text(*trace).c_str());
+  return trace->result ? 0 : 1;
 }
 
 // `leadscore score IN.csv -o OUT.csv [--scorer NAME] [--offer FILE]`: offline, no database.
@@ -363,9 +379,11 @@ int main(int argc, char** argv) {
   rules_test_cmd->add_option("path", rules_path, "a test file or a directory of them");
   rules_test_cmd->add_flag("--json", as_json, "print JSON");
   auto* rules_trace_cmd = rules_cmd->add_subcommand("trace", "trace one lead through a script");
-  std::string trace_script, trace_lead;
+  std::string trace_script, trace_lead, trace_offer, trace_params;
   rules_trace_cmd->add_option("script", trace_script, "the rule script")->required();
   rules_trace_cmd->add_option("--lead", trace_lead, "the lead as JSON")->required();
+  rules_trace_cmd->add_option("--offer", trace_offer, "ctx.offer: an offer as JSON (POST /offers)");
+  rules_trace_cmd->add_option("--params", trace_params, "ctx.params: the scorer's params as JSON");
   rules_trace_cmd->add_flag("--json", as_json, "print JSON");
 
   auto* score_cmd = app.add_subcommand("score", "score a CSV of leads offline (no database)");
@@ -382,7 +400,7 @@ int main(int argc, char** argv) {
   if (score_cmd->parsed())
     return score_file(config_path, score_in, score_out, score_scorer, score_offer, score_threads);
   if (rules_test_cmd->parsed()) return run_rule_tests(rules_path, as_json);
-  if (rules_trace_cmd->parsed()) return trace_rules(trace_script, trace_lead, as_json);
+  if (rules_trace_cmd->parsed()) return trace_rules(trace_script, trace_lead, trace_offer, trace_params, as_json);
   if (serve_cmd->parsed()) return serve(config_path);
   if (migrate_cmd->parsed()) return run_migrate(config_path);
   if (create_cmd->parsed()) return create_key(config_path, key_name, key_role);
