@@ -1,13 +1,11 @@
 // leadscore: the one binary. `leadscore serve | migrate | keys create | score | rules`.
 #include <signal.h>
-
-#include <CLI/CLI.hpp>
 #include <spdlog/async.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
-
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -243,8 +241,8 @@ int run_rule_tests(const std::string& path, bool as_json) {
   return report.passed() ? 0 : 1;
 }
 
-// The offer of `--offer FILE` (`leadscore score`, `leadscore rules trace`) as scorers see it; nullopt, with the message
-// naming the file, when the file cannot be read or is not an offer.
+// The offer of `--offer FILE` (`leadscore score`, `leadscore rules trace`) as scorers see it;
+// nullopt, with the message naming the file, when the file cannot be read or is not an offer.
 std::optional<std::shared_ptr<const domain::OfferView>> read_offer_file(const std::string& path) {
   std::ifstream file(path);
   if (!file) {
@@ -302,7 +300,8 @@ int trace_rules(const std::string& script, const std::string& lead_text,
     for (const auto& e : trace.error()) std::fprintf(stderr, "%s\n", e.to_text().c_str());
     return 1;
   }
-  std::printf("%s\n", as_json ? lua::to_json(*trace).dump(2).c_str() : lua::to_text(*trace).c_str());
+  std::printf("%s\n",
+              as_json ? lua::to_json(*trace).dump(2).c_str() : lua::to_text(*trace).c_str());
   return trace->result ? 0 : 1;
 }
 
@@ -322,8 +321,8 @@ int score_file(const std::string& config_path, const std::string& input_path,
   if (!cfg) return 2;
   auto scorers = load_scorers(*cfg);
   if (!scorers) return 2;
-  const scoring::Scorer* scorer = scorer_name.empty() ? &scorers->primary()
-                                                      : scorers->find(scorer_name);
+  const scoring::Scorer* scorer =
+      scorer_name.empty() ? &scorers->primary() : scorers->find(scorer_name);
   if (!scorer) {
     std::fprintf(stderr, "leadscore: --scorer: no scorer named %s in %s\n", scorer_name.c_str(),
                  cfg->path.c_str());
@@ -400,7 +399,8 @@ int main(int argc, char** argv) {
   if (score_cmd->parsed())
     return score_file(config_path, score_in, score_out, score_scorer, score_offer, score_threads);
   if (rules_test_cmd->parsed()) return run_rule_tests(rules_path, as_json);
-  if (rules_trace_cmd->parsed()) return trace_rules(trace_script, trace_lead, trace_offer, trace_params, as_json);
+  if (rules_trace_cmd->parsed())
+    return trace_rules(trace_script, trace_lead, trace_offer, trace_params, as_json);
   if (serve_cmd->parsed()) return serve(config_path);
   if (migrate_cmd->parsed()) return run_migrate(config_path);
   if (create_cmd->parsed()) return create_key(config_path, key_name, key_role);
