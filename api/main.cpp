@@ -27,6 +27,8 @@
 #include "engine/store/store.h"
 #include "plugins/lua/rule_tests.h"
 #include "tools/batch_score.h"
+#include "tools/compare.h"
+#include "tools/input_file.h"
 
 namespace {
 
@@ -305,6 +307,42 @@ int trace_rules(const std::string& script, const std::string& lead_text,
   return trace->result ? 0 : 1;
 }
 
+// `leadscore compare IN.csv --scorers A,B [--outcome COLUMN] [--offer FILE] [--json]`: the
+// named scorers side by side over the same leads, offline. Exit 0 when every row was compared,
+// 1 when some were skipped (each reported with its line), 2 on bad usage.
+int compare_file(const std::string& config_path, const std::string& input_path,
+                 const std::vector<std::string>& scorer_names, const std::string& outcome_column,
+                 const std::string& offer_path, bool as_json) {
+  tools::CompareOptions options;
+  options.scorers = scorer_names;
+  options.outcome_column = outcome_column;
+  if (!offer_path.empty()) {
+    auto offer = read_offer_file(offer_path);
+    if (!offer) return 2;
+    options.offer = std::move(*offer);
+  }
+  auto cfg = load_config(config_path);
+  if (!cfg) return 2;
+  auto scorers = load_scorers(*cfg);
+  if (!scorers) return 2;
+  auto input = tools::InputFile::open(input_path);
+  if (!input) {
+    std::fprintf(stderr, "leadscore: cannot read %s: %s\n", input_path.c_str(),
+                 input.error().c_str());
+    return 2;
+  }
+  auto result = tools::compare_csv(*scorers, input->text(), options);
+  if (!result) {
+    std::fprintf(stderr, "leadscore: %s: %s\n", input_path.c_str(), result.error().c_str());
+    return 2;
+  }
+  for (const auto& problem : result->problems)
+    std::fprintf(stderr, "%s:%zu: %s\n", input_path.c_str(), problem.line, problem.message.c_str());
+  std::printf("%s\n", as_json ? tools::to_json(result->report).dump(2).c_str()
+                              : tools::to_text(result->report).c_str());
+  return result->problems.empty() ? 0 : 1;
+}
+
 // `leadscore score IN.csv -o OUT.csv [--scorer NAME] [--offer FILE]`: offline, no database.
 // Exit 0 when every row was scored, 1 when some were skipped (each reported with its line), 2
 // on bad usage.
@@ -385,6 +423,19 @@ int main(int argc, char** argv) {
   rules_trace_cmd->add_option("--params", trace_params, "ctx.params: the scorer's params as JSON");
   rules_trace_cmd->add_flag("--json", as_json, "print JSON");
 
+  auto* compare_cmd =
+      app.add_subcommand("compare", "compare scorers over a CSV of leads offline (no database)");
+  std::string compare_in, compare_outcome, compare_offer;
+  std::vector<std::string> compare_scorers;
+  compare_cmd->add_option("input", compare_in, "CSV with a header row")->required();
+  compare_cmd->add_option("--scorers", compare_scorers, "configured scorers, comma-separated")
+      ->required()
+      ->delimiter(',');
+  compare_cmd->add_option("--outcome", compare_outcome,
+                          "a column saying whether the lead converted (1/0, true/false, ...)");
+  compare_cmd->add_option("--offer", compare_offer, "score every lead against this offer (JSON)");
+  compare_cmd->add_flag("--json", as_json, "print JSON");
+
   auto* score_cmd = app.add_subcommand("score", "score a CSV of leads offline (no database)");
   std::string score_in, score_out, score_scorer, score_offer;
   int score_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -396,6 +447,9 @@ int main(int argc, char** argv) {
   score_cmd->add_option("--threads", score_threads, "worker threads")->check(CLI::Range(1, 64));
 
   CLI11_PARSE(app, argc, argv);
+  if (compare_cmd->parsed())
+    return compare_file(config_path, compare_in, compare_scorers, compare_outcome, compare_offer,
+                        as_json);
   if (score_cmd->parsed())
     return score_file(config_path, score_in, score_out, score_scorer, score_offer, score_threads);
   if (rules_test_cmd->parsed()) return run_rule_tests(rules_path, as_json);

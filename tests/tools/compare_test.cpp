@@ -1,0 +1,110 @@
+// Offline comparison of configured scorers over a CSV: each named scorer answers for itself,
+// rows are read as `leadscore score` reads them, and outcomes are measured where given.
+#include "tools/compare.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "engine/config/app_config.h"
+
+namespace leadscore::tools {
+namespace {
+
+class Compare : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cfg = config::load_app_config(std::string(LEADSCORE_SOURCE_DIR) + "/config/leadscore.yaml",
+                                       config::EnvOverrides{});
+    ASSERT_TRUE(cfg.has_value());
+    auto built = scoring::build_scorers(*cfg);
+    ASSERT_TRUE(built.has_value()) << config::to_text(built.error());
+    set = std::make_unique<scoring::ScorerSet>(std::move(*built));
+  }
+  std::unique_ptr<scoring::ScorerSet> set;
+};
+
+// Every source, stage and activity count 0..12, with and without a domain.
+std::string sweep() {
+  std::string csv = "source,stage,activity_count,business_domain\n";
+  for (const char* source : {"scanner", "partner", "manual", "fair"})
+    for (const char* stage : {"new", "contacted", "qualified", "transferred", "lost"})
+      for (int activity = 0; activity <= 12; ++activity)
+        for (const char* domain : {"", "acme.io"})
+          csv += std::string(source) + "," + stage + "," + std::to_string(activity) + "," + domain +
+                 "\n";
+  return csv;
+}
+
+TEST_F(Compare, TheHeuristicAndItsLuaRulesAgreeOnEveryLead) {
+  auto result = compare_csv(*set, sweep(), {{"heuristic", "rules"}, "", nullptr});
+  ASSERT_TRUE(result) << result.error();
+  const auto& report = result->report;
+  EXPECT_EQ(report.leads, 4u * 5 * 13 * 2);
+  ASSERT_EQ(report.pairs.size(), 1u);
+  EXPECT_EQ(report.pairs[0].n, report.leads);
+  EXPECT_DOUBLE_EQ(report.pairs[0].agreement, 1.0);
+  EXPECT_DOUBLE_EQ(report.pairs[0].mean_absolute_difference, 0.0);
+  EXPECT_NEAR(*report.pairs[0].spearman, 1.0, 1e-12);
+  EXPECT_FALSE(report.scorers[0].outcomes);
+  EXPECT_TRUE(result->problems.empty());
+}
+
+TEST_F(Compare, OutcomesAreMeasuredAndBadRowsReportedByLine) {
+  const std::string csv =
+      "source,stage,activity_count,business_domain,role,industry,won\n"
+      "partner,qualified,8,acme.io,CTO,B2B SaaS,1\n"  // line 2
+      "scanner,new,0,,intern,Retail,0\n"              // line 3
+      "manual,contacted,3,bank.io,VP,Fintech,yes\n"   // line 4
+      "scanner,new,1,x.io,engineer,B2B SaaS,lost\n"   // line 5
+      "partner,new,2,,Founder,Health,\n"              // line 6: outcome unknown
+      "scanner,won,1,,,,1\n"                          // line 7: bad stage
+      "scanner,new,1,,,,maybe\n";                     // line 8: bad outcome
+  auto result = compare_csv(*set, csv, {{"heuristic", "icp_fit"}, "won", nullptr});
+  ASSERT_TRUE(result) << result.error();
+  EXPECT_EQ(result->report.leads, 5u);
+  ASSERT_EQ(result->problems.size(), 2u);
+  EXPECT_EQ(result->problems[0].line, 7u);
+  EXPECT_NE(result->problems[0].message.find("stage 'won'"), std::string::npos);
+  EXPECT_EQ(result->problems[1].line, 8u);
+  EXPECT_NE(result->problems[1].message.find("outcome 'maybe'"), std::string::npos);
+  const auto& heuristic = result->report.scorers[0];
+  ASSERT_TRUE(heuristic.outcomes);
+  EXPECT_EQ(heuristic.outcomes->n, 4u);
+  EXPECT_EQ(heuristic.outcomes->converted, 2u);
+  ASSERT_TRUE(heuristic.outcomes->auc);
+  // The two converted leads (partner/qualified/8, manual/contacted/3) outscore the others.
+  EXPECT_DOUBLE_EQ(*heuristic.outcomes->auc, 1.0);
+  const auto text = to_text(result->report);
+  EXPECT_NE(text.find("heuristic vs icp_fit (5 leads both scored)"), std::string::npos) << text;
+  const auto json = to_json(result->report);
+  EXPECT_EQ(json["scorers"][1]["scorer"], "icp_fit");
+  EXPECT_EQ(json["scorers"][0]["outcomes"]["auc"], 1.0);
+}
+
+TEST_F(Compare, TheActiveOfferReachesTheScorers) {
+  const std::string csv = "source,role,industry\nscanner,CTO,Fintech\n";
+  auto offer = std::make_shared<const domain::OfferView>(
+      domain::OfferView{1, R"({"id":1,"name":"x","ideal_use_cases":["fintech"]})"});
+  auto with = compare_csv(*set, csv, {{"icp_fit"}, "", offer});
+  auto without = compare_csv(*set, csv, {{"icp_fit"}, "", nullptr});
+  ASSERT_TRUE(with && without);
+  EXPECT_DOUBLE_EQ(with->report.scorers[0].mean, 0.8);     // role and ICP industry
+  EXPECT_DOUBLE_EQ(without->report.scorers[0].mean, 0.4);  // role only
+}
+
+TEST_F(Compare, RefusesUnknownScorersAndAMissingOutcomeColumn) {
+  auto unknown = compare_csv(*set, "source\nscanner\n", {{"heuristic", "nope"}, "", nullptr});
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error(), "no scorer named nope");
+  auto no_column = compare_csv(*set, "source\nscanner\n", {{"heuristic"}, "won", nullptr});
+  ASSERT_FALSE(no_column);
+  EXPECT_NE(no_column.error().find("no column won"), std::string::npos);
+  auto no_source = compare_csv(*set, "name\nAda\n", {{"heuristic"}, "", nullptr});
+  ASSERT_FALSE(no_source);
+  EXPECT_NE(no_source.error().find("no source column"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace leadscore::tools

@@ -1,0 +1,43 @@
+// Offline comparison of scorers: `leadscore compare IN.csv --scorers A,B[,...] [--outcome COL]
+// [--offer FILE]`, with no database. Every lead of the CSV (read as `leadscore score` reads it)
+// is scored by each named scorer itself (a failed run counts as failed: no fallback answers in
+// its place), and the report (engine/scoring/comparison.h) compares them; with an outcome
+// column (1/0, true/false, yes/no, converted/paid, lost; empty: unknown) it also measures each
+// against what happened.
+//
+// Threading: compare_csv() is safe from any thread; it scores on the calling thread.
+#pragma once
+
+#include <expected>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/scoring/comparison.h"
+#include "engine/scoring/registry.h"
+#include "tools/batch_score.h"
+
+namespace leadscore::tools {
+
+struct CompareOptions {
+  std::vector<std::string> scorers;  // at least one; each a scorer of the set
+  std::string outcome_column;        // empty: none
+  std::shared_ptr<const domain::OfferView> offer;
+};
+
+struct CompareResult {
+  scoring::ComparisonReport report;
+  std::vector<BatchProblem> problems;  // rows skipped, with their line
+};
+
+// An error when a scorer is unknown, the header is unusable or lacks the outcome column.
+std::expected<CompareResult, std::string> compare_csv(const scoring::ScorerSet& set,
+                                                      std::string_view input,
+                                                      const CompareOptions& options);
+
+std::string to_text(const scoring::ComparisonReport& report);
+nlohmann::json to_json(const scoring::ComparisonReport& report);
+
+}  // namespace leadscore::tools
