@@ -307,31 +307,45 @@ int trace_rules(const std::string& script, const std::string& lead_text,
   return trace->result ? 0 : 1;
 }
 
+// What the offline commands (score, compare) score with: the config's scorers, and the offer of
+// `--offer FILE` (none when the path is empty). nullopt, after saying why, when either fails.
+struct OfflineScorers {
+  config::AppConfig config;
+  scoring::ScorerSet scorers;
+  std::shared_ptr<const domain::OfferView> offer;
+};
+
+std::optional<OfflineScorers> load_offline_scorers(const std::string& config_path,
+                                                   const std::string& offer_path) {
+  std::shared_ptr<const domain::OfferView> offer;
+  if (!offer_path.empty()) {
+    auto read = read_offer_file(offer_path);
+    if (!read) return std::nullopt;
+    offer = std::move(*read);
+  }
+  auto cfg = load_config(config_path);
+  if (!cfg) return std::nullopt;
+  auto scorers = load_scorers(*cfg);
+  if (!scorers) return std::nullopt;
+  return OfflineScorers{std::move(*cfg), std::move(*scorers), std::move(offer)};
+}
+
 // `leadscore compare IN.csv --scorers A,B [--outcome COLUMN] [--offer FILE] [--json]`: the
 // named scorers side by side over the same leads, offline. Exit 0 when every row was compared,
 // 1 when some were skipped (each reported with its line), 2 on bad usage.
 int compare_file(const std::string& config_path, const std::string& input_path,
                  const std::vector<std::string>& scorer_names, const std::string& outcome_column,
                  const std::string& offer_path, bool as_json) {
-  tools::CompareOptions options;
-  options.scorers = scorer_names;
-  options.outcome_column = outcome_column;
-  if (!offer_path.empty()) {
-    auto offer = read_offer_file(offer_path);
-    if (!offer) return 2;
-    options.offer = std::move(*offer);
-  }
-  auto cfg = load_config(config_path);
-  if (!cfg) return 2;
-  auto scorers = load_scorers(*cfg);
-  if (!scorers) return 2;
+  auto offline = load_offline_scorers(config_path, offer_path);
+  if (!offline) return 2;
+  const tools::CompareOptions options{scorer_names, outcome_column, offline->offer};
   auto input = tools::InputFile::open(input_path);
   if (!input) {
     std::fprintf(stderr, "leadscore: cannot read %s: %s\n", input_path.c_str(),
                  input.error().c_str());
     return 2;
   }
-  auto result = tools::compare_csv(*scorers, input->text(), options);
+  auto result = tools::compare_csv(offline->scorers, input->text(), options);
   if (!result) {
     std::fprintf(stderr, "leadscore: %s: %s\n", input_path.c_str(), result.error().c_str());
     return 2;
@@ -349,21 +363,16 @@ int compare_file(const std::string& config_path, const std::string& input_path,
 int score_file(const std::string& config_path, const std::string& input_path,
                const std::string& output_path, const std::string& scorer_name,
                const std::string& offer_path, int threads) {
+  auto offline = load_offline_scorers(config_path, offer_path);
+  if (!offline) return 2;
+  const scoring::ScorerSet& scorers = offline->scorers;
   tools::BatchOptions options;
-  if (!offer_path.empty()) {
-    auto offer = read_offer_file(offer_path);
-    if (!offer) return 2;
-    options.offer = std::move(*offer);
-  }
-  auto cfg = load_config(config_path);
-  if (!cfg) return 2;
-  auto scorers = load_scorers(*cfg);
-  if (!scorers) return 2;
+  options.offer = offline->offer;
   const scoring::Scorer* scorer =
-      scorer_name.empty() ? &scorers->primary() : scorers->find(scorer_name);
+      scorer_name.empty() ? &scorers.primary() : scorers.find(scorer_name);
   if (!scorer) {
     std::fprintf(stderr, "leadscore: --scorer: no scorer named %s in %s\n", scorer_name.c_str(),
-                 cfg->path.c_str());
+                 offline->config.path.c_str());
     return 2;
   }
   options.threads = threads;
@@ -376,7 +385,7 @@ int score_file(const std::string& config_path, const std::string& input_path,
     };
   }
   const auto started = std::chrono::steady_clock::now();
-  auto report = tools::score_csv_file(*scorers, *scorer, input_path, output_path, options);
+  auto report = tools::score_csv_file(scorers, *scorer, input_path, output_path, options);
   if (!report) {
     std::fprintf(stderr, "leadscore: %s\n", report.error().c_str());
     return 2;

@@ -214,8 +214,10 @@ struct Server::Impl {
       headers.add<Http::Header::Connection>(ex.keep_alive ? Http::ConnectionControl::KeepAlive
                                                           : Http::ConnectionControl::Close);
       headers.add<RequestIdHeader>(ex.request.id);
-      auto mime = reply.content_type.empty() ? Http::Mime::MediaType()
-                                             : Http::Mime::MediaType(reply.content_type);
+      // Parsed: Pistache writes an unparsed media type as an empty Content-Type.
+      auto mime = reply.content_type.empty()
+                      ? Http::Mime::MediaType()
+                      : Http::Mime::MediaType(reply.content_type, Http::Mime::MediaType::DoParse);
       ex.writer.send(static_cast<Http::Code>(reply.status), reply.body, mime);
     }
     if (services.config->log.requests) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/domain/utf8.h"
+
 namespace leadscore::domain {
 namespace {
 
@@ -12,6 +14,8 @@ std::optional<Error> check_text(std::string_view field, const std::optional<std:
                                                      std::to_string(max_length(field)) + " bytes");
   if (value->find('\0') != std::string::npos)
     return Error::validation(std::string(field), std::string(field) + " contains a NUL byte");
+  if (!is_utf8(*value))
+    return Error::validation(std::string(field), std::string(field) + " is not valid UTF-8");
   return std::nullopt;
 }
 

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "engine/domain/utf8.h"
+
 namespace leadscore::scoring {
 namespace {
 
@@ -46,33 +48,6 @@ ls_features to_c(const Features& f) {
   return c;
 }
 
-// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past
-// U+10FFFF) without control characters, so that it can be stored and shown as it is.
-bool is_printable_utf8(std::string_view text) {
-  for (std::size_t i = 0; i < text.size();) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    if (lead < 0x80) {
-      if (lead < 0x20 || lead == 0x7f) return false;
-      ++i;
-      continue;
-    }
-    const std::size_t length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 0;
-    if (length == 0 || lead > 0xf4 || i + length > text.size()) return false;
-    char32_t code = lead & (0x3f >> (length - 1));
-    for (std::size_t k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xc0) != 0x80) return false;
-      code = (code << 6) | (next & 0x3f);
-    }
-    const char32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code < smallest[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff) ||
-        (code >= 0x80 && code < 0xa0))
-      return false;
-    i += length;
-  }
-  return true;
-}
-
 std::expected<void, std::string> check_intent(const std::string& intent) {
   if (intent.find_first_not_of(" \t\r\n") == std::string::npos)
     return std::unexpected(
@@ -80,7 +55,7 @@ std::expected<void, std::string> check_intent(const std::string& intent) {
   if (intent.size() > kMaxIntentBytes)
     return std::unexpected("the intent is longer than " + std::to_string(kMaxIntentBytes) +
                            " bytes");
-  if (!is_printable_utf8(intent))
+  if (!domain::is_utf8(intent, /*printable=*/true))
     return std::unexpected(std::string("the intent is not printable UTF-8 text"));
   return {};
 }

@@ -15,6 +15,14 @@ std::string lead_path(const json& lead, const std::string& tail = "") {
   return "/leads/" + std::to_string(lead["id"].get<std::int64_t>()) + tail;
 }
 
+TEST_F(LeadFlow, JsonAnswersSayTheirContentType) {
+  auto created = call("POST", "/leads", json{{"source", "manual"}});
+  EXPECT_EQ(created.headers["content-type"], "application/json");
+  auto refused = call("POST", "/leads", json{{"source", "nowhere"}});
+  EXPECT_EQ(refused.headers["content-type"], "application/json");
+  EXPECT_EQ(call("GET", "/leads").headers["content-type"], "application/json");
+}
+
 TEST_F(LeadFlow, WholeFlowFromCreateToPaidSale) {
   json lead = create_lead({{"source", "partner"}, {"business_domain", "fintech"}});
   EXPECT_EQ(lead["stage"], "new");

@@ -159,6 +159,25 @@ TEST(LeadInput, NulByteNamesTheField) {
   }
 }
 
+TEST(LeadInput, TextThatIsNotUtf8NamesTheField) {
+  for (auto field : text_field_names()) {
+    for (const std::string bad : {"caf\xe9", "\xc0\xaf", "\xed\xa0\x80", "ok\xe2\x82"}) {
+      NewLead lead = valid_lead();
+      set_field(lead, field, bad);
+      auto error = validate(lead, kSources);
+      ASSERT_TRUE(error) << field;
+      EXPECT_EQ(error->field, field);
+      EXPECT_EQ(error->message, std::string(field) + " is not valid UTF-8");
+    }
+  }
+}
+
+TEST(LeadInput, AcceptsUtf8TextWithLineBreaks) {
+  NewLead lead = valid_lead();
+  lead.profile.bio = "Zoë Ñúñez, 東京\r\nsecond line \xf0\x9f\x9a\x80";
+  EXPECT_EQ(validate(lead, kSources), std::nullopt);
+}
+
 TEST(LeadPatchInput, EmptyPatchIsEmpty) {
   LeadPatch patch;
   EXPECT_TRUE(patch.empty());

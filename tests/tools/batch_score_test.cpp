@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/config/app_config.h"
+#include "tests/tools/shipped_scorers.h"
 #include "tools/csv.h"
 
 namespace leadscore::tools {
@@ -20,12 +20,8 @@ namespace {
 class BatchScore : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto cfg = config::load_app_config(std::string(LEADSCORE_SOURCE_DIR) + "/config/leadscore.yaml",
-                                       config::EnvOverrides{});
-    ASSERT_TRUE(cfg.has_value());
-    auto built = scoring::build_scorers(*cfg);
-    ASSERT_TRUE(built.has_value()) << config::to_text(built.error());
-    set = std::make_unique<scoring::ScorerSet>(std::move(*built));
+    set = testing::shipped_scorers();
+    ASSERT_TRUE(set);
   }
 
   std::expected<BatchReport, std::string> score(std::string_view input, std::string& output,

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/config/app_config.h"
+#include "tests/tools/shipped_scorers.h"
 
 namespace leadscore::tools {
 namespace {
@@ -15,12 +15,8 @@ namespace {
 class Compare : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto cfg = config::load_app_config(std::string(LEADSCORE_SOURCE_DIR) + "/config/leadscore.yaml",
-                                       config::EnvOverrides{});
-    ASSERT_TRUE(cfg.has_value());
-    auto built = scoring::build_scorers(*cfg);
-    ASSERT_TRUE(built.has_value()) << config::to_text(built.error());
-    set = std::make_unique<scoring::ScorerSet>(std::move(*built));
+    set = testing::shipped_scorers();
+    ASSERT_TRUE(set);
   }
   std::unique_ptr<scoring::ScorerSet> set;
 };
