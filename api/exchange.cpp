@@ -57,8 +57,8 @@ Reply empty_reply(int status) { return {status, "", ""}; }
 int status_of(ErrorCode code) { return row_of(code).status; }
 std::string_view code_name(ErrorCode code) { return row_of(code).name; }
 
-Reply error_reply(const Error& error, const std::string& request_id) {
-  json details = json::object();
+Reply error_reply(const Error& error, const std::string& request_id, const json& more_details) {
+  json details = more_details;
   std::string message = error.message;
   if (error.code == ErrorCode::Internal) {
     message = "internal error; quote request id " + request_id;

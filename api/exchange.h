@@ -47,7 +47,9 @@ Reply empty_reply(int status);  // e.g. 204
 
 // {"error": {"code", "message", "details"}}; a 500 says only "internal error" and the
 // request id, never the message (which the caller logs).
-Reply error_reply(const Error& error, const std::string& request_id);
+// `more_details` are added to details (e.g. the refused rows of an import).
+Reply error_reply(const Error& error, const std::string& request_id,
+                  const json& more_details = json::object());
 int status_of(ErrorCode code);
 std::string_view code_name(ErrorCode code);
 

@@ -21,6 +21,11 @@ inline Reply fail(const Error& error, const ApiRequest& request) {
   return error_reply(error, request.id);
 }
 
+// A refusal (not an internal error) with `more_details` added to its details.
+inline Reply fail(const ApiRequest& request, const Error& error, const json& more_details) {
+  return error_reply(error, request.id, more_details);
+}
+
 // The parsed JSON object body of `request`, with the members limited to `allowed`.
 inline std::expected<json, Error> object_body(const ApiRequest& request,
                                               const std::vector<std::string_view>& allowed,

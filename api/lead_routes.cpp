@@ -1,10 +1,11 @@
-// Lead routes: create, read, list, edit, stage, activity, analyze, transfer, history, delete;
-// and the liveness and readiness probes.
+// Lead routes: create, read, list, import, export, edit, stage, activity, analyze, transfer,
+// history, delete; and the liveness and readiness probes.
 #include <charconv>
 #include <chrono>
 
 #include "api/handler_support.h"
 #include "api/json_mapping.h"
+#include "api/lead_csv.h"
 #include "engine/domain/stage_machine.h"
 #include "engine/scoring/fallback.h"
 
@@ -15,6 +16,7 @@ using domain::Lead;
 using domain::LeadStage;
 
 constexpr int kAnalyzeAttempts = 5;  // re-reads when the lead changed while being scored
+constexpr int kExportPageSize = 1000;  // leads read per query of an export
 
 std::expected<double, Error> parse_score_bound(const std::string& text, const std::string& field) {
   double value = 0;
@@ -22,6 +24,40 @@ std::expected<double, Error> parse_score_bound(const std::string& text, const st
   if (ec != std::errc() || end != text.data() + text.size() || !(value >= 0 && value <= 1))
     return std::unexpected(Error::validation(field, field + " must be a number from 0 to 1"));
   return value;
+}
+
+// The GET /leads filters of the query (stage, source, min_score, max_score, recommendation).
+std::expected<store::LeadFilter, Error> lead_filter(const Services& s, const ApiRequest& r) {
+  store::LeadFilter filter;
+  if (const auto* stage = r.query_value("stage")) {
+    filter.stage = domain::parse_lead_stage(*stage);
+    if (!filter.stage)
+      return std::unexpected(Error::validation(
+          "stage", "stage must be one of: new, contacted, qualified, transferred, lost"));
+  }
+  if (const auto* source = r.query_value("source")) {
+    if (std::ranges::find(s.config->sources, *source) == s.config->sources.end())
+      return std::unexpected(Error::validation("source", "unknown source " + *source));
+    filter.source = *source;
+  }
+  for (auto [name, target] :
+       {std::pair{"min_score", &filter.min_score}, std::pair{"max_score", &filter.max_score}}) {
+    if (const auto* text = r.query_value(name)) {
+      auto value = parse_score_bound(*text, name);
+      if (!value) return std::unexpected(value.error());
+      *target = *value;
+    }
+  }
+  if (filter.min_score && filter.max_score && *filter.min_score > *filter.max_score)
+    return std::unexpected(Error::validation("min_score", "min_score must not exceed max_score"));
+  if (const auto* rec = r.query_value("recommendation")) {
+    filter.recommendation = domain::parse_recommendation(*rec);
+    if (!filter.recommendation)
+      return std::unexpected(Error::validation("recommendation",
+                                               "recommendation must be one of: transfer_to_sales, "
+                                               "continue_qualification, drop_lead"));
+  }
+  return filter;
 }
 
 std::expected<LeadStage, Error> stage_member(const json& body) {
@@ -126,42 +162,73 @@ Reply list_leads(const Services& s, const ApiRequest& r) {
   if (auto e = check_query(r, {"stage", "source", "min_score", "max_score", "recommendation",
                                "limit", "cursor"}))
     return fail(*e, r);
-  store::LeadFilter filter;
-  if (const auto* stage = r.query_value("stage")) {
-    filter.stage = domain::parse_lead_stage(*stage);
-    if (!filter.stage)
-      return fail(Error::validation("stage", "stage must be one of: new, contacted, qualified, "
-                                             "transferred, lost"), r);
-  }
-  if (const auto* source = r.query_value("source")) {
-    if (std::ranges::find(s.config->sources, *source) == s.config->sources.end())
-      return fail(Error::validation("source", "unknown source " + *source), r);
-    filter.source = *source;
-  }
-  for (auto [name, target] : {std::pair{"min_score", &filter.min_score},
-                              std::pair{"max_score", &filter.max_score}}) {
-    if (const auto* text = r.query_value(name)) {
-      auto value = parse_score_bound(*text, name);
-      if (!value) return fail(value.error(), r);
-      *target = *value;
-    }
-  }
-  if (filter.min_score && filter.max_score && *filter.min_score > *filter.max_score)
-    return fail(Error::validation("min_score", "min_score must not exceed max_score"), r);
-  if (const auto* rec = r.query_value("recommendation")) {
-    filter.recommendation = domain::parse_recommendation(*rec);
-    if (!filter.recommendation)
-      return fail(Error::validation("recommendation",
-                                    "recommendation must be one of: transfer_to_sales, "
-                                    "continue_qualification, drop_lead"), r);
-  }
+  auto filter = lead_filter(s, r);
+  if (!filter) return fail(filter.error(), r);
   auto page = parse_page(r);
   if (!page) return fail(page.error(), r);
   auto session = s.db->session();
   if (!session) return fail(session.error(), r);
-  auto leads = session->list_leads(filter, *page);
+  auto leads = session->list_leads(*filter, *page);
   if (!leads) return fail(leads.error(), r);
   return page_reply(*leads);
+}
+
+Reply export_leads(const Services& s, const ApiRequest& r) {
+  if (auto e = check_query(r, {"stage", "source", "min_score", "max_score", "recommendation"}))
+    return fail(*e, r);
+  auto filter = lead_filter(s, r);
+  if (!filter) return fail(filter.error(), r);
+  auto session = s.db->session();
+  if (!session) return fail(session.error(), r);
+  // Read a page at a time, so that only the CSV text grows with the number of leads.
+  Reply reply{200, "", "text/csv"};
+  append_lead_csv_header(reply.body);
+  store::PageRequest page{std::nullopt, kExportPageSize};
+  do {
+    auto leads = session->list_leads(*filter, page);
+    if (!leads) return fail(leads.error(), r);
+    for (const Lead& lead : leads->items) append_lead_csv_row(reply.body, lead);
+    page.after_id = leads->next_after_id;
+  } while (page.after_id);
+  return reply;
+}
+
+Reply import_leads(const Services& s, const ApiRequest& r) {
+  if (auto e = check_query(r, {"partial"})) return fail(*e, r);
+  bool partial = false;
+  if (const auto* value = r.query_value("partial")) {
+    if (*value != "true" && *value != "false")
+      return fail(Error::validation("partial", "partial must be true or false"), r);
+    partial = *value == "true";
+  }
+  auto csv = read_lead_csv(r.body, s.config->sources);
+  if (!csv) return fail(csv.error(), r);
+  json refused = json::array();
+  for (const RowProblem& p : csv->problems)
+    refused.push_back({{"line", p.line},
+                       {"field", p.field.empty() ? json(nullptr) : json(p.field)},
+                       {"message", p.message}});
+  if (!csv->problems.empty() && !partial) {
+    const std::size_t all = csv->problems.size() + csv->rows.size();
+    return fail(
+        r,
+        Error::validation("", std::to_string(csv->problems.size()) + " of " + std::to_string(all) +
+                                  " rows are not acceptable; nothing was imported "
+                                  "(?partial=true imports the others)"),
+        {{"rows", std::move(refused)}});
+  }
+  std::vector<domain::NewLead> leads;
+  leads.reserve(csv->rows.size());
+  for (ImportRow& row : csv->rows) leads.push_back(std::move(row.lead));
+  auto session = s.db->session();
+  if (!session) return fail(session.error(), r);
+  auto ids = session->create_leads(leads, r.identity.name);
+  if (!ids) return fail(ids.error(), r);
+  return json_reply(ids->empty() ? 200 : 201, {{"created", ids->size()},
+                                               {"ids", *ids},
+                                               {"refused", csv->problems.size()},
+                                               {"rows", std::move(refused)},
+                                               {"ignored_columns", csv->ignored}});
 }
 
 Reply update_lead(const Services& s, const ApiRequest& r) {

@@ -5,12 +5,16 @@ namespace leadscore::api {
 const std::vector<RouteSpec>& route_table() {
   using enum Access;
   using enum Placement;
+  using enum BodyLimit;
   static const std::vector<RouteSpec> table{
       {"GET", "/health", Public, Inline, routes::health},
       {"GET", "/ready", Public, Worker, routes::ready},
 
       {"POST", "/leads", Manage, Worker, routes::create_lead},
       {"GET", "/leads", Read, Worker, routes::list_leads},
+      // An import is a CSV body, larger than a JSON one may be (server.max_import_bytes).
+      {"POST", "/leads/import", Manage, Worker, routes::import_leads, Import},
+      {"GET", "/leads/export.csv", Read, Worker, routes::export_leads},
       {"GET", "/leads/:id", Read, Worker, routes::get_lead},
       {"PATCH", "/leads/:id", Manage, Worker, routes::update_lead},
       {"DELETE", "/leads/:id", Administer, Worker, routes::delete_lead},

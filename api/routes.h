@@ -37,6 +37,8 @@ struct Services {
 
 enum class Access { Public, Read, Manage, Analyze, Administer };
 enum class Placement { Inline, Worker };
+// The largest body a route takes: server.max_body_bytes, or server.max_import_bytes.
+enum class BodyLimit { Json, Import };
 
 using RouteHandler = std::function<Reply(const Services&, const ApiRequest&)>;
 
@@ -46,6 +48,7 @@ struct RouteSpec {
   Access access;
   Placement placement;
   RouteHandler handler;
+  BodyLimit body_limit = BodyLimit::Json;
 };
 
 const std::vector<RouteSpec>& route_table();
@@ -58,6 +61,8 @@ Reply ready(const Services&, const ApiRequest&);
 Reply create_lead(const Services&, const ApiRequest&);
 Reply get_lead(const Services&, const ApiRequest&);
 Reply list_leads(const Services&, const ApiRequest&);
+Reply import_leads(const Services&, const ApiRequest&);
+Reply export_leads(const Services&, const ApiRequest&);
 Reply update_lead(const Services&, const ApiRequest&);
 Reply change_lead_stage(const Services&, const ApiRequest&);
 Reply add_activity(const Services&, const ApiRequest&);

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/random.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -83,8 +84,9 @@ Right right_of(Access access) {
 // after re-scanning its buffer for every packet (minutes for a large body), so it is set
 // well above max_body_bytes, and the server answers bodies between the two itself, at once
 // and in JSON.
-std::size_t transport_limit(std::size_t max_body_bytes) {
-  return std::max<std::size_t>(max_body_bytes, 32u << 20) + (64u << 10);
+std::size_t transport_limit(const config::ServerConfig& server) {
+  return std::max({server.max_body_bytes, server.max_import_bytes, std::size_t{32} << 20}) +
+         (64u << 10);
 }
 
 }  // namespace
@@ -118,12 +120,14 @@ struct Server::Impl {
               const Rest::Request& request, Http::ResponseWriter writer) {
     auto exchange = std::make_unique<Exchange>(Exchange{copy_request(request), std::move(writer),
                                                         Clock::now(), keep_alive(request)});
-    if (request.body().size() > services.config->server.max_body_bytes) {
+    const std::size_t body_limit = spec.body_limit == BodyLimit::Import
+                                       ? services.config->server.max_import_bytes
+                                       : services.config->server.max_body_bytes;
+    if (request.body().size() > body_limit) {
       exchange->keep_alive = false;
-      return finish(*exchange,
-                    error(413, "payload_too_large",
-                          "the request body is larger than " +
-                              std::to_string(services.config->server.max_body_bytes) + " bytes"));
+      return finish(*exchange, error(413, "payload_too_large",
+                                     "the request body is larger than " +
+                                         std::to_string(body_limit) + " bytes"));
     }
     for (const auto& name : names)
       exchange->request.params.emplace_back(name, request.param(":" + name).as<std::string>());
@@ -260,7 +264,7 @@ void Server::start() {
       Address(d.host, Port(static_cast<std::uint16_t>(cfg.port))));
   auto options = Http::Endpoint::options()
                      .threads(cfg.threads)
-                     .maxRequestSize(transport_limit(cfg.max_body_bytes))
+                     .maxRequestSize(transport_limit(cfg))
                      .flags(Tcp::Options::ReuseAddr);
   d.endpoint->init(options);
   d.endpoint->setHandler(d.router.handler());

@@ -25,9 +25,7 @@ void append_scored_row(std::string& out, std::string_view row, const domain::Sco
                        const scoring::Scorer& scorer) {
   out += row;
   out += ',';
-  char number[32];  // the shortest text that reads back as the same double: at most 24 chars
-  const auto [end, ec] = std::to_chars(number, number + sizeof number, result.score);
-  out.append(number, ec == std::errc() ? end : number);
+  append_csv_number(out, result.score);
   out += ',';
   out += domain::to_string(result.recommendation);
   out += ',';

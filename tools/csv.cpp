@@ -1,6 +1,8 @@
 #include "tools/csv.h"
 
 #include <algorithm>
+#include <charconv>
+#include <system_error>
 
 namespace leadscore::tools {
 namespace {
@@ -134,6 +136,12 @@ void append_csv_field(std::string& out, std::string_view field) {
   }
   out += field;
   out += '"';
+}
+
+void append_csv_number(std::string& out, double value) {
+  char number[32];  // the shortest round-trip form of a double takes at most 24 characters
+  const auto [end, ec] = std::to_chars(number, number + sizeof number, value);
+  out.append(number, ec == std::errc() ? end : number);
 }
 
 }  // namespace leadscore::tools

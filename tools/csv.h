@@ -69,4 +69,7 @@ class CsvFields {
 // Appends `field`, quoted when it must be (it holds a comma, a quote or a line break).
 void append_csv_field(std::string& out, std::string_view field);
 
+// Appends the shortest text that reads back as the same double (never needs quotes).
+void append_csv_number(std::string& out, double value);
+
 }  // namespace leadscore::tools

@@ -46,6 +46,7 @@ void read_server(YamlMap server, ServerConfig& out) {
   server.read("workers", out.workers, {1, 1024});
   server.read("queue_limit", out.queue_limit, {1, 1'000'000});
   server.read("max_body_bytes", out.max_body_bytes, {1024, 64 << 20});
+  server.read("max_import_bytes", out.max_import_bytes, {1024, 256 << 20});
   server.read("request_timeout_ms", out.request_timeout_ms, {1, 600'000});
   server.finish();
 }

@@ -25,6 +25,7 @@ struct ServerConfig {
   int workers = 32;                      // off-reactor pool for database and scoring work
   int queue_limit = 1024;                // queued requests before answering 503
   std::size_t max_body_bytes = 1 << 20;  // largest request body; 413 above
+  std::size_t max_import_bytes = 16 << 20;  // largest CSV body of POST /leads/import; 413 above
   int request_timeout_ms = 10000;        // deadline of one queued request
 };
 

@@ -46,6 +46,23 @@ const Statement kCreateLead{
          " INSERT INTO stage_events (lead_id, from_stage, to_stage, actor)"
          " SELECT id, NULL, 'new', $11 FROM lead)"
          " SELECT * FROM lead"})};
+// create_leads(): every lead of $1 (a JSON array of kCreateLead's fields by name) and its
+// creation event by $2, in one statement and so one transaction; ids are taken in array order.
+const Statement kCreateLeads{
+    "create_leads",
+    "WITH input AS ("
+    " SELECT n, v FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, n)"
+    "), lead AS ("
+    " INSERT INTO leads (source, business_domain, activity_count, name, email, role,"
+    "  company, industry, location, bio)"
+    " SELECT v->>'source', v->>'business_domain', (v->>'activity_count')::bigint, v->>'name',"
+    "  v->>'email', v->>'role', v->>'company', v->>'industry', v->>'location', v->>'bio'"
+    " FROM input ORDER BY n"
+    " RETURNING id"
+    "), event AS ("
+    " INSERT INTO stage_events (lead_id, from_stage, to_stage, actor)"
+    " SELECT id, NULL, 'new', $2 FROM lead)"
+    " SELECT id FROM lead ORDER BY id"};
 const Statement kGetLead{"get_lead",
                          cat({"SELECT ", kLeadColumns, " FROM leads WHERE id = $1::bigint"})};
 const Statement kLockLead{
@@ -462,6 +479,28 @@ Result<domain::Lead> Session::create_lead(const domain::NewLead& lead, const std
     auto r = c.execute(kCreateLead, p);
     if (!r) return failure(r.error());
     return read_lead(*r, 0);
+  });
+}
+
+Result<std::vector<std::int64_t>> Session::create_leads(std::span<const domain::NewLead> leads,
+                                                        const std::string& actor) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<std::vector<std::int64_t>> {
+    std::vector<std::int64_t> ids;
+    if (leads.empty()) return ids;
+    nlohmann::json rows = nlohmann::json::array();
+    for (const domain::NewLead& lead : leads) {
+      nlohmann::json row{{"source", lead.source}, {"activity_count", lead.activity_count}};
+      if (lead.business_domain) row["business_domain"] = *lead.business_domain;
+      domain::for_each_profile_field(lead.profile, [&](const char* name, const auto& value) {
+        if (value) row[name] = *value;
+      });
+      rows.push_back(std::move(row));
+    }
+    auto r = c.execute(kCreateLeads, Params().text(rows.dump()).text(actor));
+    if (!r) return failure(r.error());
+    ids.reserve(static_cast<std::size_t>(r->rows()));
+    for (int row = 0; row < r->rows(); ++row) ids.push_back(r->integer(row, 0));
+    return ids;
   });
 }
 

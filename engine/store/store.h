@@ -138,6 +138,10 @@ class Session {
 
   // Leads. `actor` is the API key name recorded on stage events.
   Result<domain::Lead> create_lead(const domain::NewLead& lead, const std::string& actor);
+  // Creates every lead of `leads` (checked with domain::validate) with its creation event, in
+  // one statement and one transaction: all or none. Their ids, ascending, in the input's order.
+  Result<std::vector<std::int64_t>> create_leads(std::span<const domain::NewLead> leads,
+                                                 const std::string& actor);
   Result<domain::Lead> get_lead(std::int64_t id);
   Result<Page<domain::Lead>> list_leads(const LeadFilter& filter, const PageRequest& page);
   // NotFound, LeadFinal.

@@ -57,7 +57,8 @@ HttpResponse HttpClient::request(const std::string& method, const std::string& p
   }
   if (method == "GET") curl_easy_setopt(curl_, CURLOPT_HTTPGET, 1L);
   curl_slist* list = nullptr;
-  list = curl_slist_append(list, "Content-Type: application/json");
+  if (!headers.contains("Content-Type"))
+    list = curl_slist_append(list, "Content-Type: application/json");
   list = curl_slist_append(list, "Expect:");
   if (!key.empty()) list = curl_slist_append(list, ("Authorization: Bearer " + key).c_str());
   for (const auto& [name, value] : headers)

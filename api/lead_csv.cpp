@@ -1,0 +1,186 @@
+#include "api/lead_csv.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <optional>
+
+#include "api/json_mapping.h"
+#include "tools/csv.h"
+
+namespace leadscore::api {
+namespace {
+
+using domain::Error;
+
+// Every column of an export, in order.
+const std::vector<std::string_view> kExportColumns{"id",
+                                                   "source",
+                                                   "stage",
+                                                   "business_domain",
+                                                   "activity_count",
+                                                   "name",
+                                                   "email",
+                                                   "role",
+                                                   "company",
+                                                   "industry",
+                                                   "location",
+                                                   "bio",
+                                                   "ai_score",
+                                                   "ai_recommendation",
+                                                   "ai_reason",
+                                                   "ai_scorer",
+                                                   "ai_analyzed_at",
+                                                   "created_at",
+                                                   "updated_at"};
+
+// The columns an import sets: the members of a POST /leads body.
+bool importable(std::string_view column) {
+  if (column == "source" || column == "activity_count") return true;
+  return std::ranges::find(domain::text_field_names(), column) != domain::text_field_names().end();
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
+// The importable columns by position; nullopt where the column is ignored.
+using ColumnNames = std::vector<std::optional<std::string>>;
+
+std::expected<ColumnNames, Error> read_header(const tools::CsvFields& header,
+                                              std::vector<std::string>& ignored) {
+  ColumnNames columns;
+  std::vector<std::string> unknown, repeated;
+  bool has_source = false;
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    const std::string name(header[i]);
+    for (std::size_t j = 0; j < i; ++j)
+      if (header[j] == header[i]) repeated.push_back(name);
+    if (importable(name)) {
+      has_source = has_source || name == "source";
+      columns.emplace_back(name);
+    } else if (std::ranges::find(kExportColumns, name) != kExportColumns.end()) {
+      ignored.push_back(name);
+      columns.emplace_back();
+    } else {
+      unknown.push_back(name);
+    }
+  }
+  const std::string expected =
+      "; the columns are source, business_domain, activity_count, name, email, role, company, "
+      "industry, location, bio, and the first row must name them";
+  if (!unknown.empty())
+    return std::unexpected(Error::validation(
+        "header", "unknown column" + std::string(unknown.size() > 1 ? "s " : " ") +
+                      joined(unknown) + expected));
+  if (!repeated.empty())
+    return std::unexpected(
+        Error::validation("header", "the header repeats column " + joined(repeated)));
+  if (!has_source)
+    return std::unexpected(
+        Error::validation("header", "the header has no source column" + expected));
+  return columns;
+}
+
+// The POST /leads body that one row stands for: an empty cell is an absent member; an
+// activity_count that is not an integer stays a string, for parse_new_lead to refuse.
+json row_body(const ColumnNames& columns, const tools::CsvFields& fields) {
+  json body = json::object();
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (!columns[i] || fields[i].empty()) continue;
+    const std::string_view cell = fields[i];
+    if (*columns[i] == "activity_count") {
+      std::int64_t count = 0;
+      auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), count);
+      if (ec == std::errc() && end == cell.data() + cell.size()) {
+        body[*columns[i]] = count;
+        continue;
+      }
+    }
+    body[*columns[i]] = std::string(cell);
+  }
+  return body;
+}
+
+std::string_view optional_cell(const std::optional<std::string>& value) {
+  return value ? std::string_view(*value) : std::string_view();
+}
+
+}  // namespace
+
+std::expected<LeadImport, Error> read_lead_csv(std::string_view csv,
+                                               const std::vector<std::string>& sources) {
+  tools::CsvRowReader reader(csv);
+  const std::optional<tools::CsvRow> header_row = reader.next();
+  if (!header_row)
+    return std::unexpected(
+        Error::validation("header", "the body is empty: a header row is required"));
+  tools::CsvFields header;
+  if (!header.parse(header_row->text))
+    return std::unexpected(Error::validation("header", "the header row is not valid CSV"));
+  LeadImport out;
+  auto columns = read_header(header, out.ignored);
+  if (!columns) return std::unexpected(columns.error());
+
+  tools::CsvFields fields;
+  while (const std::optional<tools::CsvRow> row = reader.next()) {
+    auto refuse = [&](std::string field, std::string message) {
+      out.problems.push_back({row->line, std::move(field), std::move(message)});
+    };
+    if (!fields.parse(row->text)) {
+      refuse("", "the row is not valid CSV (a quote left open, or text after a closing quote)");
+      continue;
+    }
+    if (fields.size() != header.size()) {
+      refuse("", "the row has " + std::to_string(fields.size()) + " fields; the header has " +
+                     std::to_string(header.size()));
+      continue;
+    }
+    auto lead = parse_new_lead(row_body(*columns, fields));
+    if (!lead) {
+      refuse(lead.error().field, lead.error().message);
+      continue;
+    }
+    if (auto e = domain::validate(*lead, sources)) {
+      refuse(e->field, e->message);
+      continue;
+    }
+    out.rows.push_back({row->line, std::move(*lead)});
+  }
+  return out;
+}
+
+void append_lead_csv_header(std::string& out) {
+  for (std::size_t i = 0; i < kExportColumns.size(); ++i) {
+    if (i > 0) out += ',';
+    out += kExportColumns[i];
+  }
+  out += '\n';
+}
+
+void append_lead_csv_row(std::string& out, const domain::Lead& lead) {
+  auto field = [&out](std::string_view text) {
+    tools::append_csv_field(out, text);
+    out += ',';
+  };
+  field(std::to_string(lead.id));
+  field(lead.source);
+  field(domain::to_string(lead.stage));
+  field(optional_cell(lead.business_domain));
+  field(std::to_string(lead.activity_count));
+  domain::for_each_profile_field(
+      lead.profile, [&](const char*, const auto& value) { field(optional_cell(value)); });
+  if (lead.ai_score) tools::append_csv_number(out, *lead.ai_score);
+  out += ',';
+  field(lead.ai_recommendation ? domain::to_string(*lead.ai_recommendation) : std::string_view());
+  field(optional_cell(lead.ai_reason));
+  field(optional_cell(lead.ai_scorer));
+  field(optional_cell(lead.ai_analyzed_at));
+  field(lead.created_at);
+  tools::append_csv_field(out, lead.updated_at);
+  out += '\n';
+}
+
+}  // namespace leadscore::api

@@ -1,0 +1,51 @@
+// Leads as CSV for POST /leads/import and GET /leads/export.csv. The columns are the lead
+// fields, named as in JSON. An import row is read into the JSON body POST /leads takes and
+// checked by the same code (parse_new_lead, then domain::validate), so a row is accepted
+// exactly when that body would be.
+//
+// Threading: pure functions; any thread.
+#pragma once
+
+#include <cstddef>
+#include <expected>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/domain/error.h"
+#include "engine/domain/lead.h"
+#include "engine/domain/lead_input.h"
+
+namespace leadscore::api {
+
+struct ImportRow {
+  std::size_t line = 0;  // 1-based line where the row starts (the header is line 1)
+  domain::NewLead lead;
+};
+
+struct RowProblem {
+  std::size_t line = 0;
+  std::string field;  // empty when the row as a whole is wrong (its shape, its quoting)
+  std::string message;
+};
+
+struct LeadImport {
+  std::vector<ImportRow> rows;       // the acceptable rows, in input order
+  std::vector<RowProblem> problems;  // one per refused row (its first problem), in order
+  std::vector<std::string> ignored;  // export columns a caller cannot set (id, stage, ai_*…)
+};
+
+// Reads a CSV with a header row. Columns: source (required), business_domain, activity_count,
+// name, email, role, company, industry, location, bio; an empty cell is an absent field. The
+// columns GET /leads/export.csv adds (id, stage, ai_*, created_at, updated_at) are ignored, so
+// an export imports as new leads. A Validation error (field "header") for an empty input, a
+// header that is not valid CSV, unknown or repeated columns, or no source column.
+std::expected<LeadImport, domain::Error> read_lead_csv(std::string_view csv,
+                                                       const std::vector<std::string>& sources);
+
+// The export's header row, then one row per lead (null fields are empty cells; ai_scorer is
+// the scorer's name), each ending in a line break.
+void append_lead_csv_header(std::string& out);
+void append_lead_csv_row(std::string& out, const domain::Lead& lead);
+
+}  // namespace leadscore::api

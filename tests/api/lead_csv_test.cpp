@@ -1,0 +1,404 @@
+// POST /leads/import and GET /leads/export.csv over real HTTP: all-or-nothing and partial
+// imports with refused rows by line, header errors, quoting, body limits, roles, export filters
+// and quoting, the round trip, and an export of thousands of leads.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "tests/api/api_fixture.h"
+#include "tools/csv.h"
+
+namespace leadscore::testing {
+namespace {
+
+using nlohmann::json;
+
+// The rows of a CSV text, each as its fields (copied).
+std::vector<std::vector<std::string>> csv_rows(std::string_view text) {
+  std::vector<std::vector<std::string>> rows;
+  tools::CsvRowReader reader(text);
+  tools::CsvFields fields;
+  while (auto row = reader.next()) {
+    EXPECT_TRUE(fields.parse(row->text)) << row->text;
+    std::vector<std::string> cells;
+    for (std::size_t i = 0; i < fields.size(); ++i) cells.emplace_back(fields[i]);
+    rows.push_back(std::move(cells));
+  }
+  return rows;
+}
+
+// The cell of `column` (named by the header, rows[0]) in `row`.
+std::string cell(const std::vector<std::vector<std::string>>& rows, std::size_t row,
+                 const std::string& column) {
+  const auto& header = rows.at(0);
+  const auto at = std::ranges::find(header, column);
+  EXPECT_NE(at, header.end()) << column;
+  return rows.at(row).at(static_cast<std::size_t>(at - header.begin()));
+}
+
+const std::string kExportHeader =
+    "id,source,stage,business_domain,activity_count,name,email,role,company,industry,location,"
+    "bio,ai_score,ai_recommendation,ai_reason,ai_scorer,ai_analyzed_at,created_at,updated_at";
+
+// Expects a 400 validation_error whose message holds `part`.
+void expect_refused(const HttpResponse& r, const std::string& part) {
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.error_code(), "validation_error");
+  const std::string message = r.json()["error"]["message"];
+  EXPECT_NE(message.find(part), std::string::npos) << message;
+}
+
+class LeadCsv : public ApiTest {
+ protected:
+  void configure(config::AppConfig& cfg) override {
+    cfg.server.max_body_bytes = 8 << 10;    // a JSON body
+    cfg.server.max_import_bytes = 1 << 20;  // a CSV import may be much larger
+  }
+
+  HttpResponse import(const std::string& csv, const std::string& query = "",
+                      const std::string& key = "") {
+    return client->request("POST", "/leads/import" + query, key.empty() ? manager_key : key, csv,
+                           {{"Content-Type", "text/csv"}});
+  }
+  HttpResponse export_csv(const std::string& query = "", const std::string& key = "") {
+    return client->request("GET", "/leads/export.csv" + query, key.empty() ? viewer_key : key);
+  }
+  json lead(std::int64_t id) {
+    auto r = call("GET", "/leads/" + std::to_string(id));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json();
+  }
+};
+
+TEST_F(LeadCsv, ImportCreatesEveryRowAsANewLeadAndAnswersTheIds) {
+  auto r = import(
+      "source,business_domain,activity_count,name,email,role,company,industry,location,bio\n"
+      "manual,fintech,3,Ann Lee,ann@acme.io,CEO,Acme,B2B SaaS,Berlin,Builds things\n"
+      "partner,,,Bob,,,,,,\n"
+      "scanner,retail,0,,,,,,,\n");
+  ASSERT_EQ(r.status, 201) << r.body;
+  json body = r.json();
+  EXPECT_EQ(body["created"], 3);
+  EXPECT_EQ(body["refused"], 0);
+  EXPECT_EQ(body["rows"], json::array());
+  ASSERT_EQ(body["ids"].size(), 3u);
+  EXPECT_LT(body["ids"][0].get<std::int64_t>(), body["ids"][1].get<std::int64_t>());
+
+  json first = lead(body["ids"][0]);
+  EXPECT_EQ(first["source"], "manual");
+  EXPECT_EQ(first["stage"], "new");
+  EXPECT_EQ(first["business_domain"], "fintech");
+  EXPECT_EQ(first["activity_count"], 3);
+  EXPECT_EQ(first["name"], "Ann Lee");
+  EXPECT_EQ(first["email"], "ann@acme.io");
+  EXPECT_EQ(first["role"], "CEO");
+  EXPECT_EQ(first["company"], "Acme");
+  EXPECT_EQ(first["industry"], "B2B SaaS");
+  EXPECT_EQ(first["location"], "Berlin");
+  EXPECT_EQ(first["bio"], "Builds things");
+  json second = lead(body["ids"][1]);
+  EXPECT_EQ(second["source"], "partner");
+  EXPECT_EQ(second["name"], "Bob");
+  EXPECT_TRUE(second["business_domain"].is_null());  // an empty cell is an absent field
+  EXPECT_TRUE(second["email"].is_null());
+  EXPECT_EQ(second["activity_count"], 0);
+  EXPECT_EQ(lead(body["ids"][2])["business_domain"], "retail");
+
+  // Each has its creation event, by the key that imported it.
+  auto history =
+      call("GET", "/leads/" + std::to_string(body["ids"][2].get<std::int64_t>()) + "/history");
+  ASSERT_EQ(history.json()["stage_events"].size(), 1u) << history.body;
+  EXPECT_EQ(history.json()["stage_events"][0]["actor"], "manager");
+  EXPECT_EQ(history.json()["stage_events"][0]["to"], "new");
+  EXPECT_EQ(count_rows("stage_events"), 3);
+  EXPECT_EQ(call("GET", "/leads").json()["items"].size(), 3u);
+}
+
+TEST_F(LeadCsv, BadRowsAreReportedByLineAndFieldAndNothingIsImported) {
+  auto r = import(
+      "source,activity_count,email\n"
+      "manual,1,a@b.c\n"
+      "webinar,1,a@b.c\n"    // line 3: unknown source
+      "manual,lots,a@b.c\n"  // line 4: not an integer
+      "manual,-2,a@b.c\n"    // line 5: negative
+      "manual,1\n"           // line 6: a field short
+      ",1,a@b.c\n"           // line 7: no source
+      "manual,1," +
+      std::string(321, 'e') +
+      "\n"                   // line 8: too long
+      "manual,1,\"open\n");  // line 9: a quote never closed
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.error_code(), "validation_error");
+  const json error = r.json()["error"];
+  EXPECT_NE(error["message"].get<std::string>().find("nothing was imported"), std::string::npos);
+  const json rows = error["details"]["rows"];
+  ASSERT_EQ(rows.size(), 7u) << r.body;
+  const std::vector<std::pair<int, json>> expected{
+      {3, "source"}, {4, "activity_count"}, {5, "activity_count"}, {6, nullptr},
+      {7, "source"}, {8, "email"},          {9, nullptr}};
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(rows[i]["line"], expected[i].first) << rows[i];
+    EXPECT_EQ(rows[i]["field"], expected[i].second) << rows[i];
+    EXPECT_FALSE(rows[i]["message"].get<std::string>().empty());
+  }
+  EXPECT_NE(rows[0]["message"].get<std::string>().find("source must be one of"), std::string::npos);
+  EXPECT_NE(rows[3]["message"].get<std::string>().find("2 fields; the header has 3"),
+            std::string::npos);
+  EXPECT_EQ(count_rows("leads"), 0);
+  EXPECT_EQ(count_rows("stage_events"), 0);
+}
+
+TEST_F(LeadCsv, RowsAreCheckedExactlyAsPostLeadsChecksABody) {
+  // The same values refused by POST /leads and by an import, with the same message.
+  const std::string bio(4001, 'b');
+  auto single = call("POST", "/leads", json{{"source", "manual"}, {"bio", bio}});
+  ASSERT_EQ(single.status, 400);
+  auto imported = import("source,bio\nmanual," + bio + "\n");
+  ASSERT_EQ(imported.status, 400) << imported.body;
+  EXPECT_EQ(imported.json()["error"]["details"]["rows"][0]["message"],
+            single.json()["error"]["message"]);
+  EXPECT_EQ(imported.json()["error"]["details"]["rows"][0]["field"], "bio");
+
+  auto not_utf8 = import("source,name\nmanual,caf\xe9\n");
+  ASSERT_EQ(not_utf8.status, 400) << not_utf8.body;
+  EXPECT_EQ(not_utf8.json()["error"]["details"]["rows"][0]["field"], "name");
+  EXPECT_EQ(count_rows("leads"), 0);
+}
+
+TEST_F(LeadCsv, PartialImportsTheGoodRowsAndReportsTheBadOnes) {
+  auto r = import("source,name\nmanual,Ann\nnowhere,Bob\npartner,Cy\n", "?partial=true");
+  ASSERT_EQ(r.status, 201) << r.body;
+  json body = r.json();
+  EXPECT_EQ(body["created"], 2);
+  EXPECT_EQ(body["refused"], 1);
+  ASSERT_EQ(body["rows"].size(), 1u);
+  EXPECT_EQ(body["rows"][0]["line"], 3);
+  EXPECT_EQ(body["rows"][0]["field"], "source");
+  ASSERT_EQ(body["ids"].size(), 2u);
+  EXPECT_EQ(lead(body["ids"][0])["name"], "Ann");
+  EXPECT_EQ(lead(body["ids"][1])["name"], "Cy");
+  EXPECT_EQ(count_rows("leads"), 2);
+
+  // Nothing good at all: 200, nothing created.
+  auto none = import("source\nnowhere\n", "?partial=true");
+  ASSERT_EQ(none.status, 200) << none.body;
+  EXPECT_EQ(none.json()["created"], 0);
+  EXPECT_EQ(none.json()["refused"], 1);
+  EXPECT_EQ(count_rows("leads"), 2);
+
+  EXPECT_EQ(import("source\nmanual\n", "?partial=yes").status, 400);
+  EXPECT_EQ(import("source\nmanual\n", "?dry_run=true").status, 400);
+  EXPECT_EQ(count_rows("leads"), 2);
+}
+
+TEST_F(LeadCsv, UnknownColumnsAreRefusedByName) {
+  auto r = import("source,nmae,linkedin_url\nmanual,Ann,x\n");
+  expect_refused(r, "unknown columns nmae, linkedin_url;");
+  EXPECT_EQ(r.json()["error"]["details"]["field"], "header");
+
+  expect_refused(import("source,name,name\nmanual,a,b\n"), "repeats column name");
+  expect_refused(import("name\nAnn\n"), "no source column");
+  EXPECT_EQ(count_rows("leads"), 0);
+}
+
+TEST_F(LeadCsv, MissingHeaderIsRefused) {
+  expect_refused(import(""), "header row is required");
+  expect_refused(import("\r\n\n"), "header row is required");
+  // Data where the header should be: its cells are no column names.
+  expect_refused(import("manual,Ann\npartner,Bob\n"), "first row must name");
+  EXPECT_EQ(count_rows("leads"), 0);
+}
+
+TEST_F(LeadCsv, QuotedFieldsKeepCommasQuotesAndLineBreaksWithCrlf) {
+  auto r = import(
+      "source,name,company,bio\r\n"
+      "manual,\"Lee, Ann\",\"The \"\"Best\"\" Co\",\"line one\r\nline two\nline three\"\r\n"
+      "partner,Bob,,\"\"\r\n"
+      "nowhere,Cy,,\r\n",  // line 6: after a row of three lines
+      "?partial=true");
+  ASSERT_EQ(r.status, 201) << r.body;
+  json body = r.json();
+  ASSERT_EQ(body["ids"].size(), 2u);
+  json first = lead(body["ids"][0]);
+  EXPECT_EQ(first["name"], "Lee, Ann");
+  EXPECT_EQ(first["company"], "The \"Best\" Co");
+  EXPECT_EQ(first["bio"], "line one\r\nline two\nline three");
+  json second = lead(body["ids"][1]);
+  EXPECT_EQ(second["name"], "Bob");
+  EXPECT_TRUE(second["bio"].is_null());
+  ASSERT_EQ(body["rows"].size(), 1u);
+  EXPECT_EQ(body["rows"][0]["line"], 6);
+}
+
+TEST_F(LeadCsv, ImportMayBeLargerThanAJsonBodyButNotPastItsOwnLimit) {
+  std::string csv = "source,bio\n";
+  const std::string row = "manual," + std::string(1000, 'b') + "\n";
+  while (csv.size() < 100 << 10) csv += row;  // past max_body_bytes (8 KiB)
+  auto fits = import(csv);
+  ASSERT_EQ(fits.status, 201) << fits.body.substr(0, 300);
+  const std::int64_t leads = count_rows("leads");
+  EXPECT_GT(leads, 90);
+
+  while (csv.size() <= 1 << 20) csv += row;  // past max_import_bytes
+  auto too_large = import(csv);
+  EXPECT_EQ(too_large.status, 413) << too_large.body;
+  EXPECT_EQ(too_large.error_code(), "payload_too_large");
+  EXPECT_EQ(count_rows("leads"), leads);
+  HttpClient fresh(server->port());
+  EXPECT_EQ(fresh.request("GET", "/health").status, 200);
+}
+
+TEST_F(LeadCsv, ImportNeedsTheRightToCreateLeadsAndExportTheRightToRead) {
+  const std::string csv = "source\nmanual\n";
+  EXPECT_EQ(import(csv, "", viewer_key).status, 403);
+  EXPECT_EQ(import(csv, "", analyst_key).status, 403);
+  EXPECT_EQ(client->request("POST", "/leads/import", "", csv).status, 401);
+  EXPECT_EQ(count_rows("leads"), 0);
+  EXPECT_EQ(import(csv, "", admin_key).status, 201);
+  EXPECT_EQ(import(csv, "", manager_key).status, 201);
+  for (const std::string& key : {viewer_key, analyst_key, manager_key, admin_key})
+    EXPECT_EQ(export_csv("", key).status, 200) << key;
+  EXPECT_EQ(client->request("GET", "/leads/export.csv").status, 401);
+}
+
+TEST_F(LeadCsv, ExportHasTheHeaderAndHonoursTheFiltersOfGetLeads) {
+  auto empty = export_csv();
+  ASSERT_EQ(empty.status, 200) << empty.body;
+  EXPECT_EQ(empty.headers["content-type"], "text/csv");
+  EXPECT_EQ(empty.body, kExportHeader + "\n");
+
+  json scored = create_lead({{"source", "partner"}, {"business_domain", "fintech"}});
+  const std::int64_t scored_id = scored["id"];
+  call("POST", "/leads/" + std::to_string(scored_id) + "/activity", json{{"count", 8}});
+  qualify(scored_id);
+  ASSERT_EQ(call("POST", "/leads/" + std::to_string(scored_id) + "/analyze").status, 200);
+  json other = create_lead({{"source", "manual"}});
+
+  const std::string body = export_csv().body;
+  EXPECT_TRUE(body.starts_with(kExportHeader + "\n"));
+  auto all = csv_rows(body);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(cell(all, 1, "id"), std::to_string(scored_id));
+  EXPECT_EQ(cell(all, 1, "stage"), "qualified");
+  EXPECT_EQ(cell(all, 1, "activity_count"), "8");
+  EXPECT_EQ(cell(all, 1, "ai_score"), "1");
+  EXPECT_EQ(cell(all, 1, "ai_recommendation"), "transfer_to_sales");
+  EXPECT_EQ(cell(all, 1, "ai_scorer"), "heuristic");
+  json stored = lead(scored_id);
+  EXPECT_EQ(cell(all, 1, "ai_reason"), stored["ai_reason"]);
+  EXPECT_EQ(cell(all, 1, "ai_analyzed_at"), stored["ai_analyzed_at"]);
+  EXPECT_EQ(cell(all, 1, "created_at"), stored["created_at"]);
+  EXPECT_EQ(cell(all, 1, "updated_at"), stored["updated_at"]);
+  EXPECT_EQ(cell(all, 2, "id"), std::to_string(other["id"].get<std::int64_t>()));
+  EXPECT_EQ(cell(all, 2, "ai_score"), "");
+  EXPECT_EQ(cell(all, 2, "business_domain"), "");
+
+  for (const std::string query :
+       {"?source=partner", "?stage=qualified", "?min_score=0.5", "?max_score=1&min_score=1",
+        "?recommendation=transfer_to_sales"}) {
+    auto rows = csv_rows(export_csv(query).body);
+    ASSERT_EQ(rows.size(), 2u) << query;
+    EXPECT_EQ(cell(rows, 1, "id"), std::to_string(scored_id)) << query;
+  }
+  auto manual = csv_rows(export_csv("?source=manual&stage=new").body);
+  ASSERT_EQ(manual.size(), 2u);
+  EXPECT_EQ(cell(manual, 1, "id"), std::to_string(other["id"].get<std::int64_t>()));
+  EXPECT_EQ(csv_rows(export_csv("?stage=lost").body).size(), 1u);
+
+  // The filters are checked as GET /leads checks them; paging belongs to GET /leads.
+  for (const std::string query :
+       {"?stage=won", "?source=nowhere", "?min_score=2", "?min_score=0.9&max_score=0.1",
+        "?recommendation=maybe", "?limit=10", "?cursor=1", "?color=red"}) {
+    auto r = export_csv(query);
+    EXPECT_EQ(r.status, 400) << query << " " << r.body;
+    EXPECT_EQ(r.error_code(), "validation_error") << query;
+  }
+}
+
+TEST_F(LeadCsv, ExportQuotesCommasQuotesAndLineBreaks) {
+  create_lead({{"source", "manual"},
+               {"name", "Lee, Ann"},
+               {"company", "The \"Best\" Co"},
+               {"bio", "line one\r\nline two\nthree, \"four\""},
+               {"location", "plain"}});
+  auto r = export_csv();
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find(",\"Lee, Ann\","), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(",\"The \"\"Best\"\" Co\","), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(",plain,"), std::string::npos) << r.body;
+  auto rows = csv_rows(r.body);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(cell(rows, 1, "name"), "Lee, Ann");
+  EXPECT_EQ(cell(rows, 1, "company"), "The \"Best\" Co");
+  EXPECT_EQ(cell(rows, 1, "bio"), "line one\r\nline two\nthree, \"four\"");
+}
+
+TEST_F(LeadCsv, AnExportImportsAsNewLeadsWithTheSameProfile) {
+  const json tricky{{"source", "partner"},
+                    {"business_domain", "fin,tech"},
+                    {"name", "Zoë \"Z\" Ñúñez"},
+                    {"email", "z@example.com"},
+                    {"role", "VP, Sales"},
+                    {"company", "東京 Ltd"},
+                    {"industry", "B2B SaaS"},
+                    {"location", "São Paulo"},
+                    {"bio", "first\nsecond\r\nthird, \"quoted\""}};
+  json original = create_lead(tricky);
+  call("POST", "/leads/" + std::to_string(original["id"].get<std::int64_t>()) + "/activity",
+       json{{"count", 4}});
+  qualify(original["id"]);
+  create_lead({{"source", "manual"}});
+
+  auto exported = export_csv();
+  ASSERT_EQ(exported.status, 200);
+  auto imported = import(exported.body);
+  ASSERT_EQ(imported.status, 201) << imported.body;
+  json body = imported.json();
+  ASSERT_EQ(body["ids"].size(), 2u);
+  std::vector<std::string> ignored = body["ignored_columns"];
+  EXPECT_EQ(ignored,
+            (std::vector<std::string>{"id", "stage", "ai_score", "ai_recommendation", "ai_reason",
+                                      "ai_scorer", "ai_analyzed_at", "created_at", "updated_at"}));
+  json copy = lead(body["ids"][0]);
+  EXPECT_NE(copy["id"], original["id"]);
+  EXPECT_EQ(copy["stage"], "new");  // a stage is never imported: leads start new
+  EXPECT_EQ(copy["activity_count"], 4);
+  for (const auto& [field, value] : tricky.items()) EXPECT_EQ(copy[field], value) << field;
+  json plain = lead(body["ids"][1]);
+  EXPECT_EQ(plain["source"], "manual");
+  EXPECT_TRUE(plain["name"].is_null());
+}
+
+TEST_F(LeadCsv, ThousandsOfLeadsImportInOneRequestAndExportWhole) {
+  constexpr int kLeads = 3500;  // more than three pages of the export's internal paging
+  std::string csv = "source,name,company,activity_count\n";
+  for (int i = 0; i < kLeads; ++i)
+    csv += "scanner,Lead " + std::to_string(i) + ",\"Co, " + std::to_string(i % 7) + "\"," +
+           std::to_string(i % 5) + "\n";
+  auto imported = import(csv);
+  ASSERT_EQ(imported.status, 201) << imported.body.substr(0, 300);
+  ASSERT_EQ(imported.json()["ids"].size(), static_cast<std::size_t>(kLeads));
+  EXPECT_EQ(count_rows("stage_events"), kLeads);
+
+  auto exported = export_csv();
+  ASSERT_EQ(exported.status, 200);
+  auto rows = csv_rows(exported.body);
+  ASSERT_EQ(rows.size(), static_cast<std::size_t>(kLeads) + 1);
+  std::set<std::int64_t> ids;
+  std::int64_t last = 0;
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    const std::int64_t id = std::stoll(cell(rows, i, "id"));
+    EXPECT_GT(id, last);
+    last = id;
+    ids.insert(id);
+  }
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(kLeads));
+  EXPECT_EQ(cell(rows, 1, "name"), "Lead 0");
+  EXPECT_EQ(cell(rows, kLeads, "name"), "Lead " + std::to_string(kLeads - 1));
+  EXPECT_EQ(cell(rows, kLeads, "company"), "Co, " + std::to_string((kLeads - 1) % 7));
+  EXPECT_EQ(cell(rows, 8, "activity_count"), "2");
+}
+
+}  // namespace
+}  // namespace leadscore::testing
