@@ -49,15 +49,21 @@ std::string joined(const std::vector<std::string>& names) {
 // The importable columns by position; nullopt where the column is ignored.
 using ColumnNames = std::vector<std::optional<std::string>>;
 
+// The field a column sets: its own name, or bio for seed 003's linkedin_bio.
+std::string field_of(std::string_view column) {
+  return column == "linkedin_bio" ? "bio" : std::string(column);
+}
+
 std::expected<ColumnNames, Error> read_header(const tools::CsvFields& header,
-                                              std::vector<std::string>& ignored) {
+                                              std::vector<std::string>& ignored,
+                                              bool source_given) {
   ColumnNames columns;
   std::vector<std::string> unknown, repeated;
-  bool has_source = false;
+  bool has_source = source_given;
   for (std::size_t i = 0; i < header.size(); ++i) {
-    const std::string name(header[i]);
+    const std::string name = field_of(header[i]);
     for (std::size_t j = 0; j < i; ++j)
-      if (header[j] == header[i]) repeated.push_back(name);
+      if (field_of(header[j]) == name) repeated.push_back(name);
     if (importable(name)) {
       has_source = has_source || name == "source";
       columns.emplace_back(name);
@@ -70,7 +76,7 @@ std::expected<ColumnNames, Error> read_header(const tools::CsvFields& header,
   }
   const std::string expected =
       "; the columns are source, business_domain, activity_count, name, email, role, company, "
-      "industry, location, bio, and the first row must name them";
+      "industry, location, bio (or linkedin_bio), and the first row must name them";
   if (!unknown.empty())
     return std::unexpected(Error::validation(
         "header", "unknown column" + std::string(unknown.size() > 1 ? "s " : " ") +
@@ -80,14 +86,17 @@ std::expected<ColumnNames, Error> read_header(const tools::CsvFields& header,
         Error::validation("header", "the header repeats column " + joined(repeated)));
   if (!has_source)
     return std::unexpected(
-        Error::validation("header", "the header has no source column" + expected));
+        Error::validation("header", "the header has no source column (nor ?source=)" + expected));
   return columns;
 }
 
-// The POST /leads body that one row stands for: an empty cell is an absent member; an
-// activity_count that is not an integer stays a string, for parse_new_lead to refuse.
-json row_body(const ColumnNames& columns, const tools::CsvFields& fields) {
+// The POST /leads body that one row stands for: an empty cell is an absent member (the source
+// then `default_source`, when given); an activity_count that is not an integer stays a string,
+// for parse_new_lead to refuse.
+json row_body(const ColumnNames& columns, const tools::CsvFields& fields,
+              const std::optional<std::string>& default_source) {
   json body = json::object();
+  if (default_source) body["source"] = *default_source;
   for (std::size_t i = 0; i < columns.size(); ++i) {
     if (!columns[i] || fields[i].empty()) continue;
     const std::string_view cell = fields[i];
@@ -111,7 +120,8 @@ std::string_view optional_cell(const std::optional<std::string>& value) {
 }  // namespace
 
 std::expected<LeadImport, Error> read_lead_csv(std::string_view csv,
-                                               const std::vector<std::string>& sources) {
+                                               const std::vector<std::string>& sources,
+                                               const std::optional<std::string>& default_source) {
   tools::CsvRowReader reader(csv);
   const std::optional<tools::CsvRow> header_row = reader.next();
   if (!header_row)
@@ -121,7 +131,7 @@ std::expected<LeadImport, Error> read_lead_csv(std::string_view csv,
   if (!header.parse(header_row->text))
     return std::unexpected(Error::validation("header", "the header row is not valid CSV"));
   LeadImport out;
-  auto columns = read_header(header, out.ignored);
+  auto columns = read_header(header, out.ignored, default_source.has_value());
   if (!columns) return std::unexpected(columns.error());
 
   tools::CsvFields fields;
@@ -138,7 +148,7 @@ std::expected<LeadImport, Error> read_lead_csv(std::string_view csv,
                      std::to_string(header.size()));
       continue;
     }
-    auto lead = parse_new_lead(row_body(*columns, fields));
+    auto lead = parse_new_lead(row_body(*columns, fields, default_source));
     if (!lead) {
       refuse(lead.error().field, lead.error().message);
       continue;

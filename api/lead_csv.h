@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,13 +36,16 @@ struct LeadImport {
   std::vector<std::string> ignored;  // export columns a caller cannot set (id, stage, ai_*…)
 };
 
-// Reads a CSV with a header row. Columns: source (required), business_domain, activity_count,
-// name, email, role, company, industry, location, bio; an empty cell is an absent field. The
-// columns GET /leads/export.csv adds (id, stage, ai_*, created_at, updated_at) are ignored, so
-// an export imports as new leads. A Validation error (field "header") for an empty input, a
-// header that is not valid CSV, unknown or repeated columns, or no source column.
-std::expected<LeadImport, domain::Error> read_lead_csv(std::string_view csv,
-                                                       const std::vector<std::string>& sources);
+// Reads a CSV with a header row. Columns: source (required, unless `default_source` is
+// given: it fills an absent or empty source), business_domain, activity_count, name, email,
+// role, company, industry, location, bio (or seed 003's linkedin_bio); an empty cell is an
+// absent field. The columns GET /leads/export.csv adds (id, stage, ai_*, created_at,
+// updated_at) are ignored, so an export imports as new leads. A Validation error (field
+// "header") for an empty input, a header that is not valid CSV, unknown or repeated columns,
+// or no source at all.
+std::expected<LeadImport, domain::Error> read_lead_csv(
+    std::string_view csv, const std::vector<std::string>& sources,
+    const std::optional<std::string>& default_source = std::nullopt);
 
 // The export's header row, then one row per lead (null fields are empty cells; ai_scorer is
 // the scorer's name), each ending in a line break.

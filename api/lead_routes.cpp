@@ -194,14 +194,20 @@ Reply export_leads(const Services& s, const ApiRequest& r) {
 }
 
 Reply import_leads(const Services& s, const ApiRequest& r) {
-  if (auto e = check_query(r, {"partial"})) return fail(*e, r);
+  if (auto e = check_query(r, {"partial", "source"})) return fail(*e, r);
+  std::optional<std::string> source;
+  if (const auto* value = r.query_value("source")) {
+    if (std::ranges::find(s.config->sources, *value) == s.config->sources.end())
+      return fail(Error::validation("source", "unknown source " + *value), r);
+    source = *value;
+  }
   bool partial = false;
   if (const auto* value = r.query_value("partial")) {
     if (*value != "true" && *value != "false")
       return fail(Error::validation("partial", "partial must be true or false"), r);
     partial = *value == "true";
   }
-  auto csv = read_lead_csv(r.body, s.config->sources);
+  auto csv = read_lead_csv(r.body, s.config->sources, source);
   if (!csv) return fail(csv.error(), r);
   json refused = json::array();
   for (const RowProblem& p : csv->problems)

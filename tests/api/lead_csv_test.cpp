@@ -202,6 +202,30 @@ TEST_F(LeadCsv, UnknownColumnsAreRefusedByName) {
   EXPECT_EQ(count_rows("leads"), 0);
 }
 
+TEST_F(LeadCsv, SeedFormatImportsWithTheSourceInTheQuery) {
+  // Seed 003's upload: no source column, the bio as linkedin_bio.
+  const std::string seed =
+      "name,role,company,industry,location,linkedin_bio\n"
+      "John Doe,CEO,TechCorp,B2B SaaS,New York,15 years building enterprise SaaS platforms\n"
+      "Jane Smith,Head of Sales,DataFlow,B2B SaaS,San Francisco,Leading sales teams\n";
+  expect_refused(import(seed), "no source column");
+  expect_refused(import(seed, "?source=webinar"), "unknown source webinar");
+  auto r = import(seed, "?source=partner");
+  ASSERT_EQ(r.status, 201) << r.body;
+  ASSERT_EQ(r.json()["ids"].size(), 2u);
+  json john = lead(r.json()["ids"][0]);
+  EXPECT_EQ(john["source"], "partner");
+  EXPECT_EQ(john["bio"], "15 years building enterprise SaaS platforms");
+  EXPECT_EQ(john["role"], "CEO");
+
+  // A source cell wins over the query's; an empty one takes it.
+  auto mixed = import("source,name\nmanual,Ann\n,Bob\n", "?source=scanner");
+  ASSERT_EQ(mixed.status, 201) << mixed.body;
+  EXPECT_EQ(lead(mixed.json()["ids"][0])["source"], "manual");
+  EXPECT_EQ(lead(mixed.json()["ids"][1])["source"], "scanner");
+  expect_refused(import("source,bio,linkedin_bio\nmanual,a,b\n"), "repeats column bio");
+}
+
 TEST_F(LeadCsv, MissingHeaderIsRefused) {
   expect_refused(import(""), "header row is required");
   expect_refused(import("\r\n\n"), "header row is required");
