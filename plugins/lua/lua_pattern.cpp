@@ -444,6 +444,14 @@ int push_captures(lua_State* L, const Matcher& m, const char* s, const char* e) 
   return count;
 }
 
+// A leading '^' anchors a match at its start position: strips it, and answers whether it did.
+bool strip_anchor(const char*& pattern, std::size_t& size) {
+  if (size == 0 || *pattern != '^') return false;
+  ++pattern;
+  --size;
+  return true;
+}
+
 int find_or_match(lua_State* L, bool find) {
   std::size_t size = 0, p_size = 0;
   const char* subject = luaL_checklstring(L, 1, &size);
@@ -454,6 +462,8 @@ int find_or_match(lua_State* L, bool find) {
     return 1;
   }
   const PatternMeter* meter = meter_of(L, 1);
+  const bool plain = find && (lua_toboolean(L, 4) || !has_specials(pattern, p_size));
+  const bool anchored = !plain && strip_anchor(pattern, p_size);
   Matcher m;
   m.start(subject, size, pattern, p_size);
   m.reset();
@@ -461,28 +471,12 @@ int find_or_match(lua_State* L, bool find) {
   m.steps = given;
   const char* start = nullptr;
   const char* end = nullptr;
-  Outcome outcome;
-  if (find && (lua_toboolean(L, 4) || !has_specials(pattern, p_size))) {
-    outcome = run_guarded([&] {
+  const Outcome outcome = run_guarded([&] {
+    if (plain) {
       start = find_plain(m, subject + init, size - init, pattern, p_size);
       if (start != nullptr) end = start + p_size;
-    });
-    settle(L, meter, m, given, outcome);
-    if (start == nullptr) {
-      luaL_pushfail(L);
-      return 1;
+      return;
     }
-    lua_pushinteger(L, (start - subject) + 1);
-    lua_pushinteger(L, end - subject);
-    return 2;
-  }
-  const bool anchored = p_size > 0 && *pattern == '^';
-  if (anchored) {
-    ++pattern;
-    --p_size;
-    m.start(subject, size, pattern, p_size);
-  }
-  outcome = run_guarded([&] {
     const char* s = subject + init;
     do {
       m.reset();
@@ -500,7 +494,7 @@ int find_or_match(lua_State* L, bool find) {
   if (!find) return push_captures(L, m, start, end);
   lua_pushinteger(L, (start - subject) + 1);
   lua_pushinteger(L, end - subject);
-  return push_captures(L, m, nullptr, nullptr) + 2;
+  return 2 + (plain ? 0 : push_captures(L, m, nullptr, nullptr));
 }
 
 int metered_find(lua_State* L) { return find_or_match(L, true); }
@@ -620,11 +614,7 @@ int metered_gsub(lua_State* L) {
       L, kind == LUA_TNUMBER || kind == LUA_TSTRING || kind == LUA_TFUNCTION || kind == LUA_TTABLE,
       3, "string/function/table");
   const PatternMeter* meter = meter_of(L, 1);
-  const bool anchored = p_size > 0 && *pattern == '^';
-  if (anchored) {
-    ++pattern;
-    --p_size;
-  }
+  const bool anchored = strip_anchor(pattern, p_size);
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   Matcher m;
