@@ -26,6 +26,16 @@ std::expected<double, Error> parse_score_bound(const std::string& text, const st
   return value;
 }
 
+// The query's ?source=, one of the configured sources; nullopt when the query has none.
+std::expected<std::optional<std::string>, Error> source_query(const Services& s,
+                                                              const ApiRequest& r) {
+  const auto* source = r.query_value("source");
+  if (!source) return std::nullopt;
+  if (std::ranges::find(s.config->sources, *source) == s.config->sources.end())
+    return std::unexpected(Error::validation("source", "unknown source " + *source));
+  return *source;
+}
+
 // The GET /leads filters of the query (stage, source, min_score, max_score, recommendation).
 std::expected<store::LeadFilter, Error> lead_filter(const Services& s, const ApiRequest& r) {
   store::LeadFilter filter;
@@ -35,11 +45,9 @@ std::expected<store::LeadFilter, Error> lead_filter(const Services& s, const Api
       return std::unexpected(Error::validation(
           "stage", "stage must be one of: new, contacted, qualified, transferred, lost"));
   }
-  if (const auto* source = r.query_value("source")) {
-    if (std::ranges::find(s.config->sources, *source) == s.config->sources.end())
-      return std::unexpected(Error::validation("source", "unknown source " + *source));
-    filter.source = *source;
-  }
+  auto source = source_query(s, r);
+  if (!source) return std::unexpected(source.error());
+  filter.source = std::move(*source);
   for (auto [name, target] :
        {std::pair{"min_score", &filter.min_score}, std::pair{"max_score", &filter.max_score}}) {
     if (const auto* text = r.query_value(name)) {
@@ -195,19 +203,15 @@ Reply export_leads(const Services& s, const ApiRequest& r) {
 
 Reply import_leads(const Services& s, const ApiRequest& r) {
   if (auto e = check_query(r, {"partial", "source"})) return fail(*e, r);
-  std::optional<std::string> source;
-  if (const auto* value = r.query_value("source")) {
-    if (std::ranges::find(s.config->sources, *value) == s.config->sources.end())
-      return fail(Error::validation("source", "unknown source " + *value), r);
-    source = *value;
-  }
+  auto source = source_query(s, r);
+  if (!source) return fail(source.error(), r);
   bool partial = false;
   if (const auto* value = r.query_value("partial")) {
     if (*value != "true" && *value != "false")
       return fail(Error::validation("partial", "partial must be true or false"), r);
     partial = *value == "true";
   }
-  auto csv = read_lead_csv(r.body, s.config->sources, source);
+  auto csv = read_lead_csv(r.body, s.config->sources, *source);
   if (!csv) return fail(csv.error(), r);
   json refused = json::array();
   for (const RowProblem& p : csv->problems)
