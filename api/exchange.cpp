@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
+
+#include <sys/random.h>
+#include <atomic>
 
 namespace leadscore::api {
 namespace {
@@ -39,7 +43,39 @@ const ErrorRow& row_of(ErrorCode code) {
   return kErrorTable[std::size(kErrorTable) - 1];
 }
 
+// Whether arrays and objects nest deeper than `limit` in `text`: brackets are counted outside
+// strings only, and the scan stops at the first one past the limit.
+bool nests_deeper_than(std::string_view text, std::size_t limit) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;  // the escaped character, a quote included
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
 }  // namespace
+
+std::string quoted_name(std::string_view name) {
+  if (name.size() <= kMaxQuotedNameBytes) return std::string(name);
+  std::size_t end = kMaxQuotedNameBytes;
+  // Back off to the start of a UTF-8 character (past at most three continuation bytes).
+  for (int i = 0; i < 3 && end > 0 && (static_cast<unsigned char>(name[end]) & 0xC0) == 0x80; ++i)
+    --end;
+  return std::string(name.substr(0, end)) + "...";
+}
 
 const std::string* ApiRequest::param(std::string_view name) const {
   return find_value(params, name);
@@ -87,6 +123,14 @@ std::expected<std::int64_t, Error> parse_id(const std::string* text, std::string
 std::expected<json, Error> parse_json_object(const std::string& body, bool empty_is_object) {
   if (empty_is_object && std::ranges::all_of(body, [](unsigned char c) { return std::isspace(c); }))
     return json::object();
+  // The parser takes a NUL byte for the end of the input and would accept whatever follows
+  // it; JSON never holds one (a string holds \u0000 instead).
+  if (body.find('\0') != std::string::npos)
+    return std::unexpected(Error::validation("body", "the body is not valid JSON (a NUL byte)"));
+  if (nests_deeper_than(body, kMaxJsonDepth))
+    return std::unexpected(Error::validation(
+        "body", "the body nests arrays and objects deeper than " + std::to_string(kMaxJsonDepth) +
+                    " levels"));
   json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded())
     return std::unexpected(Error::validation("body", "the body is not valid JSON"));
@@ -100,10 +144,11 @@ std::optional<Error> check_members(const json& object,
                                    const std::vector<std::string_view>& forbidden) {
   for (const auto& [key, value] : object.items()) {
     if (std::ranges::find(allowed, key) != allowed.end()) continue;
+    const std::string name = quoted_name(key);
     if (std::ranges::find(forbidden, key) != forbidden.end() ||
         (forbidden.size() > 0 && key.starts_with("ai_")))
-      return Error::validation(key, key + " may not be set by a caller");
-    return Error::validation(key, "unknown field " + key);
+      return Error::validation(name, name + " may not be set by a caller");
+    return Error::validation(name, "unknown field " + name);
   }
   return std::nullopt;
 }
@@ -111,9 +156,32 @@ std::optional<Error> check_members(const json& object,
 std::optional<Error> check_query(const ApiRequest& request,
                                  const std::vector<std::string_view>& allowed) {
   for (const auto& [key, value] : request.query)
-    if (std::ranges::find(allowed, key) == allowed.end())
-      return Error::validation(key, "unknown query parameter " + key);
+    if (std::ranges::find(allowed, key) == allowed.end()) {
+      const std::string name = quoted_name(key);
+      return Error::validation(name, "unknown query parameter " + name);
+    }
   return std::nullopt;
+}
+
+bool valid_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (unsigned char c : id)
+    if (!std::isalnum(c) && c != '-' && c != '_' && c != '.') return false;
+  return true;
+}
+
+// Process-unique ids: a random prefix chosen at start, then a counter.
+std::string next_request_id() {
+  static const std::uint32_t prefix = [] {
+    std::uint32_t value = 0;
+    if (getrandom(&value, sizeof value, 0) != sizeof value) value = 0x5eed;
+    return value;
+  }();
+  static std::atomic<std::uint64_t> counter{0};
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%08x-%08llx", prefix,
+                static_cast<unsigned long long>(counter.fetch_add(1) + 1));
+  return buffer;
 }
 
 }  // namespace leadscore::api

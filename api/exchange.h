@@ -53,8 +53,25 @@ Reply error_reply(const Error& error, const std::string& request_id,
 int status_of(ErrorCode code);
 std::string_view code_name(ErrorCode code);
 
+// Request ids: a valid one sent by a client (1..64 of [A-Za-z0-9._-]) is kept; otherwise the
+// server makes one, unique in the process (a random prefix chosen at start, then a counter).
+bool valid_request_id(std::string_view id);
+std::string next_request_id();
+
+// Arrays and objects in a JSON body nest at most this deep; a deeper body is refused before
+// it is parsed (a parsed level costs memory, and a million of them fit in a megabyte).
+constexpr std::size_t kMaxJsonDepth = 64;
+// The most bytes of a name from a request (a member, a query parameter) an answer quotes.
+constexpr std::size_t kMaxQuotedNameBytes = 64;
+
+// `name`, from a request, as an answer quotes it: cut after kMaxQuotedNameBytes bytes (at a
+// character boundary, marked with "...") so that the answer stays small.
+std::string quoted_name(std::string_view name);
+
 // Strict parsing of request parts; each failure is a Validation error naming the field.
 std::expected<std::int64_t, Error> parse_id(const std::string* text, std::string_view field);
+// The body as a JSON object: a Validation error (field "body") when it is not valid JSON (a
+// NUL byte anywhere included), not an object, or nests deeper than kMaxJsonDepth.
 std::expected<json, Error> parse_json_object(const std::string& body, bool empty_is_object);
 // Refuses any member not in `allowed`; names in `forbidden` get their own message.
 std::optional<Error> check_members(const json& object, const std::vector<std::string_view>& allowed,

@@ -2,14 +2,17 @@
 
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
+#include <pistache/peer.h>
 #include <pistache/router.h>
 #include <spdlog/spdlog.h>
-#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 
+#include "api/connection_guard.h"
 #include "api/worker_pool.h"
 
 namespace leadscore::api {
@@ -30,27 +33,6 @@ class RequestIdHeader : public Http::Header::Header {
  private:
   std::string id_;
 };
-
-bool valid_request_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (unsigned char c : id)
-    if (!std::isalnum(c) && c != '-' && c != '_' && c != '.') return false;
-  return true;
-}
-
-// Process-unique ids: a random prefix chosen at start, then a counter.
-std::string next_request_id() {
-  static const std::uint32_t prefix = [] {
-    std::uint32_t value = 0;
-    if (getrandom(&value, sizeof value, 0) != sizeof value) value = 0x5eed;
-    return value;
-  }();
-  static std::atomic<std::uint64_t> counter{0};
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%08x-%08llx", prefix,
-                static_cast<unsigned long long>(counter.fetch_add(1) + 1));
-  return buffer;
-}
 
 Http::Method method_of(std::string_view name) {
   if (name == "GET") return Http::Method::Get;
@@ -80,13 +62,34 @@ Right right_of(Access access) {
   }
 }
 
-// Pistache's own limit on a whole request. Past it, 0.0.5 answers a plain-text 413 only
-// after re-scanning its buffer for every packet (minutes for a large body), so it is set
-// well above max_body_bytes, and the server answers bodies between the two itself, at once
-// and in JSON.
+// Pistache's own limit on a whole request: the largest body a route takes, and its head. The
+// screen in front of the parser refuses a larger Content-Length at once; routes answer bodies
+// between max_body_bytes and this themselves, in JSON.
 std::size_t transport_limit(const config::ServerConfig& server) {
-  return std::max({server.max_body_bytes, server.max_import_bytes, std::size_t{32} << 20}) +
-         (64u << 10);
+  return std::max(server.max_body_bytes, server.max_import_bytes) + (64u << 10);
+}
+
+// An answer Pistache would have to chase through a full socket buffer is not worth closing
+// the connection for: Connection: close is honoured by closing at once below this size (the
+// client reads the answer, then the end of the stream), above it by the client or the idle
+// timeout.
+constexpr std::size_t kCloseAfterAnswerBytes = 16 << 10;
+
+// Descriptors kept free for the database pool, plugins, logs and the listening socket: past
+// (limit - reserve) idle connections are closed, past (limit - reserve / 2) new ones refused.
+constexpr int kDescriptorReserve = 128;
+
+// Raises the open-file limit to its hard limit and returns the limit in force.
+int raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > (1u << 30)) return 1 << 30;
+  return static_cast<int>(limit.rlim_cur);
 }
 
 }  // namespace
@@ -95,9 +98,11 @@ struct Server::Impl {
   Services services;
   std::string host;
   std::unique_ptr<Http::Endpoint> endpoint;
-  Rest::Router router;
+  std::shared_ptr<Rest::Router> router = std::make_shared<Rest::Router>();
   std::unique_ptr<WorkerPool> pool;
+  std::atomic<bool> stopping{false};
   bool running = false;
+  int descriptor_high_water = 1 << 30;
 
   // The state of one request that moves to a worker thread.
   struct Exchange {
@@ -105,11 +110,12 @@ struct Server::Impl {
     Http::ResponseWriter writer;
     Clock::time_point started;
     bool keep_alive = true;
+    std::shared_ptr<ClientConnection> connection;  // null only when the client already left
   };
 
   void add_route(const RouteSpec& spec) {
     auto names = param_names(spec.path);
-    router.addRoute(method_of(spec.method), spec.path,
+    router->addRoute(method_of(spec.method), spec.path,
                     [this, &spec, names](const Rest::Request request, Http::ResponseWriter writer) {
                       handle(spec, names, request, std::move(writer));
                       return Rest::Route::Result::Ok;
@@ -118,8 +124,11 @@ struct Server::Impl {
 
   void handle(const RouteSpec& spec, const std::vector<std::string>& names,
               const Rest::Request& request, Http::ResponseWriter writer) {
+    auto connection = GuardedHandler::connection_of(writer);
+    if (connection) connection->in_flight.fetch_add(1);
     auto exchange = std::make_unique<Exchange>(Exchange{copy_request(request), std::move(writer),
-                                                        Clock::now(), keep_alive(request)});
+                                                        Clock::now(), keep_alive(request),
+                                                        std::move(connection)});
     const std::size_t body_limit = spec.body_limit == BodyLimit::Import
                                        ? services.config->server.max_import_bytes
                                        : services.config->server.max_body_bytes;
@@ -157,6 +166,8 @@ struct Server::Impl {
     }
     std::shared_ptr<Exchange> shared(std::move(exchange));
     WorkerPool::Task task = [this, &spec, ex = shared]() {
+      if (client_gone(*ex)) return finish(*ex, error(499, "client_gone", "the client left"));
+      if (stopping) return finish(*ex, error(503, "unavailable", "the server is stopping"));
       const auto timeout = std::chrono::milliseconds(services.config->server.request_timeout_ms);
       if (Clock::now() - ex->started > timeout) {
         return finish(*ex, error(503, "unavailable", "the request waited too long in the queue"));
@@ -204,33 +215,52 @@ struct Server::Impl {
     return out;
   }
 
-  // Sends the reply and logs the request. On a worker thread the peer is pinned first: if
-  // the client has gone, nothing is sent (Pistache 0.0.5 would dereference a dead peer).
+  // A worker does no work for a client that has gone (its answer could reach no one).
+  static bool client_gone(Exchange& ex) {
+    if (!ex.connection) return true;
+    std::lock_guard lock(ex.connection->mutex);
+    return ex.connection->gone;
+  }
+
+  // Sends the reply and logs the request. The answer is queued only while the connection is
+  // there (deliver), with the peer pinned (Pistache 0.0.5 would dereference a dead one), and
+  // not once Pistache may have answered 408 and closed the connection by itself.
   void finish(Exchange& ex, const Reply& reply) {
-    std::shared_ptr<Tcp::Peer> pin;
-    try {
-      pin = ex.writer.peer();
-    } catch (...) {
+    bool sent = false;
+    const auto elapsed = Clock::now() - ex.started;
+    const auto answerable = std::chrono::milliseconds(services.config->server.header_timeout_ms) -
+                            std::chrono::seconds(1);
+    if (ex.connection && elapsed < answerable) {
+      sent = deliver(*ex.connection, [&] {
+        std::shared_ptr<Tcp::Peer> pin;
+        try {
+          pin = ex.writer.peer();
+        } catch (...) {
+        }
+        if (!pin) return;
+        auto& headers = ex.writer.headers();
+        headers.remove<Http::Header::Connection>();
+        headers.add<Http::Header::Connection>(ex.keep_alive ? Http::ConnectionControl::KeepAlive
+                                                            : Http::ConnectionControl::Close);
+        headers.add<RequestIdHeader>(ex.request.id);
+        // Parsed: Pistache writes an unparsed media type as an empty Content-Type.
+        auto mime = reply.content_type.empty()
+                        ? Http::Mime::MediaType()
+                        : Http::Mime::MediaType(reply.content_type, Http::Mime::MediaType::DoParse);
+        ex.writer.send(static_cast<Http::Code>(reply.status), reply.body, mime);
+        // The client asked to close: the end of the stream follows the answer (the reactor
+        // writes what is queued before it closes; see GuardedHandler::onDisconnection).
+        if (!ex.keep_alive && reply.body.size() <= kCloseAfterAnswerBytes)
+          ::shutdown(pin->fd(), SHUT_RD);
+      });
     }
-    if (pin) {
-      auto& headers = ex.writer.headers();
-      headers.remove<Http::Header::Connection>();
-      headers.add<Http::Header::Connection>(ex.keep_alive ? Http::ConnectionControl::KeepAlive
-                                                          : Http::ConnectionControl::Close);
-      headers.add<RequestIdHeader>(ex.request.id);
-      // Parsed: Pistache writes an unparsed media type as an empty Content-Type.
-      auto mime = reply.content_type.empty()
-                      ? Http::Mime::MediaType()
-                      : Http::Mime::MediaType(reply.content_type, Http::Mime::MediaType::DoParse);
-      ex.writer.send(static_cast<Http::Code>(reply.status), reply.body, mime);
-    }
+    if (ex.connection) ex.connection->in_flight.fetch_sub(1);
     if (services.config->log.requests) {
-      const double ms =
-          std::chrono::duration<double, std::milli>(Clock::now() - ex.started).count();
+      const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
       spdlog::info("{} {} {} {:.2f}ms rid={} key={}{}", ex.request.method, ex.request.path,
                    reply.status, ms, ex.request.id,
                    ex.request.identity.name.empty() ? "-" : ex.request.identity.name,
-                   pin ? "" : " (client gone)");
+                   sent ? "" : " (client gone)");
     }
   }
 };
@@ -246,7 +276,7 @@ void Server::start() {
   auto& d = *impl_;
   const auto& cfg = d.services.config->server;
   for (const auto& spec : route_table()) d.add_route(spec);
-  d.router.addNotFoundHandler([](const Rest::Request request, Http::ResponseWriter writer) {
+  d.router->addNotFoundHandler([](const Rest::Request request, Http::ResponseWriter writer) {
     writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
     writer.send(Http::Code::Not_Found,
                 json{{"error",
@@ -260,14 +290,24 @@ void Server::start() {
     return Rest::Route::Result::Ok;
   });
   d.pool = std::make_unique<WorkerPool>(cfg.workers, cfg.queue_limit);
+  d.stopping = false;
+  const int descriptors = raise_descriptor_limit();
+  d.descriptor_high_water = std::max(descriptors - kDescriptorReserve, descriptors / 2);
   d.endpoint = std::make_unique<Http::Endpoint>(
       Address(d.host, Port(static_cast<std::uint16_t>(cfg.port))));
   auto options = Http::Endpoint::options()
                      .threads(cfg.threads)
                      .maxRequestSize(transport_limit(cfg))
+                     .headerTimeout(std::chrono::milliseconds(cfg.header_timeout_ms))
+                     .bodyTimeout(std::chrono::milliseconds(cfg.header_timeout_ms))
+                     .keepaliveTimeout(std::chrono::milliseconds(cfg.idle_timeout_ms))
                      .flags(Tcp::Options::ReuseAddr);
   d.endpoint->init(options);
-  d.endpoint->setHandler(d.router.handler());
+  GuardOptions guard;
+  guard.screen.body_bytes = std::max(cfg.max_body_bytes, cfg.max_import_bytes);
+  guard.evict_at = d.descriptor_high_water;
+  guard.refuse_at = d.descriptor_high_water + kDescriptorReserve / 2;
+  d.endpoint->setHandler(std::make_shared<GuardedHandler>(d.router, guard));
   d.endpoint->serveThreaded();
   d.running = true;
 }
@@ -276,6 +316,8 @@ void Server::stop() {
   auto& d = *impl_;
   if (!d.running) return;
   d.running = false;
+  // What is queued is answered 503 at once rather than worked through.
+  d.stopping = true;
   d.pool->stop();
   d.endpoint->shutdown();
 }

@@ -48,6 +48,15 @@ void read_server(YamlMap server, ServerConfig& out) {
   server.read("max_body_bytes", out.max_body_bytes, {1024, 64 << 20});
   server.read("max_import_bytes", out.max_import_bytes, {1024, 256 << 20});
   server.read("request_timeout_ms", out.request_timeout_ms, {1, 600'000});
+  server.read("header_timeout_ms", out.header_timeout_ms, {1000, 3'600'000});
+  server.read("idle_timeout_ms", out.idle_timeout_ms, {1000, 3'600'000});
+  server.read("expose_directly", out.expose_directly);
+  if (out.request_timeout_ms >= out.header_timeout_ms)
+    server.error("request_timeout_ms",
+                 "server.request_timeout_ms (" + std::to_string(out.request_timeout_ms) +
+                     ") must be below server.header_timeout_ms (" +
+                     std::to_string(out.header_timeout_ms) +
+                     "): a request must be answered before the connection times out");
   server.finish();
 }
 

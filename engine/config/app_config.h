@@ -27,6 +27,12 @@ struct ServerConfig {
   std::size_t max_body_bytes = 1 << 20;  // largest request body; 413 above
   std::size_t max_import_bytes = 16 << 20;  // largest CSV body of POST /leads/import; 413 above
   int request_timeout_ms = 10000;        // deadline of one queued request
+  // A request must arrive whole and be answered within this, or the connection is answered
+  // 408 and closed; above request_timeout_ms.
+  int header_timeout_ms = 30000;
+  int idle_timeout_ms = 60000;  // a kept-alive connection with no request is closed after this
+  // Listen on a non-loopback address (without the front door). Off: leadscore refuses to.
+  bool expose_directly = false;
 };
 
 struct DatabaseConfig {

@@ -1,0 +1,195 @@
+#include "api/connection_guard.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <pistache/peer.h>
+#include <pistache/transport.h>
+
+#include "api/exchange.h"
+
+namespace leadscore::api {
+namespace {
+
+using namespace Pistache;
+
+constexpr const char* kConnectionKey = "leadscore.connection";
+// After a refusal the rest of what the client sends is read and dropped, so that the answer
+// is not lost to a reset; past this much the connection is closed outright.
+constexpr std::size_t kDiscardLimit = 1 << 20;
+
+// Pistache gives a handler its transport through a private member that only the transport
+// sets. The parser below must write through this reactor's transport too; an explicit
+// template instantiation may name a private member ([temp.spec.general]), which is the one
+// standard way to reach it.
+using TransportMember = Tcp::Transport* Tcp::Handler::*;
+TransportMember transport_member();
+template <TransportMember Member>
+struct TransportAccess {
+  friend TransportMember transport_member() { return Member; }
+};
+template struct TransportAccess<&Tcp::Handler::transport_>;
+
+std::shared_ptr<ClientConnection> connection_of_peer(const std::shared_ptr<Tcp::Peer>& peer) {
+  if (!peer) return nullptr;
+  return std::static_pointer_cast<ClientConnection>(peer->tryGetData(kConnectionKey));
+}
+
+std::string_view reason_of(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    default: return "Service Unavailable";
+  }
+}
+
+// Writes a whole answer straight to the socket, then half-closes it. Reactor thread only: the
+// descriptor belongs to this connection while its reactor runs.
+void answer_and_close(int fd, int status, std::string_view code, const std::string& message) {
+  const std::string id = next_request_id();
+  const std::string body =
+      nlohmann::json{{"error",
+                      {{"code", code},
+                       {"message", message},
+                       {"details", {{"request_id", id}}}}}}
+          .dump();
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason_of(status)) +
+                    "\r\nContent-Type: application/json\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\nConnection: close\r\nX-Request-Id: " + id +
+                    "\r\n\r\n" + body;
+  // Small enough for an empty socket buffer; a client that reads nothing loses only itself.
+  (void)::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  ::shutdown(fd, SHUT_WR);
+  spdlog::info("refused a request on connection {}: {} {}", fd, status, message);
+}
+
+}  // namespace
+
+// Pistache's own handling of a connection's bytes (the parser and the timeouts), bound to the
+// reactor's transport; each request it completes goes to the router.
+struct GuardedHandler::Parser : Http::Handler {
+  HTTP_PROTOTYPE(Parser)
+  explicit Parser(std::shared_ptr<Rest::Router> r) : router(std::move(r)) {}
+  void onRequest(const Http::Request& request, Http::ResponseWriter response) override {
+    if (auto connection = GuardedHandler::connection_of(response)) connection->touch();
+    router->route(request, std::move(response));
+  }
+  std::shared_ptr<Rest::Router> router;
+};
+
+bool deliver(ClientConnection& connection, const std::function<void()>& send) {
+  std::lock_guard lock(connection.mutex);
+  connection.touch();
+  if (connection.gone) return false;
+  send();
+  return true;
+}
+
+GuardedHandler::GuardedHandler(std::shared_ptr<Rest::Router> router, GuardOptions options)
+    : router_(std::move(router)), options_(options),
+      parser_(std::make_shared<Parser>(router_)) {}
+
+GuardedHandler::GuardedHandler(const GuardedHandler& other)
+    : Http::Handler(other), router_(other.router_), options_(other.options_),
+      parser_(std::make_shared<Parser>(router_)) {}
+
+GuardedHandler::~GuardedHandler() = default;
+
+std::shared_ptr<ClientConnection> GuardedHandler::connection_of(const Http::ResponseWriter& w) {
+  return connection_of_peer(w.getPeer());
+}
+
+void GuardedHandler::bind_parser() {
+  if (parser_bound_) return;
+  // The endpoint configured this handler (limits, timeouts); the parser works with the same.
+  parser_->setMaxRequestSize(getMaxRequestSize());
+  parser_->setMaxResponseSize(getMaxResponseSize());
+  parser_->setHeaderTimeout(getHeaderTimeout());
+  parser_->setBodyTimeout(getBodyTimeout());
+  static_cast<Tcp::Handler&>(*parser_).*transport_member() = transport();
+  parser_bound_ = true;
+}
+
+void GuardedHandler::onConnection(const std::shared_ptr<Tcp::Peer>& peer) {
+  bind_parser();
+  auto connection = std::make_shared<ClientConnection>(options_.screen);
+  connection->touch();
+  peer->putData(kConnectionKey, connection);
+  // Called through the base class, where it is public: Pistache sets up its parser.
+  static_cast<Tcp::Handler&>(*parser_).onConnection(peer);
+  if (peer->fd() >= options_.evict_at) evict_idle(peer);
+}
+
+void GuardedHandler::evict_idle(const std::shared_ptr<Tcp::Peer>& newcomer) {
+  // Idle: kept alive between requests, nothing in flight. The longest idle go first.
+  std::vector<std::pair<std::chrono::steady_clock::rep, std::shared_ptr<Tcp::Peer>>> idle;
+  for (auto& peer : transport()->getAllPeer()) {
+    if (peer == newcomer) continue;
+    auto c = connection_of_peer(peer);
+    if (!c || c->in_flight.load() > 0 || !c->screen.between_requests() || c->screen.refused())
+      continue;
+    idle.emplace_back(c->last_active.load(), peer);
+  }
+  std::sort(idle.begin(), idle.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  const std::size_t closing = std::min<std::size_t>(idle.size(), std::max<std::size_t>(8, idle.size() / 8));
+  for (std::size_t i = 0; i < closing; ++i) {
+    // Pistache sees the end of the stream and closes it as a departure of the client.
+    ::shutdown(idle[i].second->fd(), SHUT_RDWR);
+  }
+  if (closing > 0) {
+    spdlog::warn("descriptor {} past the high-water mark {}: closed {} idle connections",
+                 newcomer->fd(), options_.evict_at, closing);
+    return;
+  }
+  if (newcomer->fd() >= options_.refuse_at) {
+    auto c = connection_of_peer(newcomer);
+    if (c) c->screen.close();  // drops whatever it sends
+    answer_and_close(newcomer->fd(), 503, "unavailable",
+                     "the server has too many open connections; try again");
+    ::shutdown(newcomer->fd(), SHUT_RD);
+  }
+}
+
+void GuardedHandler::onInput(const char* buffer, size_t len,
+                             const std::shared_ptr<Tcp::Peer>& peer) {
+  auto connection = connection_of_peer(peer);
+  if (!connection) return;
+  if (connection->screen.refused()) {
+    connection->discarded += len;
+    if (connection->discarded > kDiscardLimit) ::shutdown(peer->fd(), SHUT_RD);
+    return;
+  }
+  const auto verdict = connection->screen.feed(std::string_view(buffer, len));
+  if (verdict.refused()) return refuse(peer, verdict);
+  connection->touch();
+  static_cast<Tcp::Handler&>(*parser_).onInput(buffer, len, peer);
+}
+
+void GuardedHandler::refuse(const std::shared_ptr<Tcp::Peer>& peer, const ScreenVerdict& verdict) {
+  answer_and_close(peer->fd(), verdict.status, verdict.code, verdict.message);
+}
+
+void GuardedHandler::onDisconnection(const std::shared_ptr<Tcp::Peer>& peer) {
+  if (auto connection = connection_of_peer(peer)) {
+    std::lock_guard lock(connection->mutex);
+    connection->gone = true;
+  }
+  // Answers queued before the mark are written now, while the descriptor is still this
+  // connection's; none is queued after it.
+  transport()->flush();
+}
+
+void GuardedHandler::onRequest(const Http::Request&, Http::ResponseWriter) {
+  // Requests are parsed and routed by the parser handler (onInput hands it the bytes).
+}
+
+}  // namespace leadscore::api
