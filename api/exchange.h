@@ -25,6 +25,7 @@ using domain::ErrorCode;
 
 struct ApiRequest {
   std::string id;  // request id, also sent back as X-Request-Id
+  std::string client;  // the client's address: the front door's X-Real-IP, else the peer's
   std::string method;
   std::string path;
   std::vector<std::pair<std::string, std::string>> params;  // path parameters, without ':'

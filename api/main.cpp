@@ -1,5 +1,7 @@
 // leadscore: the one binary. `leadscore serve | migrate | keys create | score | rules`.
 #include <signal.h>
+
+#include <csignal>
 #include <spdlog/async.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -21,6 +23,7 @@
 #include "api/auth.h"
 #include "api/json_mapping.h"
 #include "api/offer_cache.h"
+#include "api/front_door.h"
 #include "api/server.h"
 #include "engine/config/app_config.h"
 #include "engine/scoring/registry.h"
@@ -102,6 +105,18 @@ bool migrate(store::Database& db) {
   return true;
 }
 
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+int print_front_door(const std::string& config_path, api::FrontDoorSite site) {
+  auto cfg = load_config(config_path);
+  if (!cfg) return 2;
+  if (site.upstream.empty()) site.upstream = "127.0.0.1:" + std::to_string(cfg->server.port);
+  std::fputs(api::front_door_config(cfg->server, site).c_str(), stdout);
+  return 0;
+}
+
 int serve(const std::string& config_path) {
   // Block the stop signals before any thread exists, so that every thread inherits the
   // mask and only sigwait() below receives them.
@@ -114,9 +129,26 @@ int serve(const std::string& config_path) {
 
   auto cfg = load_config(config_path);
   if (!cfg) return 2;
+  if (!is_loopback(cfg->server.host) && !cfg->server.expose_directly) {
+    std::fprintf(stderr,
+                 "leadscore: server.host %s is not a loopback address. leadscore serves behind "
+                 "its front door (nginx: `make run`, deploy/nginx.conf), which keeps answers "
+                 "from reaching the wrong client; set server.expose_directly: true to listen "
+                 "there anyway.\n",
+                 cfg->server.host.c_str());
+    return 2;
+  }
   auto scorers = load_scorers(*cfg);
   if (!scorers) return 2;
   setup_logging(cfg->log);
+  if (!is_loopback(cfg->server.host))
+    spdlog::warn(
+        "server.expose_directly: listening on {} without the front door. Clients that close "
+        "their connection early can make the HTTP library deliver an answer to another "
+        "client; serve through nginx (deploy/nginx.conf) instead.",
+        cfg->server.host);
+  // A peer that closed is a write error, not a signal that stops the server.
+  std::signal(SIGPIPE, SIG_IGN);
   auto db = connect(*cfg, cfg->database.pool_size);
   if (!db || !migrate(*db)) return 1;
 
@@ -455,7 +487,19 @@ int main(int argc, char** argv) {
                         "the offer scorers see: a JSON file as POST /offers takes it");
   score_cmd->add_option("--threads", score_threads, "worker threads")->check(CLI::Range(1, 64));
 
+  auto* door_cmd = app.add_subcommand(
+      "front-door", "print the nginx configuration that serves leadscore (the front door)");
+  api::FrontDoorSite site;
+  site.upstream.clear();
+  door_cmd->add_option("--listen", site.listen, "where clients connect: HOST:PORT or PORT");
+  door_cmd->add_option("--upstream", site.upstream,
+                       "where leadscore listens (default 127.0.0.1:server.port)");
+  door_cmd->add_option("--dir", site.dir, "directory of nginx's pid, log and temporary files")
+      ->required();
+  door_cmd->add_option("--user", site.user, "nginx worker user when started as root");
+
   CLI11_PARSE(app, argc, argv);
+  if (door_cmd->parsed()) return print_front_door(config_path, site);
   if (compare_cmd->parsed())
     return compare_file(config_path, compare_in, compare_scorers, compare_outcome, compare_offer,
                         as_json);

@@ -206,6 +206,13 @@ struct Server::Impl {
     ApiRequest out;
     auto given = request.headers().tryGetRaw(RequestIdHeader::Name);
     out.id = given && valid_request_id(given->value()) ? given->value() : next_request_id();
+    // Behind the front door the peer is nginx; it passes the client's address on.
+    auto real_ip = request.headers().tryGetRaw("X-Real-IP");
+    if (real_ip && real_ip->value().size() <= 64) {
+      out.client = real_ip->value();
+    } else {
+      out.client = request.address().host();
+    }
     out.method = Http::methodString(request.method());
     out.path = request.resource();
     const auto& query = request.query();
@@ -257,8 +264,8 @@ struct Server::Impl {
     if (ex.connection) ex.connection->in_flight.fetch_sub(1);
     if (services.config->log.requests) {
       const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
-      spdlog::info("{} {} {} {:.2f}ms rid={} key={}{}", ex.request.method, ex.request.path,
-                   reply.status, ms, ex.request.id,
+      spdlog::info("{} {} {} {:.2f}ms rid={} client={} key={}{}", ex.request.method,
+                   ex.request.path, reply.status, ms, ex.request.id, ex.request.client,
                    ex.request.identity.name.empty() ? "-" : ex.request.identity.name,
                    sent ? "" : " (client gone)");
     }

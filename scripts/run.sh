@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# `make run`: serves leadscore. Without DATABASE_URL it starts (and on exit stops) a private
-# PostgreSQL cluster under var/pg, whose data a later run reuses. The admin key comes from
-# LEADSCORE_ADMIN_KEY, else var/admin.key (created on the first run).
+# `make run`: serves leadscore through its front door. nginx listens on PORT (default 8000;
+# on LISTEN_HOST, default 127.0.0.1) and leadscore on a loopback-only internal port behind it
+# (LEADSCORE_INTERNAL_PORT, default PORT+1), so that an answer can never reach a client it
+# was not for. Without DATABASE_URL it starts (and on exit stops) a private PostgreSQL cluster
+# under var/pg, whose data a later run reuses. The admin key comes from LEADSCORE_ADMIN_KEY,
+# else var/admin.key (created on the first run). Ctrl-C stops all of them.
 set -euo pipefail
 binary=${1:?usage: run.sh path/to/leadscore}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,18 +35,43 @@ fi
 export DATABASE_URL
 
 port=${PORT:-8000}
-echo "leadscore: http://127.0.0.1:$port/   admin key: $LEADSCORE_ADMIN_KEY"
+listen_host=${LISTEN_HOST:-127.0.0.1}
+internal=${LEADSCORE_INTERNAL_PORT:-$((port + 1))}
+port_free "$port" || { echo "run.sh: port $port is taken (set PORT)" >&2; exit 1; }
+while ! port_free "$internal"; do internal=$((internal + 1)); done
+
+# leadscore itself, on loopback only (PORT overrides server.port for this process).
+PORT=$internal "$binary" serve &
+server=$!
+front=""
+stopping=""
+stop_all() {
+  stopping=1
+  [[ -n "$front" ]] && "$root/scripts/front_door.sh" stop "$var/front-door"
+  kill -TERM "$server" 2>/dev/null || true
+}
+trap 'stop_all' INT TERM
+for _ in $(seq 300); do
+  curl -sf "http://127.0.0.1:$internal/health" >/dev/null 2>&1 && break
+  kill -0 "$server" 2>/dev/null || { wait "$server"; exit $?; }
+  sleep 0.1
+done
+
+front=$("$root/scripts/front_door.sh" start "$var/front-door" "$listen_host:$port" \
+  "127.0.0.1:$internal" "$binary" "${LEADSCORE_CONFIG:-}") || { stop_all; wait "$server"; exit 1; }
+
+echo "leadscore: http://127.0.0.1:$port/ (front door: nginx; leadscore on 127.0.0.1:$internal)"
+echo "  admin key: $LEADSCORE_ADMIN_KEY"
 echo "  try: curl -H \"Authorization: Bearer \$(cat var/admin.key)\" http://127.0.0.1:$port/leads"
 
-"$binary" serve &
-server=$!
-trap 'kill -TERM "$server" 2>/dev/null || true' INT TERM
+alive() { [[ -r "/proc/$1/stat" && $(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1) != Z ]]; }
+# Whichever stops first, the other follows (Ctrl-C stops both through the trap).
+while alive "$server" && alive "$front"; do
+  sleep 1 &
+  wait $! || true
+done
+[[ -n "$stopping" ]] || alive "$front" || echo "run.sh: the front door stopped (see var/front-door/error.log)" >&2
+stop_all
 status=0
 wait "$server" || status=$?
-if ((status > 128)); then
-  # A signal interrupted the wait (the trap has passed it on): wait for the server itself.
-  again=0
-  wait "$server" || again=$?
-  ((again == 127)) || status=$again
-fi
 exit "$status"
