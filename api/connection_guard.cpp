@@ -35,6 +35,17 @@ struct TransportAccess {
 };
 template struct TransportAccess<&Tcp::Handler::transport_>;
 
+// The transport's write of what it holds for one descriptor, private too (and not virtual, so
+// a member pointer calls exactly it). A departure writes what is pending for the connection
+// before the descriptor is closed.
+using WriteMember = void (Tcp::Transport::*)(Fd);
+WriteMember write_member();
+template <WriteMember Member>
+struct WriteAccess {
+  friend WriteMember write_member() { return Member; }
+};
+template struct WriteAccess<&Tcp::Transport::asyncWriteImpl>;
+
 std::shared_ptr<ClientConnection> connection_of_peer(const std::shared_ptr<Tcp::Peer>& peer) {
   if (!peer) return nullptr;
   return std::static_pointer_cast<ClientConnection>(peer->tryGetData(kConnectionKey));
@@ -184,8 +195,10 @@ void GuardedHandler::onDisconnection(const std::shared_ptr<Tcp::Peer>& peer) {
     connection->gone = true;
   }
   // Answers queued before the mark are written now, while the descriptor is still this
-  // connection's; none is queued after it.
+  // connection's (those still in the queue, and those the reactor has taken from it but not
+  // yet written); none is queued after it.
   transport()->flush();
+  (transport()->*write_member())(peer->fd());
 }
 
 void GuardedHandler::onRequest(const Http::Request&, Http::ResponseWriter) {

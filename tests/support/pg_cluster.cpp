@@ -1,4 +1,5 @@
 #include "tests/support/pg_cluster.h"
+#include "tests/support/free_port.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -35,25 +36,6 @@ std::string shell_quote(const std::string& text) {
   return quoted + "'";
 }
 
-// A port that was free a moment ago (bound and released); the caller retries on a clash.
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof address;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    int error = errno;
-    close(fd);
-    throw std::runtime_error(std::string("cannot find a free port: ") + std::strerror(error));
-  }
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
 // Runs a shell command; its stdout, and whether it exited with 0. Its stderr is the test's.
 std::pair<std::string, bool> run(const std::string& command) {
   FILE* pipe = popen(command.c_str(), "r");
@@ -81,6 +63,26 @@ void execute(const std::string& url, const std::string& sql) {
 }
 
 }  // namespace
+
+// A port that was free a moment ago (bound and released); the caller retries on a clash.
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof address;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    int error = errno;
+    close(fd);
+    throw std::runtime_error(std::string("cannot find a free port: ") + std::strerror(error));
+  }
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
 
 PgCluster::PgCluster() {
   char pattern[] = "/tmp/leadscore-pg-XXXXXX";
