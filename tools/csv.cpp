@@ -30,12 +30,20 @@ std::size_t find_row_break(std::string_view input, std::size_t at, bool quoted,
 
 }  // namespace
 
-std::optional<CsvRow> CsvRowReader::next() {
+std::optional<CsvRow> CsvRowReader::next(std::size_t max_bytes) {
   while (pos_ < input_.size()) {
     const std::size_t start = pos_;
     const std::size_t start_line = line_;
+    // The row's first max_bytes bytes and the byte after them (its line break, if it fits).
+    const std::size_t room = input_.size() - start;
+    const std::string_view scanned =
+        input_.substr(0, start + (max_bytes < room ? max_bytes + 1 : room));
     std::size_t quoted_breaks = 0;
-    const std::size_t lf = find_row_break(input_, start, false, quoted_breaks);
+    const std::size_t lf = find_row_break(scanned, start, false, quoted_breaks);
+    if (lf == scanned.size() && scanned.size() < input_.size()) {
+      pos_ = input_.size();
+      return CsvRow{start_line, input_.substr(start, max_bytes), true};
+    }
     pos_ = std::min(lf + 1, input_.size());
     line_ += quoted_breaks + 1;
     std::string_view text = input_.substr(start, lf - start);
@@ -57,13 +65,17 @@ std::size_t end_of_row_at(std::string_view input, std::size_t from, std::size_t 
   return std::min(lf + 1, input.size());
 }
 
-bool CsvFields::parse(std::string_view row) {
+bool CsvFields::parse(std::string_view row, std::size_t max_fields) {
   fields_.clear();
-  if (row.find('"') != std::string_view::npos) return parse_quoted(row);
+  if (row.find('"') != std::string_view::npos) return parse_quoted(row, max_fields);
   std::size_t start = 0;
   for (std::size_t i = 0; i < row.size(); ++i) {
     if (row[i] == ',') {
       fields_.push_back(row.substr(start, i - start));
+      if (fields_.size() >= max_fields) {  // a field follows this comma: one too many
+        fields_.emplace_back();
+        return true;
+      }
       start = i + 1;
     }
   }
@@ -71,7 +83,7 @@ bool CsvFields::parse(std::string_view row) {
   return true;
 }
 
-bool CsvFields::parse_quoted(std::string_view row) {
+bool CsvFields::parse_quoted(std::string_view row, std::size_t max_fields) {
   unescaped_.clear();
   unescaped_.reserve(row.size());
   std::size_t i = 0;
@@ -111,8 +123,8 @@ bool CsvFields::parse_quoted(std::string_view row) {
     }
     if (i >= row.size()) return true;
     ++i;  // the comma
-    if (i == row.size()) {
-      fields_.emplace_back();
+    if (i == row.size() || fields_.size() >= max_fields) {
+      fields_.emplace_back();  // the field after the comma: empty, or one too many
       return true;
     }
   }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@ namespace leadscore::tools {
 struct CsvRow {
   std::size_t line = 0;   // 1-based line where the row starts
   std::string_view text;  // the row as it stands in the input, without its line break
+  bool cut = false;       // longer than the limit next() was given: `text` is its first bytes
 };
 
 // Reads `input` row by row, honouring quoted line breaks. Empty lines are skipped.
@@ -28,8 +30,10 @@ class CsvRowReader {
   explicit CsvRowReader(std::string_view input, std::size_t first_line = 1)
       : input_(input), line_(first_line) {}
 
-  // The next row; nullopt at the end of the input.
-  std::optional<CsvRow> next();
+  // The next row; nullopt at the end of the input. No more than `max_bytes` bytes of a row
+  // are looked at: a longer row comes back `cut` to its first `max_bytes` bytes and the reader
+  // stops there (the next call answers nullopt), so one huge row costs no more than the limit.
+  std::optional<CsvRow> next(std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
 
   // Where the next row starts: its byte offset in the input and its line.
   std::size_t position() const { return pos_; }
@@ -51,14 +55,17 @@ std::size_t end_of_row_at(std::string_view input, std::size_t from, std::size_t 
 class CsvFields {
  public:
   // False when a quote is left open or stray text follows a quote (the fields are then
-  // unspecified).
-  bool parse(std::string_view row);
+  // unspecified). Splitting stops once the row is known to have more than `max_fields`
+  // fields (at least 1): size() is then max_fields + 1 and the last field is unspecified, so a
+  // row of a million commas is not split into a million fields.
+  bool parse(std::string_view row,
+             std::size_t max_fields = std::numeric_limits<std::size_t>::max());
 
   std::size_t size() const { return fields_.size(); }
   std::string_view operator[](std::size_t i) const { return fields_[i]; }
 
  private:
-  bool parse_quoted(std::string_view row);
+  bool parse_quoted(std::string_view row, std::size_t max_fields);
 
   std::vector<std::string_view> fields_;
   // The text of quoted fields that held doubled quotes. Reserved to the row's size before

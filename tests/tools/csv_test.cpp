@@ -1,6 +1,6 @@
 // CSV for bulk reading: rows found across quoted line breaks and CRLF with their line numbers,
-// slices of whole rows, fields as views (unescaped only when a quote is doubled), and output
-// quoted only when it must be.
+// rows cut at a length limit, slices of whole rows, fields as views (unescaped only when a quote
+// is doubled) and no more of them than wanted, and output quoted only when it must be.
 #include "tools/csv.h"
 
 #include <gtest/gtest.h>
@@ -52,6 +52,42 @@ TEST(CsvRowReader, ReportsWhereTheNextRowStarts) {
   EXPECT_EQ(reader.line(), 2u);
 }
 
+TEST(CsvRowReader, CutsARowLongerThanTheLimitAndStops) {
+  CsvRowReader reader("\n\nabcdef\nnext\n");
+  auto row = reader.next(4);
+  ASSERT_TRUE(row);
+  EXPECT_TRUE(row->cut);
+  EXPECT_EQ(row->line, 3u);
+  EXPECT_EQ(row->text, "abcd");
+  EXPECT_FALSE(reader.next());  // the reader stops at a cut row
+}
+
+TEST(CsvRowReader, ReadsRowsUpToTheLimitWhole) {
+  CsvRowReader reader("abcd\r\n\"x\ny\"\nlast");
+  auto first = reader.next(5);  // "abcd\r": the carriage return counts
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(first->cut);
+  EXPECT_EQ(first->text, "abcd");
+  auto quoted = reader.next(5);
+  ASSERT_TRUE(quoted);
+  EXPECT_FALSE(quoted->cut);
+  EXPECT_EQ(quoted->text, "\"x\ny\"");
+  EXPECT_EQ(quoted->line, 2u);
+  auto last = reader.next(4);  // the input ends within the limit
+  ASSERT_TRUE(last);
+  EXPECT_FALSE(last->cut);
+  EXPECT_EQ(last->text, "last");
+  EXPECT_FALSE(reader.next(4));
+}
+
+TEST(CsvRowReader, CutsAQuotedLineBreakPastTheLimit) {
+  CsvRowReader reader("a,\"long\nquoted\ntext\"\nb\n");
+  auto row = reader.next(8);
+  ASSERT_TRUE(row);
+  EXPECT_TRUE(row->cut);
+  EXPECT_EQ(row->text, "a,\"long\n");
+}
+
 TEST(EndOfRowAt, EndsAfterTheLineBreakOfTheRowHoldingTheTarget) {
   const std::string_view input = "ab,c\nde,\"f\ng\"\nhi\n";
   EXPECT_EQ(end_of_row_at(input, 0, 0), 5u);
@@ -96,6 +132,24 @@ TEST(CsvFields, RefusesOpenQuotesAndStrayText) {
   EXPECT_FALSE(fields.parse("a,\"open\"\""));
   EXPECT_FALSE(fields.parse("\"x\"y"));
   EXPECT_FALSE(fields.parse("a,b\"c"));
+}
+
+TEST(CsvFields, StopsSplittingPastTheMostFieldsWanted) {
+  CsvFields fields;
+  EXPECT_TRUE(fields.parse("a,b,c", 3));
+  EXPECT_EQ(fields.size(), 3u);
+  EXPECT_TRUE(fields.parse("a,b,c,d,e,f", 3));
+  EXPECT_EQ(fields.size(), 4u);  // one more than wanted: the row has too many
+  EXPECT_EQ(fields[2], "c");
+  EXPECT_TRUE(fields.parse(std::string(1000000, ','), 64));
+  EXPECT_EQ(fields.size(), 65u);
+  EXPECT_TRUE(fields.parse("\"a\",\"b\",\"c\",d", 2));
+  EXPECT_EQ(fields.size(), 3u);
+  EXPECT_EQ(fields[1], "b");
+  EXPECT_TRUE(fields.parse("\"a\",b,", 2));
+  EXPECT_EQ(fields.size(), 3u);
+  EXPECT_TRUE(fields.parse("\"a\",b", 2));
+  EXPECT_EQ(fields.size(), 2u);
 }
 
 TEST(AppendCsvField, QuotesOnlyWhatMustBeQuoted) {
