@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdint>
 #include <optional>
+#include <unordered_set>
 
 #include "api/json_mapping.h"
 #include "tools/csv.h"
@@ -54,40 +55,77 @@ std::string field_of(std::string_view column) {
   return column == "linkedin_bio" ? "bio" : std::string(column);
 }
 
+bool exported(std::string_view column) {
+  return std::ranges::find(kExportColumns, column) != kExportColumns.end();
+}
+
+const std::string kExpectedColumns =
+    "; the columns are source, business_domain, activity_count, name, email, role, company, "
+    "industry, location, bio (or linkedin_bio), and the first row must name them";
+
+// What is wrong with the first `count` column names of `header`: its unknown columns, else
+// its repeated ones, each named once (a set of the names seen keeps it linear); empty when
+// nothing is.
+std::string column_problem(const tools::CsvFields& header, std::size_t count) {
+  std::vector<std::string> unknown, repeated;
+  std::unordered_set<std::string> seen, reported;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string name = field_of(header[i]);
+    if (!seen.insert(name).second) {
+      if (reported.insert(name).second) repeated.push_back(std::move(name));
+    } else if (!importable(name) && !exported(name)) {
+      unknown.push_back(std::move(name));
+    }
+  }
+  if (!unknown.empty())
+    return "unknown column" + std::string(unknown.size() > 1 ? "s " : " ") + joined(unknown) +
+           kExpectedColumns;
+  if (!repeated.empty())
+    return "the header repeats column" + std::string(repeated.size() > 1 ? "s " : " ") +
+           joined(repeated);
+  return "";
+}
+
+// The header's columns, once column_problem() found nothing wrong with them.
 std::expected<ColumnNames, Error> read_header(const tools::CsvFields& header,
                                               std::vector<std::string>& ignored,
                                               bool source_given) {
+  if (std::string problem = column_problem(header, header.size()); !problem.empty())
+    return std::unexpected(Error::validation("header", std::move(problem)));
   ColumnNames columns;
-  std::vector<std::string> unknown, repeated;
   bool has_source = source_given;
   for (std::size_t i = 0; i < header.size(); ++i) {
-    const std::string name = field_of(header[i]);
-    for (std::size_t j = 0; j < i; ++j)
-      if (field_of(header[j]) == name) repeated.push_back(name);
+    std::string name = field_of(header[i]);
     if (importable(name)) {
       has_source = has_source || name == "source";
-      columns.emplace_back(name);
-    } else if (std::ranges::find(kExportColumns, name) != kExportColumns.end()) {
-      ignored.push_back(name);
-      columns.emplace_back();
+      columns.emplace_back(std::move(name));
     } else {
-      unknown.push_back(name);
+      ignored.push_back(std::move(name));
+      columns.emplace_back();
     }
   }
-  const std::string expected =
-      "; the columns are source, business_domain, activity_count, name, email, role, company, "
-      "industry, location, bio (or linkedin_bio), and the first row must name them";
-  if (!unknown.empty())
-    return std::unexpected(Error::validation(
-        "header", "unknown column" + std::string(unknown.size() > 1 ? "s " : " ") +
-                      joined(unknown) + expected));
-  if (!repeated.empty())
-    return std::unexpected(
-        Error::validation("header", "the header repeats column " + joined(repeated)));
   if (!has_source)
-    return std::unexpected(
-        Error::validation("header", "the header has no source column (nor ?source=)" + expected));
+    return std::unexpected(Error::validation(
+        "header", "the header has no source column (nor ?source=)" + kExpectedColumns));
   return columns;
+}
+
+// The refusal of a header past kMaxImportHeaderBytes (`cut`) or kMaxImportColumns: names the
+// limit, and what is wrong among the columns read whole before it, so that a header of
+// thousands of repeated columns is told both at once (each name once).
+Error header_over_limits(const tools::CsvRow& row) {
+  std::string message =
+      row.cut ? "the header row is longer than " + std::to_string(kMaxImportHeaderBytes) + " bytes"
+              : "the header has more than " + std::to_string(kMaxImportColumns) + " columns";
+  message += " (an import has at most " + std::to_string(kMaxImportColumns) + " columns)";
+  tools::CsvFields header;
+  if (header.parse(row.text, kMaxImportColumns)) {
+    // The last field is not whole: cut short, or the first one past the limit.
+    const std::size_t whole = std::min(header.size() - 1, kMaxImportColumns);
+    if (std::string problem = column_problem(header, whole); !problem.empty())
+      message += "; " + problem;
+  }
+  return Error::validation("header", std::move(message));
 }
 
 // The POST /leads body that one row stands for: an empty cell is an absent member (the source
@@ -123,13 +161,15 @@ std::expected<LeadImport, Error> read_lead_csv(std::string_view csv,
                                                const std::vector<std::string>& sources,
                                                const std::optional<std::string>& default_source) {
   tools::CsvRowReader reader(csv);
-  const std::optional<tools::CsvRow> header_row = reader.next();
+  const std::optional<tools::CsvRow> header_row = reader.next(kMaxImportHeaderBytes);
   if (!header_row)
     return std::unexpected(
         Error::validation("header", "the body is empty: a header row is required"));
+  if (header_row->cut) return std::unexpected(header_over_limits(*header_row));
   tools::CsvFields header;
-  if (!header.parse(header_row->text))
+  if (!header.parse(header_row->text, kMaxImportColumns))
     return std::unexpected(Error::validation("header", "the header row is not valid CSV"));
+  if (header.size() > kMaxImportColumns) return std::unexpected(header_over_limits(*header_row));
   LeadImport out;
   auto columns = read_header(header, out.ignored, default_source.has_value());
   if (!columns) return std::unexpected(columns.error());
@@ -137,13 +177,19 @@ std::expected<LeadImport, Error> read_lead_csv(std::string_view csv,
   tools::CsvFields fields;
   while (const std::optional<tools::CsvRow> row = reader.next()) {
     auto refuse = [&](std::string field, std::string message) {
-      out.problems.push_back({row->line, std::move(field), std::move(message)});
+      if (out.refused++ < kMaxReportedRows)
+        out.problems.push_back({row->line, std::move(field), std::move(message)});
     };
-    if (!fields.parse(row->text)) {
+    if (!fields.parse(row->text, header.size())) {
       refuse("", "the row is not valid CSV (a quote left open, or text after a closing quote)");
       continue;
     }
-    if (fields.size() != header.size()) {
+    if (fields.size() > header.size()) {
+      refuse("", "the row has more than " + std::to_string(header.size()) +
+                     " fields; the header has " + std::to_string(header.size()));
+      continue;
+    }
+    if (fields.size() < header.size()) {
       refuse("", "the row has " + std::to_string(fields.size()) + " fields; the header has " +
                      std::to_string(header.size()));
       continue;

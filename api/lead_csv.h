@@ -30,9 +30,17 @@ struct RowProblem {
   std::string message;
 };
 
+// What an import reads at most, and reports at most, so that neither the work nor the answer
+// grows past these whatever the body holds.
+constexpr std::size_t kMaxImportColumns = 64;
+constexpr std::size_t kMaxImportHeaderBytes = 8 << 10;  // the header row, without its line break
+constexpr std::size_t kMaxReportedRows = 100;
+
 struct LeadImport {
-  std::vector<ImportRow> rows;       // the acceptable rows, in input order
-  std::vector<RowProblem> problems;  // one per refused row (its first problem), in order
+  std::vector<ImportRow> rows;  // the acceptable rows, in input order
+  // The first kMaxReportedRows refused rows (each with its first problem), in order.
+  std::vector<RowProblem> problems;
+  std::size_t refused = 0;           // every refused row, the reported ones included
   std::vector<std::string> ignored;  // export columns a caller cannot set (id, stage, ai_*…)
 };
 
@@ -41,8 +49,10 @@ struct LeadImport {
 // role, company, industry, location, bio (or seed 003's linkedin_bio); an empty cell is an
 // absent field. The columns GET /leads/export.csv adds (id, stage, ai_*, created_at,
 // updated_at) are ignored, so an export imports as new leads. A Validation error (field
-// "header") for an empty input, a header that is not valid CSV, unknown or repeated columns,
-// or no source at all.
+// "header") for an empty input, a header row longer than kMaxImportHeaderBytes or of more than
+// kMaxImportColumns columns (found without reading further), a header that is not valid CSV,
+// unknown or repeated columns (each named once), or no source at all. A row of more fields
+// than the header is refused without splitting it further. Linear in the size of `csv`.
 std::expected<LeadImport, domain::Error> read_lead_csv(
     std::string_view csv, const std::vector<std::string>& sources,
     const std::optional<std::string>& default_source = std::nullopt);

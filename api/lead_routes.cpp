@@ -218,14 +218,18 @@ Reply import_leads(const Services& s, const ApiRequest& r) {
     refused.push_back({{"line", p.line},
                        {"field", p.field.empty() ? json(nullptr) : json(p.field)},
                        {"message", p.message}});
-  if (!csv->problems.empty() && !partial) {
-    const std::size_t all = csv->problems.size() + csv->rows.size();
+  if (csv->refused > 0 && !partial) {
+    const std::size_t all = csv->refused + csv->rows.size();
     return fail(
         r,
-        Error::validation("", std::to_string(csv->problems.size()) + " of " + std::to_string(all) +
+        Error::validation("", std::to_string(csv->refused) + " of " + std::to_string(all) +
                                   " rows are not acceptable; nothing was imported "
-                                  "(?partial=true imports the others)"),
-        {{"rows", std::move(refused)}});
+                                  "(?partial=true imports the others)" +
+                                  (csv->refused > csv->problems.size()
+                                       ? "; the first " + std::to_string(csv->problems.size()) +
+                                             " are listed"
+                                       : std::string())),
+        {{"rows", std::move(refused)}, {"refused", csv->refused}});
   }
   std::vector<domain::NewLead> leads;
   leads.reserve(csv->rows.size());
@@ -236,7 +240,7 @@ Reply import_leads(const Services& s, const ApiRequest& r) {
   if (!ids) return fail(ids.error(), r);
   return json_reply(ids->empty() ? 200 : 201, {{"created", ids->size()},
                                                {"ids", *ids},
-                                               {"refused", csv->problems.size()},
+                                               {"refused", csv->refused},
                                                {"rows", std::move(refused)},
                                                {"ignored_columns", csv->ignored}});
 }

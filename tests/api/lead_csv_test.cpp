@@ -1,6 +1,9 @@
 // POST /leads/import and GET /leads/export.csv over real HTTP: all-or-nothing and partial
-// imports with refused rows by line, header errors, quoting, body limits, roles, export filters
-// and quoting, the round trip, and an export of thousands of leads.
+// imports with refused rows by line, header errors, quoting, body limits, the header's limits
+// and bounded error answers, roles, export filters and quoting, the round trip, and an export
+// of thousands of leads. Then read_lead_csv on its own.
+#include "api/lead_csv.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -422,6 +425,194 @@ TEST_F(LeadCsv, ThousandsOfLeadsImportInOneRequestAndExportWhole) {
   EXPECT_EQ(cell(rows, kLeads, "name"), "Lead " + std::to_string(kLeads - 1));
   EXPECT_EQ(cell(rows, kLeads, "company"), "Co, " + std::to_string((kLeads - 1) % 7));
   EXPECT_EQ(cell(rows, 8, "activity_count"), "2");
+}
+
+// Header limits and bounded answers. Bodies up to the shipped max_import_bytes (16 MiB), so a
+// header may hold a million columns.
+class LeadCsvLimits : public LeadCsv {
+ protected:
+  void configure(config::AppConfig& cfg) override {
+    LeadCsv::configure(cfg);
+    cfg.server.max_import_bytes = 16 << 20;
+  }
+};
+
+constexpr std::size_t kSmallAnswer = 64 << 10;
+
+// `count` copies of `column` joined by commas.
+std::string repeated_columns(const std::string& column, std::size_t count) {
+  std::string header = column;
+  header.reserve((column.size() + 1) * count);
+  for (std::size_t i = 1; i < count; ++i) header += "," + column;
+  return header;
+}
+
+std::size_t occurrences(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+// A 400 on the header whose message holds `part`, in an answer of under 64 KiB.
+void expect_header_refused(const HttpResponse& r, const std::string& part) {
+  ASSERT_EQ(r.status, 400) << r.body.substr(0, 500);
+  EXPECT_LT(r.body.size(), kSmallAnswer);
+  EXPECT_EQ(r.error_code(), "validation_error");
+  EXPECT_EQ(r.json()["error"]["details"]["field"], "header");
+  const std::string message = r.json()["error"]["message"];
+  EXPECT_NE(message.find(part), std::string::npos) << message;
+}
+
+TEST_F(LeadCsvLimits, AHeaderOfAMillionColumnsIsRefusedAtItsLengthLimit) {
+  auto r = import("source," + repeated_columns("name", 1000000) + "\nmanual," +
+                  repeated_columns("x", 1000000) + "\n");
+  expect_header_refused(r, "the header row is longer than 8192 bytes");
+  expect_header_refused(r, "at most 64 columns");
+  expect_header_refused(r, "repeats column name");
+  EXPECT_EQ(count_rows("leads"), 0);
+
+  // Empty names, and a quote that never closes: the scan still stops at the limit.
+  expect_header_refused(import("source" + std::string(1000000, ',') + "\nmanual\n"),
+                        "longer than 8192 bytes");
+  expect_header_refused(import("\"source," + std::string(4 << 20, 'x') + "\nmanual\n"),
+                        "longer than 8192 bytes");
+  expect_header_refused(import(std::string(4 << 20, 's')), "longer than 8192 bytes");
+  EXPECT_EQ(count_rows("leads"), 0);
+  EXPECT_EQ(call("GET", "/health").status, 200);
+}
+
+TEST_F(LeadCsvLimits, AHeaderOfTenThousandColumnsIsRefused) {
+  std::string header = "source";
+  for (int i = 0; i < 10000; ++i) header += ",c" + std::to_string(i);
+  auto r = import(header + "\nmanual" + std::string(10000, ',') + "\n");
+  expect_header_refused(r, "longer than 8192 bytes");
+  expect_header_refused(r, "unknown columns c0, c1, ");
+  EXPECT_EQ(count_rows("leads"), 0);
+}
+
+TEST_F(LeadCsvLimits, TenThousandRepeatedColumnsAnswerSmallAndNameTheRepeatOnce) {
+  auto r = import(repeated_columns("source", 10000) + "\nmanual\n");
+  expect_header_refused(r, "longer than 8192 bytes");
+  const std::string message = r.json()["error"]["message"];
+  EXPECT_NE(message.find("repeats column source"), std::string::npos) << message;
+  EXPECT_EQ(occurrences(message, "source"), 1u) << message;
+  EXPECT_EQ(count_rows("leads"), 0);
+}
+
+TEST_F(LeadCsv, AHeaderOfMoreThan64ColumnsIsRefusedNamingTheLimit) {
+  auto over = import("source," + repeated_columns("bio", 64) + "\nmanual\n");
+  expect_header_refused(over, "the header has more than 64 columns");
+  expect_header_refused(over, "repeats column bio");
+  // 64 columns are read: what is wrong with them is all the answer says.
+  auto at_limit = import("source," + repeated_columns("bio", 63) + "\nmanual\n");
+  expect_header_refused(at_limit, "the header repeats column bio");
+  EXPECT_EQ(at_limit.json()["error"]["message"].get<std::string>().find("64"), std::string::npos);
+  EXPECT_EQ(count_rows("leads"), 0);
+}
+
+TEST_F(LeadCsv, EachRepeatedColumnIsNamedOnce) {
+  auto r = import("source,name,name,bio,name,linkedin_bio,bio\nmanual,a,b,c,d,e,f\n");
+  expect_header_refused(r, "the header repeats columns name, bio");
+  EXPECT_EQ(occurrences(r.json()["error"]["message"], "name"), 1u) << r.body;
+}
+
+TEST_F(LeadCsvLimits, ThousandsOfBadRowsListTheFirstHundredAndCountThemAll) {
+  std::string csv = "source,name\n";
+  for (int i = 0; i < 10; ++i) csv += "manual,Good " + std::to_string(i) + "\n";
+  for (int i = 0; i < 5000; ++i) csv += "nowhere,Bad " + std::to_string(i) + "\n";
+  auto r = import(csv);
+  ASSERT_EQ(r.status, 400) << r.body.substr(0, 300);
+  EXPECT_LT(r.body.size(), kSmallAnswer);
+  const json error = r.json()["error"];
+  EXPECT_EQ(error["details"]["refused"], 5000);
+  ASSERT_EQ(error["details"]["rows"].size(), 100u);
+  EXPECT_EQ(error["details"]["rows"][0]["line"], 12);
+  EXPECT_EQ(error["details"]["rows"][99]["line"], 111);
+  const std::string message = error["message"];
+  EXPECT_NE(message.find("5000 of 5010 rows"), std::string::npos) << message;
+  EXPECT_NE(message.find("the first 100 are listed"), std::string::npos) << message;
+  EXPECT_EQ(count_rows("leads"), 0);
+
+  auto partial = import(csv, "?partial=true");
+  ASSERT_EQ(partial.status, 201) << partial.body.substr(0, 300);
+  EXPECT_LT(partial.body.size(), kSmallAnswer);
+  EXPECT_EQ(partial.json()["created"], 10);
+  EXPECT_EQ(partial.json()["refused"], 5000);
+  EXPECT_EQ(partial.json()["rows"].size(), 100u);
+  EXPECT_EQ(count_rows("leads"), 10);
+}
+
+TEST_F(LeadCsv, ARowOfAMillionCellsOrOneHugeCellIsRefusedOnItsOwn) {
+  auto r =
+      import("source,name\nmanual" + std::string(1000000, ',') + "\nmanual,Ann\n", "?partial=true");
+  ASSERT_EQ(r.status, 201) << r.body.substr(0, 300);
+  EXPECT_LT(r.body.size(), kSmallAnswer);
+  EXPECT_EQ(r.json()["created"], 1);
+  ASSERT_EQ(r.json()["rows"].size(), 1u);
+  EXPECT_EQ(r.json()["rows"][0]["line"], 2);
+  EXPECT_TRUE(r.json()["rows"][0]["field"].is_null());
+  EXPECT_NE(r.json()["rows"][0]["message"].get<std::string>().find(
+                "more than 2 fields; the header has 2"),
+            std::string::npos)
+      << r.body;
+
+  auto huge = import("source,bio\nmanual," + std::string(1000000, 'b') + "\n");
+  ASSERT_EQ(huge.status, 400);
+  EXPECT_LT(huge.body.size(), kSmallAnswer);
+  EXPECT_EQ(huge.json()["error"]["details"]["rows"][0]["field"], "bio");
+  EXPECT_EQ(count_rows("leads"), 1);
+}
+
+// read_lead_csv on its own.
+
+const std::vector<std::string> kSources{"scanner", "partner", "manual"};
+
+TEST(ReadLeadCsv, RefusesAHeaderOneBytePastItsLengthLimit) {
+  // An unknown column that fills the limit exactly is read (and named); one byte more is not.
+  const std::string at_limit = "source," + std::string(api::kMaxImportHeaderBytes - 7, 'x');
+  auto read = api::read_lead_csv(at_limit + "\nmanual,1\n", kSources);
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.error().field, "header");
+  EXPECT_TRUE(read.error().message.starts_with("unknown column xxx")) << read.error().message;
+
+  auto past = api::read_lead_csv(at_limit + "x\nmanual,1\n", kSources);
+  ASSERT_FALSE(past);
+  EXPECT_TRUE(past.error().message.starts_with("the header row is longer than 8192 bytes"))
+      << past.error().message;
+  // The column cut short by the limit is not named.
+  EXPECT_EQ(past.error().message.find("xxx"), std::string::npos) << past.error().message;
+}
+
+TEST(ReadLeadCsv, CountsEveryRefusedRowAndKeepsTheFirstHundred) {
+  std::string csv = "source,name\nmanual,Ann\n";
+  for (int i = 0; i < 250; ++i) csv += "nowhere,x\n";
+  auto read = api::read_lead_csv(csv, kSources);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->rows.size(), 1u);
+  EXPECT_EQ(read->refused, 250u);
+  ASSERT_EQ(read->problems.size(), api::kMaxReportedRows);
+  EXPECT_EQ(read->problems.front().line, 3u);
+  EXPECT_EQ(read->problems.back().line, 102u);
+}
+
+TEST(ReadLeadCsv, RefusesRowsOfMoreOrFewerFieldsThanTheHeader) {
+  auto read =
+      api::read_lead_csv("source,name\nmanual,a,b,c\nmanual\n\"manual\",\"a\",\"b\"\n", kSources);
+  ASSERT_TRUE(read);
+  ASSERT_EQ(read->problems.size(), 3u);
+  EXPECT_EQ(read->problems[0].message, "the row has more than 2 fields; the header has 2");
+  EXPECT_EQ(read->problems[1].message, "the row has 1 fields; the header has 2");
+  EXPECT_EQ(read->problems[2].message, "the row has more than 2 fields; the header has 2");
+}
+
+TEST(ReadLeadCsv, NamesUnknownAndRepeatedColumnsOnceEach) {
+  auto unknown = api::read_lead_csv("source,x,y,x\n", kSources);
+  ASSERT_FALSE(unknown);
+  EXPECT_TRUE(unknown.error().message.starts_with("unknown columns x, y;"))
+      << unknown.error().message;
+  auto repeated = api::read_lead_csv("source,id,id,bio,linkedin_bio,id\n", kSources);
+  ASSERT_FALSE(repeated);
+  EXPECT_EQ(repeated.error().message, "the header repeats columns id, bio");
 }
 
 }  // namespace
