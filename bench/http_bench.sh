@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # HTTP benchmark of the API with wrk: GET /leads/{id} and POST /leads/{id}/analyze.
-# Starts its own PostgreSQL cluster and server (Release build in build-release), seeds
-# LEADS leads, runs wrk (-t2 -c64 -d10s by default), prints req/s, p99, the CPU time of the
-# server and of PostgreSQL per request, and server RSS idle and under load, then stops
-# everything. Usage: bench/http_bench.sh [seconds]
+# Starts its own PostgreSQL cluster and server (Release build in build-release, or
+# LEADSCORE_BINARY), seeds LEADS leads, runs wrk (-t2 -c64 -d10s by default), prints req/s, p99,
+# the CPU time of the server and of PostgreSQL per request, and server RSS idle and under load,
+# then stops everything. Usage: bench/http_bench.sh [seconds]
+# FRONT_DOOR=1 also starts the front door (nginx, as `make run` does) and runs each route
+# directly and through it, alternately in the same run, so the two can be compared.
 # LEADSCORE_CONFIG picks another config (relative to the repository root); PROFILE=DIR also
 # records perf profiles of the server and of the PostgreSQL backends into DIR.
 set -euo pipefail
@@ -11,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 duration=${1:-10}
 leads=${LEADS:-1000}
-binary="$root/build-release/leadscore"
+binary=${LEADSCORE_BINARY:-$root/build-release/leadscore}
 [[ -x "$binary" ]] || { echo "build first: make bench" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/leadscore-bench.XXXXXX)
@@ -22,6 +24,7 @@ pg_port=$(free_port 56000)
 api_port=$(free_port 18000)
 server=""
 cleanup() {
+  "$root/scripts/front_door.sh" stop "$work/front-door" >/dev/null 2>&1 || true
   [[ -n "$server" ]] && kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
   [[ -f "$work/server.log" ]] && grep -h "analyses written" "$work/server.log" | sed 's/^[^ ]* [^ ]* /server: /' || true
   "$root/scripts/pg_cluster.sh" stop "$work/pg" >/dev/null 2>&1 || true
@@ -55,8 +58,17 @@ postmaster=$(head -1 "$work/pg/postmaster.pid")
 hz=$(getconf CLK_TCK)
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; leads: $leads"
 echo "server RSS idle: $(rss)"
+targets=("direct $api_port")
+if [[ -n "${FRONT_DOOR:-}" ]]; then
+  front_port=$(free_port 18300)
+  "$root/scripts/front_door.sh" start "$work/front-door" "127.0.0.1:$front_port" \
+    "127.0.0.1:$api_port" "$binary" "${LEADSCORE_CONFIG:-}" > /dev/null
+  targets+=("front-door $front_port")
+fi
 for route in get analyze; do
-  echo "== $route: wrk -t2 -c64 -d${duration}s"
+for target in "${targets[@]}"; do
+  read -r where port <<< "$target"
+  echo "== $route ($where, port $port): wrk -t2 -c64 -d${duration}s"
   ( sleep $((duration / 2)); echo "server RSS under load: $(rss)" ) &
   sampler=$!
   # PROFILE=DIR: also record the server with perf (call graphs) into DIR/perf.ROUTE.data.
@@ -65,7 +77,7 @@ for route in get analyze; do
   [[ -n "${PROFILE:-}" ]] && perf record -q -g -p "$(pgrep -d, -P "$postmaster")" \
     -o "$PROFILE/perf.$route.postgres.data" -- sleep "$duration" 2>/dev/null &
   server_before=$(cpu_ticks "$server") pg_before=$(cpu_ticks "$postmaster")
-  ROUTE=$route wrk ${WRK_FLAGS:-} -t2 -c64 -d"${duration}s" -s "$root/bench/wrk_leads.lua" "http://127.0.0.1:$api_port" \
+  ROUTE=$route wrk ${WRK_FLAGS:-} -t2 -c64 -d"${duration}s" -s "$root/bench/wrk_leads.lua" "http://127.0.0.1:$port" \
     > "$work/wrk.out"
   grep -E "Requests/sec|p50|Socket|Non-2xx" "$work/wrk.out"
   # CPU per request is steadier than req/s on a shared machine: it does not count the waits.
@@ -74,5 +86,6 @@ for route in get analyze; do
     -v n="$requests" -v hz="$hz" 'BEGIN {printf "CPU per request: server %.0f us, postgres %.0f us\n",
       s * 1e6 / hz / n, p * 1e6 / hz / n}'
   wait "$sampler"
+done
 done
 echo "server RSS after: $(rss)"
