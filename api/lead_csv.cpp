@@ -176,6 +176,13 @@ std::expected<LeadImport, Error> read_lead_csv(std::string_view csv,
 
   tools::CsvFields fields;
   while (const std::optional<tools::CsvRow> row = reader.next()) {
+    // Each row costs memory until the import is written, and the insert time: a row past the
+    // limit ends the reading.
+    if (out.rows.size() + out.refused == kMaxImportRows)
+      return std::unexpected(Error::validation(
+          "body", "the import has more than " + std::to_string(kMaxImportRows) +
+                      " rows (the first one past the limit is on line " +
+                      std::to_string(row->line) + "); split it into smaller imports"));
     auto refuse = [&](std::string field, std::string message) {
       if (out.refused++ < kMaxReportedRows)
         out.problems.push_back({row->line, std::move(field), std::move(message)});

@@ -34,6 +34,7 @@ struct RowProblem {
 // grows past these whatever the body holds.
 constexpr std::size_t kMaxImportColumns = 64;
 constexpr std::size_t kMaxImportHeaderBytes = 8 << 10;  // the header row, without its line break
+constexpr std::size_t kMaxImportRows = 100000;          // good and refused rows together
 constexpr std::size_t kMaxReportedRows = 100;
 
 struct LeadImport {
@@ -51,8 +52,10 @@ struct LeadImport {
 // updated_at) are ignored, so an export imports as new leads. A Validation error (field
 // "header") for an empty input, a header row longer than kMaxImportHeaderBytes or of more than
 // kMaxImportColumns columns (found without reading further), a header that is not valid CSV,
-// unknown or repeated columns (each named once), or no source at all. A row of more fields
-// than the header is refused without splitting it further. Linear in the size of `csv`.
+// unknown or repeated columns (each named once), or no source at all; and (field "body") for
+// more than kMaxImportRows rows, found without reading past the first row too many. A row of
+// more fields than the header is refused without splitting it further. Linear in the size of
+// `csv`.
 std::expected<LeadImport, domain::Error> read_lead_csv(
     std::string_view csv, const std::vector<std::string>& sources,
     const std::optional<std::string>& default_source = std::nullopt);

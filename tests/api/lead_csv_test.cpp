@@ -563,6 +563,21 @@ TEST_F(LeadCsv, ARowOfAMillionCellsOrOneHugeCellIsRefusedOnItsOwn) {
   EXPECT_EQ(count_rows("leads"), 1);
 }
 
+TEST_F(LeadCsvLimits, AnImportOfMoreThanTheMostRowsIsRefusedWhole) {
+  std::string csv = "source,name\n";
+  for (std::size_t i = 0; i <= api::kMaxImportRows; ++i) csv += "manual,x\n";
+  for (const std::string query : {"", "?partial=true"}) {
+    auto r = import(csv, query);
+    ASSERT_EQ(r.status, 400) << r.body.substr(0, 300);
+    EXPECT_LT(r.body.size(), kSmallAnswer);
+    EXPECT_EQ(r.json()["error"]["details"]["field"], "body");
+    EXPECT_NE(r.json()["error"]["message"].get<std::string>().find("more than 100000 rows"),
+              std::string::npos)
+        << r.body;
+  }
+  EXPECT_EQ(count_rows("leads"), 0);
+}
+
 // read_lead_csv on its own.
 
 const std::vector<std::string> kSources{"scanner", "partner", "manual"};
@@ -593,6 +608,22 @@ TEST(ReadLeadCsv, CountsEveryRefusedRowAndKeepsTheFirstHundred) {
   ASSERT_EQ(read->problems.size(), api::kMaxReportedRows);
   EXPECT_EQ(read->problems.front().line, 3u);
   EXPECT_EQ(read->problems.back().line, 102u);
+}
+
+TEST(ReadLeadCsv, ReadsUpToTheMostRowsAndNoFurther) {
+  std::string csv = "source\n";
+  for (std::size_t i = 0; i < api::kMaxImportRows; ++i) csv += i % 2 ? "manual\n" : "nowhere\n";
+  auto at_limit = api::read_lead_csv(csv, kSources);
+  ASSERT_TRUE(at_limit) << at_limit.error().message;
+  EXPECT_EQ(at_limit->rows.size() + at_limit->refused, api::kMaxImportRows);
+
+  // Refused rows count too: the row past the limit ends the reading, whatever follows it.
+  auto past = api::read_lead_csv(csv + "manual\n\"never read", kSources);
+  ASSERT_FALSE(past);
+  EXPECT_EQ(past.error().field, "body");
+  EXPECT_EQ(past.error().message,
+            "the import has more than 100000 rows (the first one past the limit is on line "
+            "100002); split it into smaller imports");
 }
 
 TEST(ReadLeadCsv, RefusesRowsOfMoreOrFewerFieldsThanTheHeader) {
