@@ -231,12 +231,18 @@ struct Server::Impl {
 
   // Sends the reply and logs the request. The answer is queued only while the connection is
   // there (deliver), with the peer pinned (Pistache 0.0.5 would dereference a dead one), and
-  // not once Pistache may have answered 408 and closed the connection by itself.
+  // not once Pistache may have closed the connection by itself.
   void finish(Exchange& ex, const Reply& reply) {
     bool sent = false;
     const auto elapsed = Clock::now() - ex.started;
-    const auto answerable = std::chrono::milliseconds(services.config->server.header_timeout_ms) -
-                            std::chrono::seconds(1);
+    // Past either timeout Pistache may close the connection on its own, without a departure
+    // the guard sees (408 past the header timeout; the idle timeout once the answer makes the
+    // connection idle): its descriptor could be another client's by the time the answer is
+    // written. A second of margin covers the reactor's once-a-second check.
+    const auto& server = services.config->server;
+    const auto answerable =
+        std::chrono::milliseconds(std::min(server.header_timeout_ms, server.idle_timeout_ms)) -
+        std::chrono::seconds(1);
     if (ex.connection && elapsed < answerable) {
       sent = deliver(*ex.connection, [&] {
         std::shared_ptr<Tcp::Peer> pin;
