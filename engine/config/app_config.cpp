@@ -57,6 +57,13 @@ void read_server(YamlMap server, ServerConfig& out) {
                      ") must be below server.header_timeout_ms (" +
                      std::to_string(out.header_timeout_ms) +
                      "): a request must be answered before the connection times out");
+  if (out.idle_timeout_ms < out.header_timeout_ms)
+    server.error("idle_timeout_ms",
+                 "server.idle_timeout_ms (" + std::to_string(out.idle_timeout_ms) +
+                     ") must be at least server.header_timeout_ms (" +
+                     std::to_string(out.header_timeout_ms) +
+                     "): a connection whose answer took that long would otherwise be closed as "
+                     "idle as soon as it is answered");
   server.finish();
 }
 

@@ -73,6 +73,9 @@ TEST_F(AppConfigTest, ShippedConfigStatesTheBuiltInDefaults) {
   EXPECT_EQ(config->server.queue_limit, defaults.server.queue_limit);
   EXPECT_EQ(config->server.max_body_bytes, defaults.server.max_body_bytes);
   EXPECT_EQ(config->server.request_timeout_ms, defaults.server.request_timeout_ms);
+  EXPECT_EQ(config->server.header_timeout_ms, defaults.server.header_timeout_ms);
+  EXPECT_EQ(config->server.idle_timeout_ms, defaults.server.idle_timeout_ms);
+  EXPECT_EQ(config->server.expose_directly, defaults.server.expose_directly);
   EXPECT_EQ(config->database.url, defaults.database.url);
   EXPECT_EQ(config->database.pool_size, defaults.database.pool_size);
   EXPECT_EQ(config->log.level, defaults.log.level);
@@ -114,7 +117,7 @@ TEST_F(AppConfigTest, AbsentKeysKeepDefaultsBesideGivenOnes) {
 
 TEST_F(AppConfigTest, ReadsEveryKey) {
   auto config = load(R"(
-server: {host: 0.0.0.0, port: 8080, threads: 4, workers: 16, queue_limit: 10, max_body_bytes: 4096, request_timeout_ms: 500}
+server: {host: 0.0.0.0, port: 8080, threads: 4, workers: 16, queue_limit: 10, max_body_bytes: 4096, request_timeout_ms: 500, header_timeout_ms: 2000, idle_timeout_ms: 5000, expose_directly: true}
 database: {url: "postgresql://localhost/x", pool_size: 3}
 log: {level: warn, requests: false}
 handoff: {min_score: 0.75}
@@ -135,6 +138,9 @@ scoring:
   EXPECT_EQ(config->server.queue_limit, 10);
   EXPECT_EQ(config->server.max_body_bytes, 4096u);
   EXPECT_EQ(config->server.request_timeout_ms, 500);
+  EXPECT_EQ(config->server.header_timeout_ms, 2000);
+  EXPECT_EQ(config->server.idle_timeout_ms, 5000);
+  EXPECT_TRUE(config->server.expose_directly);
   EXPECT_EQ(config->database.url, "postgresql://localhost/x");
   EXPECT_EQ(config->database.pool_size, 3);
   EXPECT_EQ(config->log.level, "warn");
@@ -223,6 +229,16 @@ handoff:
   EXPECT_EQ(find_error(errors, "database.pool_size must be between").line, 6);
   EXPECT_EQ(find_error(errors, "handoff.min_score must be between 0 and 1, got 1.5").line, 8);
   EXPECT_EQ(errors.size(), 5u) << to_text(errors);
+}
+
+TEST_F(AppConfigTest, ARequestMustBeAnsweredBeforeItsConnectionTimesOut) {
+  auto errors = errors_of("server:\n  request_timeout_ms: 5000\n  header_timeout_ms: 5000\n");
+  find_error(errors, "server.request_timeout_ms (5000) must be below server.header_timeout_ms");
+  errors = errors_of("server:\n  header_timeout_ms: 5000\n  idle_timeout_ms: 4000\n");
+  find_error(errors, "server.idle_timeout_ms (4000) must be at least server.header_timeout_ms");
+  EXPECT_TRUE(load("server:\n  request_timeout_ms: 999\n  header_timeout_ms: 1000\n"
+                   "  idle_timeout_ms: 1000\n")
+                  .has_value());
 }
 
 TEST_F(AppConfigTest, BlankHostIsAnError) {
