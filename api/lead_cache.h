@@ -1,8 +1,10 @@
 // Recently analyzed leads, so that a repeated analysis needs one database round trip (the
 // guarded write) instead of two. Safe by construction: a cached lead is only ever used as
-// the `seen` version of Session::record_analysis, which writes nothing unless the row still
-// has that exact updated_at (every change moves it) — a stale entry costs one Conflict and a
-// fresh read, never a wrong score.
+// the `seen` version of Session::record_analysis — what is scored — which writes nothing
+// unless the row still has that exact input_revision (every change of a scorer's input moves
+// it). A stale entry costs one Conflict and a fresh read, never a wrong score; an entry whose
+// ai_* fields or updated_at are behind (another analysis was stored since) is still current
+// for scoring, as scores are not inputs.
 //
 // Threading: safe from any thread (sharded, one mutex per shard).
 #pragma once

@@ -63,7 +63,12 @@ struct Lead {
   std::optional<std::string> ai_scorer_version;  // scorer version
   std::optional<std::string> ai_analyzed_at;     // RFC 3339, UTC
   std::string created_at;                        // RFC 3339, UTC
-  std::string updated_at;                        // RFC 3339, UTC
+  std::string updated_at;                        // RFC 3339, UTC: the last change of any kind
+  // The version of what a scorer is given (features_of): it moves on every change of the
+  // source, stage, business_domain, activity_count or a profile field, and never when a score
+  // is stored. A score computed from this lead is stored only while the revision is unchanged.
+  // 0 for a lead the store has not read.
+  std::int64_t input_revision = 0;
 };
 
 struct Sale {

@@ -1,6 +1,5 @@
 #include "engine/store/analysis_writer.h"
 
-#include <algorithm>
 #include <exception>
 #include <string>
 
@@ -25,18 +24,11 @@ Outcomes write_batch(Database& db, const std::vector<const AnalysisToRecord*>& b
   }
 }
 
-// One analysis per lead in a batch: each write is guarded by the lead's version, so two of
-// the same lead in one statement could not both be stored.
-bool other_lead(const std::vector<const AnalysisToRecord*>& batch, const AnalysisToRecord& next) {
-  return std::ranges::none_of(
-      batch, [&](const AnalysisToRecord* item) { return item->seen->id == next.seen->id; });
-}
-
 }  // namespace
 
 AnalysisWriter::AnalysisWriter(Database& db, std::size_t max_batch, int max_in_flight)
     : batcher_([&db](const auto& batch) { return write_batch(db, batch); }, max_batch,
-               max_in_flight, other_lead) {}
+               max_in_flight) {}
 
 Result<domain::Lead> AnalysisWriter::record(const domain::Lead& seen,
                                             const domain::Analysis& analysis) {

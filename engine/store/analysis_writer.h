@@ -20,7 +20,7 @@ class AnalysisWriter {
   explicit AnalysisWriter(Database& db, std::size_t max_batch = 64, int max_in_flight = 2);
 
   // As Session::record_analysis(seen, analysis, /*store_on_lead=*/true), batched with the
-  // analyses being recorded concurrently (analyses of the same lead go in separate batches).
+  // analyses being recorded concurrently, of the same lead or of others.
   Result<domain::Lead> record(const domain::Lead& seen, const domain::Analysis& analysis);
 
   BatchStats stats() const { return batcher_.stats(); }

@@ -52,6 +52,7 @@ domain::Lead read_lead(const PgResult& r, int row, int first) {
   lead.ai_analyzed_at = r.optional_text(row, c++);
   lead.created_at = std::string(r.text(row, c++));
   lead.updated_at = std::string(r.text(row, c++));
+  lead.input_revision = r.integer(row, c++);
   return lead;
 }
 

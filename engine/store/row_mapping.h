@@ -22,8 +22,8 @@ inline constexpr std::string_view kLeadColumns =
     "location, bio, ai_score, ai_recommendation, ai_reason, ai_scorer, ai_scorer_version, "
     "leadscore_rfc3339(ai_analyzed_at) AS ai_analyzed_at_text, "
     "leadscore_rfc3339(created_at) AS created_at_text, "
-    "leadscore_rfc3339(updated_at) AS updated_at_text";
-inline constexpr int kLeadColumnCount = 20;
+    "leadscore_rfc3339(updated_at) AS updated_at_text, input_revision";
+inline constexpr int kLeadColumnCount = 21;
 
 inline constexpr std::string_view kSaleColumns =
     "id, lead_id, stage, leadscore_rfc3339(created_at) AS created_at_text, "

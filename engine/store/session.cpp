@@ -26,8 +26,9 @@ std::string cat(std::initializer_list<std::string_view> parts) {
   return text;
 }
 
-// Every change of a row moves its updated_at strictly forward, even within one microsecond,
-// so that record_analysis() can use updated_at as the row's version.
+// Every change of a row moves its updated_at strictly forward, even within one microsecond:
+// the time of its last change of any kind. (What an analysis is guarded by is a lead's
+// input_revision, which the database moves on a change of a scorer's inputs: migration 005.)
 constexpr std::string_view kTouch =
     "updated_at = greatest(clock_timestamp(), updated_at + interval '1 microsecond')";
 
@@ -121,27 +122,36 @@ constexpr std::string_view kAnalysisInsert =
     "INSERT INTO analyses (lead_id, scorer, scorer_version, role, actor, features, result,"
     " contributions, latency_ms, error, created_at) ";
 
+// The time of an analysis stored on its lead, as leadscore_record_analyses() (migration 005)
+// takes it: once the row lock is held (PostgreSQL evaluates it again after waiting for the
+// lock) and strictly after the lead's previous analysis, so that of the analyses stored on a
+// lead, the newest is the one it holds.
+constexpr std::string_view kAnalysisTime =
+    "ai_analyzed_at = greatest(clock_timestamp(), ai_analyzed_at + interval '1 microsecond')";
+
 // One statement, no transaction: the UPDATE takes the row lock and re-checks its WHERE on the
-// newest row version, so a concurrent change makes it match nothing; the analysis row is
-// inserted only with the update. When nothing matched, the last branch (which reads the
-// statement's snapshot, before any concurrent change) says why: the lead is final, or it has
-// changed since it was read (also when a concurrent change made it final: the caller re-reads).
-// $1 lead, $2 updated_at as read, $3 score, $4 recommendation, $5 reason, $6.. analysis.
+// newest row version, so a concurrent change of the lead's inputs makes it match nothing, and
+// a concurrent analysis (which leaves input_revision alone) does not; the analysis row is
+// inserted only with the update, with the lead's new ai_analyzed_at as its time. When nothing
+// matched, the last branch (which reads the statement's snapshot, before any concurrent
+// change) says why: the lead is final, or its inputs changed since it was read (also when a
+// concurrent change made it final: the caller re-reads).
+// $1 lead, $2 input_revision as read, $3 score, $4 recommendation, $5 reason, $6.. analysis.
 const Statement kRecordAnalysisOnLead{
     "record_analysis_on_lead",
     cat({"WITH lead AS ("
          " UPDATE leads SET ai_score = $3::float8, ai_recommendation = $4::text,"
-         "  ai_reason = $5::text, ai_scorer = $6::text, ai_scorer_version = $7::text,"
-         "  ai_analyzed_at = now(), ",
-         kTouch,
-         "  WHERE id = $1::bigint AND updated_at = $2::timestamptz"
+         "  ai_reason = $5::text, ai_scorer = $6::text, ai_scorer_version = $7::text, ",
+         kAnalysisTime, ", ", kTouch,
+         "  WHERE id = $1::bigint AND input_revision = $2::bigint"
          "   AND stage NOT IN ('transferred', 'lost')"
-         " RETURNING ",
-         kLeadColumns, "), analysis AS (", kAnalysisInsert,
+         " RETURNING *), analysis AS (",
+         kAnalysisInsert,
          " SELECT id, $6::text, $7::text, $8::text, $9::text, $10::jsonb, $11::jsonb,"
-         "  $12::jsonb, $13::float8, $14::text, now() FROM lead)"
-         " SELECT 'stored' AS outcome, lead.* FROM lead"
-         " UNION ALL"
+         "  $12::jsonb, $13::float8, $14::text, ai_analyzed_at FROM lead)"
+         " SELECT 'stored' AS outcome, ",
+         kLeadColumns,
+         " FROM lead UNION ALL"
          " SELECT CASE WHEN stage IN ('transferred', 'lost') THEN 'final' ELSE 'changed' END, ",
          kLeadColumns, " FROM leads WHERE id = $1::bigint AND NOT EXISTS (SELECT 1 FROM lead)"})};
 // Appends the analysis and reads the lead, in one statement; no row when the lead is missing.
@@ -153,11 +163,11 @@ const Statement kRecordAnalysisOnly{
          "  $9::float8, $10::text, now() FROM leads WHERE id = $1::bigint)"
          " SELECT ",
          kLeadColumns, " FROM leads WHERE id = $1::bigint"})};
-// record_analyses(): kRecordAnalysisOnLead for a batch of analyses, each on its own lead, in
-// one statement and so one commit, through leadscore_record_analyses() (migration 003). $1 is
-// a JSON array of {a_n, a_lead, a_seen, a_score, a_recommendation, a_reason, a_scorer,
-// a_scorer_version, a_role, a_actor, a_features, a_result, a_contributions, a_latency_ms};
-// each answer row carries its a_n. (The a_ prefix keeps them apart from the leads' columns.)
+// record_analyses(): kRecordAnalysisOnLead for a batch of analyses in one statement and so
+// one commit, through leadscore_record_analyses() (migrations 003, 005). $1 is a JSON array of
+// {a_n, a_lead, a_revision, a_score, a_recommendation, a_reason, a_scorer, a_scorer_version,
+// a_role, a_actor, a_features, a_result, a_contributions, a_latency_ms}; each answer row
+// carries its a_n. (The a_ prefix keeps them apart from the leads' columns.)
 const Statement kRecordAnalysesOnLeads{
     "record_analyses_on_leads",
     cat({"SELECT outcome, a_n, ", kLeadColumns,
@@ -347,8 +357,7 @@ std::string analyses_batch_json(std::span<const AnalysisToRecord> batch) {
     const domain::ScoreResult& result = *a.result;
     if (n > 0) out += ',';
     out += "{\"a_n\":" + std::to_string(n) + ",\"a_lead\":" + std::to_string(seen.id);
-    out += ",\"a_seen\":";
-    out += seen.updated_at.empty() ? "null" : json_string(seen.updated_at);
+    out += ",\"a_revision\":" + std::to_string(seen.input_revision);
     out += ",\"a_score\":" + nlohmann::json(result.score).dump();
     out += ",\"a_recommendation\":" + json_string(domain::to_string(result.recommendation));
     out += ",\"a_reason\":" + json_string(result.reason);
@@ -687,10 +696,7 @@ Result<domain::Lead> Session::record_analysis(const domain::Lead& seen,
       return read_lead(*r, 0);
     }
     const domain::ScoreResult& result = *analysis.result;
-    if (seen.updated_at.empty())
-      p.null();
-    else
-      p.text(seen.updated_at);
+    p.integer(seen.input_revision);  // 0, a lead not read from the store, matches no lead
     p.real(result.score).text(domain::to_string(result.recommendation)).text(result.reason);
     auto r = c.execute(kRecordAnalysisOnLead, analysis_fields(p, analysis));
     if (!r) return failure(r.error());

@@ -158,18 +158,21 @@ class Session {
   Result<LeadHistory> lead_history(std::int64_t id);
 
   // Analyses. Appends the analysis row and, when `store_on_lead` and it has a result,
-  // writes the result onto the lead (ai_* fields) in the same statement — but only if
-  // the lead is unchanged since `seen` was read (same updated_at); otherwise Conflict, so
-  // the caller re-reads and scores again. NotFound, LeadFinal, Conflict; on those nothing is
-  // written (the caller may keep the run with append_analysis). Returns the lead as stored;
-  // its ai_analyzed_at is the analysis row's created_at. Without a result or without
-  // `store_on_lead`, only appends the row (NotFound if the lead is missing).
+  // writes the result onto the lead (ai_* fields) in the same statement — but only if the
+  // lead's inputs are unchanged since `seen` was read (same input_revision); otherwise
+  // Conflict, so the caller re-reads and scores again. Other analyses of the lead, stored
+  // meanwhile, are no conflict: they change no input, and each is kept (the lead holds the
+  // newest). NotFound, LeadFinal, Conflict; on those nothing is written (the caller may keep
+  // the run with append_analysis). Returns the lead as stored; its ai_analyzed_at is the
+  // analysis row's created_at, later than that of every analysis stored on the lead before.
+  // Without a result or without `store_on_lead`, only appends the row (NotFound if the lead
+  // is missing).
   Result<domain::Lead> record_analysis(const domain::Lead& seen, const domain::Analysis& analysis,
                                        bool store_on_lead);
   // Records each analysis of `batch` as record_analysis(seen, analysis, true) would, in one
-  // statement (one round trip, one commit): the outcomes, in the batch's order. Each analysis
-  // must be of a different lead. An analysis that PostgreSQL refuses fails alone (the batch
-  // is then written one by one); Unavailable fails them all.
+  // statement (one round trip, one commit): the outcomes, in the batch's order (analyses of
+  // the same lead are stored in that order). An analysis that PostgreSQL refuses fails alone
+  // (the batch is then written one by one); Unavailable fails them all.
   std::vector<Result<domain::Lead>> record_analyses(std::span<const AnalysisToRecord> batch);
   // Appends an analysis row only (shadow runs, failed runs).
   Result<void> append_analysis(const domain::Analysis& analysis);

@@ -1,7 +1,12 @@
 // Analyses: the append-only record of scorer runs, and the one-statement write of a result
-// onto its lead guarded by the lead's updated_at.
+// onto its lead guarded by the lead's input revision: a change of what the scorer saw makes it
+// a Conflict, another analysis does not.
 #include <barrier>
+#include <functional>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "tests/store/store_fixture.h"
 
@@ -102,21 +107,31 @@ TEST_F(Store, RecordAnalysisOfALeadChangedSinceItWasReadIsConflictAndStoresNothi
   EXPECT_TRUE(s().record_analysis(*fresh, analysis_of(*fresh, 0.9), true));
 }
 
-TEST_F(Store, EveryWriteMovesUpdatedAtSoAnOlderReadNeverMatches) {
+TEST_F(Store, EveryInputChangeMovesTheRevisionSoAnOlderReadNeverMatches) {
   domain::Lead lead = create();
-  std::vector<std::string> versions{lead.updated_at};
+  std::vector<std::int64_t> revisions{lead.input_revision};
   for (int i = 0; i < 20; ++i) {
     auto added = s().add_activity(lead.id, 1);
     ASSERT_TRUE(added);
-    EXPECT_GT(added->updated_at, versions.back());
-    versions.push_back(added->updated_at);
+    EXPECT_GT(added->input_revision, revisions.back());
+    revisions.push_back(added->input_revision);
   }
   lead = *s().get_lead(lead.id);
+  EXPECT_EQ(lead.input_revision, revisions.back());
   auto stale = lead;
-  stale.updated_at = versions[versions.size() - 2];
+  stale.input_revision = revisions[revisions.size() - 2];
   EXPECT_EQ(s().record_analysis(stale, analysis_of(stale, 0.5), true).error().code,
             ErrorCode::Conflict);
-  EXPECT_TRUE(s().record_analysis(lead, analysis_of(lead, 0.5), true));
+  auto unread = lead;
+  unread.input_revision = 0;  // a lead the store never gave out
+  EXPECT_EQ(s().record_analysis(unread, analysis_of(unread, 0.5), true).error().code,
+            ErrorCode::Conflict);
+
+  // Storing a score is a change (updated_at moves) but not one of the inputs.
+  auto stored = s().record_analysis(lead, analysis_of(lead, 0.5), true);
+  ASSERT_TRUE(stored) << stored.error().message;
+  EXPECT_EQ(stored->input_revision, lead.input_revision);
+  EXPECT_GT(stored->updated_at, lead.updated_at);
 }
 
 TEST_F(Store, RecordAnalysisOnAFinalLeadIsLeadFinal) {
@@ -178,7 +193,7 @@ TEST_F(Store, FailedRunIsAppendedWithItsErrorAndLeavesTheLeadAlone) {
   EXPECT_LT(history->analyses[0].id, history->analyses[1].id);
 }
 
-TEST_F(Store, ConcurrentAnalysesOfOneReadStoreExactlyOne) {
+TEST_F(Store, ConcurrentAnalysesOfOneReadAreAllStored) {
   constexpr int kThreads = 8;
   auto db = Database::connect(url_, kThreads);
   ASSERT_TRUE(db);
@@ -198,15 +213,91 @@ TEST_F(Store, ConcurrentAnalysesOfOneReadStoreExactlyOne) {
     });
   for (auto& thread : threads) thread.join();
 
-  int stored = 0;
-  for (const auto& result : results) {
-    if (result)
-      ++stored;
-    else
-      EXPECT_EQ(result.error().code, ErrorCode::Conflict) << result.error().message;
+  for (const auto& result : results) EXPECT_TRUE(result) << result.error().message;
+  auto history = s().lead_history(seen.id);
+  ASSERT_TRUE(history);
+  ASSERT_EQ(history->analyses.size(), std::size_t{kThreads});
+  // The lead holds the last one stored, and its time is that analysis's.
+  const domain::Analysis& last = history->analyses.back();
+  auto lead = s().get_lead(seen.id);
+  ASSERT_TRUE(lead);
+  EXPECT_EQ(lead->ai_score, last.result->score);
+  EXPECT_EQ(lead->ai_analyzed_at, last.created_at);
+  for (std::size_t i = 1; i < history->analyses.size(); ++i)
+    EXPECT_GT(history->analyses[i].created_at, history->analyses[i - 1].created_at);
+}
+
+TEST_F(Store, StoringAnAnalysisDoesNotInvalidateAnotherOfTheSameRead) {
+  const domain::Lead seen = create();
+  auto first = s().record_analysis(seen, analysis_of(seen, 0.4), true);
+  ASSERT_TRUE(first) << first.error().message;
+  auto second = s().record_analysis(seen, analysis_of(seen, 0.6), true);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(second->ai_score, 0.6);
+  EXPECT_GT(*second->ai_analyzed_at, *first->ai_analyzed_at);
+  EXPECT_GT(second->updated_at, first->updated_at);  // still the time of the last change
+  EXPECT_EQ(sql("SELECT count(*) FROM analyses"), "2");
+}
+
+// Every input of a scorer (domain::features_of) that a caller can change.
+std::vector<std::pair<std::string, domain::LeadPatch>> patches_of_every_input() {
+  std::vector<std::pair<std::string, domain::LeadPatch>> patches;
+  domain::LeadPatch domain_patch;
+  domain_patch.business_domain = "insurance";
+  patches.emplace_back("business_domain", domain_patch);
+  domain::LeadPatch cleared;
+  cleared.business_domain = std::optional<std::string>{};
+  patches.emplace_back("business_domain cleared", cleared);
+  domain::LeadPatch names;
+  domain::for_each_profile_field(names, [&](const char* field, auto&) {
+    domain::LeadPatch patch;
+    domain::for_each_profile_field(patch, [&](const char* name, auto& value) {
+      if (std::string_view(name) == field) value = std::optional<std::string>("changed");
+    });
+    patches.emplace_back(field, patch);
+  });
+  return patches;
+}
+
+TEST_F(Store, EveryChangeOfAScoredInputIsConflictForAnEarlierRead) {
+  std::vector<std::pair<std::string, std::function<void(const domain::Lead&)>>> changes = {
+      {"activity", [&](const domain::Lead& l) { ASSERT_TRUE(s().add_activity(l.id, 1)); }},
+      {"stage", [&](const domain::Lead& l) { move(l, LeadStage::Contacted); }},
+  };
+  for (auto& [what, patch] : patches_of_every_input())
+    changes.emplace_back(what, [&, patch](const domain::Lead& l) {
+      auto updated = s().update_lead(l.id, patch);
+      ASSERT_TRUE(updated) << updated.error().message;
+    });
+
+  for (const auto& [what, change] : changes) {
+    SCOPED_TRACE(what);
+    const domain::Lead seen = create(new_lead("partner", "fintech"));
+    change(seen);
+    auto stored = s().record_analysis(seen, analysis_of(seen, 0.5), true);
+    ASSERT_FALSE(stored);
+    EXPECT_EQ(stored.error().code, ErrorCode::Conflict);
+    auto fresh = s().get_lead(seen.id);
+    ASSERT_TRUE(fresh);
+    EXPECT_FALSE(fresh->ai_score);
+    EXPECT_TRUE(s().record_analysis(*fresh, analysis_of(*fresh, 0.5), true));
   }
-  EXPECT_EQ(stored, 1);
-  EXPECT_EQ(sql("SELECT count(*) FROM analyses"), "1");
+}
+
+TEST_F(Store, AnEditThatChangesNoScoredInputKeepsAnEarlierReadCurrent) {
+  domain::NewLead input = new_lead("partner", "fintech");
+  input.profile.company = "Acme";
+  const domain::Lead seen = create(input);
+  domain::LeadPatch same;
+  same.company = "Acme";
+  same.business_domain = "fintech";
+  auto edited = s().update_lead(seen.id, same);
+  ASSERT_TRUE(edited) << edited.error().message;
+  EXPECT_GT(edited->updated_at, seen.updated_at);  // a write all the same
+
+  auto stored = s().record_analysis(seen, analysis_of(seen, 0.5), true);
+  ASSERT_TRUE(stored) << stored.error().message;
+  EXPECT_EQ(stored->ai_score, 0.5);
 }
 
 TEST_F(Store, ScoreOutsideZeroToOneIsValidationErrorAndStoresNothing) {
