@@ -1,7 +1,10 @@
 // Lead routes: create, read, list, import, export, edit, stage, activity, analyze, transfer,
 // history, delete; and the liveness and readiness probes.
+#include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <random>
+#include <thread>
 
 #include "api/handler_support.h"
 #include "api/json_mapping.h"
@@ -15,7 +18,11 @@ namespace {
 using domain::Lead;
 using domain::LeadStage;
 
-constexpr int kAnalyzeAttempts = 5;  // re-reads when the lead changed while being scored
+// An analysis is stored only on the lead as it scored it: when another request changes the
+// lead's inputs (stage, fields, activity) between the read and the write, the analysis reads
+// the lead again and scores it again, up to this many times in all. Other analyses of the lead
+// never count: storing a score changes no input.
+constexpr int kAnalyzeAttempts = 16;
 constexpr int kExportPageSize = 1000;  // leads read per query of an export
 
 std::expected<double, Error> parse_score_bound(const std::string& text, const std::string& field) {
@@ -124,6 +131,18 @@ void run_shadows(const Services& s, std::shared_ptr<const scoring::ScorerSet> sc
   };
   if (!s.shadows->post(std::move(task)))
     spdlog::warn("shadow runs of lead {} skipped: the shadow queue is full", primary.lead_id);
+}
+
+// The pause before attempt `attempt` (0-based) of an analysis: none before the first two,
+// then 1, 2, 4 .. 64 ms, of which a random half to all, so that the attempts of several
+// analyses spread out instead of meeting the next change together. The sixteen attempts
+// span 0.3 to 0.6 s of the lead changing without a break.
+std::chrono::microseconds retry_pause(int attempt) {
+  if (attempt < 2) return {};
+  thread_local std::minstd_rand random{std::random_device{}()};
+  const int full_us = 1000 << std::min(attempt - 2, 6);
+  return std::chrono::microseconds(
+      std::uniform_int_distribution<int>(full_us / 2, full_us)(random));
 }
 
 json analysis_reply(const domain::Analysis& a, const Lead& lead) {
@@ -342,9 +361,10 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
     if (!c) return std::unexpected(c.error());
     return (*c)->record_analysis(seen, analysis, primary);
   };
-  // A primary run may start from the cached lead: its write is guarded by updated_at.
+  // A primary run may start from the cached lead: its write is guarded by the input revision.
   std::optional<Lead> seen = primary && s.leads ? s.leads->find(*id) : std::nullopt;
   for (int attempt = 0; attempt < kAnalyzeAttempts; ++attempt) {
+    std::this_thread::sleep_for(retry_pause(attempt));
     if (!seen) {
       auto c = lease();
       if (!c) return fail(c.error(), r);
@@ -382,7 +402,7 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
     analysis.result = *run.result;
     auto stored = record(*seen, analysis);
     if (!stored && stored.error().code == ErrorCode::Conflict) {
-      seen.reset();  // changed since it was read (or cached): read it again
+      seen.reset();  // its inputs changed since it was read (or cached): read it again
       continue;
     }
     if (!stored) {
@@ -397,8 +417,19 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
                                 {"error", run.failures.front().error}};
     return json_reply(200, reply);
   }
-  return fail({ErrorCode::Conflict, "the lead kept changing while it was analyzed; try again", {}, {}},
-              r);
+  // Every attempt lost to a change of the lead made by others. Not 409 conflict: this request
+  // conflicts with nothing (the lead may be analyzed, and will be once the changes pause), so
+  // there is nothing for its caller to resolve; the server could not finish for now, which is
+  // what 503 says, with when to try again (and many clients retry a 503 on their own).
+  spdlog::warn("request {} {} {}: lead {} kept changing during {} attempts to analyze it", r.id,
+               r.method, r.path, *id, kAnalyzeAttempts);
+  return fail(r,
+              {ErrorCode::Unavailable,
+               "lead " + std::to_string(*id) + " kept changing while it was analyzed (" +
+                   std::to_string(kAnalyzeAttempts) + " attempts); try again in a moment",
+               {},
+               {}},
+              {{"retry_after_seconds", 1}});
 }
 
 Reply lead_history(const Services& s, const ApiRequest& r) {

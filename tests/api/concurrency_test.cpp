@@ -1,11 +1,16 @@
 // Work off the reactor: a request held by the database never delays /health; concurrent
-// handoffs of one lead create exactly one sale.
+// handoffs of one lead create exactly one sale; concurrent analyses of one lead all succeed,
+// also while others change the lead.
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
 #include <atomic>
+#include <barrier>
+#include <functional>
 #include <future>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include "tests/api/api_fixture.h"
 
@@ -18,8 +23,35 @@ class Concurrency : public ApiTest {
  protected:
   void configure(config::AppConfig& cfg) override {
     cfg.server.threads = 1;  // one reactor: every connection shares it
+    // The shipped worker and connection counts, so that concurrent requests really overlap.
+    cfg.server.workers = 32;
+    cfg.database.pool_size = 8;
+  }
+
+  // Sends `count` requests at once, each from its own connection and thread, released
+  // together; the answers in the order of `send`'s index.
+  std::vector<HttpResponse> at_once(int count,
+                                    const std::function<HttpResponse(HttpClient&, int)>& send) {
+    std::vector<HttpResponse> answers(static_cast<std::size_t>(count));
+    std::barrier start(count);
+    std::vector<std::jthread> threads;
+    for (int i = 0; i < count; ++i)
+      threads.emplace_back([&, i] {
+        HttpClient client(server->port());
+        start.arrive_and_wait();
+        answers[static_cast<std::size_t>(i)] = send(client, i);
+      });
+    threads.clear();  // joins
+    return answers;
   }
 };
+
+// The created_at of every analysis in the lead's history, oldest first.
+std::vector<std::string> analysis_times(const json& history) {
+  std::vector<std::string> times;
+  for (const json& a : history["analyses"]) times.push_back(a["created_at"].get<std::string>());
+  return times;
+}
 
 TEST_F(Concurrency, HealthAnswersWhileAnotherRequestIsHeld) {
   json lead = create_lead({{"source", "manual"}});
@@ -82,6 +114,83 @@ TEST_F(Concurrency, SixteenConcurrentTransfersCreateExactlyOneSale) {
   EXPECT_EQ(conflicts, 15);
   EXPECT_EQ(count_rows("sales"), 1);
   EXPECT_EQ(count_rows("stage_events WHERE to_stage = 'transferred'"), 1);
+}
+
+TEST_F(Concurrency, ThirtyTwoAnalysesOfOneLeadAllSucceed) {
+  constexpr int kAnalyses = 32;
+  json lead =
+      create_lead({{"source", "partner"}, {"business_domain", "saas"}, {"activity_count", 4}});
+  const std::string path = "/leads/" + std::to_string(lead["id"].get<std::int64_t>());
+
+  auto answers = at_once(kAnalyses, [&](HttpClient& c, int) {
+    return c.request("POST", path + "/analyze", manager_key);
+  });
+
+  std::set<std::string> answered_at;
+  for (const auto& answer : answers) {
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    EXPECT_EQ(answer.json()["score"], answers[0].json()["score"]);
+    answered_at.insert(answer.json()["analyzed_at"].get<std::string>());
+  }
+  // Every analysis is recorded, and each answer is one of the recorded analyses.
+  auto history = call("GET", path + "/history", "", viewer_key).json();
+  const auto times = analysis_times(history);
+  ASSERT_EQ(times.size(), std::size_t{kAnalyses});
+  EXPECT_EQ(answered_at, std::set<std::string>(times.begin(), times.end()));
+  // The lead holds the result of the last analysis recorded.
+  auto stored = call("GET", path, "", viewer_key).json();
+  EXPECT_EQ(stored["ai_analyzed_at"], times.back());
+  EXPECT_EQ(stored["ai_score"], history["analyses"].back()["score"]);
+  EXPECT_EQ(stored["ai_score"], answers[0].json()["score"]);
+}
+
+TEST_F(Concurrency, AnalysesRacingChangesOfTheLeadAreRetriedNotRefused) {
+  constexpr int kAnalyzers = 16, kAnalysesEach = 4;
+  constexpr int kChangers = 8, kChangesEach = 20;  // half activity, half profile edits
+  json lead = create_lead({{"source", "scanner"}, {"business_domain", "fintech"}});
+  const std::string path = "/leads/" + std::to_string(lead["id"].get<std::int64_t>());
+
+  std::vector<std::vector<HttpResponse>> analyses(kAnalyzers), changes(kChangers);
+  at_once(kAnalyzers + kChangers, [&](HttpClient& c, int i) {
+    if (i < kAnalyzers) {
+      for (int n = 0; n < kAnalysesEach; ++n)
+        analyses[i].push_back(c.request("POST", path + "/analyze", manager_key));
+    } else {
+      auto& mine = changes[i - kAnalyzers];
+      for (int n = 0; n < kChangesEach; ++n)
+        mine.push_back(n % 2 == 0
+                           ? c.request("POST", path + "/activity", manager_key, "{}")
+                           : c.request("PATCH", path, manager_key,
+                                       json{{"company", "Acme " + std::to_string(i * 100 + n)}}));
+    }
+    return HttpResponse{};
+  });
+
+  std::set<std::string> answered_at;
+  for (const auto& mine : analyses)
+    for (const auto& answer : mine) {
+      ASSERT_EQ(answer.status, 200) << answer.body;  // never 409, never given up
+      answered_at.insert(answer.json()["analyzed_at"].get<std::string>());
+    }
+  for (const auto& mine : changes)
+    for (const auto& answer : mine) ASSERT_EQ(answer.status, 200) << answer.body;
+
+  auto history = call("GET", path + "/history", "", viewer_key).json();
+  const auto times = analysis_times(history);
+  ASSERT_EQ(times.size(), std::size_t{kAnalyzers * kAnalysesEach});
+  EXPECT_EQ(answered_at, std::set<std::string>(times.begin(), times.end()));
+  // Each analysis was stored only on the lead as it scored it: in the order they were stored,
+  // the activity they saw never goes back.
+  std::int64_t seen_activity = 0;
+  for (const json& a : history["analyses"]) {
+    const auto activity = a["features"]["activity_count"].get<std::int64_t>();
+    EXPECT_GE(activity, seen_activity) << a.dump();
+    seen_activity = activity;
+  }
+  auto stored = call("GET", path, "", viewer_key).json();
+  EXPECT_EQ(stored["activity_count"], kChangers * kChangesEach / 2);
+  EXPECT_EQ(stored["ai_analyzed_at"], times.back());
+  EXPECT_EQ(stored["ai_score"], history["analyses"].back()["score"]);
 }
 
 }  // namespace
