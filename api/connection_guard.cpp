@@ -140,14 +140,17 @@ void GuardedHandler::onConnection(const std::shared_ptr<Tcp::Peer>& peer) {
 }
 
 void GuardedHandler::evict_idle(const std::shared_ptr<Tcp::Peer>& newcomer) {
-  // Idle: kept alive between requests, nothing in flight. The longest idle go first.
+  // Idle: nothing in flight, and kept alive between requests or refused (answered, the end
+  // of the stream sent, and lingering only so that the answer is not lost to a reset: a
+  // client that sends a bad request and then sits on the connection must not hold a
+  // descriptor the guard cannot take back). The longest idle go first.
   std::vector<std::pair<std::chrono::steady_clock::rep, std::shared_ptr<Tcp::Peer>>> idle;
   for (auto& peer : transport()->getAllPeer()) {
     if (peer == newcomer) continue;
     auto c = connection_of_peer(peer);
-    if (!c || c->in_flight.load() > 0 || !c->screen.between_requests() || c->screen.refused())
-      continue;
-    idle.emplace_back(c->last_active.load(), peer);
+    if (!c || c->in_flight.load() > 0) continue;
+    if (c->screen.between_requests() || c->screen.refused())
+      idle.emplace_back(c->last_active.load(), peer);
   }
   std::sort(idle.begin(), idle.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
