@@ -11,7 +11,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 
 #include "api/connection_guard.h"
 #include "api/worker_pool.h"
@@ -75,6 +78,11 @@ std::size_t transport_limit(const config::ServerConfig& server) {
 // client reads the answer, then the end of the stream), above it by the client or the idle
 // timeout.
 constexpr std::size_t kCloseAfterAnswerBytes = 16 << 10;
+
+// How long a stop lets running requests finish before it cancels their database statements.
+constexpr auto kStopGrace = std::chrono::milliseconds(2000);
+// How long the reactors get to write the answers queued last before the endpoint shuts down.
+constexpr auto kLastAnswersGrace = std::chrono::milliseconds(100);
 
 // Descriptors kept free for the database pool, plugins, logs and the listening socket: past
 // (limit - reserve) idle connections are closed, past (limit - reserve / 2) new ones refused.
@@ -339,9 +347,29 @@ void Server::stop() {
   auto& d = *impl_;
   if (!d.running) return;
   d.running = false;
-  // What is queued is answered 503 at once rather than worked through.
+  // What is queued is answered 503 at once rather than worked through; what is running gets
+  // a moment to finish, then its database statements are cancelled (they answer 503), so a
+  // stop never waits on a long import or a held lock.
   d.stopping = true;
+  std::mutex mutex;
+  std::condition_variable drained;
+  bool done = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(mutex);
+    if (drained.wait_for(lock, kStopGrace, [&] { return done; })) return;
+    spdlog::warn("stopping: cancelling the database statements still running");
+    while (!drained.wait_for(lock, std::chrono::milliseconds(200), [&] { return done; }))
+      if (d.services.db) d.services.db->cancel_running();
+  });
   d.pool->stop();
+  {
+    std::lock_guard lock(mutex);
+    done = true;
+  }
+  drained.notify_all();
+  watchdog.join();
+  // The last answers are queued; the reactors write them before the endpoint goes.
+  std::this_thread::sleep_for(kLastAnswersGrace);
   d.endpoint->shutdown();
 }
 

@@ -49,4 +49,11 @@ std::size_t ConnectionPool::waiting() const {
   return waiters_.size();
 }
 
+void ConnectionPool::cancel_leased() {
+  std::lock_guard lock(mutex_);
+  for (auto& connection : connections_)
+    if (std::find(idle_.begin(), idle_.end(), connection.get()) == idle_.end())
+      connection->cancel();
+}
+
 }  // namespace leadscore::store

@@ -25,6 +25,8 @@ class ConnectionPool {
   void release(PgConnection* connection);
   int size() const { return static_cast<int>(connections_.size()); }
   std::size_t waiting() const;  // threads waiting in acquire()
+  // Cancels the statements running on the connections that are leased now.
+  void cancel_leased();
 
  private:
   std::vector<std::unique_ptr<PgConnection>> connections_;

@@ -99,6 +99,8 @@ Database::~Database() = default;
 
 int Database::pool_size() const { return impl_->pool.size(); }
 
+void Database::cancel_running() { impl_->pool.cancel_leased(); }
+
 Result<Session> Database::session(std::chrono::milliseconds wait) {
   try {
     PgConnection* connection = impl_->pool.acquire(wait);

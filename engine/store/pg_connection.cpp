@@ -188,9 +188,31 @@ PgConnection::PgConnection(PGconn* conn) : conn_(conn) {
   // The server's notices (e.g. "relation already exists, skipping") are not for our stderr.
   PQsetNoticeReceiver(
       conn_, [](void*, const PGresult*) {}, nullptr);
+  refresh_cancel();
 }
 
-PgConnection::~PgConnection() { PQfinish(conn_); }
+PgConnection::~PgConnection() {
+  {
+    std::lock_guard lock(cancel_mutex_);
+    if (cancel_) PQfreeCancel(cancel_);
+    cancel_ = nullptr;
+  }
+  PQfinish(conn_);
+}
+
+void PgConnection::refresh_cancel() {
+  PGcancel* fresh = PQstatus(conn_) == CONNECTION_OK ? PQgetCancel(conn_) : nullptr;
+  std::lock_guard lock(cancel_mutex_);
+  if (cancel_) PQfreeCancel(cancel_);
+  cancel_ = fresh;
+}
+
+void PgConnection::cancel() {
+  std::lock_guard lock(cancel_mutex_);
+  if (!cancel_) return;
+  char error[256];
+  PQcancel(cancel_, error, sizeof error);  // best effort: a statement may have just ended
+}
 
 bool PgConnection::ensure_ok() {
   if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE) {
@@ -203,6 +225,7 @@ bool PgConnection::ensure_ok() {
   PQreset(conn_);
   PQsetNoticeReceiver(
       conn_, [](void*, const PGresult*) {}, nullptr);
+  refresh_cancel();
   prepared_.assign(prepared_.size(), false);
   return PQstatus(conn_) == CONNECTION_OK;
 }

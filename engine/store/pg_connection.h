@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <expected>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -134,10 +135,18 @@ class PgConnection {
 
   std::string error_message() const;
 
+  // Asks the server to cancel the statement this connection is running, if any (it then
+  // fails with SQLSTATE 57014, which maps to Unavailable). Safe from any thread, while
+  // another thread uses the connection: shutting down stops long statements this way.
+  void cancel();
+
  private:
   explicit PgConnection(PGconn* conn);
   PgOutcome check(PGresult* result);
+  void refresh_cancel();  // after a (re)connect: the backend's cancel key changes
   PGconn* conn_;
+  std::mutex cancel_mutex_;
+  PGcancel* cancel_ = nullptr;  // guarded by cancel_mutex_
   std::vector<bool> prepared_;  // by Statement::index()
 };
 

@@ -119,6 +119,9 @@ class Database {
   Result<std::vector<std::string>> migrate();
 
   int pool_size() const;
+  // Cancels every statement running now (they fail as Unavailable): a stopping server does
+  // not wait for long ones. Any thread.
+  void cancel_running();
 
   struct Impl;
 

@@ -227,7 +227,9 @@ std::string summary(const char* where, const Tally& t) {
 }
 
 TEST(Flood, NoAnswerReachesAnotherClient) {
-  ServedLeadscore served({.front_door = true});
+  ServedLeadscore::Options options;
+  options.front_door = true;
+  ServedLeadscore served(options);
   const std::string key = served.admin_key();
   std::vector<std::int64_t> leads;
   for (int i = 0; i < kLeads; ++i) {

@@ -28,6 +28,9 @@
 #include <utility>
 #include <vector>
 
+#include <libpq-fe.h>
+#include <nlohmann/json.hpp>
+
 #include "tests/support/served_leadscore.h"
 
 namespace leadscore::testing {
@@ -339,6 +342,33 @@ TEST(Stall, SigtermStopsWithinFiveSecondsWithSlowRequestsQueued) {
     EXPECT_NE(r->status.load(), 500);
   }
   std::printf("their answers:%s\n", statuses.c_str());
+}
+
+TEST(Stall, SigtermStopsWithinFiveSecondsWhileAWorkerWaitsOnTheDatabase) {
+  ServedLeadscore served({});
+  const std::string key = served.admin_key();
+  const std::string created =
+      raw_exchange(served.port(), post("/leads", key, "application/json", R"({"source":"manual"})"));
+  ASSERT_EQ(status_of(created), 201) << created;
+  const std::string id = std::to_string(nlohmann::json::parse(body_of(created))["id"].get<long>());
+  // Another client holds the lead's row lock for as long as the test wants.
+  PGconn* blocker = PQconnectdb(served.database_url().c_str());
+  ASSERT_EQ(PQstatus(blocker), CONNECTION_OK);
+  PQclear(PQexec(blocker, "BEGIN"));
+  PQclear(PQexec(blocker, ("SELECT 1 FROM leads WHERE id = " + id + " FOR UPDATE").c_str()));
+  const std::string body = R"({"stage":"contacted"})";
+  RequestInFlight held(served.port(),
+                       "PATCH /leads/" + id + "/stage HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
+                           key + "\r\nContent-Length: " + std::to_string(body.size()) +
+                           "\r\n\r\n" + body);
+  while (!held.sent) std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(300ms);  // its worker now waits on the lock
+  expect_stops_within_five_seconds(served, "with a worker waiting on a row lock");
+  held.join();
+  // Its statement was cancelled: answered as unavailable, not left without an answer.
+  EXPECT_EQ(held.status.load(), 503);
+  PQclear(PQexec(blocker, "ROLLBACK"));
+  PQfinish(blocker);
 }
 
 TEST(Stall, HealthAnswersBesideElevenHundredIdleConnections) {
