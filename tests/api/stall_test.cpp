@@ -42,21 +42,8 @@ using namespace std::chrono_literals;
 // One client TCP connection to 127.0.0.1, closed by the destructor.
 class Connection {
  public:
-  explicit Connection(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) return;
-    // A send that cannot go on for this long (the server stopped reading) gives up.
-    timeval send_limit{3, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &send_limit, sizeof send_limit);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<std::uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-      close(fd_);
-      fd_ = -1;
-    }
-  }
+  // A send that cannot go on for 3 s (the server stopped reading) gives up.
+  explicit Connection(int port) : fd_(connect_loopback(port, 3s, 0ms)) {}
   ~Connection() {
     if (fd_ >= 0) close(fd_);
   }
@@ -68,15 +55,7 @@ class Connection {
   bool connected() const { return fd_ >= 0; }
 
   // Sends all of `data`; false when the server stopped taking it (closed, reset, stalled).
-  bool send(std::string_view data) {
-    std::size_t sent = 0;
-    while (fd_ >= 0 && sent < data.size()) {
-      const ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      sent += static_cast<std::size_t>(n);
-    }
-    return fd_ >= 0;
-  }
+  bool send(std::string_view data) { return fd_ >= 0 && send_all(fd_, data); }
 
   // One answer: its head and its Content-Length body, or what came before the stream ended
   // or `timeout` passed (empty if nothing).

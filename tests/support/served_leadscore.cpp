@@ -60,25 +60,44 @@ bool answered_200(int port) {
 
 }  // namespace
 
-std::string raw_exchange(int port, const std::string& request, std::chrono::milliseconds timeout) {
+int connect_loopback(int port, std::chrono::milliseconds send_timeout,
+                     std::chrono::milliseconds receive_timeout) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "";
-  timeval tv{static_cast<time_t>(timeout.count() / 1000),
-             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (fd < 0) return -1;
+  auto set = [fd](int option, std::chrono::milliseconds t) {
+    if (t.count() <= 0) return;
+    timeval tv{static_cast<time_t>(t.count() / 1000),
+               static_cast<suseconds_t>((t.count() % 1000) * 1000)};
+    setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv);
+  };
+  set(SO_SNDTIMEO, send_timeout);
+  set(SO_RCVTIMEO, receive_timeout);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<std::uint16_t>(port));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool send_all(int fd, std::string_view data) {
+  std::size_t sent = 0;
+  while (sent < data.size()) {
+    const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+std::string raw_exchange(int port, const std::string& request, std::chrono::milliseconds timeout) {
+  const int fd = connect_loopback(port, timeout, timeout);
+  if (fd < 0) return "";
   std::string answer;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
-    std::size_t sent = 0;
-    while (sent < request.size()) {
-      const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) break;
-      sent += static_cast<std::size_t>(n);
-    }
+  if (send_all(fd, request)) {
     const auto deadline = Clock::now() + timeout;
     char buffer[65536];
     while (Clock::now() < deadline) {

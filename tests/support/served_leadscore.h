@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace leadscore::testing {
 
@@ -53,6 +54,13 @@ class ServedLeadscore {
   int front_port_ = 0;
   pid_t pid_ = -1;
 };
+
+// A new TCP connection to 127.0.0.1:port whose sends and receives give up after `timeout`
+// (0: never); -1 when it cannot connect. The caller closes it.
+int connect_loopback(int port, std::chrono::milliseconds send_timeout,
+                     std::chrono::milliseconds receive_timeout);
+// Sends all of `data`; false when the peer stopped taking it (closed, reset, stalled).
+bool send_all(int fd, std::string_view data);
 
 // One HTTP/1.1 exchange on a new connection: sends `request` as it is, reads until the
 // answer's Content-Length is complete, the peer closes, or `timeout` passes. The raw answer.
