@@ -14,8 +14,9 @@
 //
 // It also screens request framing before Pistache's parser sees it (request_screen.h),
 // refusing at once what the parser would answer with an exception text or never answer, and
-// protects the descriptor table: past a high-water mark it closes idle kept-alive
-// connections, and refuses new ones with 503 when none can be closed.
+// protects the descriptor table: past a high-water mark it closes the connections idle
+// longest (kept alive between requests, silent since they connected, or lingering after a
+// refusal), and refuses new ones with 503 when none can be closed.
 //
 // Threading: the handler's methods run on the reactor thread that owns the connection (each
 // reactor has its own clone). A ClientConnection is shared with the worker that answers it;
