@@ -83,8 +83,8 @@ std::string front_door_config(const config::ServerConfig& server, const FrontDoo
   c += "    proxy_read_timeout " + seconds(server.header_timeout_ms + 5000) + ";\n";
   c += "    proxy_intercept_errors off;\n\n";
   for (const auto& page : kErrorPages)
-    c += "    error_page " + std::to_string(page.caught) + " /.front-door/" +
-         std::to_string(page.caught) + ";\n";
+    c += "    error_page " + std::to_string(page.caught) + " =" + std::to_string(page.status) +
+         " /.front-door/" + std::to_string(page.caught) + ";\n";
   c += "\n    location = /leads/import {\n";
   c += "      client_max_body_size " + std::to_string(server.max_import_bytes) + ";\n";
   c += "      client_body_buffer_size " + std::to_string(server.max_import_bytes) + ";\n";
