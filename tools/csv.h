@@ -27,8 +27,12 @@ struct CsvRow {
 class CsvRowReader {
  public:
   // `first_line`: the line number of input's first byte (when `input` is a slice of a file).
+  // A UTF-8 byte order mark at the start of a file (line 1), as spreadsheets save it, is
+  // skipped: it is not part of the first cell.
   explicit CsvRowReader(std::string_view input, std::size_t first_line = 1)
-      : input_(input), line_(first_line) {}
+      : input_(input),
+        pos_(first_line == 1 && input.starts_with("\xEF\xBB\xBF") ? 3 : 0),
+        line_(first_line) {}
 
   // The next row; nullopt at the end of the input. No more than `max_bytes` bytes of a row
   // are looked at: a longer row comes back `cut` to its first `max_bytes` bytes and the reader

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <optional>
+#include <unordered_set>
 
 namespace leadscore::tools {
 
@@ -21,10 +22,12 @@ std::expected<ColumnMap, std::string> map_columns(const CsvFields& header) {
     if (column == "bio") return &map.bio;
     return nullptr;
   };
+  // One pass with a set: a header of many columns costs linear time, not quadratic.
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(header.size());
   for (std::size_t i = 0; i < header.size(); ++i) {
-    for (std::size_t j = 0; j < i; ++j)
-      if (header[j] == header[i])
-        return std::unexpected("the header repeats column " + std::string(header[i]));
+    if (!seen.insert(header[i]).second)
+      return std::unexpected("the header repeats column " + std::string(header[i]));
     if (int* index = slot(header[i])) *index = static_cast<int>(i);
   }
   if (map.source < 0) return std::unexpected(std::string("the header has no source column"));

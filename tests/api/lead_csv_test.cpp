@@ -646,5 +646,15 @@ TEST(ReadLeadCsv, NamesUnknownAndRepeatedColumnsOnceEach) {
   EXPECT_EQ(repeated.error().message, "the header repeats columns id, bio");
 }
 
+TEST(ReadLeadCsv, AByteOrderMarkBeforeTheHeaderIsNotPartOfIt) {
+  auto read = api::read_lead_csv("\xEF\xBB\xBFsource,name\nmanual,Ada\n", kSources);
+  ASSERT_TRUE(read) << read.error().message;
+  ASSERT_EQ(read->rows.size(), 1u);
+  EXPECT_EQ(read->rows[0].lead.profile.name, "Ada");
+  // Only at the very start: elsewhere it is a character of a cell like any other.
+  auto inside = api::read_lead_csv("source,\xEF\xBB\xBFname\n", kSources);
+  EXPECT_FALSE(inside);
+}
+
 }  // namespace
 }  // namespace leadscore::testing

@@ -34,6 +34,17 @@ TEST(CsvRowReader, SkipsEmptyLinesAndStripsCrlf) {
   EXPECT_EQ(rows[2].text, "e");  // no line break at the end
 }
 
+TEST(CsvRowReader, SkipsAByteOrderMarkAtTheStartOfAFileOnly) {
+  const auto rows = all_rows("\xEF\xBB\xBFsource,name\nmanual,\xEF\xBB\xBFx\n");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].text, "source,name");
+  EXPECT_EQ(rows[0].line, 1u);
+  EXPECT_EQ(rows[1].text, "manual,\xEF\xBB\xBFx");
+  // A slice that starts further into a file keeps its bytes.
+  tools::CsvRowReader slice("\xEF\xBB\xBFa\n", 7);
+  EXPECT_EQ(slice.next()->text, "\xEF\xBB\xBFa");
+}
+
 TEST(CsvRowReader, KeepsQuotedLineBreaksInTheRowAndCountsTheirLines) {
   const auto rows = all_rows("x,\"1\r\n2\n3\"\ny,\"a\"\"\n\"\nz\n", 10);
   ASSERT_EQ(rows.size(), 3u);
