@@ -38,6 +38,19 @@ class RequestIdHeader : public Http::Header::Header {
   std::string id_;
 };
 
+// Every 503 says when to try again: the server was busy or stopping, or a lead kept changing.
+class RetryAfterHeader : public Http::Header::Header {
+ public:
+  NAME("Retry-After")
+  RetryAfterHeader() = default;
+  explicit RetryAfterHeader(int seconds) : seconds_(seconds) {}
+  void parse(const std::string& data) override { seconds_ = std::atoi(data.c_str()); }
+  void write(std::ostream& os) const override { os << seconds_; }
+
+ private:
+  int seconds_ = 1;
+};
+
 Http::Method method_of(std::string_view name) {
   if (name == "GET") return Http::Method::Get;
   if (name == "POST") return Http::Method::Post;
@@ -273,6 +286,7 @@ struct Server::Impl {
         headers.add<Http::Header::Connection>(ex.keep_alive ? Http::ConnectionControl::KeepAlive
                                                             : Http::ConnectionControl::Close);
         headers.add<RequestIdHeader>(ex.request.id);
+        if (reply.status == 503) headers.add<RetryAfterHeader>(1);
         // Parsed: Pistache writes an unparsed media type as an empty Content-Type.
         auto mime = reply.content_type.empty()
                         ? Http::Mime::MediaType()

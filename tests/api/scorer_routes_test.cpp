@@ -154,6 +154,7 @@ TEST_F(ScorerRoutes, ScorerWithoutFallbackFailingIs503AndChangesNothing) {
   auto r = call("POST", path + "/analyze?scorer=lonely");
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(r.error_code(), "scorer_unavailable");
+  EXPECT_EQ(r.headers["retry-after"], "1");  // every 503 says when to try again
   EXPECT_TRUE(call("GET", path).json()["ai_score"].is_null());
   json analyses = call("GET", path + "/history").json()["analyses"];
   ASSERT_EQ(analyses.size(), 1u);
