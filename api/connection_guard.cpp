@@ -182,10 +182,12 @@ void GuardedHandler::onInput(const char* buffer, size_t len,
     if (connection->discarded > kDiscardLimit) ::shutdown(peer->fd(), SHUT_RD);
     return;
   }
-  const auto verdict = connection->screen.feed(std::string_view(buffer, len));
+  std::string passed;
+  const auto verdict = connection->screen.feed(std::string_view(buffer, len), passed);
   if (verdict.refused()) return refuse(peer, verdict);
   connection->touch();
-  static_cast<Tcp::Handler&>(*parser_).onInput(buffer, len, peer);
+  if (!passed.empty())
+    static_cast<Tcp::Handler&>(*parser_).onInput(passed.data(), passed.size(), peer);
 }
 
 void GuardedHandler::refuse(const std::shared_ptr<Tcp::Peer>& peer, const ScreenVerdict& verdict) {

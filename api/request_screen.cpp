@@ -18,6 +18,20 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
+// Headers Pistache parses into typed values (its registry, and cookies) that leadscore never
+// reads. The ones it reads are screened here instead (Content-Length), refused
+// (Transfer-Encoding), or parsed without throwing (Authorization, Connection).
+constexpr std::string_view kUnread[] = {
+    "Accept", "Access-Control-Allow-Headers", "Access-Control-Allow-Methods",
+    "Access-Control-Allow-Origin", "Access-Control-Expose-Headers", "Allow", "Cache-Control",
+    "Content-Encoding", "Content-Type", "Cookie", "Date", "Expect", "Host", "Location",
+    "Server", "Set-Cookie", "User-Agent"};
+
+bool is_unread(std::string_view name) {
+  return std::any_of(std::begin(kUnread), std::end(kUnread),
+                     [name](std::string_view u) { return iequals(name, u); });
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -43,13 +57,14 @@ void RequestScreen::start_request() {
   content_length_ = 0;
 }
 
-ScreenVerdict RequestScreen::feed(std::string_view bytes) {
+ScreenVerdict RequestScreen::feed(std::string_view bytes, std::string& passed) {
   if (phase_ == Phase::Refused) return {400, "bad_request", "the connection is closing"};
   std::size_t i = 0;
   while (i < bytes.size()) {
     if (phase_ == Phase::Body) {
       const auto take = static_cast<std::size_t>(
           std::min<unsigned long long>(body_left_, bytes.size() - i));
+      passed.append(bytes.substr(i, take));
       i += take;
       body_left_ -= take;
       if (body_left_ == 0) start_request();
@@ -60,7 +75,7 @@ ScreenVerdict RequestScreen::feed(std::string_view bytes) {
     if (after_cr_) {
       if (c != '\n') return refuse(400, "bad_request", "a CR not followed by LF in the request head");
       after_cr_ = false;
-      if (auto v = end_line(); v.refused()) return v;
+      if (auto v = end_line(passed); v.refused()) return v;
       continue;
     }
     if (c == '\r') {
@@ -90,13 +105,14 @@ ScreenVerdict RequestScreen::feed(std::string_view bytes) {
   return {};
 }
 
-ScreenVerdict RequestScreen::end_line() {
+ScreenVerdict RequestScreen::end_line(std::string& passed) {
   if (lines_ == 0 && line_.empty()) {
-    // Empty lines before a request line are tolerated (RFC 9112 2.2).
+    // Empty lines before a request line are tolerated (RFC 9112 2.2), and not passed on.
     head_bytes_ = 0;
     return {};
   }
   if (line_.empty()) {  // the end of the head
+    passed += "\r\n";
     if (has_length_ && content_length_ > 0) {
       phase_ = Phase::Body;
       body_left_ = content_length_;
@@ -106,9 +122,14 @@ ScreenVerdict RequestScreen::end_line() {
     return {};
   }
   ScreenVerdict verdict = lines_ == 0 ? check_request_line(line_) : check_header(line_);
+  if (verdict.refused()) return verdict;
+  if (lines_ > 0 && is_unread(std::string_view(line_).substr(0, line_.find(':'))))
+    passed += "X-Unread-";
+  passed += line_;
+  passed += "\r\n";
   ++lines_;
   line_.clear();
-  if (!verdict.refused() && lines_ > limits_.header_count + 1)
+  if (lines_ > limits_.header_count + 1)
     return refuse(431, "header_too_large",
                   "more than " + std::to_string(limits_.header_count) + " header lines");
   return verdict;
@@ -125,6 +146,9 @@ ScreenVerdict RequestScreen::check_request_line(std::string_view line) {
   const auto target = line.substr(first + 1, last - first - 1);
   if (target.empty() || target.find(' ') != std::string_view::npos || target.front() != '/')
     return refuse(400, "bad_request", "the request target must be a path starting with /");
+  // A target is ASCII: anything else is sent percent-encoded (RFC 3986).
+  if (std::any_of(target.begin(), target.end(), [](char c) { return (c & 0x80) != 0; }))
+    return refuse(400, "bad_request", "the request target must be ASCII (percent-encode the rest)");
   const auto version = line.substr(last + 1);
   if (version != "HTTP/1.1" && version != "HTTP/1.0")
     return refuse(400, "bad_request", "only HTTP/1.0 and HTTP/1.1 are served");

@@ -7,7 +7,9 @@
 // turns a chunked upload into one).
 //
 // It follows request boundaries through each Content-Length body, so a kept-alive connection
-// is screened request after request. Once it refuses, it refuses everything after.
+// is screened request after request. Once it refuses, it refuses everything after. Headers
+// Pistache would parse into typed values that leadscore never reads are passed on renamed (see
+// feed), so that no value a client sends can make the parser throw.
 //
 // Threading: one per connection, used by the reactor thread that owns the connection.
 #pragma once
@@ -38,9 +40,18 @@ class RequestScreen {
  public:
   explicit RequestScreen(ScreenLimits limits) : limits_(limits) {}
 
-  // Screens the next bytes of the connection. When it refuses, no byte of `bytes` may reach
-  // the parser (the verdict says what to answer); the screen stays refused.
-  ScreenVerdict feed(std::string_view bytes);
+  // Screens the next bytes of the connection and appends to `passed` what the parser is to
+  // see of them: bodies as they are, the head a whole line at a time (a line is held until its
+  // CRLF arrives), with the headers whose values Pistache would parse into typed objects and
+  // leadscore never reads (Host, Accept, Content-Type, Cookie, ...) renamed to X-Unread-NAME,
+  // as Pistache's parsers throw on malformed values and answer 500 with the exception's text.
+  // When it refuses, nothing more is appended (the verdict says what to answer); the screen
+  // stays refused.
+  ScreenVerdict feed(std::string_view bytes, std::string& passed);
+  ScreenVerdict feed(std::string_view bytes) {
+    std::string ignored;
+    return feed(bytes, ignored);
+  }
 
   bool refused() const { return phase_ == Phase::Refused; }
   // Refuses everything from now on (the connection is being closed).
@@ -52,7 +63,7 @@ class RequestScreen {
   enum class Phase { Head, Body, Refused };
 
   ScreenVerdict refuse(int status, std::string code, std::string message);
-  ScreenVerdict end_line();
+  ScreenVerdict end_line(std::string& passed);
   ScreenVerdict check_request_line(std::string_view line);
   ScreenVerdict check_header(std::string_view line);
   void start_request();

@@ -322,15 +322,14 @@ void Server::start() {
   for (const auto& spec : route_table()) d.add_route(spec);
   d.router->addNotFoundHandler([](const Rest::Request request, Http::ResponseWriter writer) {
     writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
-    writer.send(Http::Code::Not_Found,
-                json{{"error",
-                      {{"code", "not_found"},
-                       {"message", "no route for " + std::string(Http::methodString(
-                                                         request.method())) +
-                                       " " + request.resource()},
-                       {"details", json::object()}}}}
-                    .dump(),
-                MIME(Application, Json));
+    // json_reply replaces what is not UTF-8 in the path (dump() would throw on it).
+    const Reply reply = json_reply(
+        404, {{"error",
+               {{"code", "not_found"},
+                {"message", "no route for " + std::string(Http::methodString(request.method())) +
+                                " " + request.resource()},
+                {"details", json::object()}}}});
+    writer.send(Http::Code::Not_Found, reply.body, MIME(Application, Json));
     return Rest::Route::Result::Ok;
   });
   d.pool = std::make_unique<WorkerPool>(cfg.workers, cfg.queue_limit);

@@ -50,6 +50,29 @@ TEST(RequestScreen, PassesAValidRequestByteByByte) {
   EXPECT_TRUE(screen.between_requests());
 }
 
+TEST(RequestScreen, PassesTheHeadLineByLineWithUnreadHeadersRenamed) {
+  const std::string request =
+      "POST /leads HTTP/1.1\r\nHost: :t\r\nAccept: */*\xff\r\nAuthorization: Bearer k\r\n"
+      "Cookie: =\r\nContent-Length: 2\r\n\r\n{}";
+  const std::string expected =
+      "POST /leads HTTP/1.1\r\nX-Unread-Host: :t\r\nX-Unread-Accept: */*\xff\r\n"
+      "Authorization: Bearer k\r\nX-Unread-Cookie: =\r\nContent-Length: 2\r\n\r\n{}";
+  RequestScreen whole(ScreenLimits{});
+  std::string passed;
+  EXPECT_FALSE(whole.feed(request, passed).refused());
+  EXPECT_EQ(passed, expected);
+  // Byte by byte, the parser sees the same, a whole line of the head at a time.
+  RequestScreen split(ScreenLimits{});
+  std::string pieces;
+  const std::size_t body_at = expected.find("\r\n\r\n") + 4;
+  for (char c : request) {
+    EXPECT_FALSE(split.feed(std::string_view(&c, 1), pieces).refused());
+    EXPECT_TRUE(expected.starts_with(pieces));
+    if (pieces.size() < body_at) EXPECT_TRUE(pieces.empty() || pieces.ends_with("\r\n"));
+  }
+  EXPECT_EQ(pieces, expected);
+}
+
 TEST(RequestScreen, FollowsKeptAliveRequestsThroughTheirBodies) {
   // The bodies hold what a head may not (bare LF, NUL, no colon): they are not screened.
   const std::string first_body = "{\"a\":\n\"\0\"}"s;
@@ -176,6 +199,9 @@ TEST(RequestScreen, RefusesAMalformedRequestLine) {
   EXPECT_EQ(screen_whole("GET / HTTP/2.0\r\n\r\n").status, 400);
   EXPECT_EQ(screen_whole("GET http://x/ HTTP/1.1\r\n\r\n").status, 400);
   EXPECT_EQ(screen_whole("G(T / HTTP/1.1\r\n\r\n").status, 400);
+  // A target is ASCII; the rest comes percent-encoded.
+  EXPECT_EQ(screen_whole("GET /hea\xfflth HTTP/1.1\r\n\r\n").status, 400);
+  EXPECT_FALSE(screen_whole("GET /leads?name=%C3%A9 HTTP/1.1\r\n\r\n").refused());
 }
 
 TEST(RequestScreen, RefusesEverythingAfterARefusal) {

@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -508,6 +509,89 @@ TEST(Stall, MalformedFramingIsAnsweredNotLeftOpen) {
     sender.join();
   }
   EXPECT_TRUE(health_answers(served.port()));
+}
+
+// Mutations of well-formed requests, seeded so that a failure repeats: bytes cut, inserted
+// (NUL, CR, LF, space, colon, 0xFF), dropped or repeated, CRLFs turned into LFs, lines doubled,
+// Content-Length values replaced with junk. Whatever the server makes of each, it answers 2xx
+// or 4xx (never 5xx, never an exception text), in a bounded answer, and stays up; and as every
+// base request is a read or a refused write, no lead changes.
+TEST(Stall, FuzzedFramingIsAnsweredWithoutServerErrors) {
+  ServedLeadscore served({});
+  const std::string key = served.admin_key();
+  const std::string created = raw_exchange(
+      served.port(), post("/leads", key, "application/json", R"({"source":"partner","name":"Ada"})"));
+  ASSERT_EQ(status_of(created), 201) << created;
+  const std::string lead_path = "/leads/" + std::to_string(nlohmann::json::parse(body_of(created))["id"].get<long>());
+  const auto get = [&](const std::string& path) {
+    return "GET " + path + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + key + "\r\n\r\n";
+  };
+  const std::string before = body_of(raw_exchange(served.port(), get(lead_path)));
+  const std::vector<std::string> bases = {
+      "GET /health HTTP/1.1\r\nHost: t\r\nAccept: */*\r\n\r\n",
+      "GET /health HTTP/1.1\r\nHost: t:80\r\nConnection: keep-alive\r\nCookie: a=b; c=d\r\n"
+      "Accept-Encoding: gzip\r\nUser-Agent: fuzz/1\r\nDate: Wed, 02 Dec 2026 10:00:00 GMT\r\n\r\n",
+      get(lead_path),
+      get("/leads?limit=5&stage=new"),
+      post("/leads", key, "application/json", R"({"source":"not-a-source","name":"Eve"})"),
+  };
+  const std::vector<std::string> lengths = {"-1", "1e3", "0x10", " 5", "5 5", "+5",
+                                            "99999999999999999999", "", "4294967296"};
+  const std::string specials("\0\r\n :\xff\t", 7);
+  std::mt19937 random(20261202);
+  int answered = 0;
+  constexpr int kRounds = 300;
+  for (int round = 0; round < kRounds; ++round) {
+    std::string r = bases[random() % bases.size()];
+    const int mutations = 1 + static_cast<int>(random() % 3);
+    for (int m = 0; m < mutations && !r.empty(); ++m) {
+      const std::size_t at = random() % r.size();
+      switch (random() % 7) {
+        case 0: r.resize(at); break;
+        case 1: r.insert(at, 1, specials[random() % specials.size()]); break;
+        case 2: r.erase(at, 1); break;
+        case 3: r.insert(at, r.substr(at, 1 + random() % 64)); break;
+        case 4: {
+          const auto crlf = r.find("\r\n", at);
+          if (crlf != std::string::npos) r.erase(crlf, 1);
+          break;
+        }
+        case 5: {
+          const auto line_end = r.find("\r\n", at);
+          const auto line_start = r.rfind("\r\n", at);
+          if (line_end != std::string::npos && line_start != std::string::npos)
+            r.insert(line_end, r.substr(line_start, line_end - line_start));
+          break;
+        }
+        default: {
+          const auto cl = r.find("Content-Length: ");
+          if (cl != std::string::npos)
+            r.replace(cl + 16, r.find("\r\n", cl) - cl - 16, lengths[random() % lengths.size()]);
+        }
+      }
+    }
+    Connection c(served.port());
+    ASSERT_TRUE(c.connected()) << "round " << round;
+    c.send(r);
+    c.stop_sending();  // nothing more comes: an incomplete request ends here
+    const std::string answer = c.read_answer(3s);
+    const int status = status_of(answer);
+    if (status != 0) ++answered;
+    EXPECT_TRUE(status == 0 || (status >= 200 && status < 500))
+        << "round " << round << ": " << answer.substr(0, 300) << "\nrequest: "
+        << nlohmann::json(r.substr(0, 400)).dump(-1, ' ', false,
+                                                 nlohmann::json::error_handler_t::replace);
+    EXPECT_LT(answer.size(), 64u << 10) << "round " << round;
+    for (const char* leak : {"basic_string", "stoull", "stoi", "std::", "exception"})
+      EXPECT_EQ(body_of(answer).find(leak), std::string::npos) << "round " << round;
+  }
+  std::printf("fuzzed framing: %d of %d mutated requests answered, none with a server error\n",
+              answered, kRounds);
+  EXPECT_GT(answered, kRounds / 2);  // most mutations leave something the server must answer
+  EXPECT_TRUE(health_answers(served.port()));
+  EXPECT_EQ(body_of(raw_exchange(served.port(), get(lead_path))), before);
+  const auto list = nlohmann::json::parse(body_of(raw_exchange(served.port(), get("/leads?limit=1000"))));
+  EXPECT_EQ(list["items"].size(), 1u) << "a mutated request created a lead";
 }
 
 }  // namespace
