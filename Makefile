@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test bench sanitize clean
+.PHONY: all deps build run test lint format bench sanitize clean
 
 all: build
 
@@ -25,6 +25,14 @@ run: deps $(BUILD)/CMakeCache.txt
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
+
+# Every C and C++ file as clang-format (the project's .clang-format) writes it, and the shell
+# scripts parse. `make format` rewrites the files that are not.
+lint: deps
+	@scripts/lint.sh
+
+format: deps
+	git ls-files '*.c' '*.cpp' '*.h' '*.hpp' | xargs clang-format -i
 
 # Address and undefined-behaviour sanitizers over the whole test suite.
 sanitize:

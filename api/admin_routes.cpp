@@ -56,12 +56,13 @@ Reply reload(const Services& s, const ApiRequest& r) {
   if (!reloaded) {
     json errors = json::array();
     for (const auto& e : reloaded.error())
-      errors.push_back({{"file", e.file}, {"line", e.line}, {"column", e.column},
-                        {"message", e.message}});
+      errors.push_back(
+          {{"file", e.file}, {"line", e.line}, {"column", e.column}, {"message", e.message}});
     spdlog::warn("reload refused ({} errors); the live scorers stay", reloaded.error().size());
-    return json_reply(422, {{"error", {{"code", "invalid_config"},
-                                       {"message", "the configuration has errors; nothing changed"},
-                                       {"details", {{"errors", std::move(errors)}}}}}});
+    return json_reply(422, {{"error",
+                             {{"code", "invalid_config"},
+                              {"message", "the configuration has errors; nothing changed"},
+                              {"details", {{"errors", std::move(errors)}}}}}});
   }
   spdlog::info("reloaded: {} scorers, primary {}", (*reloaded)->entries().size(),
                (*reloaded)->primary().name());
@@ -73,8 +74,10 @@ Reply create_key(const Services& s, const ApiRequest& r) {
   if (!body) return fail(body.error(), r);
   auto name = body->find("name");
   if (name == body->end() || !name->is_string() || !valid_key_name(name->get<std::string>()))
-    return fail(Error::validation("name", "name is required: 1 to 64 letters, digits, '-', '_' "
-                                          "or '.'"), r);
+    return fail(Error::validation("name",
+                                  "name is required: 1 to 64 letters, digits, '-', '_' "
+                                  "or '.'"),
+                r);
   auto role_member = body->find("role");
   auto role = role_member != body->end() && role_member->is_string()
                   ? store::parse_role(role_member->get<std::string>())

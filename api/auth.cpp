@@ -25,10 +25,14 @@ std::string to_hex(const unsigned char* bytes, std::size_t n) {
 
 bool role_allows(Role role, Right right) {
   switch (right) {
-    case Right::Read: return true;
-    case Right::Manage: return role == Role::Manager || role == Role::Admin;
-    case Right::Analyze: return role == Role::Analyst || role == Role::Admin;
-    case Right::Administer: return role == Role::Admin;
+    case Right::Read:
+      return true;
+    case Right::Manage:
+      return role == Role::Manager || role == Role::Admin;
+    case Right::Analyze:
+      return role == Role::Analyst || role == Role::Admin;
+    case Right::Administer:
+      return role == Role::Admin;
   }
   return false;
 }

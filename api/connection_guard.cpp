@@ -1,15 +1,14 @@
 #include "api/connection_guard.h"
 
+#include <pistache/peer.h>
+#include <pistache/transport.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-#include <pistache/peer.h>
-#include <pistache/transport.h>
 
 #include "api/exchange.h"
 
@@ -53,12 +52,18 @@ std::shared_ptr<ClientConnection> connection_of_peer(const std::shared_ptr<Tcp::
 
 std::string_view reason_of(int status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 431: return "Request Header Fields Too Large";
-    default: return "Service Unavailable";
+    case 400:
+      return "Bad Request";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    default:
+      return "Service Unavailable";
   }
 }
 
@@ -67,15 +72,13 @@ std::string_view reason_of(int status) {
 void answer_and_close(int fd, int status, std::string_view code, const std::string& message) {
   const std::string id = next_request_id();
   const std::string body =
-      nlohmann::json{{"error",
-                      {{"code", code},
-                       {"message", message},
-                       {"details", {{"request_id", id}}}}}}
+      nlohmann::json{
+          {"error", {{"code", code}, {"message", message}, {"details", {{"request_id", id}}}}}}
           .dump();
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason_of(status)) +
-                    "\r\nContent-Type: application/json\r\nContent-Length: " +
-                    std::to_string(body.size()) + "\r\nConnection: close\r\nX-Request-Id: " + id +
-                    "\r\n\r\n" + body;
+  std::string out =
+      "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason_of(status)) +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nConnection: close\r\nX-Request-Id: " + id + "\r\n\r\n" + body;
   // Small enough for an empty socket buffer; a client that reads nothing loses only itself.
   (void)::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   ::shutdown(fd, SHUT_WR);
@@ -105,11 +108,12 @@ bool deliver(ClientConnection& connection, const std::function<void()>& send) {
 }
 
 GuardedHandler::GuardedHandler(std::shared_ptr<Rest::Router> router, GuardOptions options)
-    : router_(std::move(router)), options_(options),
-      parser_(std::make_shared<Parser>(router_)) {}
+    : router_(std::move(router)), options_(options), parser_(std::make_shared<Parser>(router_)) {}
 
 GuardedHandler::GuardedHandler(const GuardedHandler& other)
-    : Http::Handler(other), router_(other.router_), options_(other.options_),
+    : Http::Handler(other),
+      router_(other.router_),
+      options_(other.options_),
       parser_(std::make_shared<Parser>(router_)) {}
 
 GuardedHandler::~GuardedHandler() = default;
@@ -154,7 +158,8 @@ void GuardedHandler::evict_idle(const std::shared_ptr<Tcp::Peer>& newcomer) {
   }
   std::sort(idle.begin(), idle.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
-  const std::size_t closing = std::min<std::size_t>(idle.size(), std::max<std::size_t>(8, idle.size() / 8));
+  const std::size_t closing =
+      std::min<std::size_t>(idle.size(), std::max<std::size_t>(8, idle.size() / 8));
   for (std::size_t i = 0; i < closing; ++i) {
     // Pistache sees the end of the stream and closes it as a departure of the client.
     ::shutdown(idle[i].second->fd(), SHUT_RDWR);

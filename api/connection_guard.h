@@ -47,7 +47,7 @@ struct ClientConnection {
   std::atomic<int> in_flight{0};
   // When its last request arrived or its last answer was queued (steady clock, any thread).
   std::atomic<std::chrono::steady_clock::rep> last_active{0};
-  RequestScreen screen;  // reactor thread only
+  RequestScreen screen;       // reactor thread only
   std::size_t discarded = 0;  // bytes dropped after a refusal (reactor thread only)
 
   void touch() { last_active = std::chrono::steady_clock::now().time_since_epoch().count(); }

@@ -1,12 +1,12 @@
 #include "api/exchange.h"
 
+#include <sys/random.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <cstdio>
-
-#include <sys/random.h>
-#include <atomic>
 
 namespace leadscore::api {
 namespace {
@@ -102,15 +102,15 @@ Reply error_reply(const Error& error, const std::string& request_id, const json&
   }
   if (!error.field.empty()) details["field"] = error.field;
   if (!error.failed_checks.empty()) details["failed_checks"] = error.failed_checks;
-  return json_reply(status_of(error.code),
-                    {{"error", {{"code", code_name(error.code)},
-                                {"message", message},
-                                {"details", details}}}});
+  return json_reply(
+      status_of(error.code),
+      {{"error", {{"code", code_name(error.code)}, {"message", message}, {"details", details}}}});
 }
 
 std::expected<std::int64_t, Error> parse_id(const std::string* text, std::string_view field) {
   const std::string name(field);
-  if (!text || text->empty()) return std::unexpected(Error::validation(name, name + " is required"));
+  if (!text || text->empty())
+    return std::unexpected(Error::validation(name, name + " is required"));
   std::int64_t value = 0;
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
   if (ec != std::errc() || end != text->data() + text->size())
@@ -128,9 +128,9 @@ std::expected<json, Error> parse_json_object(const std::string& body, bool empty
   if (body.find('\0') != std::string::npos)
     return std::unexpected(Error::validation("body", "the body is not valid JSON (a NUL byte)"));
   if (nests_deeper_than(body, kMaxJsonDepth))
-    return std::unexpected(Error::validation(
-        "body", "the body nests arrays and objects deeper than " + std::to_string(kMaxJsonDepth) +
-                    " levels"));
+    return std::unexpected(
+        Error::validation("body", "the body nests arrays and objects deeper than " +
+                                      std::to_string(kMaxJsonDepth) + " levels"));
   json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded())
     return std::unexpected(Error::validation("body", "the body is not valid JSON"));
@@ -139,8 +139,7 @@ std::expected<json, Error> parse_json_object(const std::string& body, bool empty
   return parsed;
 }
 
-std::optional<Error> check_members(const json& object,
-                                   const std::vector<std::string_view>& allowed,
+std::optional<Error> check_members(const json& object, const std::vector<std::string_view>& allowed,
                                    const std::vector<std::string_view>& forbidden) {
   for (const auto& [key, value] : object.items()) {
     if (std::ranges::find(allowed, key) != allowed.end()) continue;

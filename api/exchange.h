@@ -6,25 +6,24 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "api/auth.h"
 #include "engine/domain/error.h"
 
 namespace leadscore::api {
 
-using nlohmann::json;
 using domain::Error;
 using domain::ErrorCode;
+using nlohmann::json;
 
 struct ApiRequest {
-  std::string id;  // request id, also sent back as X-Request-Id
+  std::string id;      // request id, also sent back as X-Request-Id
   std::string client;  // the client's address: the front door's X-Real-IP, else the peer's
   std::string method;
   std::string path;

@@ -19,9 +19,9 @@
 namespace leadscore::api {
 
 struct FrontDoorSite {
-  std::string listen = "127.0.0.1:8000";  // where clients connect (nginx `listen`)
+  std::string listen = "127.0.0.1:8000";    // where clients connect (nginx `listen`)
   std::string upstream = "127.0.0.1:8001";  // where leadscore listens (loopback)
-  std::string dir;  // the pid file, error log and temporary files of this nginx
+  std::string dir;   // the pid file, error log and temporary files of this nginx
   std::string user;  // worker user when started as root (empty: nginx's default)
 };
 

@@ -48,7 +48,8 @@ inline std::expected<store::PageRequest, Error> parse_page(const ApiRequest& r) 
   }
   if (const auto* cursor = r.query_value("cursor")) {
     auto id = parse_id(cursor, "cursor");
-    if (!id) return std::unexpected(Error::validation("cursor", "cursor is not one this server gave"));
+    if (!id)
+      return std::unexpected(Error::validation("cursor", "cursor is not one this server gave"));
     page.after_id = *id;
   }
   return page;
@@ -59,10 +60,10 @@ template <typename T>
 Reply page_reply(const store::Page<T>& page) {
   json items = json::array();
   for (const auto& item : page.items) items.push_back(to_json(item));
-  return json_reply(200, {{"items", std::move(items)},
-                          {"next_cursor", page.next_after_id
-                                              ? json(std::to_string(*page.next_after_id))
-                                              : json(nullptr)}});
+  return json_reply(
+      200, {{"items", std::move(items)},
+            {"next_cursor",
+             page.next_after_id ? json(std::to_string(*page.next_after_id)) : json(nullptr)}});
 }
 
 // A route on /<things>/{id}: the reply of `act(session, id)`, on a leased session.

@@ -4,7 +4,6 @@
 
 #include <expected>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "engine/domain/analysis.h"

@@ -34,7 +34,9 @@ class LeadCache {
     mutable std::mutex mutex;
     std::unordered_map<std::int64_t, domain::Lead> leads;
   };
-  Shard& shard_of(std::int64_t id) const { return shards_[static_cast<std::uint64_t>(id) % kShards]; }
+  Shard& shard_of(std::int64_t id) const {
+    return shards_[static_cast<std::uint64_t>(id) % kShards];
+  }
 
   std::size_t per_shard_;
   mutable std::array<Shard, kShards> shards_;

@@ -78,7 +78,8 @@ std::expected<store::LeadFilter, Error> lead_filter(const Services& s, const Api
 std::expected<LeadStage, Error> stage_member(const json& body) {
   auto it = body.find("stage");
   if (it == body.end()) return std::unexpected(Error::validation("stage", "stage is required"));
-  if (!it->is_string()) return std::unexpected(Error::validation("stage", "stage must be a string"));
+  if (!it->is_string())
+    return std::unexpected(Error::validation("stage", "stage must be a string"));
   auto stage = domain::parse_lead_stage(it->get<std::string>());
   if (!stage)
     return std::unexpected(Error::validation(
@@ -156,9 +157,7 @@ json analysis_reply(const domain::Analysis& a, const Lead& lead) {
 
 }  // namespace
 
-Reply health(const Services&, const ApiRequest&) {
-  return json_reply(200, {{"status", "ok"}});
-}
+Reply health(const Services&, const ApiRequest&) { return json_reply(200, {{"status", "ok"}}); }
 
 Reply ready(const Services& s, const ApiRequest& r) {
   auto session = s.db->session(std::chrono::seconds(2));
@@ -186,8 +185,8 @@ Reply get_lead(const Services& s, const ApiRequest& r) {
 }
 
 Reply list_leads(const Services& s, const ApiRequest& r) {
-  if (auto e = check_query(r, {"stage", "source", "min_score", "max_score", "recommendation",
-                               "limit", "cursor"}))
+  if (auto e = check_query(
+          r, {"stage", "source", "min_score", "max_score", "recommendation", "limit", "cursor"}))
     return fail(*e, r);
   auto filter = lead_filter(s, r);
   if (!filter) return fail(filter.error(), r);
@@ -241,13 +240,13 @@ Reply import_leads(const Services& s, const ApiRequest& r) {
     const std::size_t all = csv->refused + csv->rows.size();
     return fail(
         r,
-        Error::validation("", std::to_string(csv->refused) + " of " + std::to_string(all) +
-                                  " rows are not acceptable; nothing was imported "
-                                  "(?partial=true imports the others)" +
-                                  (csv->refused > csv->problems.size()
-                                       ? "; the first " + std::to_string(csv->problems.size()) +
-                                             " are listed"
-                                       : std::string())),
+        Error::validation(
+            "", std::to_string(csv->refused) + " of " + std::to_string(all) +
+                    " rows are not acceptable; nothing was imported "
+                    "(?partial=true imports the others)" +
+                    (csv->refused > csv->problems.size()
+                         ? "; the first " + std::to_string(csv->problems.size()) + " are listed"
+                         : std::string())),
         {{"rows", std::move(refused)}, {"refused", csv->refused}});
   }
   std::vector<domain::NewLead> leads;
@@ -313,7 +312,8 @@ Reply add_activity(const Services& s, const ApiRequest& r) {
   if (!body) return fail(body.error(), r);
   std::int64_t count = 1;
   if (auto it = body->find("count"); it != body->end()) {
-    if (!it->is_number_integer() || (it->is_number_unsigned() && it->get<std::uint64_t>() > 1000000) ||
+    if (!it->is_number_integer() ||
+        (it->is_number_unsigned() && it->get<std::uint64_t>() > 1000000) ||
         it->get<std::int64_t>() < 1 || it->get<std::int64_t>() > 1000000)
       return fail(Error::validation("count", "count must be an integer from 1 to 1000000"), r);
     count = it->get<std::int64_t>();
@@ -377,11 +377,13 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
       return fail({ErrorCode::LeadFinal,
                    "lead " + std::to_string(*id) + " is " +
                        std::string(domain::to_string(seen->stage)) + " and cannot be analyzed",
-                   {}, {}},
+                   {},
+                   {}},
                   r);
     }
     domain::Analysis analysis = analysis_of(*id, role, r.identity.name, *seen, offer);
-    const scoring::FallbackRun run = scoring::run_with_fallback(*scorers, *scorer, analysis.features);
+    const scoring::FallbackRun run =
+        scoring::run_with_fallback(*scorers, *scorer, analysis.features);
     // Every failed run is kept, with its error, before whatever answered instead.
     for (const auto& failure : run.failures) {
       s.scorers->record_error(failure.scorer, failure.error);
@@ -394,8 +396,7 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
       if (!c) return fail(c.error(), r);
       if (auto kept = (*c)->append_analysis(failed); !kept) return fail(kept.error(), r);
     }
-    if (!run.result)
-      return fail({ErrorCode::ScorerUnavailable, run.failure_summary(), {}, {}}, r);
+    if (!run.result) return fail({ErrorCode::ScorerUnavailable, run.failure_summary(), {}, {}}, r);
     analysis.scorer = run.scorer->name();
     analysis.scorer_version = run.scorer->version();
     analysis.latency_ms = run.latency_ms;

@@ -1,10 +1,10 @@
 #include "api/live_scorers.h"
 
-#include "plugins/lua/rule_tests.h"
-
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+
+#include "plugins/lua/rule_tests.h"
 
 namespace leadscore::api {
 namespace {
@@ -12,8 +12,9 @@ namespace {
 std::string now_rfc3339() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                          now.time_since_epoch()).count() % 1000000;
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
+      1000000;
   std::tm utc{};
   gmtime_r(&seconds, &utc);
   char text[64];
@@ -25,8 +26,7 @@ std::string now_rfc3339() {
 
 }  // namespace
 
-LiveScorers::LiveScorers(std::shared_ptr<const scoring::ScorerSet> scorers,
-                         std::string config_path)
+LiveScorers::LiveScorers(std::shared_ptr<const scoring::ScorerSet> scorers, std::string config_path)
     : current_(std::move(scorers)), config_path_(std::move(config_path)) {}
 
 std::expected<std::shared_ptr<const scoring::ScorerSet>, std::vector<config::ConfigError>>
@@ -52,7 +52,8 @@ LiveScorers::reload() {
         }
       }
       if (errors.empty())
-        errors.push_back({config->rules.tests, 0, 0, "no rule test found in " + config->rules.tests});
+        errors.push_back(
+            {config->rules.tests, 0, 0, "no rule test found in " + config->rules.tests});
       return std::unexpected(std::move(errors));
     }
   }

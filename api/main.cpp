@@ -1,7 +1,5 @@
 // leadscore: the one binary. `leadscore serve | migrate | keys create | score | rules`.
 #include <signal.h>
-
-#include <csignal>
 #include <spdlog/async.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -10,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,9 +20,9 @@
 #include <thread>
 
 #include "api/auth.h"
+#include "api/front_door.h"
 #include "api/json_mapping.h"
 #include "api/offer_cache.h"
-#include "api/front_door.h"
 #include "api/server.h"
 #include "engine/config/app_config.h"
 #include "engine/scoring/registry.h"

@@ -21,11 +21,23 @@ bool iequals(std::string_view a, std::string_view b) {
 // Headers Pistache parses into typed values (its registry, and cookies) that leadscore never
 // reads. The ones it reads are screened here instead (Content-Length), refused
 // (Transfer-Encoding), or parsed without throwing (Authorization, Connection).
-constexpr std::string_view kUnread[] = {
-    "Accept", "Access-Control-Allow-Headers", "Access-Control-Allow-Methods",
-    "Access-Control-Allow-Origin", "Access-Control-Expose-Headers", "Allow", "Cache-Control",
-    "Content-Encoding", "Content-Type", "Cookie", "Date", "Expect", "Host", "Location",
-    "Server", "Set-Cookie", "User-Agent"};
+constexpr std::string_view kUnread[] = {"Accept",
+                                        "Access-Control-Allow-Headers",
+                                        "Access-Control-Allow-Methods",
+                                        "Access-Control-Allow-Origin",
+                                        "Access-Control-Expose-Headers",
+                                        "Allow",
+                                        "Cache-Control",
+                                        "Content-Encoding",
+                                        "Content-Type",
+                                        "Cookie",
+                                        "Date",
+                                        "Expect",
+                                        "Host",
+                                        "Location",
+                                        "Server",
+                                        "Set-Cookie",
+                                        "User-Agent"};
 
 bool is_unread(std::string_view name) {
   return std::any_of(std::begin(kUnread), std::end(kUnread),
@@ -62,8 +74,8 @@ ScreenVerdict RequestScreen::feed(std::string_view bytes, std::string& passed) {
   std::size_t i = 0;
   while (i < bytes.size()) {
     if (phase_ == Phase::Body) {
-      const auto take = static_cast<std::size_t>(
-          std::min<unsigned long long>(body_left_, bytes.size() - i));
+      const auto take =
+          static_cast<std::size_t>(std::min<unsigned long long>(body_left_, bytes.size() - i));
       passed.append(bytes.substr(i, take));
       i += take;
       body_left_ -= take;
@@ -73,7 +85,8 @@ ScreenVerdict RequestScreen::feed(std::string_view bytes, std::string& passed) {
     const unsigned char c = static_cast<unsigned char>(bytes[i++]);
     ++head_bytes_;
     if (after_cr_) {
-      if (c != '\n') return refuse(400, "bad_request", "a CR not followed by LF in the request head");
+      if (c != '\n')
+        return refuse(400, "bad_request", "a CR not followed by LF in the request head");
       after_cr_ = false;
       if (auto v = end_line(passed); v.refused()) return v;
       continue;
@@ -88,18 +101,18 @@ ScreenVerdict RequestScreen::feed(std::string_view bytes, std::string& passed) {
       return refuse(400, "bad_request", "a control byte in the request head");
     if (lines_ == 0) {
       if (line_.size() >= limits_.request_line)
-        return refuse(414, "uri_too_long",
-                      "the request line is longer than " + std::to_string(limits_.request_line) +
-                          " bytes");
+        return refuse(
+            414, "uri_too_long",
+            "the request line is longer than " + std::to_string(limits_.request_line) + " bytes");
     } else if (line_.size() >= limits_.header_line) {
-      return refuse(431, "header_too_large",
-                    "a header line is longer than " + std::to_string(limits_.header_line) +
-                        " bytes");
+      return refuse(
+          431, "header_too_large",
+          "a header line is longer than " + std::to_string(limits_.header_line) + " bytes");
     }
     if (head_bytes_ > limits_.header_bytes)
-      return refuse(431, "header_too_large",
-                    "the request headers are larger than " + std::to_string(limits_.header_bytes) +
-                        " bytes");
+      return refuse(
+          431, "header_too_large",
+          "the request headers are larger than " + std::to_string(limits_.header_bytes) + " bytes");
     line_.push_back(static_cast<char>(c));
   }
   return {};
@@ -157,7 +170,8 @@ ScreenVerdict RequestScreen::check_request_line(std::string_view line) {
 
 ScreenVerdict RequestScreen::check_header(std::string_view line) {
   if (line.front() == ' ' || line.front() == '\t')
-    return refuse(400, "bad_request", "obsolete line folding (a header line starting with a space)");
+    return refuse(400, "bad_request",
+                  "obsolete line folding (a header line starting with a space)");
   const auto colon = line.find(':');
   if (colon == std::string_view::npos)
     return refuse(400, "bad_request", "a header line without a colon");
@@ -175,17 +189,17 @@ ScreenVerdict RequestScreen::check_header(std::string_view line) {
         !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
       return refuse(400, "bad_request", "Content-Length must be a non-negative decimal number");
     if (value.size() > 18)
-      return refuse(413, "payload_too_large",
-                    "the request body is larger than " + std::to_string(limits_.body_bytes) +
-                        " bytes");
+      return refuse(
+          413, "payload_too_large",
+          "the request body is larger than " + std::to_string(limits_.body_bytes) + " bytes");
     unsigned long long length = 0;
     for (char c : value) length = length * 10 + static_cast<unsigned>(c - '0');
     if (has_length_ && length != content_length_)
       return refuse(400, "bad_request", "two different Content-Length headers");
     if (length > limits_.body_bytes)
-      return refuse(413, "payload_too_large",
-                    "the request body is larger than " + std::to_string(limits_.body_bytes) +
-                        " bytes");
+      return refuse(
+          413, "payload_too_large",
+          "the request body is larger than " + std::to_string(limits_.body_bytes) + " bytes");
     has_length_ = true;
     content_length_ = length;
   }

@@ -29,8 +29,8 @@ struct Services {
   store::Database* db = nullptr;
   LiveScorers* scorers = nullptr;
   KeyCache* keys = nullptr;
-  LeadCache* leads = nullptr;     // optional: recently analyzed leads
-  WorkerPool* shadows = nullptr;  // optional: runs shadow scorers off the response path
+  LeadCache* leads = nullptr;                 // optional: recently analyzed leads
+  WorkerPool* shadows = nullptr;              // optional: runs shadow scorers off the response path
   store::AnalysisWriter* analyses = nullptr;  // optional: group commit of primary analyses
   OfferCache* offers = nullptr;  // optional: the active offer scorers see (none without it)
 };

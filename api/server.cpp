@@ -72,10 +72,14 @@ std::vector<std::string> param_names(std::string_view path) {
 
 Right right_of(Access access) {
   switch (access) {
-    case Access::Read: return Right::Read;
-    case Access::Manage: return Right::Manage;
-    case Access::Analyze: return Right::Analyze;
-    default: return Right::Administer;
+    case Access::Read:
+      return Right::Read;
+    case Access::Manage:
+      return Right::Manage;
+    case Access::Analyze:
+      return Right::Analyze;
+    default:
+      return Right::Administer;
   }
 }
 
@@ -145,20 +149,21 @@ struct Server::Impl {
 
   void add_route(const RouteSpec& spec) {
     auto names = param_names(spec.path);
-    router->addRoute(method_of(spec.method), spec.path,
-                    [this, &spec, names](const Rest::Request request, Http::ResponseWriter writer) {
-                      handle(spec, names, request, std::move(writer));
-                      return Rest::Route::Result::Ok;
-                    });
+    router->addRoute(
+        method_of(spec.method), spec.path,
+        [this, &spec, names](const Rest::Request request, Http::ResponseWriter writer) {
+          handle(spec, names, request, std::move(writer));
+          return Rest::Route::Result::Ok;
+        });
   }
 
   void handle(const RouteSpec& spec, const std::vector<std::string>& names,
               const Rest::Request& request, Http::ResponseWriter writer) {
     auto connection = GuardedHandler::connection_of(writer);
     if (connection) connection->in_flight.fetch_add(1);
-    auto exchange = std::make_unique<Exchange>(Exchange{copy_request(request), std::move(writer),
-                                                        Clock::now(), keep_alive(request),
-                                                        std::move(connection)});
+    auto exchange =
+        std::make_unique<Exchange>(Exchange{copy_request(request), std::move(writer), Clock::now(),
+                                            keep_alive(request), std::move(connection)});
     const std::size_t body_limit = spec.body_limit == BodyLimit::Import
                                        ? services.config->server.max_import_bytes
                                        : services.config->server.max_body_bytes;
@@ -183,10 +188,9 @@ struct Server::Impl {
                                            : "an Authorization: Bearer <key> header is required"));
       }
       if (!role_allows(identity->role, right_of(spec.access))) {
-        return finish(*exchange,
-                      error(403, "forbidden",
-                            "the " + std::string(store::to_string(identity->role)) +
-                                " role may not " + spec.method + " " + spec.path));
+        return finish(*exchange, error(403, "forbidden",
+                                       "the " + std::string(store::to_string(identity->role)) +
+                                           " role may not " + spec.method + " " + spec.path));
       }
       exchange->request.identity = std::move(*identity);
     }
@@ -209,8 +213,8 @@ struct Server::Impl {
   }
 
   static Reply error(int status, std::string_view code, const std::string& message) {
-    return json_reply(status,
-                      {{"error", {{"code", code}, {"message", message}, {"details", json::object()}}}});
+    return json_reply(
+        status, {{"error", {{"code", code}, {"message", message}, {"details", json::object()}}}});
   }
 
   Reply run(const RouteSpec& spec, const ApiRequest& request) {
@@ -220,8 +224,8 @@ struct Server::Impl {
       spdlog::error("request {} {} {} failed: {}", request.id, request.method, request.path,
                     e.what());
     } catch (...) {
-      spdlog::error("request {} {} {} failed with an unknown exception", request.id,
-                    request.method, request.path);
+      spdlog::error("request {} {} {} failed with an unknown exception", request.id, request.method,
+                    request.path);
     }
     return error_reply(domain::Error::internal(""), request.id);
   }
@@ -337,8 +341,8 @@ void Server::start() {
   mallopt(M_MMAP_THRESHOLD, kOwnMappingBytes);
   const int descriptors = raise_descriptor_limit();
   d.descriptor_high_water = std::max(descriptors - kDescriptorReserve, descriptors / 2);
-  d.endpoint = std::make_unique<Http::Endpoint>(
-      Address(d.host, Port(static_cast<std::uint16_t>(cfg.port))));
+  d.endpoint =
+      std::make_unique<Http::Endpoint>(Address(d.host, Port(static_cast<std::uint16_t>(cfg.port))));
   auto options = Http::Endpoint::options()
                      .threads(cfg.threads)
                      .maxRequestSize(transport_limit(cfg))
@@ -386,6 +390,8 @@ void Server::stop() {
   d.endpoint->shutdown();
 }
 
-std::uint16_t Server::port() const { return static_cast<std::uint16_t>(impl_->endpoint->getPort()); }
+std::uint16_t Server::port() const {
+  return static_cast<std::uint16_t>(impl_->endpoint->getPort());
+}
 
 }  // namespace leadscore::api

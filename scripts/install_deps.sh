@@ -7,7 +7,7 @@ packages=(
   libpistache-dev libyaml-cpp-dev liblua5.4-dev libspdlog-dev nlohmann-json3-dev
   libcurl4-openssl-dev libpq-dev libcli11-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  postgresql nginx openssl wrk curl jq
+  postgresql nginx openssl wrk curl jq clang-format
 )
 
 missing=()

@@ -21,12 +21,12 @@ namespace leadscore::config {
 struct ServerConfig {
   std::string host = "127.0.0.1";  // listen address; 0.0.0.0 for every interface
   int port = 8000;
-  int threads = 2;                       // Pistache reactor threads
-  int workers = 32;                      // off-reactor pool for database and scoring work
-  int queue_limit = 1024;                // queued requests before answering 503
-  std::size_t max_body_bytes = 1 << 20;  // largest request body; 413 above
+  int threads = 2;                          // Pistache reactor threads
+  int workers = 32;                         // off-reactor pool for database and scoring work
+  int queue_limit = 1024;                   // queued requests before answering 503
+  std::size_t max_body_bytes = 1 << 20;     // largest request body; 413 above
   std::size_t max_import_bytes = 16 << 20;  // largest CSV body of POST /leads/import; 413 above
-  int request_timeout_ms = 10000;        // deadline of one queued request
+  int request_timeout_ms = 10000;           // deadline of one queued request
   // A request must arrive whole and be answered within this, or the connection is answered
   // 408 and closed; above request_timeout_ms.
   int header_timeout_ms = 30000;

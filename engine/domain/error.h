@@ -9,15 +9,15 @@
 namespace leadscore::domain {
 
 enum class ErrorCode {
-  Validation,          // bad input: 400 validation_error
-  NotFound,            // 404 not_found
-  LeadFinal,           // the lead is transferred or lost: 409 lead_final
-  InvalidTransition,   // a stage move the rules forbid: 409 invalid_transition
-  Conflict,            // another state conflict (duplicate name, lead with a sale): 409 conflict
-  HandoffRejected,     // 422 handoff_rejected, details.failed_checks
-  ScorerUnavailable,   // 503 scorer_unavailable
-  Unavailable,         // a dependency is down: 503 unavailable
-  Internal,            // 500 internal_error; the message is logged, never sent
+  Validation,         // bad input: 400 validation_error
+  NotFound,           // 404 not_found
+  LeadFinal,          // the lead is transferred or lost: 409 lead_final
+  InvalidTransition,  // a stage move the rules forbid: 409 invalid_transition
+  Conflict,           // another state conflict (duplicate name, lead with a sale): 409 conflict
+  HandoffRejected,    // 422 handoff_rejected, details.failed_checks
+  ScorerUnavailable,  // 503 scorer_unavailable
+  Unavailable,        // a dependency is down: 503 unavailable
+  Internal,           // 500 internal_error; the message is logged, never sent
 };
 
 struct Error {

@@ -4,10 +4,14 @@ namespace leadscore::domain {
 
 std::string_view code(HandoffCheck check) {
   switch (check) {
-    case HandoffCheck::StageNotQualified: return "stage_not_qualified";
-    case HandoffCheck::NotAnalyzed: return "not_analyzed";
-    case HandoffCheck::ScoreBelowThreshold: return "score_below_threshold";
-    case HandoffCheck::BusinessDomainMissing: return "business_domain_missing";
+    case HandoffCheck::StageNotQualified:
+      return "stage_not_qualified";
+    case HandoffCheck::NotAnalyzed:
+      return "not_analyzed";
+    case HandoffCheck::ScoreBelowThreshold:
+      return "score_below_threshold";
+    case HandoffCheck::BusinessDomainMissing:
+      return "business_domain_missing";
   }
   return "unknown";
 }

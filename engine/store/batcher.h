@@ -34,8 +34,10 @@ class Batcher {
   using Admits = std::function<bool(const std::vector<const Request*>& batch, const Request& next)>;
 
   Batcher(Run run, std::size_t max_batch, int max_in_flight, Admits admits = {})
-      : run_(std::move(run)), admits_(std::move(admits)),
-        max_batch_(std::max<std::size_t>(max_batch, 1)), max_in_flight_(std::max(max_in_flight, 1)) {}
+      : run_(std::move(run)),
+        admits_(std::move(admits)),
+        max_batch_(std::max<std::size_t>(max_batch, 1)),
+        max_in_flight_(std::max(max_in_flight, 1)) {}
 
   Response submit(const Request& request) {
     Pending mine{&request, std::nullopt, {}};

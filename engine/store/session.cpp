@@ -103,9 +103,10 @@ const Statement kLockLeadForDelete{
     " FROM leads WHERE id = $1::bigint FOR UPDATE OF leads"};
 // Analyses carry no foreign key (migration 002): they go with the lead here. Stage events
 // cascade.
-const Statement kDeleteLead{"delete_lead",
-                            "WITH analyses_gone AS (DELETE FROM analyses WHERE lead_id = $1::bigint)"
-                            " DELETE FROM leads WHERE id = $1::bigint"};
+const Statement kDeleteLead{
+    "delete_lead",
+    "WITH analyses_gone AS (DELETE FROM analyses WHERE lead_id = $1::bigint)"
+    " DELETE FROM leads WHERE id = $1::bigint"};
 const Statement kLeadEvents{"lead_events",
                             "SELECT from_stage, to_stage, actor, leadscore_rfc3339(at)"
                             " FROM stage_events WHERE lead_id = $1::bigint AND sale_id IS NULL"
@@ -339,14 +340,12 @@ Result<domain::Lead> recorded(const PgResult& r, int row, int lead_first, std::i
     auto stage = domain::parse_lead_stage(r.text(row, lead_first + 2));
     return lead_final(id, stage.value_or(LeadStage::Lost));
   }
-  return error(ErrorCode::Conflict,
-               "lead " + std::to_string(id) + " changed since it was read; read it and score again");
+  return error(ErrorCode::Conflict, "lead " + std::to_string(id) +
+                                        " changed since it was read; read it and score again");
 }
 
 // A JSON string. Strict: text that is not UTF-8 throws, as PostgreSQL would refuse it.
-std::string json_string(std::string_view text) {
-  return nlohmann::json(text).dump();
-}
+std::string json_string(std::string_view text) { return nlohmann::json(text).dump(); }
 
 // The input of kRecordAnalysesOnLeads.
 std::string analyses_batch_json(std::span<const AnalysisToRecord> batch) {
@@ -717,8 +716,8 @@ std::vector<Result<domain::Lead>> Session::record_analyses(
   };
   const bool batchable =
       batch.size() > 1 && std::ranges::all_of(batch, [](const AnalysisToRecord& item) {
-        return item.analysis->result && (item.analysis->lead_id == 0 ||
-                                         item.analysis->lead_id == item.seen->id);
+        return item.analysis->result &&
+               (item.analysis->lead_id == 0 || item.analysis->lead_id == item.seen->id);
       });
   if (!batchable) return one_by_one();
   bool refused = false;  // PostgreSQL refused the statement: nothing of the batch was written

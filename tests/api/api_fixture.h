@@ -13,8 +13,8 @@
 #include "api/auth.h"
 #include "api/live_scorers.h"
 #include "api/offer_cache.h"
-#include "api/worker_pool.h"
 #include "api/server.h"
+#include "api/worker_pool.h"
 #include "engine/config/app_config.h"
 #include "engine/store/store.h"
 #include "tests/api/http_client.h"
@@ -34,9 +34,9 @@ class ApiTest : public ::testing::Test {
   HttpResponse call(const std::string& method, const std::string& path,
                     const std::string& body = "", const std::string& key = "");
   template <typename J>
-    requires std::same_as<J, nlohmann::json>
-  HttpResponse call(const std::string& method, const std::string& path, const J& body,
-                    const std::string& key = "") {
+  requires std::same_as<J, nlohmann::json> HttpResponse call(const std::string& method,
+                                                             const std::string& path, const J& body,
+                                                             const std::string& key = "") {
     return call(method, path, body.dump(), key);
   }
   // Creates a lead as the manager; fails the test unless it answers 201.

@@ -31,7 +31,8 @@ TEST_F(Auth, RolesLimitWhatAKeyMayDo) {
 }
 
 TEST_F(Auth, KeysAreCreatedShownOnceListedAndRevoked) {
-  auto created = call("POST", "/admin/keys", json{{"name", "crm-sync"}, {"role", "manager"}}, admin_key);
+  auto created =
+      call("POST", "/admin/keys", json{{"name", "crm-sync"}, {"role", "manager"}}, admin_key);
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string key = created.json()["key"];
   EXPECT_TRUE(key.starts_with("lsk_"));
@@ -39,7 +40,8 @@ TEST_F(Auth, KeysAreCreatedShownOnceListedAndRevoked) {
 
   auto lead = call("POST", "/leads", json{{"source", "partner"}}, key);
   ASSERT_EQ(lead.status, 201);
-  json history = call("GET", "/leads/" + std::to_string(lead.json()["id"].get<int>()) + "/history").json();
+  json history =
+      call("GET", "/leads/" + std::to_string(lead.json()["id"].get<int>()) + "/history").json();
   EXPECT_EQ(history["stage_events"][0]["actor"], "crm-sync");
 
   auto listed = call("GET", "/admin/keys", "", admin_key);
@@ -48,9 +50,11 @@ TEST_F(Auth, KeysAreCreatedShownOnceListedAndRevoked) {
   EXPECT_EQ(listed.body.find(key), std::string::npos);
   EXPECT_EQ(listed.body.find("hash"), std::string::npos);
 
-  EXPECT_EQ(call("POST", "/admin/keys", json{{"name", "crm-sync"}, {"role", "viewer"}}, admin_key).status,
-            409);
-  EXPECT_EQ(call("POST", "/admin/keys", json{{"name", "x"}, {"role", "god"}}, admin_key).status, 400);
+  EXPECT_EQ(
+      call("POST", "/admin/keys", json{{"name", "crm-sync"}, {"role", "viewer"}}, admin_key).status,
+      409);
+  EXPECT_EQ(call("POST", "/admin/keys", json{{"name", "x"}, {"role", "god"}}, admin_key).status,
+            400);
   EXPECT_EQ(call("POST", "/admin/keys", json{{"name", "bad name!"}, {"role", "viewer"}}, admin_key)
                 .json()["error"]["details"]["field"],
             "name");

@@ -130,7 +130,9 @@ TEST_F(BadInput, MutatedBodiesNeverCause500) {
   };
   const std::vector<std::string> seeds{
       R"({"source":"partner","business_domain":"saas","activity_count":3,"name":"A"})",
-      R"({"stage":"contacted"})", R"({"count":2})", R"({"name":"k1","role":"viewer"})",
+      R"({"stage":"contacted"})",
+      R"({"count":2})",
+      R"({"name":"k1","role":"viewer"})",
       std::string(2000, '[') + std::string(2000, ']'),
       R"({"source":"\ud800","name":"\u0000"})",
       "{\"source\":\"manual\",\"bio\":\"\xff\xfe\"}",
@@ -143,10 +145,17 @@ TEST_F(BadInput, MutatedBodiesNeverCause500) {
       for (int i = 0; i < 12; ++i) {
         std::string body = seed;
         switch (next() % 4) {
-          case 0: body = body.substr(0, next() % (body.size() + 1)); break;
-          case 1: body[next() % body.size()] = static_cast<char>(next() % 256); break;
-          case 2: body.insert(next() % body.size(), "\"x\":[1,{\"y\":null}],"); break;
-          default: body = "{\"count\":" + std::to_string(static_cast<std::int32_t>(next())) + "}";
+          case 0:
+            body = body.substr(0, next() % (body.size() + 1));
+            break;
+          case 1:
+            body[next() % body.size()] = static_cast<char>(next() % 256);
+            break;
+          case 2:
+            body.insert(next() % body.size(), "\"x\":[1,{\"y\":null}],");
+            break;
+          default:
+            body = "{\"count\":" + std::to_string(static_cast<std::int32_t>(next())) + "}";
         }
         auto r = call(method, path, body, admin_key);
         ++sent;

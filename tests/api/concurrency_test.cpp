@@ -65,7 +65,8 @@ TEST_F(Concurrency, HealthAnswersWhileAnotherRequestIsHeld) {
 
   auto held = std::async(std::launch::async, [&] {
     HttpClient other(server->port());
-    return other.request("PATCH", "/leads/" + id + "/stage", manager_key, R"({"stage":"contacted"})");
+    return other.request("PATCH", "/leads/" + id + "/stage", manager_key,
+                         R"({"stage":"contacted"})");
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   HttpClient probe(server->port());
@@ -90,7 +91,8 @@ TEST_F(Concurrency, HealthAnswersWhileAnotherRequestIsHeld) {
 }
 
 TEST_F(Concurrency, SixteenConcurrentTransfersCreateExactlyOneSale) {
-  json lead = create_lead({{"source", "partner"}, {"business_domain", "saas"}, {"activity_count", 9}});
+  json lead =
+      create_lead({{"source", "partner"}, {"business_domain", "saas"}, {"activity_count", 9}});
   const std::string path = "/leads/" + std::to_string(lead["id"].get<std::int64_t>());
   qualify(lead["id"]);
   ASSERT_EQ(call("POST", path + "/analyze").status, 200);

@@ -12,12 +12,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tests/support/served_leadscore.h"
 
@@ -61,7 +60,8 @@ std::optional<Answer> read_answer(int fd, std::string& pending) {
         std::string header = head.substr(line, end - line);
         for (std::size_t i = 0; i < header.find(':') && i < header.size(); ++i)
           header[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(header[i])));
-        if (header.starts_with("content-length:")) length = std::strtoull(header.c_str() + 15, nullptr, 10);
+        if (header.starts_with("content-length:"))
+          length = std::strtoull(header.c_str() + 15, nullptr, 10);
         if (header.starts_with("x-request-id:")) {
           answer.request_id = header.substr(13);
           while (!answer.request_id.empty() && answer.request_id.front() == ' ')
@@ -130,8 +130,8 @@ void abuse(int port, const std::vector<std::int64_t>& leads, const std::string& 
 }
 
 // Asks for leads and checks each answer: the request id it sent and the lead it asked for.
-void verify(int port, const std::vector<std::int64_t>& leads, const std::string& key,
-            int number, bool keep_alive, Clock::time_point until, Tally& tally) {
+void verify(int port, const std::vector<std::int64_t>& leads, const std::string& key, int number,
+            bool keep_alive, Clock::time_point until, Tally& tally) {
   std::mt19937 random(static_cast<unsigned>(1000 + number));
   int fd = -1;
   std::string pending;
@@ -181,8 +181,7 @@ void verify(int port, const std::vector<std::int64_t>& leads, const std::string&
   if (fd >= 0) close(fd);
 }
 
-void flood(int port, const std::vector<std::int64_t>& leads, const std::string& key,
-           Tally& tally) {
+void flood(int port, const std::vector<std::int64_t>& leads, const std::string& key, Tally& tally) {
   const auto until = Clock::now() + kPhase;
   std::vector<std::thread> threads;
   for (int i = 0; i < kAbusers; ++i)
@@ -230,8 +229,8 @@ TEST(Flood, NoAnswerReachesAnotherClient) {
   ::testing::Test::RecordProperty("misdelivered_front_door", static_cast<int>(front.misdelivered));
 
   EXPECT_EQ(front.misdelivered.load(), 0)
-      << summary("front door", front) << "\nfirst: "
-      << (front.samples.empty() ? "" : front.samples.front());
+      << summary("front door", front)
+      << "\nfirst: " << (front.samples.empty() ? "" : front.samples.front());
   // The verifiers were served, and the abusers really flooded, in both runs.
   EXPECT_GT(front.verified.load(), 200) << summary("front door", front);
   EXPECT_GT(front.abuses.load(), 500) << summary("front door", front);
@@ -239,8 +238,8 @@ TEST(Flood, NoAnswerReachesAnotherClient) {
   EXPECT_GT(direct.abuses.load(), 500) << summary("direct", direct);
   // The guard keeps the direct path clean as well.
   EXPECT_EQ(direct.misdelivered.load(), 0)
-      << summary("direct", direct) << "\nfirst: "
-      << (direct.samples.empty() ? "" : direct.samples.front());
+      << summary("direct", direct)
+      << "\nfirst: " << (direct.samples.empty() ? "" : direct.samples.front());
 
   // The server is alive and well after both floods.
   EXPECT_TRUE(raw_exchange(served.port(), "GET /health HTTP/1.1\r\nHost: t\r\n\r\n")

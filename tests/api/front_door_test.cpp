@@ -4,10 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "tests/support/served_leadscore.h"
 
@@ -57,19 +56,18 @@ TEST_F(FrontDoor, ALongRequestLineIsRefusedInJsonAtOnce) {
 }
 
 TEST_F(FrontDoor, ALongHeaderIsRefusedInJson) {
-  const std::string answer =
-      raw_exchange(served_->front_port(),
-                   "GET /health HTTP/1.1\r\nHost: t\r\nX-Long: " + std::string(20000, 'a') +
-                       "\r\n\r\n");
+  const std::string answer = raw_exchange(
+      served_->front_port(),
+      "GET /health HTTP/1.1\r\nHost: t\r\nX-Long: " + std::string(20000, 'a') + "\r\n\r\n");
   EXPECT_EQ(status_of(answer), 431) << answer.substr(0, 200);
   EXPECT_EQ(error_of(answer)["code"], "header_too_large");
 }
 
 TEST_F(FrontDoor, MalformedFramingIsRefusedInJson) {
   for (const std::string length : {"-1", "12345678901234567890123"}) {
-    const std::string answer = raw_exchange(
-        served_->front_port(),
-        "POST /leads HTTP/1.1\r\nHost: t\r\nContent-Length: " + length + "\r\n\r\n");
+    const std::string answer =
+        raw_exchange(served_->front_port(),
+                     "POST /leads HTTP/1.1\r\nHost: t\r\nContent-Length: " + length + "\r\n\r\n");
     EXPECT_EQ(status_of(answer), 400) << length << ": " << answer.substr(0, 200);
     EXPECT_EQ(error_of(answer)["code"], "bad_request") << length;
   }
@@ -79,25 +77,26 @@ TEST_F(FrontDoor, OnlyTheImportRouteTakesBodiesLargerThanTheJsonLimit) {
   // 2 MiB: above server.max_body_bytes (1 MiB), below server.max_import_bytes (16 MiB).
   std::string csv = "source,bio\n";
   while (csv.size() < (2u << 20)) csv += "manual," + std::string(900, 'b') + "\n";
-  const std::string json_route = raw_exchange(served_->front_port(),
-                                              post("/leads", "application/json", csv));
+  const std::string json_route =
+      raw_exchange(served_->front_port(), post("/leads", "application/json", csv));
   EXPECT_EQ(status_of(json_route), 413) << json_route.substr(0, 200);
   EXPECT_EQ(error_of(json_route)["code"], "payload_too_large");
   // The import route reads it (its rows are refused for their bio's length, by leadscore).
-  const std::string import = raw_exchange(served_->front_port(),
-                                          post("/leads/import", "text/csv", csv),
-                                          std::chrono::seconds(30));
+  const std::string import = raw_exchange(
+      served_->front_port(), post("/leads/import", "text/csv", csv), std::chrono::seconds(30));
   EXPECT_NE(status_of(import), 413) << import.substr(0, 300);
   EXPECT_NE(status_of(import), 0);
 }
 
 TEST_F(FrontDoor, TheRequestIdAndTheClientAddressReachTheRequestLog) {
-  const std::string answer = raw_exchange(
-      served_->front_port(), "GET /health HTTP/1.1\r\nHost: t\r\nX-Request-Id: door-check-7\r\n\r\n");
+  const std::string answer =
+      raw_exchange(served_->front_port(),
+                   "GET /health HTTP/1.1\r\nHost: t\r\nX-Request-Id: door-check-7\r\n\r\n");
   ASSERT_EQ(status_of(answer), 200) << answer;
   EXPECT_NE(answer.find("X-Request-Id: door-check-7"), std::string::npos) << answer;
   // Without one, nginx makes one and leadscore answers with it.
-  const std::string made = raw_exchange(served_->front_port(), "GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
+  const std::string made =
+      raw_exchange(served_->front_port(), "GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
   EXPECT_NE(made.find("X-Request-Id: "), std::string::npos) << made;
   std::string log;
   for (int i = 0; i < 20 && log.find("rid=door-check-7") == std::string::npos; ++i) {

@@ -6,9 +6,8 @@
 
 #include <concepts>
 #include <map>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace leadscore::testing {
 
@@ -16,7 +15,7 @@ struct HttpResponse {
   long status = 0;
   std::string body;
   std::map<std::string, std::string> headers;  // lower-case names
-  double seconds = 0;                           // total time of the exchange
+  double seconds = 0;                          // total time of the exchange
 
   nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
   std::string error_code() const;  // error.code of an error body, or ""
@@ -34,9 +33,10 @@ class HttpClient {
                        const std::string& key = "", const std::string& body = "",
                        const std::map<std::string, std::string>& headers = {});
   template <typename J>
-    requires std::same_as<J, nlohmann::json>
-  HttpResponse request(const std::string& method, const std::string& path, const std::string& key,
-                       const J& body) {
+  requires std::same_as<J, nlohmann::json> HttpResponse request(const std::string& method,
+                                                                const std::string& path,
+                                                                const std::string& key,
+                                                                const J& body) {
     return request(method, path, key, body.dump());
   }
 

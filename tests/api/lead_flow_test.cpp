@@ -91,7 +91,8 @@ TEST_F(LeadFlow, WholeFlowFromCreateToPaidSale) {
 }
 
 TEST_F(LeadFlow, PatchStageToTransferredRunsTheHandoff) {
-  json lead = create_lead({{"source", "partner"}, {"business_domain", "retail"}, {"activity_count", 8}});
+  json lead =
+      create_lead({{"source", "partner"}, {"business_domain", "retail"}, {"activity_count", 8}});
   qualify(lead["id"]);
   ASSERT_EQ(call("POST", lead_path(lead, "/analyze")).status, 200);
   auto moved = call("PATCH", lead_path(lead, "/stage"), json{{"stage", "transferred"}});
@@ -145,13 +146,12 @@ TEST_F(LeadFlow, StageMovesFollowTheRules) {
   ASSERT_EQ(call("PATCH", lead_path(lead, "/stage"), json{{"stage", "lost"}}).status, 200);
 
   // A final lead changes no more: stage, fields, activity, analysis all 409 lead_final.
-  for (auto [method, tail, body] :
-       {std::tuple{"PATCH", "/stage", json{{"stage", "contacted"}}},
-        std::tuple{"PATCH", "/stage", json{{"stage", "lost"}}},
-        std::tuple{"PATCH", "", json{{"business_domain", "x"}}},
-        std::tuple{"POST", "/activity", json{{"count", 1}}},
-        std::tuple{"POST", "/analyze", json::object()},
-        std::tuple{"POST", "/transfer", json::object()}}) {
+  for (auto [method, tail, body] : {std::tuple{"PATCH", "/stage", json{{"stage", "contacted"}}},
+                                    std::tuple{"PATCH", "/stage", json{{"stage", "lost"}}},
+                                    std::tuple{"PATCH", "", json{{"business_domain", "x"}}},
+                                    std::tuple{"POST", "/activity", json{{"count", 1}}},
+                                    std::tuple{"POST", "/analyze", json::object()},
+                                    std::tuple{"POST", "/transfer", json::object()}}) {
     auto r = call(method, lead_path(lead, tail), body);
     EXPECT_EQ(r.status, 409) << method << " " << tail << " " << r.body;
     EXPECT_EQ(r.error_code(), "lead_final") << method << " " << tail;
@@ -164,8 +164,8 @@ TEST_F(LeadFlow, StageMovesFollowTheRules) {
 TEST_F(LeadFlow, TextIsStoredVerbatim) {
   const std::string nasty = "'; DROP TABLE leads; -- \"quoted\" \\ back";
   const std::string unicode = "Ünïcödé — Привет 👋 漢字";
-  json lead = create_lead({{"source", "manual"}, {"name", nasty}, {"bio", unicode},
-                           {"company", "O'Reilly & Sons"}});
+  json lead = create_lead(
+      {{"source", "manual"}, {"name", nasty}, {"bio", unicode}, {"company", "O'Reilly & Sons"}});
   json fetched = call("GET", lead_path(lead)).json();
   EXPECT_EQ(fetched["name"], nasty);
   EXPECT_EQ(fetched["bio"], unicode);
@@ -200,7 +200,8 @@ TEST_F(LeadFlow, ListFiltersAndPagesStablyUnderInserts) {
   for (auto id : initial) EXPECT_EQ(std::ranges::count(seen, id), 1) << id;
 
   // Score and recommendation filters.
-  json strong = create_lead({{"source", "partner"}, {"business_domain", "saas"}, {"activity_count", 10}});
+  json strong =
+      create_lead({{"source", "partner"}, {"business_domain", "saas"}, {"activity_count", 10}});
   call("POST", lead_path(strong, "/analyze"));
   json weak = create_lead({{"source", "scanner"}});
   call("POST", lead_path(weak, "/analyze"));
@@ -242,7 +243,8 @@ TEST_F(LeadFlow, AnalyzeWithNamedScorerIsNotStoredOnTheLead) {
 }
 
 TEST_F(LeadFlow, DeleteIsAdminOnlyAndRefusedWithASale) {
-  json lead = create_lead({{"source", "partner"}, {"business_domain", "saas"}, {"activity_count", 9}});
+  json lead =
+      create_lead({{"source", "partner"}, {"business_domain", "saas"}, {"activity_count", 9}});
   EXPECT_EQ(call("DELETE", lead_path(lead)).status, 403);
   qualify(lead["id"]);
   call("POST", lead_path(lead, "/analyze"));

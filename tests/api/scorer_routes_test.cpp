@@ -19,13 +19,18 @@ using nlohmann::json;
 std::string scorers_yaml(const std::string& primary, const std::string& shadow = "heuristic") {
   return "sources: [scanner, partner, manual, ok, error, intent, slow]\n"
          "scoring:\n"
-         "  primary: " + primary + "\n"
-         "  shadow: [" + shadow + "]\n"
+         "  primary: " +
+         primary +
+         "\n"
+         "  shadow: [" +
+         shadow +
+         "]\n"
          "  scorers:\n"
          "    heuristic:\n"
          "      plugin: heuristic\n"
          "    flaky:\n"
-         "      plugin: " TEST_PLUGIN_DIR "/test_good.so\n"
+         "      plugin: " TEST_PLUGIN_DIR
+         "/test_good.so\n"
          "      fallback: heuristic\n"
          "    lonely:\n"
          "      plugin: " TEST_PLUGIN_DIR "/test_good.so\n";
@@ -76,13 +81,14 @@ TEST_F(ScorerRoutes, PrimaryAnswersAndShadowsAreRecordedButNeverStored) {
   EXPECT_EQ(analyses[1]["features"], analyses[0]["features"]);
   // The shadow's score (0.3 + -0.2 + 0 + 0.1) never reaches the lead.
   EXPECT_DOUBLE_EQ(analyses[1]["score"].get<double>(), 0.3 + -0.2 + 0.0 + 0.1);
-  EXPECT_DOUBLE_EQ(call("GET", "/leads/" + std::to_string(id)).json()["ai_score"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(call("GET", "/leads/" + std::to_string(id)).json()["ai_score"].get<double>(),
+                   0.5);
 }
 
 TEST_F(ScorerRoutes, AShadowOverItsBudgetIsRecordedAsFailed) {
   // The test plugin sleeps 30 ms for source "slow"; as a shadow its budget is 5 ms.
   write(scorers_yaml("heuristic", "timed") + "    timed:\n      plugin: " TEST_PLUGIN_DIR
-        "/test_good.so\n      budget_ms: 5\n");
+                                             "/test_good.so\n      budget_ms: 5\n");
   ASSERT_EQ(call("POST", "/admin/reload", "", analyst_key).status, 200);
   const std::int64_t id = create_lead({{"source", "slow"}})["id"];
   auto r = call("POST", "/leads/" + std::to_string(id) + "/analyze");
@@ -95,7 +101,8 @@ TEST_F(ScorerRoutes, AShadowOverItsBudgetIsRecordedAsFailed) {
   EXPECT_EQ(analyses[1]["scorer"], "timed");
   EXPECT_FALSE(analyses[1].contains("score"));
   EXPECT_NE(analyses[1]["error"].get<std::string>().find("over its budget of 5 ms"),
-            std::string::npos) << analyses[1];
+            std::string::npos)
+      << analyses[1];
   EXPECT_GE(analyses[1]["latency_ms"].get<double>(), 30.0);
 }
 
@@ -209,7 +216,8 @@ TEST_F(ScorerRoutes, ReloadPicksUpAPluginModuleRebuiltAtTheSamePath) {
   write(scorers_yaml("rebuilt") + "    rebuilt:\n      plugin: " + module + "\n");
   ASSERT_EQ(call("POST", "/admin/reload", "", analyst_key).status, 200);
   json lead = create_lead({{"source", "ok"}});
-  const std::string analyze = "/leads/" + std::to_string(lead["id"].get<std::int64_t>()) + "/analyze";
+  const std::string analyze =
+      "/leads/" + std::to_string(lead["id"].get<std::int64_t>()) + "/analyze";
   EXPECT_EQ(call("POST", analyze).json()["scorer_version"], "0.1");
 
   install(next_build);

@@ -5,6 +5,7 @@
 // The only timing bounds asserted are the ones the server promises (stop within 5 s, timeouts).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <string>
@@ -28,9 +30,6 @@
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <libpq-fe.h>
-#include <nlohmann/json.hpp>
 
 #include "tests/support/served_leadscore.h"
 
@@ -327,8 +326,8 @@ TEST(Stall, SigtermStopsWithinFiveSecondsWithSlowRequestsQueued) {
 TEST(Stall, SigtermStopsWithinFiveSecondsWhileAWorkerWaitsOnTheDatabase) {
   ServedLeadscore served({});
   const std::string key = served.admin_key();
-  const std::string created =
-      raw_exchange(served.port(), post("/leads", key, "application/json", R"({"source":"manual"})"));
+  const std::string created = raw_exchange(
+      served.port(), post("/leads", key, "application/json", R"({"source":"manual"})"));
   ASSERT_EQ(status_of(created), 201) << created;
   const std::string id = std::to_string(nlohmann::json::parse(body_of(created))["id"].get<long>());
   // Another client holds the lead's row lock for as long as the test wants.
@@ -337,10 +336,10 @@ TEST(Stall, SigtermStopsWithinFiveSecondsWhileAWorkerWaitsOnTheDatabase) {
   PQclear(PQexec(blocker, "BEGIN"));
   PQclear(PQexec(blocker, ("SELECT 1 FROM leads WHERE id = " + id + " FOR UPDATE").c_str()));
   const std::string body = R"({"stage":"contacted"})";
-  RequestInFlight held(served.port(),
-                       "PATCH /leads/" + id + "/stage HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
-                           key + "\r\nContent-Length: " + std::to_string(body.size()) +
-                           "\r\n\r\n" + body);
+  RequestInFlight held(
+      served.port(), "PATCH /leads/" + id + "/stage HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
+                         key + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+                         body);
   while (!held.sent) std::this_thread::sleep_for(1ms);
   std::this_thread::sleep_for(300ms);  // its worker now waits on the lock
   expect_stops_within_five_seconds(served, "with a worker waiting on a row lock");
@@ -519,10 +518,12 @@ TEST(Stall, MalformedFramingIsAnsweredNotLeftOpen) {
 TEST(Stall, FuzzedFramingIsAnsweredWithoutServerErrors) {
   ServedLeadscore served({});
   const std::string key = served.admin_key();
-  const std::string created = raw_exchange(
-      served.port(), post("/leads", key, "application/json", R"({"source":"partner","name":"Ada"})"));
+  const std::string created =
+      raw_exchange(served.port(),
+                   post("/leads", key, "application/json", R"({"source":"partner","name":"Ada"})"));
   ASSERT_EQ(status_of(created), 201) << created;
-  const std::string lead_path = "/leads/" + std::to_string(nlohmann::json::parse(body_of(created))["id"].get<long>());
+  const std::string lead_path =
+      "/leads/" + std::to_string(nlohmann::json::parse(body_of(created))["id"].get<long>());
   const auto get = [&](const std::string& path) {
     return "GET " + path + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + key + "\r\n\r\n";
   };
@@ -535,8 +536,8 @@ TEST(Stall, FuzzedFramingIsAnsweredWithoutServerErrors) {
       get("/leads?limit=5&stage=new"),
       post("/leads", key, "application/json", R"({"source":"not-a-source","name":"Eve"})"),
   };
-  const std::vector<std::string> lengths = {"-1", "1e3", "0x10", " 5", "5 5", "+5",
-                                            "99999999999999999999", "", "4294967296"};
+  const std::vector<std::string> lengths = {
+      "-1", "1e3", "0x10", " 5", "5 5", "+5", "99999999999999999999", "", "4294967296"};
   const std::string specials("\0\r\n :\xff\t", 7);
   std::mt19937 random(20261202);
   int answered = 0;
@@ -547,10 +548,18 @@ TEST(Stall, FuzzedFramingIsAnsweredWithoutServerErrors) {
     for (int m = 0; m < mutations && !r.empty(); ++m) {
       const std::size_t at = random() % r.size();
       switch (random() % 7) {
-        case 0: r.resize(at); break;
-        case 1: r.insert(at, 1, specials[random() % specials.size()]); break;
-        case 2: r.erase(at, 1); break;
-        case 3: r.insert(at, r.substr(at, 1 + random() % 64)); break;
+        case 0:
+          r.resize(at);
+          break;
+        case 1:
+          r.insert(at, 1, specials[random() % specials.size()]);
+          break;
+        case 2:
+          r.erase(at, 1);
+          break;
+        case 3:
+          r.insert(at, r.substr(at, 1 + random() % 64));
+          break;
         case 4: {
           const auto crlf = r.find("\r\n", at);
           if (crlf != std::string::npos) r.erase(crlf, 1);
@@ -579,8 +588,8 @@ TEST(Stall, FuzzedFramingIsAnsweredWithoutServerErrors) {
     if (status != 0) ++answered;
     EXPECT_TRUE(status == 0 || (status >= 200 && status < 500))
         << "round " << round << ": " << answer.substr(0, 300) << "\nrequest: "
-        << nlohmann::json(r.substr(0, 400)).dump(-1, ' ', false,
-                                                 nlohmann::json::error_handler_t::replace);
+        << nlohmann::json(r.substr(0, 400))
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     EXPECT_LT(answer.size(), 64u << 10) << "round " << round;
     for (const char* leak : {"basic_string", "stoull", "stoi", "std::", "exception"})
       EXPECT_EQ(body_of(answer).find(leak), std::string::npos) << "round " << round;
@@ -590,7 +599,8 @@ TEST(Stall, FuzzedFramingIsAnsweredWithoutServerErrors) {
   EXPECT_GT(answered, kRounds / 2);  // most mutations leave something the server must answer
   EXPECT_TRUE(health_answers(served.port()));
   EXPECT_EQ(body_of(raw_exchange(served.port(), get(lead_path))), before);
-  const auto list = nlohmann::json::parse(body_of(raw_exchange(served.port(), get("/leads?limit=1000"))));
+  const auto list =
+      nlohmann::json::parse(body_of(raw_exchange(served.port(), get("/leads?limit=1000"))));
   EXPECT_EQ(list["items"].size(), 1u) << "a mutated request created a lead";
 }
 

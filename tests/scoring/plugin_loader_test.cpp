@@ -210,8 +210,7 @@ TEST_F(RebuiltPlugin, TheLuaModuleIsUnloadedOnceItsLastScorerIsGone) {
   {
     auto module = load();
     ASSERT_NE(module, nullptr);
-    const std::string params =
-        R"({"script": ")" LEADSCORE_SOURCE_DIR R"(/rules/default.lua"})";
+    const std::string params = R"({"script": ")" LEADSCORE_SOURCE_DIR R"(/rules/default.lua"})";
     auto scorer = PluginScorer::create(module, "rules", params, "/tmp");
     ASSERT_TRUE(scorer.has_value()) << scorer.error();
     Features lead;

@@ -41,8 +41,9 @@ static ls_instance* test_create(const char* params_json, const char* config_dir,
 
 /* source "ok": score 0.5 from two contributions; "error": LS_ERROR with a message;
  * "silent_error": LS_ERROR without one; "status": returns 7; "slow": sleeps 30 ms, then answers;
- * "intent": intent "High"; "version": the version compiled in as the reason; "nan", "above", "badrec", "norec", "noreason", "nocontrib", "badsum",
- * "norule", "blankintent", "longintent", "binaryintent": malformed results. */
+ * "intent": intent "High"; "version": the version compiled in as the reason; "nan", "above",
+ * "badrec", "norec", "noreason", "nocontrib", "badsum", "norule", "blankintent", "longintent",
+ * "binaryintent": malformed results. */
 static int test_score(ls_instance* self, const struct ls_features* lead, struct ls_result* out,
                       char* err, size_t err_size) {
   (void)self;

@@ -1,6 +1,8 @@
 // The batched write of primary analyses: Session::record_analyses (one statement for many
 // leads) and AnalysisWriter (group commit of the analyses recorded at the same moment). Each
 // must answer exactly as record_analysis() would for every analysis of the batch.
+#include "engine/store/analysis_writer.h"
+
 #include <atomic>
 #include <barrier>
 #include <cmath>
@@ -8,7 +10,6 @@
 #include <string>
 #include <thread>
 
-#include "engine/store/analysis_writer.h"
 #include "tests/store/store_fixture.h"
 
 namespace leadscore::store::testing {
@@ -227,8 +228,10 @@ TEST_F(Store, TheWriterAnswersUnavailableWhenTheDatabaseIsGone) {
   const std::string database = sql("SELECT current_database()");
   const std::string admin_url = url_.substr(0, url_.rfind('/')) + "/postgres";
   query(admin_url, "ALTER DATABASE " + database + " ALLOW_CONNECTIONS false");
-  query(admin_url, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                   " WHERE datname = '" + database + "'");
+  query(admin_url,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE datname = '" +
+            database + "'");
   AnalysisWriter writer(*db_);
   auto outcome = writer.record(lead, analysis_of(lead, 0.5));
   ASSERT_FALSE(outcome);

@@ -1,5 +1,7 @@
 // The Database's fixed pool: leases wait for a free connection up to a timeout, and a
 // connection the server dropped is reconnected when next leased.
+#include "engine/store/connection_pool.h"
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,7 +12,6 @@
 #include <thread>
 #include <vector>
 
-#include "engine/store/connection_pool.h"
 #include "tests/store/store_fixture.h"
 
 namespace leadscore::store::testing {

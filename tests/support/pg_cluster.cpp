@@ -1,5 +1,4 @@
 #include "tests/support/pg_cluster.h"
-#include "tests/support/free_port.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -16,6 +15,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+
+#include "tests/support/free_port.h"
 
 #ifndef LEADSCORE_SOURCE_DIR
 #error "LEADSCORE_SOURCE_DIR must name the source tree (it holds scripts/pg_cluster.sh)"
@@ -82,7 +83,6 @@ int free_port() {
   close(fd);
   return ntohs(address.sin_port);
 }
-
 
 PgCluster::PgCluster() {
   char pattern[] = "/tmp/leadscore-pg-XXXXXX";

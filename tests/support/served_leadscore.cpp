@@ -5,8 +5,8 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,8 +53,8 @@ std::string run_script(const std::string& command) {
 }
 
 bool answered_200(int port) {
-  const auto answer = raw_exchange(port, "GET /health HTTP/1.1\r\nHost: t\r\n\r\n",
-                                   std::chrono::milliseconds(500));
+  const auto answer =
+      raw_exchange(port, "GET /health HTTP/1.1\r\nHost: t\r\n\r\n", std::chrono::milliseconds(500));
   return answer.starts_with("HTTP/1.1 200");
 }
 
@@ -171,9 +171,8 @@ ServedLeadscore::ServedLeadscore(Options options) {
   if (options.front_door) {
     front_port_ = free_port();
     run_script(std::string(LEADSCORE_SOURCE_DIR) + "/scripts/front_door.sh start " + directory_ +
-               "/front-door 127.0.0.1:" + std::to_string(front_port_) +
-               " 127.0.0.1:" + std::to_string(port_) + " " + LEADSCORE_BINARY + " " +
-               env["LEADSCORE_CONFIG"]);
+               "/front-door 127.0.0.1:" + std::to_string(front_port_) + " 127.0.0.1:" +
+               std::to_string(port_) + " " + LEADSCORE_BINARY + " " + env["LEADSCORE_CONFIG"]);
     if (!answered_200(front_port_)) throw std::runtime_error("the front door does not answer");
   }
 }

@@ -22,7 +22,7 @@ class ServedLeadscore {
  public:
   struct Options {
     bool front_door = false;
-    std::optional<long> open_files;  // RLIMIT_NOFILE, soft and hard, of the server
+    std::optional<long> open_files;          // RLIMIT_NOFILE, soft and hard, of the server
     std::map<std::string, std::string> env;  // more environment (e.g. LEADSCORE_CONFIG)
   };
 
