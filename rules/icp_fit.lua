@@ -1,4 +1,4 @@
--- ICP fit: the rule layer of seed 003, out of 50 points, normalised to 0..1 (every contribution
+-- ICP fit: the hybrid rule layer, out of 50 points, normalised to 0..1 (every contribution
 -- is in 0..1 units and they add up to the score).
 --   role:     a decision maker (ceo, cto, cfo, vp, head, director, founder, owner, president)
 --             +20, else an influencer (manager, lead, architect, senior, principal) +10;
