@@ -111,7 +111,7 @@ json to_json(const domain::ScoreResult& r) {
            {"recommendation", domain::to_string(r.recommendation)},
            {"reason", r.reason},
            {"contributions", std::move(contributions)}};
-  if (r.intent) out["intent"] = *r.intent;  // DESIGN.md's `intent?`: absent when none
+  if (r.intent) out["intent"] = *r.intent;  // optional: absent when the scorer gave none
   return out;
 }
 

@@ -50,7 +50,7 @@ std::string joined(const std::vector<std::string>& names) {
 // The importable columns by position; nullopt where the column is ignored.
 using ColumnNames = std::vector<std::optional<std::string>>;
 
-// The field a column sets: its own name, or bio for seed 003's linkedin_bio.
+// The field a column sets: its own name, or bio for the linkedin_bio column of some lead exports.
 std::string field_of(std::string_view column) {
   return column == "linkedin_bio" ? "bio" : std::string(column);
 }

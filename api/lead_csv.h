@@ -47,7 +47,7 @@ struct LeadImport {
 
 // Reads a CSV with a header row. Columns: source (required, unless `default_source` is
 // given: it fills an absent or empty source), business_domain, activity_count, name, email,
-// role, company, industry, location, bio (or seed 003's linkedin_bio); an empty cell is an
+// role, company, industry, location, bio (or some exports' linkedin_bio); an empty cell is an
 // absent field. The columns GET /leads/export.csv adds (id, stage, ai_*, created_at,
 // updated_at) are ignored, so an export imports as new leads. A Validation error (field
 // "header") for an empty input, a header row longer than kMaxImportHeaderBytes or of more than

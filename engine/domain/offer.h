@@ -1,5 +1,5 @@
 // Offers: the products leads are qualified for — a name, value propositions and the ideal
-// customer profile (the industries and use cases the product fits, seed 003's ICP). At most one
+// customer profile (ICP: the industries and use cases the product fits). At most one
 // offer is active; every scorer sees the active one (OfferView). Pure values and checks; safe
 // from any thread.
 #pragma once

@@ -1,4 +1,4 @@
-// Offline comparison of scorers over the same leads (DESIGN.md "Experiments (A/B)"): per scorer
+// Offline comparison of scorers over the same leads (`leadscore compare`): per scorer
 // the score distribution and the recommendations, and, where the leads' outcomes are known
 // (converted or not), AUC, Brier score and a calibration table; per pair of scorers the
 // recommendation agreement, Spearman's rank correlation and the mean absolute difference.
