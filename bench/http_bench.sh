@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTP benchmark of the API with wrk: GET /leads/{id} and POST /leads/{id}/analyze.
 # Starts its own PostgreSQL cluster and server (Release build in build-release, or
-# LEADSCORE_BINARY), seeds LEADS leads, runs wrk (-t2 -c64 -d10s by default), prints req/s, p99,
+# LEADSCORE_BINARY), creates LEADS leads, runs wrk (-t2 -c64 -d10s by default), prints req/s, p99,
 # the CPU time of the server and of PostgreSQL per request, and server RSS idle and under load,
 # then stops everything. Usage: bench/http_bench.sh [seconds]
 # FRONT_DOOR=1 also starts the front door (nginx, as `make run` does) and runs each route

@@ -206,7 +206,7 @@ TEST_F(LeadCsv, UnknownColumnsAreRefusedByName) {
 }
 
 TEST_F(LeadCsv, SeedFormatImportsWithTheSourceInTheQuery) {
-  // Seed 003's upload: no source column, the bio as linkedin_bio.
+  // A lead export as some tools write it: no source column, the bio as linkedin_bio.
   const std::string seed =
       "name,role,company,industry,location,linkedin_bio\n"
       "John Doe,CEO,TechCorp,B2B SaaS,New York,15 years building enterprise SaaS platforms\n"

@@ -1,4 +1,4 @@
-// The whole seed flow over real HTTP: create, activity, contacted, qualified, analyze,
+// A lead's whole flow over real HTTP: create, activity, contacted, qualified, analyze,
 // transfer, sale stages; the handoff checks; history; lists with filters and paging.
 #include <gtest/gtest.h>
 

@@ -19,8 +19,8 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// Seed 003's rule layer decides; a second instance of it shadows; the heuristic is the
-// fallback.
+// The hybrid rule layer (icp_fit.lua) decides; a second instance of it shadows; the heuristic is
+// the fallback.
 std::string offers_yaml() {
   const std::string script = LEADSCORE_SOURCE_DIR "/rules/icp_fit.lua";
   return "scoring:\n"
@@ -41,7 +41,7 @@ std::string offers_yaml() {
          script + "}\n";
 }
 
-// Seed 003's offer.
+// The offer rules/tests/icp_fit.yaml scores against.
 const json kSeedOffer = {{"name", "AI Outreach Automation"},
                          {"value_props", {"24/7 automated outreach", "6x more qualified meetings"}},
                          {"ideal_use_cases", {"B2B SaaS", "Sales teams", "Marketing agencies"}}};
@@ -312,7 +312,7 @@ TEST_F(OfferRoutes, TheActiveOfferReachesEveryScorerAndIsRecorded) {
   EXPECT_EQ(points_of(none, kExactIcp), std::nullopt);
   ASSERT_EQ(analyses_when(lead, 2).size(), 2u);
 
-  // Seed 003's offer, active: the lead's industry is an ideal use case, +20 of 50.
+  // That offer, active: the lead's industry is an ideal use case, +20 of 50.
   const json offer = create_offer(with(kSeedOffer, "active", true));
   json primary = analyze(lead);
   EXPECT_EQ(primary["scorer"], "icp_fit");

@@ -56,7 +56,7 @@ TEST_F(AppConfigTest, ShippedConfigLoadsCleanly) {
   EXPECT_EQ(config->scoring.scorers[1].name, "rules");
   EXPECT_EQ(config->scoring.scorers[1].plugin, "lua");
   EXPECT_EQ(config->scoring.scorers[1].fallback, "heuristic");
-  // Seed 003's rule layer, which reads the active offer.
+  // The hybrid rule layer, which reads the active offer.
   EXPECT_EQ(config->scoring.scorers[2].name, "icp_fit");
   EXPECT_EQ(config->scoring.scorers[2].plugin, "lua");
   EXPECT_EQ(config->scoring.scorers[2].fallback, "heuristic");

@@ -202,7 +202,7 @@ TEST_F(BatchScore, SameOutputAndProblemsWithOneThreadOrFourAndManySmallChunks) {
   EXPECT_GE(calls, 1u);
 }
 
-// Seed 003's rule layer (icp_fit in the shipped config) against an offer whose ideal use case
+// The hybrid rule layer (icp_fit in the shipped config) against an offer whose ideal use case
 // is the rows' industry: every row, on every worker and chunk, gets the +20 of 50 for it.
 TEST_F(BatchScore, EveryRowIsScoredAgainstTheOffer) {
   const scoring::Scorer* icp_fit = set->find("icp_fit");
