@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "tests/config/temp_file.h"
-#include "tests/lua/lua_test_support.h"
+#include "tests/plugins/lua/lua_test_support.h"
 
 namespace leadscore::lua {
 namespace {

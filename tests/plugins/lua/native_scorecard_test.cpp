@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/lua/lua_test_support.h"
+#include "tests/plugins/lua/lua_test_support.h"
 
 namespace leadscore::lua {
 namespace {

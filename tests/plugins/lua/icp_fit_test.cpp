@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "plugins/lua/lua_scorer.h"
-#include "tests/lua/lua_test_support.h"
+#include "tests/plugins/lua/lua_test_support.h"
 
 namespace leadscore::lua {
 namespace {

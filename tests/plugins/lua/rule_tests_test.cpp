@@ -5,7 +5,7 @@
 
 #include "plugins/lua/lua_scorer.h"
 #include "tests/config/temp_file.h"
-#include "tests/lua/lua_test_support.h"
+#include "tests/plugins/lua/lua_test_support.h"
 
 namespace leadscore::lua {
 namespace {

@@ -10,7 +10,7 @@
 #include "engine/scoring/plugin_scorer.h"
 #include "plugins/lua/lua_scorer.h"
 #include "tests/config/temp_file.h"
-#include "tests/lua/lua_test_support.h"
+#include "tests/plugins/lua/lua_test_support.h"
 
 namespace leadscore::lua {
 namespace {
