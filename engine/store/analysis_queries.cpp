@@ -1,0 +1,228 @@
+// Session: the queries of analyses — recording one on its lead (guarded by the lead's
+// input_revision), recording a batch in one statement, appending a row only.
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/store/row_mapping.h"
+#include "engine/store/session_impl.h"
+#include "engine/store/store.h"
+
+namespace leadscore::store {
+namespace {
+
+using domain::ErrorCode;
+using domain::LeadStage;
+
+// The analysis columns from $6 on: scorer, scorer_version, role, actor, features, result,
+// contributions, latency_ms, error.
+constexpr std::string_view kAnalysisInsert =
+    "INSERT INTO analyses (lead_id, scorer, scorer_version, role, actor, features, result,"
+    " contributions, latency_ms, error, created_at) ";
+
+// The time of an analysis stored on its lead, as leadscore_record_analyses() (migration 005)
+// takes it: once the row lock is held (PostgreSQL evaluates it again after waiting for the
+// lock) and strictly after the lead's previous analysis, so that of the analyses stored on a
+// lead, the newest is the one it holds.
+constexpr std::string_view kAnalysisTime =
+    "ai_analyzed_at = greatest(clock_timestamp(), ai_analyzed_at + interval '1 microsecond')";
+
+// The analysis columns scorer .. error, in kAnalysisInsert's order.
+Params& analysis_fields(Params& p, const domain::Analysis& a) {
+  p.text(a.scorer).text(a.scorer_version).text(a.role).text(a.actor);
+  p.text(features_json(a.features));
+  if (a.result)
+    p.text(result_json(*a.result)).text(contributions_json(*a.result));
+  else
+    p.null().null();
+  return p.real(a.latency_ms).text(a.error);
+}
+
+// The outcome of a guarded analysis write, from its answer row: "stored" with the lead from
+// column `lead_first` on, or "final" / "changed" with the lead as it is.
+Result<domain::Lead> recorded(const PgResult& r, int row, int lead_first, std::int64_t id) {
+  const std::string_view outcome = r.text(row, 0);
+  if (outcome == "stored") return read_lead(r, row, lead_first);
+  if (outcome == "final") {
+    auto stage = domain::parse_lead_stage(r.text(row, lead_first + 2));
+    return lead_final(id, stage.value_or(LeadStage::Lost));
+  }
+  return error(ErrorCode::Conflict, "lead " + std::to_string(id) +
+                                        " changed since it was read; read it and score again");
+}
+
+// A JSON string. Strict: text that is not UTF-8 throws, as PostgreSQL would refuse it.
+std::string json_string(std::string_view text) { return nlohmann::json(text).dump(); }
+
+// The input of kRecordAnalysesOnLeads.
+std::string analyses_batch_json(std::span<const AnalysisToRecord> batch) {
+  std::string out = "[";
+  for (std::size_t n = 0; n < batch.size(); ++n) {
+    const domain::Lead& seen = *batch[n].seen;
+    const domain::Analysis& a = *batch[n].analysis;
+    const domain::ScoreResult& result = *a.result;
+    if (n > 0) out += ',';
+    out += "{\"a_n\":" + std::to_string(n) + ",\"a_lead\":" + std::to_string(seen.id);
+    out += ",\"a_revision\":" + std::to_string(seen.input_revision);
+    out += ",\"a_score\":" + nlohmann::json(result.score).dump();
+    out += ",\"a_recommendation\":" + json_string(domain::to_string(result.recommendation));
+    out += ",\"a_reason\":" + json_string(result.reason);
+    out += ",\"a_scorer\":" + json_string(a.scorer);
+    out += ",\"a_scorer_version\":" + json_string(a.scorer_version);
+    out += ",\"a_role\":" + json_string(a.role);
+    out += ",\"a_actor\":" + json_string(a.actor);
+    out += ",\"a_features\":" + features_json(a.features);
+    out += ",\"a_result\":" + result_json(result);
+    out += ",\"a_contributions\":" + contributions_json(result);
+    out += ",\"a_latency_ms\":" + nlohmann::json(a.latency_ms).dump() + "}";
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+// One statement, no transaction: the UPDATE takes the row lock and re-checks its WHERE on the
+// newest row version, so a concurrent change of the lead's inputs makes it match nothing, and
+// a concurrent analysis (which leaves input_revision alone) does not; the analysis row is
+// inserted only with the update, with the lead's new ai_analyzed_at as its time. When nothing
+// matched, the last branch (which reads the statement's snapshot, before any concurrent
+// change) says why: the lead is final, or its inputs changed since it was read (also when a
+// concurrent change made it final: the caller re-reads).
+// $1 lead, $2 input_revision as read, $3 score, $4 recommendation, $5 reason, $6.. analysis.
+const Statement kRecordAnalysisOnLead{
+    "record_analysis_on_lead",
+    cat({"WITH lead AS ("
+         " UPDATE leads SET ai_score = $3::float8, ai_recommendation = $4::text,"
+         "  ai_reason = $5::text, ai_scorer = $6::text, ai_scorer_version = $7::text, ",
+         kAnalysisTime, ", ", kTouch,
+         "  WHERE id = $1::bigint AND input_revision = $2::bigint"
+         "   AND stage NOT IN ('transferred', 'lost')"
+         " RETURNING *), analysis AS (",
+         kAnalysisInsert,
+         " SELECT id, $6::text, $7::text, $8::text, $9::text, $10::jsonb, $11::jsonb,"
+         "  $12::jsonb, $13::float8, $14::text, ai_analyzed_at FROM lead)"
+         " SELECT 'stored' AS outcome, ",
+         kLeadColumns,
+         " FROM lead UNION ALL"
+         " SELECT CASE WHEN stage IN ('transferred', 'lost') THEN 'final' ELSE 'changed' END, ",
+         kLeadColumns, " FROM leads WHERE id = $1::bigint AND NOT EXISTS (SELECT 1 FROM lead)"})};
+// Appends the analysis and reads the lead, in one statement; no row when the lead is missing.
+// $1 lead, $2.. as kAppendAnalysis.
+const Statement kRecordAnalysisOnly{
+    "record_analysis_only",
+    cat({"WITH analysis AS (", kAnalysisInsert,
+         " SELECT id, $2::text, $3::text, $4::text, $5::text, $6::jsonb, $7::jsonb, $8::jsonb,"
+         "  $9::float8, $10::text, now() FROM leads WHERE id = $1::bigint)"
+         " SELECT ",
+         kLeadColumns, " FROM leads WHERE id = $1::bigint"})};
+
+Result<domain::Lead> Session::record_analysis(const domain::Lead& seen,
+                                              const domain::Analysis& analysis,
+                                              bool store_on_lead) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<domain::Lead> {
+    if (analysis.lead_id != 0 && analysis.lead_id != seen.id)
+      return std::unexpected(
+          Error::validation("lead_id", "the analysis belongs to another lead than `seen`"));
+    Params p;
+    p.integer(seen.id);
+    if (!(store_on_lead && analysis.result)) {
+      auto r = c.execute(kRecordAnalysisOnly, analysis_fields(p, analysis));
+      if (!r) {
+        if (r.error().sqlstate == "23503") return lead_not_found(seen.id);
+        return failure(r.error());
+      }
+      if (r->rows() == 0) return lead_not_found(seen.id);
+      return read_lead(*r, 0);
+    }
+    const domain::ScoreResult& result = *analysis.result;
+    p.integer(seen.input_revision);  // 0, a lead not read from the store, matches no lead
+    p.real(result.score).text(domain::to_string(result.recommendation)).text(result.reason);
+    auto r = c.execute(kRecordAnalysisOnLead, analysis_fields(p, analysis));
+    if (!r) return failure(r.error());
+    if (r->rows() == 0) return lead_not_found(seen.id);
+    return recorded(*r, 0, 1, seen.id);
+  });
+}
+
+// kRecordAnalysisOnLead for a batch of analyses in one statement and so one commit, through
+// leadscore_record_analyses() (migrations 003, 005). $1 is a JSON array of {a_n, a_lead,
+// a_revision, a_score, a_recommendation, a_reason, a_scorer, a_scorer_version, a_role, a_actor,
+// a_features, a_result, a_contributions, a_latency_ms}; each answer row carries its a_n. (The a_
+// prefix keeps them apart from the leads' columns.)
+const Statement kRecordAnalysesOnLeads{
+    "record_analyses_on_leads",
+    cat({"SELECT outcome, a_n, ", kLeadColumns,
+         " FROM leadscore_record_analyses($1::jsonb) AS r, LATERAL (SELECT (r.lead).*) AS l"})};
+
+std::vector<Result<domain::Lead>> Session::record_analyses(
+    std::span<const AnalysisToRecord> batch) {
+  std::vector<Result<domain::Lead>> outcomes;
+  outcomes.reserve(batch.size());
+  auto one_by_one = [&] {
+    outcomes.clear();
+    for (const auto& item : batch)
+      outcomes.push_back(record_analysis(*item.seen, *item.analysis, /*store_on_lead=*/true));
+    return std::move(outcomes);
+  };
+  const bool batchable =
+      batch.size() > 1 && std::ranges::all_of(batch, [](const AnalysisToRecord& item) {
+        return item.analysis->result &&
+               (item.analysis->lead_id == 0 || item.analysis->lead_id == item.seen->id);
+      });
+  if (!batchable) return one_by_one();
+  bool refused = false;  // PostgreSQL refused the statement: nothing of the batch was written
+  auto written = guarded(impl_.get(), [&](PgConnection& c) -> Result<void> {
+    std::string input;
+    try {
+      input = analyses_batch_json(batch);
+    } catch (const nlohmann::json::exception&) {
+      refused = true;  // a text that is not UTF-8: PostgreSQL would refuse it too
+      return std::unexpected(Error::validation("reason", "text that is not UTF-8"));
+    }
+    auto r = c.execute(kRecordAnalysesOnLeads, Params().text(std::move(input)));
+    if (!r) {
+      auto e = failure(r.error());
+      refused = e.error().code != ErrorCode::Unavailable;
+      return e;
+    }
+    // An analysis whose lead does not exist has no answer row.
+    for (const auto& item : batch) outcomes.push_back(lead_not_found(item.seen->id));
+    for (int row = 0; row < r->rows(); ++row) {
+      const auto n = static_cast<std::size_t>(r->integer(row, 1));
+      if (n >= batch.size()) throw std::runtime_error("malformed batch answer");
+      outcomes[n] = recorded(*r, row, 2, batch[n].seen->id);
+    }
+    return {};
+  });
+  if (written) return outcomes;
+  // A refusal (a text PostgreSQL will not take, say) is one analysis's doing: write them one
+  // by one so that only it fails. Otherwise (the database is away) they all fail alike.
+  if (refused) return one_by_one();
+  return std::vector<Result<domain::Lead>>(batch.size(), std::unexpected(written.error()));
+}
+
+const Statement kAppendAnalysis{
+    "append_analysis",
+    cat({kAnalysisInsert,
+         "VALUES ($1::bigint, $2::text, $3::text, $4::text, $5::text, $6::jsonb, $7::jsonb,"
+         " $8::jsonb, $9::float8, $10::text, now())"})};
+
+Result<void> Session::append_analysis(const domain::Analysis& analysis) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<void> {
+    Params p;
+    p.integer(analysis.lead_id);
+    auto r = c.execute(kAppendAnalysis, analysis_fields(p, analysis));
+    if (!r) {
+      if (r.error().sqlstate == "23503") return lead_not_found(analysis.lead_id);
+      return failure(r.error());
+    }
+    return {};
+  });
+}
+
+}  // namespace leadscore::store
