@@ -24,8 +24,8 @@ struct Identity {
   Role role = Role::Viewer;
 };
 
-// What a route needs: read (viewer and up), write leads and sales (manager), analyst work
-// (compare, experiments, reload), administration (keys, deletes).
+// What a route needs: read (viewer and up), write leads, sales and offers (manager), analyst
+// work (reloading the scorers and rules), administration (keys, deletes).
 enum class Right { Read, Manage, Analyze, Administer };
 
 bool role_allows(Role role, Right right);
