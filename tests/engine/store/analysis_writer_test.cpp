@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "tests/store/store_fixture.h"
+#include "tests/engine/store/store_fixture.h"
 
 namespace leadscore::store::testing {
 namespace {

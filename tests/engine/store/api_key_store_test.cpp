@@ -1,5 +1,5 @@
 // API keys: stored by name with a role and the key's hash.
-#include "tests/store/store_fixture.h"
+#include "tests/engine/store/store_fixture.h"
 
 namespace leadscore::store::testing {
 namespace {

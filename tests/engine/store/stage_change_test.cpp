@@ -3,7 +3,7 @@
 #include <barrier>
 #include <thread>
 
-#include "tests/store/store_fixture.h"
+#include "tests/engine/store/store_fixture.h"
 
 namespace leadscore::store::testing {
 namespace {

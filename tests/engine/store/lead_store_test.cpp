@@ -1,7 +1,7 @@
 // Leads in the store: create, read, list, edit, activity, delete, and verbatim text.
 #include <cctype>
 
-#include "tests/store/store_fixture.h"
+#include "tests/engine/store/store_fixture.h"
 
 namespace leadscore::store::testing {
 namespace {

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "tests/store/store_fixture.h"
+#include "tests/engine/store/store_fixture.h"
 
 namespace leadscore::store::testing {
 namespace {

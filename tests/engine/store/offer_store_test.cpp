@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/store/store_fixture.h"
+#include "tests/engine/store/store_fixture.h"
 
 namespace leadscore::store::testing {
 namespace {

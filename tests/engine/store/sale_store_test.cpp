@@ -1,5 +1,5 @@
 // Sales: created by the handoff, moved through their own stages, listed by id.
-#include "tests/store/store_fixture.h"
+#include "tests/engine/store/store_fixture.h"
 
 namespace leadscore::store::testing {
 namespace {
