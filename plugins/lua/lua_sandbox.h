@@ -1,8 +1,8 @@
 // One sandboxed Lua 5.4 state that runs one rule script: the state, its limits, and the calls
 // that turn a lead's features into a checked ScoreResult.
 //
-// The sandbox (DESIGN.md, "Lua rules"): only base, table, string, math and utf8 are loaded; of
-// them, nothing that reaches the host or loads code. Calling a blocked function (load, require,
+// The sandbox (rules/README.md, "The sandbox"): only base, table, string, math and utf8 are loaded;
+// of them, nothing that reaches the host or loads code. Calling a blocked function (load, require,
 // dofile, print, collectgarbage, string.dump, math.random, os.*, io.*, debug.*, ...) fails with
 // "<name> is not available in rules". Sources are loaded as text only (bytecode is refused).
 // Globals, the libraries, `lead`, `ctx` and `ctx.params` are read-only. Every call has an
@@ -10,6 +10,12 @@
 // fails until the call has unwound), and the state has a memory cap (a counting allocator).
 // A script built with rules.scorecard is, by default, evaluated natively (native_scorecard.h):
 // its Lua then runs only for its own functions, under the same budget and cap.
+//
+// LuaSandbox owns the state: it makes it, loads the libraries and the script, and runs the
+// calls. The parts it is made of: the limits (sandbox_limits.h), the standard library as rules
+// see it (safe_library.h), read-only tables (read_only_table.h), one call of the script
+// (score_call.h), reading its result (script_result.h), and the compiled scorecard's runs
+// (native_run.h).
 //
 // Threading: a LuaSandbox belongs to one thread at a time (one per worker thread; see
 // LuaScorer). Nothing in it is shared with another sandbox.
@@ -127,7 +133,7 @@ class LuaSandbox {
   // A full garbage collection (tests use it to compare live bytes with a baseline).
   void collect_garbage();
 
-  struct State;  // the implementation, shared with the C callbacks in lua_sandbox.cpp
+  struct State;  // the implementation (sandbox_state.h), shared by the parts named above
 
  private:
   explicit LuaSandbox(std::unique_ptr<State> state);
