@@ -1,3 +1,7 @@
+// One unit although it is long: the matcher and the four library functions built on it (find,
+// match, gmatch, gsub) share the Matcher, its step count and its errors, none of which leaves
+// this file; splitting them would turn the matcher's internals into a header for these four
+// functions alone.
 #include "plugins/lua/lua_pattern.h"
 
 #include <array>

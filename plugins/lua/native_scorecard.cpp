@@ -1,3 +1,7 @@
+// One unit although it is long: the compiled items (rules, lookups, steps, caps, thresholds,
+// conditions) are private to this file, and the compiler that builds them from the helper's
+// tables and the run that evaluates them must agree on every one of them; the Lua number
+// arithmetic at the top is what the run uses to give the helper's answer to the bit.
 #include "plugins/lua/native_scorecard.h"
 
 #include <array>
@@ -14,11 +18,11 @@
 
 namespace leadscore::lua {
 
-// --- Lua numbers (lvm.c: luaV_add, LTnum, LEnum) ---------------------------------------------
+// --- Lua numbers (as Lua 5.4's VM adds and compares them: luaV_add, LTnum, LEnum) ----------
 
 namespace {
 
-// Integers in [-2^53, 2^53] convert to a double exactly (lvm.c: l_intfitsf).
+// Integers in [-2^53, 2^53] convert to a double exactly (Lua 5.4's l_intfitsf).
 bool fits_double(std::int64_t i) {
   constexpr std::int64_t kExact = std::int64_t{1} << 53;
   return -kExact <= i && i <= kExact;
