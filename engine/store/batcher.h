@@ -75,6 +75,12 @@ class Batcher {
     return stats_;
   }
 
+  // Requests waiting for a batch to take them (not those being run).
+  std::size_t queued() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+  }
+
  private:
   // One submit() call, on its caller's stack until its response is set. Its owner is woken
   // alone: when the response is set, or when it is the oldest queued and a batch may start
