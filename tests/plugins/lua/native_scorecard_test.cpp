@@ -7,44 +7,20 @@
 
 #include <bit>
 #include <cstdint>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "tests/plugins/lua/lua_test_support.h"
+#include "tests/plugins/lua/sandbox_test_support.h"
 
 namespace leadscore::lua {
 namespace {
 
 using domain::Features;
 
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-RuleSources sources_with(std::string script_name, std::string script_text) {
-  return {{{"rules/lib/rules.lua", read_text(testing::rules_dir() / "lib" / "rules.lua")}},
-          {std::move(script_name), std::move(script_text)}};
-}
-
-RuleSources shipped(const char* script) {
-  return sources_with(std::string("rules/") + script, read_text(testing::rules_dir() / script));
-}
-
-std::unique_ptr<LuaSandbox> make(const RuleSources& sources, ScorecardEngine engine,
-                                 const nlohmann::json& params = nlohmann::json::object(),
-                                 SandboxLimits limits = {}) {
-  auto sandbox = LuaSandbox::create(sources, params, limits, engine);
-  if (!sandbox) {
-    ADD_FAILURE() << sandbox.error().to_text();
-    return nullptr;
-  }
-  return std::move(*sandbox);
-}
+using namespace testing;
 
 std::uint64_t bits(double value) { return std::bit_cast<std::uint64_t>(value); }
 
@@ -144,25 +120,25 @@ int expect_same_answers(const RuleSources& sources, bool compiles,
 }
 
 TEST(NativeScorecard, DefaultRulesNeedNoLua) {
-  auto sandbox = make(shipped("default.lua"), ScorecardEngine::Native);
+  auto sandbox = make(shipped_sources("default.lua"), ScorecardEngine::Native);
   ASSERT_TRUE(sandbox);
   ASSERT_NE(sandbox->native_scorecard(), nullptr);
   EXPECT_FALSE(sandbox->native_scorecard()->calls_lua());
 }
 
 TEST(NativeScorecard, IcpFitCallsItsWhenFunctions) {
-  auto sandbox = make(shipped("icp_fit.lua"), ScorecardEngine::Native);
+  auto sandbox = make(shipped_sources("icp_fit.lua"), ScorecardEngine::Native);
   ASSERT_TRUE(sandbox);
   ASSERT_NE(sandbox->native_scorecard(), nullptr);
   EXPECT_TRUE(sandbox->native_scorecard()->calls_lua());
 }
 
 TEST(NativeScorecard, DefaultRulesGiveWhatTheLuaScorecardGives) {
-  EXPECT_EQ(expect_same_answers(shipped("default.lua"), true), 0);
+  EXPECT_EQ(expect_same_answers(shipped_sources("default.lua"), true), 0);
 }
 
 TEST(NativeScorecard, IcpFitGivesWhatTheLuaScorecardGives) {
-  EXPECT_EQ(expect_same_answers(shipped("icp_fit.lua"), true,
+  EXPECT_EQ(expect_same_answers(shipped_sources("icp_fit.lua"), true,
                                 {{"icp_industries", {"fintech", "payments"}}},
                                 {nullptr,
                                  {{"ideal_use_cases", {"Retail banking"}}},
@@ -326,32 +302,6 @@ return card
   const auto result = sandbox->score(Features{});
   ASSERT_TRUE(result) << result.error();
   EXPECT_EQ(result->recommendation, domain::Recommendation::DropLead);
-}
-
-TEST(NativeScorecard, AnEndlessWhenFunctionSpendsTheBudgetAsInLua) {
-  const auto sources = sources_with("t.lua", R"(
-local R = rules
-return R.scorecard{name = "loop", version = "1",
-  rules = {R.rule{"base", points = 0.5},
-           R.rule{"loop", when = function(lead) while lead.source == "loop" do end return true end,
-                  points = 0.1}},
-  recommend = R.thresholds{transfer = 0.7, drop = 0.3}}
-)");
-  const SandboxLimits limits{20'000, 32u << 20};
-  auto native = make(sources, ScorecardEngine::Native, nlohmann::json::object(), limits);
-  auto lua = make(sources, ScorecardEngine::Lua, nlohmann::json::object(), limits);
-  ASSERT_TRUE(native && lua);
-  Features looping;
-  looping.source = "loop";
-  for (int round = 0; round < 2; ++round) {  // the state works again after a failed run
-    const auto failed = native->score(looping);
-    ASSERT_FALSE(failed);
-    EXPECT_EQ(failed.error(), lua->score(looping).error());
-    EXPECT_NE(failed.error().find("instruction limit of 20000 exceeded at t.lua:5"),
-              std::string::npos)
-        << failed.error();
-    expect_same(native->score(Features{}), lua->score(Features{}));
-  }
 }
 
 }  // namespace
