@@ -1,4 +1,4 @@
-// rules/icp_fit.lua: seed 003's rule layer, out of 50 and normalised to 0..1.
+// rules/icp_fit.lua: the ideal-customer-profile rules, out of 50 and normalised to 0..1.
 #include <gtest/gtest.h>
 
 #include "plugins/lua/lua_scorer.h"
@@ -34,7 +34,7 @@ Features ceo_at_saas() {
   return f;
 }
 
-TEST(IcpFitRules, TheSeedExampleScoresFiftyOfFifty) {
+TEST(IcpFitRules, ACeoAtASaasCompanyWithAFullProfileScoresFiftyOfFifty) {
   const auto scorer = icp_fit();
   ASSERT_TRUE(scorer);
   const nlohmann::json offer = {{"name", "AI Outreach Automation"},

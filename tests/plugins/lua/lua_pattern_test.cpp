@@ -244,8 +244,8 @@ TEST_F(PatternTest, StartPositionsPlainFindAndReplacementLimitsAnswerAsLuaDoes) 
   expect_same({"gsub", "abc", "%w", "true"});  // a boolean replacement is refused
 }
 
-// Patterns and subjects built from the pieces that matter, with a fixed seed: every function's
-// result or error must be Lua's own.
+// Patterns and subjects built from the pieces that matter, by a generator that starts from the
+// same state on every run: every function's result or error must be Lua's own.
 TEST_F(PatternTest, GeneratedPatternsAnswerAsLuaDoes) {
   const std::vector<std::string> items = {
       "a",     "b", "c", ".", "%a", "%d", "%s", "%w",   "%A",   "[ab]", "[^a]", "[a-c]",
