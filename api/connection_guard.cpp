@@ -67,22 +67,21 @@ std::string_view reason_of(int status) {
   }
 }
 
-// Writes a whole answer straight to the socket, then half-closes it. Reactor thread only: the
-// descriptor belongs to this connection while its reactor runs.
-void answer_and_close(int fd, int status, std::string_view code, const std::string& message) {
+// Writes a refusal straight to the socket, then half-closes it. Reactor thread only: the
+// descriptor belongs to this connection while its reactor runs. The answer comes from the one
+// error table, as every error answer does.
+void answer_and_close(int fd, domain::ErrorCode code, const std::string& message) {
   const std::string id = next_request_id();
-  const std::string body =
-      nlohmann::json{
-          {"error", {{"code", code}, {"message", message}, {"details", {{"request_id", id}}}}}}
-          .dump();
+  const Reply reply = error_reply({code, message, {}, {}}, id, {{"request_id", id}});
   std::string out =
-      "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason_of(status)) +
-      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-      "\r\nConnection: close\r\nX-Request-Id: " + id + "\r\n\r\n" + body;
+      "HTTP/1.1 " + std::to_string(reply.status) + " " + std::string(reason_of(reply.status)) +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(reply.body.size()) +
+      "\r\nConnection: close\r\nX-Request-Id: " + id +
+      (reply.status == 503 ? "\r\nRetry-After: 1" : "") + "\r\n\r\n" + reply.body;
   // Small enough for an empty socket buffer; a client that reads nothing loses only itself.
   (void)::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   ::shutdown(fd, SHUT_WR);
-  spdlog::info("refused a request on connection {}: {} {}", fd, status, message);
+  spdlog::info("refused a request on connection {}: {} {}", fd, reply.status, message);
 }
 
 }  // namespace
@@ -172,7 +171,7 @@ void GuardedHandler::evict_idle(const std::shared_ptr<Tcp::Peer>& newcomer) {
   if (newcomer->fd() >= options_.refuse_at) {
     auto c = connection_of_peer(newcomer);
     if (c) c->screen.close();  // drops whatever it sends
-    answer_and_close(newcomer->fd(), 503, "unavailable",
+    answer_and_close(newcomer->fd(), domain::ErrorCode::Unavailable,
                      "the server has too many open connections; try again");
     ::shutdown(newcomer->fd(), SHUT_RD);
   }
@@ -196,7 +195,7 @@ void GuardedHandler::onInput(const char* buffer, size_t len,
 }
 
 void GuardedHandler::refuse(const std::shared_ptr<Tcp::Peer>& peer, const ScreenVerdict& verdict) {
-  answer_and_close(peer->fd(), verdict.status, verdict.code, verdict.message);
+  answer_and_close(peer->fd(), verdict.error, verdict.message);
 }
 
 void GuardedHandler::onDisconnection(const std::shared_ptr<Tcp::Peer>& peer) {

@@ -34,6 +34,14 @@ constexpr ErrorRow kErrorTable[] = {
     {ErrorCode::HandoffRejected, 422, "handoff_rejected"},
     {ErrorCode::ScorerUnavailable, 503, "scorer_unavailable"},
     {ErrorCode::Unavailable, 503, "unavailable"},
+    {ErrorCode::Unauthorized, 401, "unauthorized"},
+    {ErrorCode::Forbidden, 403, "forbidden"},
+    {ErrorCode::PayloadTooLarge, 413, "payload_too_large"},
+    {ErrorCode::MalformedRequest, 400, "bad_request"},
+    {ErrorCode::LengthRequired, 411, "length_required"},
+    {ErrorCode::UriTooLong, 414, "uri_too_long"},
+    {ErrorCode::HeaderTooLarge, 431, "header_too_large"},
+    {ErrorCode::ClientGone, 499, "client_gone"},
     {ErrorCode::Internal, 500, "internal_error"},
 };
 

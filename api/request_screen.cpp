@@ -3,8 +3,17 @@
 #include <algorithm>
 #include <cctype>
 
+#include "api/exchange.h"
+
 namespace leadscore::api {
 namespace {
+
+using domain::ErrorCode;
+
+// A refusal's status and name come from the one error table, as every error answer's do.
+ScreenVerdict verdict_of(ErrorCode code, std::string message) {
+  return {status_of(code), std::string(code_name(code)), std::move(message), code};
+}
 
 bool is_token_char(unsigned char c) {
   if (std::isalnum(c)) return true;
@@ -52,11 +61,11 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-ScreenVerdict RequestScreen::refuse(int status, std::string code, std::string message) {
+ScreenVerdict RequestScreen::refuse(ErrorCode code, std::string message) {
   phase_ = Phase::Refused;
   line_.clear();
   line_.shrink_to_fit();
-  return {status, std::move(code), std::move(message)};
+  return verdict_of(code, std::move(message));
 }
 
 void RequestScreen::start_request() {
@@ -70,7 +79,8 @@ void RequestScreen::start_request() {
 }
 
 ScreenVerdict RequestScreen::feed(std::string_view bytes, std::string& passed) {
-  if (phase_ == Phase::Refused) return {400, "bad_request", "the connection is closing"};
+  if (phase_ == Phase::Refused)
+    return verdict_of(ErrorCode::MalformedRequest, "the connection is closing");
   std::size_t i = 0;
   while (i < bytes.size()) {
     if (phase_ == Phase::Body) {
@@ -86,7 +96,7 @@ ScreenVerdict RequestScreen::feed(std::string_view bytes, std::string& passed) {
     ++head_bytes_;
     if (after_cr_) {
       if (c != '\n')
-        return refuse(400, "bad_request", "a CR not followed by LF in the request head");
+        return refuse(ErrorCode::MalformedRequest, "a CR not followed by LF in the request head");
       after_cr_ = false;
       if (auto v = end_line(passed); v.refused()) return v;
       continue;
@@ -96,23 +106,21 @@ ScreenVerdict RequestScreen::feed(std::string_view bytes, std::string& passed) {
       continue;
     }
     if (c == '\n')
-      return refuse(400, "bad_request", "request head lines must end with CRLF, not a bare LF");
+      return refuse(ErrorCode::MalformedRequest,
+                    "request head lines must end with CRLF, not a bare LF");
     if ((c < 0x20 && c != '\t') || c == 0x7f)
-      return refuse(400, "bad_request", "a control byte in the request head");
+      return refuse(ErrorCode::MalformedRequest, "a control byte in the request head");
     if (lines_ == 0) {
       if (line_.size() >= limits_.request_line)
-        return refuse(
-            414, "uri_too_long",
-            "the request line is longer than " + std::to_string(limits_.request_line) + " bytes");
+        return refuse(ErrorCode::UriTooLong, "the request line is longer than " +
+                                                 std::to_string(limits_.request_line) + " bytes");
     } else if (line_.size() >= limits_.header_line) {
-      return refuse(
-          431, "header_too_large",
-          "a header line is longer than " + std::to_string(limits_.header_line) + " bytes");
+      return refuse(ErrorCode::HeaderTooLarge, "a header line is longer than " +
+                                                   std::to_string(limits_.header_line) + " bytes");
     }
     if (head_bytes_ > limits_.header_bytes)
-      return refuse(
-          431, "header_too_large",
-          "the request headers are larger than " + std::to_string(limits_.header_bytes) + " bytes");
+      return refuse(ErrorCode::HeaderTooLarge, "the request headers are larger than " +
+                                                   std::to_string(limits_.header_bytes) + " bytes");
     line_.push_back(static_cast<char>(c));
   }
   return {};
@@ -143,7 +151,7 @@ ScreenVerdict RequestScreen::end_line(std::string& passed) {
   ++lines_;
   line_.clear();
   if (lines_ > limits_.header_count + 1)
-    return refuse(431, "header_too_large",
+    return refuse(ErrorCode::HeaderTooLarge,
                   "more than " + std::to_string(limits_.header_count) + " header lines");
   return verdict;
 }
@@ -152,54 +160,55 @@ ScreenVerdict RequestScreen::check_request_line(std::string_view line) {
   const auto first = line.find(' ');
   const auto last = line.rfind(' ');
   if (first == std::string_view::npos || first == last || first == 0)
-    return refuse(400, "bad_request", "the request line must be: METHOD SP target SP HTTP/1.x");
+    return refuse(ErrorCode::MalformedRequest,
+                  "the request line must be: METHOD SP target SP HTTP/1.x");
   for (char c : line.substr(0, first))
     if (!is_token_char(static_cast<unsigned char>(c)))
-      return refuse(400, "bad_request", "the request method is not a token");
+      return refuse(ErrorCode::MalformedRequest, "the request method is not a token");
   const auto target = line.substr(first + 1, last - first - 1);
   if (target.empty() || target.find(' ') != std::string_view::npos || target.front() != '/')
-    return refuse(400, "bad_request", "the request target must be a path starting with /");
+    return refuse(ErrorCode::MalformedRequest, "the request target must be a path starting with /");
   // A target is ASCII: anything else is sent percent-encoded (RFC 3986).
   if (std::any_of(target.begin(), target.end(), [](char c) { return (c & 0x80) != 0; }))
-    return refuse(400, "bad_request", "the request target must be ASCII (percent-encode the rest)");
+    return refuse(ErrorCode::MalformedRequest,
+                  "the request target must be ASCII (percent-encode the rest)");
   const auto version = line.substr(last + 1);
   if (version != "HTTP/1.1" && version != "HTTP/1.0")
-    return refuse(400, "bad_request", "only HTTP/1.0 and HTTP/1.1 are served");
+    return refuse(ErrorCode::MalformedRequest, "only HTTP/1.0 and HTTP/1.1 are served");
   return {};
 }
 
 ScreenVerdict RequestScreen::check_header(std::string_view line) {
   if (line.front() == ' ' || line.front() == '\t')
-    return refuse(400, "bad_request",
+    return refuse(ErrorCode::MalformedRequest,
                   "obsolete line folding (a header line starting with a space)");
   const auto colon = line.find(':');
   if (colon == std::string_view::npos)
-    return refuse(400, "bad_request", "a header line without a colon");
+    return refuse(ErrorCode::MalformedRequest, "a header line without a colon");
   const auto name = line.substr(0, colon);
-  if (name.empty()) return refuse(400, "bad_request", "a header line without a name");
+  if (name.empty()) return refuse(ErrorCode::MalformedRequest, "a header line without a name");
   for (char c : name)
     if (!is_token_char(static_cast<unsigned char>(c)))
-      return refuse(400, "bad_request", "a header name with a space or separator");
+      return refuse(ErrorCode::MalformedRequest, "a header name with a space or separator");
   const auto value = trim(line.substr(colon + 1));
   if (iequals(name, "Transfer-Encoding"))
-    return refuse(411, "length_required",
+    return refuse(ErrorCode::LengthRequired,
                   "send the body with a Content-Length; Transfer-Encoding is not accepted");
   if (iequals(name, "Content-Length")) {
     if (value.empty() ||
         !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return refuse(400, "bad_request", "Content-Length must be a non-negative decimal number");
+      return refuse(ErrorCode::MalformedRequest,
+                    "Content-Length must be a non-negative decimal number");
     if (value.size() > 18)
-      return refuse(
-          413, "payload_too_large",
-          "the request body is larger than " + std::to_string(limits_.body_bytes) + " bytes");
+      return refuse(ErrorCode::PayloadTooLarge, "the request body is larger than " +
+                                                    std::to_string(limits_.body_bytes) + " bytes");
     unsigned long long length = 0;
     for (char c : value) length = length * 10 + static_cast<unsigned>(c - '0');
     if (has_length_ && length != content_length_)
-      return refuse(400, "bad_request", "two different Content-Length headers");
+      return refuse(ErrorCode::MalformedRequest, "two different Content-Length headers");
     if (length > limits_.body_bytes)
-      return refuse(
-          413, "payload_too_large",
-          "the request body is larger than " + std::to_string(limits_.body_bytes) + " bytes");
+      return refuse(ErrorCode::PayloadTooLarge, "the request body is larger than " +
+                                                    std::to_string(limits_.body_bytes) + " bytes");
     has_length_ = true;
     content_length_ = length;
   }

@@ -18,6 +18,8 @@
 #include <string>
 #include <string_view>
 
+#include "engine/domain/error.h"
+
 namespace leadscore::api {
 
 struct ScreenLimits {
@@ -29,9 +31,10 @@ struct ScreenLimits {
 };
 
 struct ScreenVerdict {
-  int status = 0;  // 0: pass the bytes on; else the status of the refusal
-  std::string code;
+  int status = 0;    // 0: pass the bytes on; else the status of the refusal
+  std::string code;  // the refusal's error name
   std::string message;
+  domain::ErrorCode error = domain::ErrorCode::MalformedRequest;  // the refusal's error code
 
   bool refused() const { return status != 0; }
 };
@@ -62,7 +65,7 @@ class RequestScreen {
  private:
   enum class Phase { Head, Body, Refused };
 
-  ScreenVerdict refuse(int status, std::string code, std::string message);
+  ScreenVerdict refuse(domain::ErrorCode code, std::string message);
   ScreenVerdict end_line(std::string& passed);
   ScreenVerdict check_request_line(std::string_view line);
   ScreenVerdict check_header(std::string_view line);

@@ -169,9 +169,10 @@ struct Server::Impl {
                                        : services.config->server.max_body_bytes;
     if (request.body().size() > body_limit) {
       exchange->keep_alive = false;
-      return finish(*exchange, error(413, "payload_too_large",
-                                     "the request body is larger than " +
-                                         std::to_string(body_limit) + " bytes"));
+      return finish(*exchange, refusal(ErrorCode::PayloadTooLarge,
+                                       "the request body is larger than " +
+                                           std::to_string(body_limit) + " bytes",
+                                       *exchange));
     }
     for (const auto& name : names)
       exchange->request.params.emplace_back(name, request.param(":" + name).as<std::string>());
@@ -183,14 +184,16 @@ struct Server::Impl {
       auto key = bearer_key(authorization);
       auto identity = key ? services.keys->find(*key) : std::nullopt;
       if (!identity) {
-        return finish(*exchange, error(401, "unauthorized",
-                                       key ? "the API key is not valid"
-                                           : "an Authorization: Bearer <key> header is required"));
+        return finish(*exchange, refusal(ErrorCode::Unauthorized,
+                                         key ? "the API key is not valid"
+                                             : "an Authorization: Bearer <key> header is required",
+                                         *exchange));
       }
       if (!role_allows(identity->role, right_of(spec.access))) {
-        return finish(*exchange, error(403, "forbidden",
-                                       "the " + std::string(store::to_string(identity->role)) +
-                                           " role may not " + spec.method + " " + spec.path));
+        return finish(*exchange, refusal(ErrorCode::Forbidden,
+                                         "the " + std::string(store::to_string(identity->role)) +
+                                             " role may not " + spec.method + " " + spec.path,
+                                         *exchange));
       }
       exchange->request.identity = std::move(*identity);
     }
@@ -200,21 +203,25 @@ struct Server::Impl {
     }
     std::shared_ptr<Exchange> shared(std::move(exchange));
     WorkerPool::Task task = [this, &spec, ex = shared]() {
-      if (client_gone(*ex)) return finish(*ex, error(499, "client_gone", "the client left"));
-      if (stopping) return finish(*ex, error(503, "unavailable", "the server is stopping"));
+      if (client_gone(*ex))
+        return finish(*ex, refusal(ErrorCode::ClientGone, "the client left", *ex));
+      if (stopping)
+        return finish(*ex, refusal(ErrorCode::Unavailable, "the server is stopping", *ex));
       const auto timeout = std::chrono::milliseconds(services.config->server.request_timeout_ms);
       if (Clock::now() - ex->started > timeout) {
-        return finish(*ex, error(503, "unavailable", "the request waited too long in the queue"));
+        return finish(
+            *ex, refusal(ErrorCode::Unavailable, "the request waited too long in the queue", *ex));
       }
       finish(*ex, run(spec, ex->request));
     };
     if (!pool->post(std::move(task)))  // not taken: the queue is full
-      finish(*shared, error(503, "unavailable", "the server is overloaded; try again"));
+      finish(*shared,
+             refusal(ErrorCode::Unavailable, "the server is overloaded; try again", *shared));
   }
 
-  static Reply error(int status, std::string_view code, const std::string& message) {
-    return json_reply(
-        status, {{"error", {{"code", code}, {"message", message}, {"details", json::object()}}}});
+  // A refusal of the HTTP layer, answered through the one error table like any other.
+  static Reply refusal(ErrorCode code, std::string message, const Exchange& ex) {
+    return error_reply({code, std::move(message), {}, {}}, ex.request.id);
   }
 
   Reply run(const RouteSpec& spec, const ApiRequest& request) {
@@ -325,14 +332,16 @@ void Server::start() {
   const auto& cfg = d.services.config->server;
   for (const auto& spec : route_table()) d.add_route(spec);
   d.router->addNotFoundHandler([](const Rest::Request request, Http::ResponseWriter writer) {
+    // Through the one error table (its JSON replaces what is not UTF-8 in the path).
+    auto given = request.headers().tryGetRaw(RequestIdHeader::Name);
+    const std::string id =
+        given && valid_request_id(given->value()) ? given->value() : next_request_id();
+    const Reply reply = error_reply(
+        Error::not_found("no route for " + std::string(Http::methodString(request.method())) + " " +
+                         request.resource()),
+        id);
     writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
-    // json_reply replaces what is not UTF-8 in the path (dump() would throw on it).
-    const Reply reply = json_reply(
-        404, {{"error",
-               {{"code", "not_found"},
-                {"message", "no route for " + std::string(Http::methodString(request.method())) +
-                                " " + request.resource()},
-                {"details", json::object()}}}});
+    writer.headers().add<RequestIdHeader>(id);
     writer.send(Http::Code::Not_Found, reply.body, MIME(Application, Json));
     return Rest::Route::Result::Ok;
   });

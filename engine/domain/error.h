@@ -1,5 +1,6 @@
 // The failure value that engine modules return instead of throwing. The REST layer maps
-// each code to one HTTP status in a single table (api/errors.cpp).
+// each code to one HTTP status and error name in a single table (api/exchange.cpp), which
+// every error answer goes through, those of the HTTP layer itself included.
 #pragma once
 
 #include <string>
@@ -16,8 +17,17 @@ enum class ErrorCode {
   Conflict,           // another state conflict (duplicate name, lead with a sale): 409 conflict
   HandoffRejected,    // 422 handoff_rejected, details.failed_checks
   ScorerUnavailable,  // 503 scorer_unavailable
-  Unavailable,        // a dependency is down: 503 unavailable
+  Unavailable,        // a dependency is down, or the server is busy or stopping: 503 unavailable
   Internal,           // 500 internal_error; the message is logged, never sent
+  // Refusals of the HTTP layer, before any engine code runs.
+  Unauthorized,      // no key, or not a valid one: 401 unauthorized
+  Forbidden,         // the key's role lacks the right: 403 forbidden
+  PayloadTooLarge,   // 413 payload_too_large
+  MalformedRequest,  // request framing the server cannot read: 400 bad_request
+  LengthRequired,    // a body without a Content-Length: 411 length_required
+  UriTooLong,        // 414 uri_too_long
+  HeaderTooLarge,    // 431 header_too_large
+  ClientGone,        // the client left before its answer: 499, logged, never sent
 };
 
 struct Error {
