@@ -1,7 +1,7 @@
 -- The default rules: exactly the built-in heuristic (config/leadscore.yaml documents it), as
 -- data. Points add up in this order, as IEEE doubles: source, activity, stage, business domain;
 -- then the cap for leads without a business domain, then the clamp to [0, 1] (the scorecard's).
--- tests/lua/default_rules_test.cpp checks every source × stage × activity 0..12 × domain
+-- tests/plugins/lua/default_rules_test.cpp checks every source × stage × activity 0..12 × domain
 -- against the C++ heuristic, to the last bit. Only data and declarative conditions: the engine
 -- scores it without calling Lua.
 local R = rules
