@@ -1,4 +1,4 @@
--- 004: offers, the products leads are qualified for (seed 003's offer: name, value props, ideal
+-- 004: offers, the products leads are qualified for (as the hybrid rule layer describes one: name, value props, ideal
 -- use cases). At most one is active, and every scorer sees the active one. The limits are the
 -- domain's (engine/domain/offer.h, in bytes); the CHECKs here count characters, a backstop
 -- only.
