@@ -50,23 +50,6 @@ std::shared_ptr<ClientConnection> connection_of_peer(const std::shared_ptr<Tcp::
   return std::static_pointer_cast<ClientConnection>(peer->tryGetData(kConnectionKey));
 }
 
-std::string_view reason_of(int status) {
-  switch (status) {
-    case 400:
-      return "Bad Request";
-    case 411:
-      return "Length Required";
-    case 413:
-      return "Payload Too Large";
-    case 414:
-      return "URI Too Long";
-    case 431:
-      return "Request Header Fields Too Large";
-    default:
-      return "Service Unavailable";
-  }
-}
-
 // Writes a refusal straight to the socket, then half-closes it. Reactor thread only: the
 // descriptor belongs to this connection while its reactor runs. The answer comes from the one
 // error table, as every error answer does.
@@ -74,7 +57,8 @@ void answer_and_close(int fd, domain::ErrorCode code, const std::string& message
   const std::string id = next_request_id();
   const Reply reply = error_reply({code, message, {}, {}}, id, {{"request_id", id}});
   std::string out =
-      "HTTP/1.1 " + std::to_string(reply.status) + " " + std::string(reason_of(reply.status)) +
+      "HTTP/1.1 " + std::to_string(reply.status) + " " +
+      Http::codeString(static_cast<Http::Code>(reply.status)) +
       "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(reply.body.size()) +
       "\r\nConnection: close\r\nX-Request-Id: " + id +
       (reply.status == 503 ? "\r\nRetry-After: 1" : "") + "\r\n\r\n" + reply.body;

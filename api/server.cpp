@@ -38,6 +38,12 @@ class RequestIdHeader : public Http::Header::Header {
   std::string id_;
 };
 
+// The client's request id when it sent a valid one, else a new one.
+std::string request_id_of(const Http::Request& request) {
+  auto given = request.headers().tryGetRaw(RequestIdHeader::Name);
+  return given && valid_request_id(given->value()) ? given->value() : next_request_id();
+}
+
 // Every 503 says when to try again: the server was busy or stopping, or a lead kept changing.
 class RetryAfterHeader : public Http::Header::Header {
  public:
@@ -245,8 +251,7 @@ struct Server::Impl {
 
   ApiRequest copy_request(const Rest::Request& request) {
     ApiRequest out;
-    auto given = request.headers().tryGetRaw(RequestIdHeader::Name);
-    out.id = given && valid_request_id(given->value()) ? given->value() : next_request_id();
+    out.id = request_id_of(request);
     // Behind the front door the peer is nginx; it passes the client's address on.
     auto real_ip = request.headers().tryGetRaw("X-Real-IP");
     if (real_ip && real_ip->value().size() <= 64) {
@@ -333,9 +338,7 @@ void Server::start() {
   for (const auto& spec : route_table()) d.add_route(spec);
   d.router->addNotFoundHandler([](const Rest::Request request, Http::ResponseWriter writer) {
     // Through the one error table (its JSON replaces what is not UTF-8 in the path).
-    auto given = request.headers().tryGetRaw(RequestIdHeader::Name);
-    const std::string id =
-        given && valid_request_id(given->value()) ? given->value() : next_request_id();
+    const std::string id = request_id_of(request);
     const Reply reply = error_reply(
         Error::not_found("no route for " + std::string(Http::methodString(request.method())) + " " +
                          request.resource()),

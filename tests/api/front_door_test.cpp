@@ -15,14 +15,8 @@ namespace {
 
 using nlohmann::json;
 
-int status_of(const std::string& answer) {
-  return answer.starts_with("HTTP/1.") && answer.size() > 12 ? std::atoi(answer.c_str() + 9) : 0;
-}
-
 json error_of(const std::string& answer) {
-  const auto at = answer.find("\r\n\r\n");
-  if (at == std::string::npos) return json();
-  const json body = json::parse(answer.substr(at + 4), nullptr, false);
+  const json body = json::parse(body_of(answer), nullptr, false);
   return body.is_object() && body.contains("error") ? body["error"] : json();
 }
 

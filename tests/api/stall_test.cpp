@@ -131,16 +131,6 @@ class Connection {
   std::string pending_;  // received and not yet returned
 };
 
-int status_of(const std::string& answer) {
-  if (!answer.starts_with("HTTP/1.") || answer.size() < 12) return 0;
-  return std::atoi(answer.c_str() + 9);
-}
-
-std::string body_of(const std::string& answer) {
-  const auto at = answer.find("\r\n\r\n");
-  return at == std::string::npos ? std::string() : answer.substr(at + 4);
-}
-
 const std::string kHealth = "GET /health HTTP/1.1\r\nHost: t\r\n\r\n";
 
 // GET /health on a new connection answers 200, within `attempts` tries a quarter second apart.

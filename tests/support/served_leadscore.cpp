@@ -93,6 +93,16 @@ bool send_all(int fd, std::string_view data) {
   return true;
 }
 
+int status_of(const std::string& answer) {
+  if (!answer.starts_with("HTTP/1.") || answer.size() < 12) return 0;
+  return std::atoi(answer.c_str() + 9);
+}
+
+std::string body_of(const std::string& answer) {
+  const auto at = answer.find("\r\n\r\n");
+  return at == std::string::npos ? std::string() : answer.substr(at + 4);
+}
+
 std::string raw_exchange(int port, const std::string& request, std::chrono::milliseconds timeout) {
   const int fd = connect_loopback(port, timeout, timeout);
   if (fd < 0) return "";

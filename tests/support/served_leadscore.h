@@ -67,4 +67,8 @@ bool send_all(int fd, std::string_view data);
 std::string raw_exchange(int port, const std::string& request,
                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+// The status of a raw answer (0 when it is not one), and its body.
+int status_of(const std::string& answer);
+std::string body_of(const std::string& answer);
+
 }  // namespace leadscore::testing
