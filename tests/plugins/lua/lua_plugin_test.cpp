@@ -9,7 +9,7 @@
 
 #include "engine/scoring/plugin_scorer.h"
 #include "plugins/lua/lua_scorer.h"
-#include "tests/config/temp_file.h"
+#include "tests/support/temp_file.h"
 #include "tests/plugins/lua/lua_test_support.h"
 
 namespace leadscore::lua {

@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/config/temp_file.h"
+#include "tests/support/temp_file.h"
 #include "tests/plugins/lua/lua_test_support.h"
 
 namespace leadscore::lua {

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "plugins/lua/lua_scorer.h"
-#include "tests/config/temp_file.h"
+#include "tests/support/temp_file.h"
 #include "tests/plugins/lua/lua_test_support.h"
 
 namespace leadscore::lua {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/config/temp_file.h"
+#include "tests/support/temp_file.h"
 
 namespace leadscore::config {
 namespace {

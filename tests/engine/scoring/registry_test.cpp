@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "plugins/heuristic/heuristic_scorer.h"
-#include "tests/config/temp_file.h"
+#include "tests/support/temp_file.h"
 
 namespace leadscore::scoring {
 namespace {
