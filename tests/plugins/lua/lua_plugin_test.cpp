@@ -9,8 +9,8 @@
 
 #include "engine/scoring/plugin_scorer.h"
 #include "plugins/lua/lua_scorer.h"
-#include "tests/support/temp_file.h"
 #include "tests/plugins/lua/lua_test_support.h"
+#include "tests/support/temp_file.h"
 
 namespace leadscore::lua {
 namespace {

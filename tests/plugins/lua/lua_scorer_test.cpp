@@ -7,8 +7,8 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/temp_file.h"
 #include "tests/plugins/lua/lua_test_support.h"
+#include "tests/support/temp_file.h"
 
 namespace leadscore::lua {
 namespace {

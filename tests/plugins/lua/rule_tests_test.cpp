@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "plugins/lua/lua_scorer.h"
-#include "tests/support/temp_file.h"
 #include "tests/plugins/lua/lua_test_support.h"
+#include "tests/support/temp_file.h"
 
 namespace leadscore::lua {
 namespace {
