@@ -59,10 +59,9 @@ Reply reload(const Services& s, const ApiRequest& r) {
       errors.push_back(
           {{"file", e.file}, {"line", e.line}, {"column", e.column}, {"message", e.message}});
     spdlog::warn("reload refused ({} errors); the live scorers stay", reloaded.error().size());
-    return json_reply(422, {{"error",
-                             {{"code", "invalid_config"},
-                              {"message", "the configuration has errors; nothing changed"},
-                              {"details", {{"errors", std::move(errors)}}}}}});
+    return fail(r,
+                {ErrorCode::InvalidConfig, "the configuration has errors; nothing changed", {}, {}},
+                {{"errors", std::move(errors)}});
   }
   spdlog::info("reloaded: {} scorers, primary {}", (*reloaded)->entries().size(),
                (*reloaded)->primary().name());

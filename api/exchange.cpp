@@ -32,6 +32,7 @@ constexpr ErrorRow kErrorTable[] = {
     {ErrorCode::InvalidTransition, 409, "invalid_transition"},
     {ErrorCode::Conflict, 409, "conflict"},
     {ErrorCode::HandoffRejected, 422, "handoff_rejected"},
+    {ErrorCode::InvalidConfig, 422, "invalid_config"},
     {ErrorCode::ScorerUnavailable, 503, "scorer_unavailable"},
     {ErrorCode::Unavailable, 503, "unavailable"},
     {ErrorCode::Unauthorized, 401, "unauthorized"},

@@ -16,6 +16,7 @@ enum class ErrorCode {
   InvalidTransition,  // a stage move the rules forbid: 409 invalid_transition
   Conflict,           // another state conflict (duplicate name, lead with a sale): 409 conflict
   HandoffRejected,    // 422 handoff_rejected, details.failed_checks
+  InvalidConfig,      // a reload found errors in the files; nothing changed: 422 invalid_config
   ScorerUnavailable,  // 503 scorer_unavailable
   Unavailable,        // a dependency is down, or the server is busy or stopping: 503 unavailable
   Internal,           // 500 internal_error; the message is logged, never sent

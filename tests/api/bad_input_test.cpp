@@ -128,7 +128,7 @@ TEST_F(BadInput, MutatedBodiesNeverCause500) {
       {"POST", "/leads/" + id + "/activity"},
       {"POST", "/admin/keys"},
   };
-  const std::vector<std::string> seeds{
+  const std::vector<std::string> starting_bodies{
       R"({"source":"partner","business_domain":"saas","activity_count":3,"name":"A"})",
       R"({"stage":"contacted"})",
       R"({"count":2})",
@@ -141,9 +141,9 @@ TEST_F(BadInput, MutatedBodiesNeverCause500) {
   auto next = [&] { return state = state * 1664525u + 1013904223u; };
   int sent = 0;
   for (const auto& [method, path] : targets) {
-    for (const auto& seed : seeds) {
+    for (const auto& start : starting_bodies) {
       for (int i = 0; i < 12; ++i) {
-        std::string body = seed;
+        std::string body = start;
         switch (next() % 4) {
           case 0:
             body = body.substr(0, next() % (body.size() + 1));

@@ -205,15 +205,15 @@ TEST_F(LeadCsv, UnknownColumnsAreRefusedByName) {
   EXPECT_EQ(count_rows("leads"), 0);
 }
 
-TEST_F(LeadCsv, SeedFormatImportsWithTheSourceInTheQuery) {
+TEST_F(LeadCsv, ExportWithoutASourceColumnImportsWithTheSourceInTheQuery) {
   // A lead export as some tools write it: no source column, the bio as linkedin_bio.
-  const std::string seed =
+  const std::string export_csv =
       "name,role,company,industry,location,linkedin_bio\n"
       "John Doe,CEO,TechCorp,B2B SaaS,New York,15 years building enterprise SaaS platforms\n"
       "Jane Smith,Head of Sales,DataFlow,B2B SaaS,San Francisco,Leading sales teams\n";
-  expect_refused(import(seed), "no source column");
-  expect_refused(import(seed, "?source=webinar"), "unknown source webinar");
-  auto r = import(seed, "?source=partner");
+  expect_refused(import(export_csv), "no source column");
+  expect_refused(import(export_csv, "?source=webinar"), "unknown source webinar");
+  auto r = import(export_csv, "?source=partner");
   ASSERT_EQ(r.status, 201) << r.body;
   ASSERT_EQ(r.json()["ids"].size(), 2u);
   json john = lead(r.json()["ids"][0]);

@@ -42,9 +42,10 @@ std::string offers_yaml() {
 }
 
 // The offer rules/tests/icp_fit.yaml scores against.
-const json kSeedOffer = {{"name", "AI Outreach Automation"},
-                         {"value_props", {"24/7 automated outreach", "6x more qualified meetings"}},
-                         {"ideal_use_cases", {"B2B SaaS", "Sales teams", "Marketing agencies"}}};
+const json kOutreachOffer = {
+    {"name", "AI Outreach Automation"},
+    {"value_props", {"24/7 automated outreach", "6x more qualified meetings"}},
+    {"ideal_use_cases", {"B2B SaaS", "Sales teams", "Marketing agencies"}}};
 
 json with(json body, const std::string& key, json value) {
   body[key] = std::move(value);
@@ -114,12 +115,12 @@ class OfferRoutes : public ApiTest {
 };
 
 TEST_F(OfferRoutes, CreateListReadReplaceDelete) {
-  json offer = create_offer(with(kSeedOffer, "description", "books meetings"));
+  json offer = create_offer(with(kOutreachOffer, "description", "books meetings"));
   EXPECT_GT(offer["id"].get<std::int64_t>(), 0);
-  EXPECT_EQ(offer["name"], kSeedOffer["name"]);
+  EXPECT_EQ(offer["name"], kOutreachOffer["name"]);
   EXPECT_EQ(offer["description"], "books meetings");
-  EXPECT_EQ(offer["value_props"], kSeedOffer["value_props"]);
-  EXPECT_EQ(offer["ideal_use_cases"], kSeedOffer["ideal_use_cases"]);
+  EXPECT_EQ(offer["value_props"], kOutreachOffer["value_props"]);
+  EXPECT_EQ(offer["ideal_use_cases"], kOutreachOffer["ideal_use_cases"]);
   EXPECT_EQ(offer["active"], false);
   EXPECT_TRUE(offer["created_at"].is_string());
   EXPECT_TRUE(offer["updated_at"].is_string());
@@ -162,7 +163,7 @@ TEST_F(OfferRoutes, CreateListReadReplaceDelete) {
 }
 
 TEST_F(OfferRoutes, AMissingOfferIs404) {
-  json offer = create_offer(kSeedOffer);
+  json offer = create_offer(kOutreachOffer);
   ASSERT_EQ(call("DELETE", offer_path(offer)).status, 204);
   for (auto [method, body] :
        {std::pair{"GET", ""}, std::pair{"PUT", R"({"name":"x"})"}, std::pair{"DELETE", ""}}) {
@@ -183,7 +184,7 @@ struct BadCase {
 };
 
 TEST_F(OfferRoutes, BadInputIs400NamingTheFieldAndChangesNothing) {
-  const json offer = create_offer(with(kSeedOffer, "active", true));
+  const json offer = create_offer(with(kOutreachOffer, "active", true));
   const std::string long_text(201, 'x');
   const json fifty_one = json(std::vector<std::string>(51, "x"));
   const std::vector<BadCase> cases{
@@ -238,15 +239,15 @@ TEST_F(OfferRoutes, BadInputIs400NamingTheFieldAndChangesNothing) {
 }
 
 TEST_F(OfferRoutes, EveryoneReadsOnlyManagersAndAdminsWrite) {
-  const json offer = create_offer(kSeedOffer);
+  const json offer = create_offer(kOutreachOffer);
   for (const std::string* key : {&viewer_key, &analyst_key, &manager_key, &admin_key}) {
     EXPECT_EQ(call("GET", "/offers", "", *key).status, 200) << *key;
     EXPECT_EQ(call("GET", offer_path(offer), "", *key).status, 200) << *key;
   }
   for (const std::string* key : {&viewer_key, &analyst_key}) {
     for (auto [method, path, body] :
-         {std::tuple{"POST", std::string("/offers"), kSeedOffer.dump()},
-          std::tuple{"PUT", offer_path(offer), with(kSeedOffer, "active", true).dump()},
+         {std::tuple{"POST", std::string("/offers"), kOutreachOffer.dump()},
+          std::tuple{"PUT", offer_path(offer), with(kOutreachOffer, "active", true).dump()},
           std::tuple{"DELETE", offer_path(offer), std::string()}}) {
       auto r = call(method, path, body, *key);
       EXPECT_EQ(r.status, 403) << method << " " << *key << " " << r.body;
@@ -256,17 +257,17 @@ TEST_F(OfferRoutes, EveryoneReadsOnlyManagersAndAdminsWrite) {
   EXPECT_EQ(client->request("GET", "/offers").status, 401);
   EXPECT_EQ(count_rows("offers"), 1);
   EXPECT_EQ(call("GET", offer_path(offer)).json(), offer);
-  EXPECT_EQ(call("POST", "/offers", kSeedOffer, admin_key).status, 201);
+  EXPECT_EQ(call("POST", "/offers", kOutreachOffer, admin_key).status, 201);
   EXPECT_EQ(call("DELETE", offer_path(offer), "", admin_key).status, 204);
 }
 
 TEST_F(OfferRoutes, ActivatingAnOfferDeactivatesThePreviousOne) {
-  const json first = create_offer(with(kSeedOffer, "active", true));
-  const json second = create_offer(with(with(kSeedOffer, "name", "Second"), "active", true));
+  const json first = create_offer(with(kOutreachOffer, "active", true));
+  const json second = create_offer(with(with(kOutreachOffer, "name", "Second"), "active", true));
   EXPECT_EQ(second["active"], true);
   EXPECT_EQ(call("GET", offer_path(first)).json()["active"], false);
   EXPECT_EQ(count_rows("offers WHERE active"), 1);
-  ASSERT_EQ(call("PUT", offer_path(first), with(kSeedOffer, "active", true)).status, 200);
+  ASSERT_EQ(call("PUT", offer_path(first), with(kOutreachOffer, "active", true)).status, 200);
   EXPECT_EQ(call("GET", offer_path(second)).json()["active"], false);
   EXPECT_EQ(count_rows("offers WHERE active"), 1);
 }
@@ -277,7 +278,8 @@ TEST_F(OfferRoutes, ActivatingAnOfferDeactivatesThePreviousOne) {
 TEST_F(OfferRoutes, ConcurrentActivationsLeaveExactlyOneActiveAndTheCacheAgrees) {
   std::vector<std::string> paths;
   for (int i = 0; i < 8; ++i)
-    paths.push_back(offer_path(create_offer(with(kSeedOffer, "name", "o" + std::to_string(i)))));
+    paths.push_back(
+        offer_path(create_offer(with(kOutreachOffer, "name", "o" + std::to_string(i)))));
   std::atomic<bool> go{false};
   std::vector<std::future<HttpResponse>> calls;
   for (int i = 0; i < 16; ++i)
@@ -285,7 +287,7 @@ TEST_F(OfferRoutes, ConcurrentActivationsLeaveExactlyOneActiveAndTheCacheAgrees)
       HttpClient c(server->port());
       while (!go) std::this_thread::yield();
       return c.request("PUT", paths[i % paths.size()], manager_key,
-                       with(kSeedOffer, "active", true).dump());
+                       with(kOutreachOffer, "active", true).dump());
     }));
   go = true;
   for (auto& f : calls) {
@@ -313,7 +315,7 @@ TEST_F(OfferRoutes, TheActiveOfferReachesEveryScorerAndIsRecorded) {
   ASSERT_EQ(analyses_when(lead, 2).size(), 2u);
 
   // That offer, active: the lead's industry is an ideal use case, +20 of 50.
-  const json offer = create_offer(with(kSeedOffer, "active", true));
+  const json offer = create_offer(with(kOutreachOffer, "active", true));
   json primary = analyze(lead);
   EXPECT_EQ(primary["scorer"], "icp_fit");
   EXPECT_EQ(points_of(primary, kExactIcp), 0.4) << primary;
@@ -335,7 +337,7 @@ TEST_F(OfferRoutes, TheActiveOfferReachesEveryScorerAndIsRecorded) {
   EXPECT_EQ(analyses[4]["role"], "adhoc");
 
   // Another ideal customer: the industry no longer fits.
-  json changed = with(with(kSeedOffer, "ideal_use_cases", {"Fintech"}), "active", true);
+  json changed = with(with(kOutreachOffer, "ideal_use_cases", {"Fintech"}), "active", true);
   ASSERT_EQ(call("PUT", offer_path(offer), changed).status, 200);
   json other = analyze(lead);
   EXPECT_EQ(points_of(other, kExactIcp), std::nullopt) << other;
@@ -343,7 +345,7 @@ TEST_F(OfferRoutes, TheActiveOfferReachesEveryScorerAndIsRecorded) {
   ASSERT_EQ(analyses_when(lead, 7).size(), 7u);
 
   // The fitting offer again, but inactive: scorers see no offer at all.
-  ASSERT_EQ(call("PUT", offer_path(offer), kSeedOffer).status, 200);
+  ASSERT_EQ(call("PUT", offer_path(offer), kOutreachOffer).status, 200);
   json inactive = analyze(lead);
   EXPECT_EQ(points_of(inactive, kExactIcp), std::nullopt) << inactive;
   analyses = analyses_when(lead, 9);
@@ -352,7 +354,7 @@ TEST_F(OfferRoutes, TheActiveOfferReachesEveryScorerAndIsRecorded) {
   EXPECT_TRUE(analyses[7]["features"]["offer_id"].is_null());
 
   // Active once more, then deleted: gone for scorers too.
-  ASSERT_EQ(call("PUT", offer_path(offer), with(kSeedOffer, "active", true)).status, 200);
+  ASSERT_EQ(call("PUT", offer_path(offer), with(kOutreachOffer, "active", true)).status, 200);
   EXPECT_EQ(points_of(analyze(lead), kExactIcp), 0.4);
   ASSERT_EQ(call("DELETE", offer_path(offer)).status, 204);
   EXPECT_EQ(points_of(analyze(lead), kExactIcp), std::nullopt);
@@ -382,7 +384,7 @@ TEST_F(OfferRoutes, AnotherServerSeesAnOfferChangeWithinASecond) {
   const std::string lead = saas_ceo();
   EXPECT_EQ(points_of(analyze_there(lead), kExactIcp), std::nullopt);
 
-  create_offer(with(kSeedOffer, "active", true));  // through this server
+  create_offer(with(kOutreachOffer, "active", true));  // through this server
   const auto written = Clock::now();
   double seen_after = -1;
   while (Clock::now() - written < std::chrono::seconds(3)) {

@@ -23,7 +23,7 @@ std::string refused_field(const OfferInput& offer) {
   return e ? e->field : "";
 }
 
-TEST(OfferInput, AcceptsTheSeedOfferAndTheLimitsThemselves) {
+TEST(OfferInput, AcceptsAFullOfferAndTheLimitsThemselves) {
   EXPECT_EQ(validate(valid_offer()), std::nullopt);
   OfferInput at_limits = valid_offer();
   at_limits.name = std::string(kMaxOfferNameBytes, 'n');
