@@ -61,8 +61,6 @@ std::expected<std::vector<std::string>, Error> text_list_member(const json& valu
 
 const std::vector<std::string_view> kOfferServerFields{"id", "created_at", "updated_at"};
 
-const std::vector<std::string_view> kTextFields{"business_domain", "name",     "email",    "role",
-                                                "company",         "industry", "location", "bio"};
 const std::vector<std::string_view> kServerFields{"id", "stage", "created_at", "updated_at"};
 
 }  // namespace
@@ -207,9 +205,11 @@ std::shared_ptr<const domain::OfferView> offer_view(const domain::Offer& offer) 
 }
 
 std::expected<domain::NewLead, Error> parse_new_lead(const json& body) {
-  const std::vector<std::string_view> allowed{
-      "source", "activity_count", "business_domain", "name",     "email",
-      "role",   "company",        "industry",        "location", "bio"};
+  static const std::vector<std::string_view> allowed = [] {
+    std::vector<std::string_view> members{"source", "activity_count"};
+    for (std::string_view field : domain::text_field_names()) members.push_back(field);
+    return members;
+  }();
   if (auto e = check_members(body, allowed, kServerFields)) return std::unexpected(*e);
   domain::NewLead lead;
   auto source = required_text(body, "source");
@@ -245,7 +245,7 @@ std::expected<domain::NewLead, Error> parse_new_lead(const json& body) {
 
 std::expected<domain::LeadPatch, Error> parse_lead_patch(const json& body) {
   if (auto e =
-          check_members(body, kTextFields,
+          check_members(body, domain::text_field_names(),
                         {"id", "stage", "source", "activity_count", "created_at", "updated_at"}))
     return std::unexpected(*e);
   domain::LeadPatch patch;
@@ -264,10 +264,8 @@ std::expected<domain::LeadPatch, Error> parse_lead_patch(const json& body) {
   });
   if (error) return std::unexpected(*error);
   if (patch.empty())
-    return std::unexpected(Error::validation("body",
-                                             "nothing to change: give at least one of "
-                                             "business_domain, name, email, role, "
-                                             "company, industry, location, bio"));
+    return std::unexpected(Error::validation(
+        "body", "nothing to change: give at least one of " + domain::text_field_list()));
   return patch;
 }
 

@@ -15,25 +15,17 @@ namespace {
 using domain::Error;
 
 // Every column of an export, in order.
-const std::vector<std::string_view> kExportColumns{"id",
-                                                   "source",
-                                                   "stage",
-                                                   "business_domain",
-                                                   "activity_count",
-                                                   "name",
-                                                   "email",
-                                                   "role",
-                                                   "company",
-                                                   "industry",
-                                                   "location",
-                                                   "bio",
-                                                   "ai_score",
-                                                   "ai_recommendation",
-                                                   "ai_reason",
-                                                   "ai_scorer",
-                                                   "ai_analyzed_at",
-                                                   "created_at",
-                                                   "updated_at"};
+const std::vector<std::string_view>& export_columns() {
+  static const std::vector<std::string_view> columns = [] {
+    std::vector<std::string_view> all{"id", "source", "stage", "business_domain", "activity_count"};
+    for (const domain::ProfileFieldSpec& spec : domain::kProfileFields) all.push_back(spec.name);
+    for (std::string_view tail : {"ai_score", "ai_recommendation", "ai_reason", "ai_scorer",
+                                  "ai_analyzed_at", "created_at", "updated_at"})
+      all.push_back(tail);
+    return all;
+  }();
+  return columns;
+}
 
 // The columns an import sets: the members of a POST /leads body.
 bool importable(std::string_view column) {
@@ -56,12 +48,20 @@ std::string field_of(std::string_view column) {
 }
 
 bool exported(std::string_view column) {
-  return std::ranges::find(kExportColumns, column) != kExportColumns.end();
+  return std::ranges::find(export_columns(), column) != export_columns().end();
 }
 
-const std::string kExpectedColumns =
-    "; the columns are source, business_domain, activity_count, name, email, role, company, "
-    "industry, location, bio (or linkedin_bio), and the first row must name them";
+const std::string& expected_columns() {
+  static const std::string text = [] {
+    std::string names = "source";
+    for (std::string_view field : domain::text_field_names()) {
+      names.append(", ").append(field).append(field == "bio" ? " (or linkedin_bio)" : "");
+      if (field == "business_domain") names.append(", activity_count");
+    }
+    return "; the columns are " + names + ", and the first row must name them";
+  }();
+  return text;
+}
 
 // What is wrong with the first `count` column names of `header`: its unknown columns, else
 // its repeated ones, each named once (a set of the names seen keeps it linear); empty when
@@ -79,7 +79,7 @@ std::string column_problem(const tools::CsvFields& header, std::size_t count) {
   }
   if (!unknown.empty())
     return "unknown column" + std::string(unknown.size() > 1 ? "s " : " ") + joined(unknown) +
-           kExpectedColumns;
+           expected_columns();
   if (!repeated.empty())
     return "the header repeats column" + std::string(repeated.size() > 1 ? "s " : " ") +
            joined(repeated);
@@ -106,7 +106,7 @@ std::expected<ColumnNames, Error> read_header(const tools::CsvFields& header,
   }
   if (!has_source)
     return std::unexpected(Error::validation(
-        "header", "the header has no source column (nor ?source=)" + kExpectedColumns));
+        "header", "the header has no source column (nor ?source=)" + expected_columns()));
   return columns;
 }
 
@@ -216,9 +216,9 @@ std::expected<LeadImport, Error> read_lead_csv(std::string_view csv,
 }
 
 void append_lead_csv_header(std::string& out) {
-  for (std::size_t i = 0; i < kExportColumns.size(); ++i) {
+  for (std::size_t i = 0; i < export_columns().size(); ++i) {
     if (i > 0) out += ',';
-    out += kExportColumns[i];
+    out += export_columns()[i];
   }
   out += '\n';
 }

@@ -13,13 +13,8 @@ std::expected<ColumnMap, std::string> map_columns(const CsvFields& header) {
     if (column == "stage") return &map.stage;
     if (column == "activity_count") return &map.activity_count;
     if (column == "business_domain") return &map.business_domain;
-    if (column == "name") return &map.name;
-    if (column == "email") return &map.email;
-    if (column == "role") return &map.role;
-    if (column == "company") return &map.company;
-    if (column == "industry") return &map.industry;
-    if (column == "location") return &map.location;
-    if (column == "bio") return &map.bio;
+    for (std::size_t i = 0; i < domain::kProfileFieldCount; ++i)
+      if (column == domain::kProfileFields[i].name) return &map.profile[i];
     return nullptr;
   };
   // One pass with a set: a header of many columns costs linear time, not quadratic.
@@ -73,14 +68,10 @@ std::expected<void, std::string> read_features(const ColumnMap& map, const CsvFi
       return std::unexpected("activity_count '" + std::string(count) + "' is not an integer >= 0");
   }
   read_optional(fields, map.business_domain, features.business_domain);
-  domain::Profile& profile = features.profile;
-  read_optional(fields, map.name, profile.name);
-  read_optional(fields, map.email, profile.email);
-  read_optional(fields, map.role, profile.role);
-  read_optional(fields, map.company, profile.company);
-  read_optional(fields, map.industry, profile.industry);
-  read_optional(fields, map.location, profile.location);
-  read_optional(fields, map.bio, profile.bio);
+  std::size_t i = 0;
+  domain::for_each_profile_field(features.profile, [&](const char*, auto& value) {
+    read_optional(fields, map.profile[i++], value);
+  });
   return {};
 }
 

@@ -1,10 +1,11 @@
 // The lead fields of a CSV row, by the header's column names (source, stage, activity_count,
-// business_domain, name, email, role, company, industry, location, bio; other columns are
-// left alone): what `leadscore score` and `leadscore compare` read.
+// business_domain and the profile fields of domain::kProfileFields; other columns are left
+// alone): what `leadscore score` and `leadscore compare` read.
 //
 // Threading: pure functions.
 #pragma once
 
+#include <array>
 #include <expected>
 #include <string>
 
@@ -16,7 +17,15 @@ namespace leadscore::tools {
 // Where each lead field stands in a row; -1 when the CSV has no such column.
 struct ColumnMap {
   int source = -1, stage = -1, activity_count = -1, business_domain = -1;
-  int name = -1, email = -1, role = -1, company = -1, industry = -1, location = -1, bio = -1;
+  // In the order of domain::kProfileFields.
+  std::array<int, domain::kProfileFieldCount> profile = filled(-1);
+
+ private:
+  static constexpr std::array<int, domain::kProfileFieldCount> filled(int value) {
+    std::array<int, domain::kProfileFieldCount> all{};
+    all.fill(value);
+    return all;
+  }
 };
 
 // The columns of a header row; an error when it repeats a column or has no source column.

@@ -2,7 +2,9 @@
 // Pure values, no I/O; safe to use from any thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,23 +32,53 @@ std::optional<Recommendation> parse_recommendation(std::string_view text);
 bool is_final(LeadStage stage);
 bool is_final(SaleStage stage);
 
-// Optional free-text fields describing the person behind a lead.
+// The profile: optional free-text fields describing the person behind a lead, declared here
+// once. Each entry is FIELD(member, longest accepted value in bytes). The member's name is also
+// its JSON member, CSV column, database column and the name scorers see it by; everything that
+// lists profile fields derives from this list (Profile, LeadPatch, kProfileFields,
+// for_each_profile_field), so a new field is one line here and one migration adding its
+// column.
+#define LEADSCORE_PROFILE_FIELDS(FIELD) \
+  FIELD(name, 200)                      \
+  FIELD(email, 320)                     \
+  FIELD(role, 200)                      \
+  FIELD(company, 200)                   \
+  FIELD(industry, 200)                  \
+  FIELD(location, 200)                  \
+  FIELD(bio, 4000)
+
+struct ProfileFieldSpec {
+  std::string_view name;
+  std::size_t max_bytes;
+};
+
+#define LEADSCORE_PROFILE_FIELD_SPEC(member, max_bytes) ProfileFieldSpec{#member, max_bytes},
+inline constexpr ProfileFieldSpec kProfileFields[] = {
+    LEADSCORE_PROFILE_FIELDS(LEADSCORE_PROFILE_FIELD_SPEC)};
+#undef LEADSCORE_PROFILE_FIELD_SPEC
+inline constexpr std::size_t kProfileFieldCount = std::size(kProfileFields);
+
 struct Profile {
-  std::optional<std::string> name, email, role, company, industry, location, bio;
+#define LEADSCORE_PROFILE_MEMBER(member, max_bytes) std::optional<std::string> member;
+  LEADSCORE_PROFILE_FIELDS(LEADSCORE_PROFILE_MEMBER)
+#undef LEADSCORE_PROFILE_MEMBER
 };
 
 // Visits the profile fields of `fields` — a Profile, or anything with the same members, such
-// as a LeadPatch — as visit(name, member), in a fixed order. The names are also the JSON
-// member and column names.
+// as a LeadPatch — as visit(name, member), in the order of kProfileFields.
 template <typename Fields, typename Visit>
 void for_each_profile_field(Fields& fields, Visit&& visit) {
-  visit("name", fields.name);
-  visit("email", fields.email);
-  visit("role", fields.role);
-  visit("company", fields.company);
-  visit("industry", fields.industry);
-  visit("location", fields.location);
-  visit("bio", fields.bio);
+#define LEADSCORE_VISIT_PROFILE_FIELD(member, max_bytes) visit(#member, fields.member);
+  LEADSCORE_PROFILE_FIELDS(LEADSCORE_VISIT_PROFILE_FIELD)
+#undef LEADSCORE_VISIT_PROFILE_FIELD
+}
+
+// Visits the same profile field of `a` and `b` together, as visit(name, a.member, b.member).
+template <typename A, typename B, typename Visit>
+void for_each_profile_field(A& a, B& b, Visit&& visit) {
+#define LEADSCORE_VISIT_PROFILE_FIELDS(member, max_bytes) visit(#member, a.member, b.member);
+  LEADSCORE_PROFILE_FIELDS(LEADSCORE_VISIT_PROFILE_FIELDS)
+#undef LEADSCORE_VISIT_PROFILE_FIELDS
 }
 
 struct Lead {

@@ -35,15 +35,28 @@ bool LeadPatch::empty() const {
 }
 
 std::size_t max_length(std::string_view field) {
-  if (field == "bio") return 4000;
-  if (field == "email") return 320;
-  return 200;
+  for (const ProfileFieldSpec& spec : kProfileFields)
+    if (spec.name == field) return spec.max_bytes;
+  return 200;  // business_domain
 }
 
 const std::vector<std::string_view>& text_field_names() {
-  static const std::vector<std::string_view> names{
-      "business_domain", "name", "email", "role", "company", "industry", "location", "bio"};
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> all{"business_domain"};
+    for (const ProfileFieldSpec& spec : kProfileFields) all.push_back(spec.name);
+    return all;
+  }();
   return names;
+}
+
+const std::string& text_field_list() {
+  static const std::string list = [] {
+    std::string out;
+    for (std::string_view name : text_field_names())
+      out.append(out.empty() ? "" : ", ").append(name);
+    return out;
+  }();
+  return list;
 }
 
 std::optional<Error> validate(const NewLead& lead, const std::vector<std::string>& sources) {
@@ -76,13 +89,8 @@ void apply(const LeadPatch& patch, Lead& lead) {
     if (value) target = *value;
   };
   set(lead.business_domain, patch.business_domain);
-  set(lead.profile.name, patch.name);
-  set(lead.profile.email, patch.email);
-  set(lead.profile.role, patch.role);
-  set(lead.profile.company, patch.company);
-  set(lead.profile.industry, patch.industry);
-  set(lead.profile.location, patch.location);
-  set(lead.profile.bio, patch.bio);
+  for_each_profile_field(lead.profile, patch,
+                         [&](const char*, auto& target, const auto& value) { set(target, value); });
 }
 
 }  // namespace leadscore::domain

@@ -24,15 +24,21 @@ struct NewLead {
 // an inner nullopt clears it.
 struct LeadPatch {
   std::optional<std::optional<std::string>> business_domain;
-  std::optional<std::optional<std::string>> name, email, role, company, industry, location, bio;
+#define LEADSCORE_PATCH_MEMBER(member, max_bytes) std::optional<std::optional<std::string>> member;
+  LEADSCORE_PROFILE_FIELDS(LEADSCORE_PATCH_MEMBER)
+#undef LEADSCORE_PATCH_MEMBER
   bool empty() const;
 };
 
 // Longest accepted value, in bytes, of each text field.
 std::size_t max_length(std::string_view field);
 
-// The names of the editable text fields, in a fixed order: business_domain, then profile.
+// The names of the editable text fields, in a fixed order: business_domain, then the profile
+// fields in the order of kProfileFields.
 const std::vector<std::string_view>& text_field_names();
+
+// text_field_names() as "business_domain, name, email, ...", for messages.
+const std::string& text_field_list();
 
 // The first problem found, naming the field; nullopt when the values are acceptable.
 std::optional<Error> validate(const NewLead& lead, const std::vector<std::string>& sources);

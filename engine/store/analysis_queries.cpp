@@ -107,10 +107,10 @@ const Statement kRecordAnalysisOnLead{
          " SELECT id, $6::text, $7::text, $8::text, $9::text, $10::jsonb, $11::jsonb,"
          "  $12::jsonb, $13::float8, $14::text, ai_analyzed_at FROM lead)"
          " SELECT 'stored' AS outcome, ",
-         kLeadColumns,
+         lead_columns(),
          " FROM lead UNION ALL"
          " SELECT CASE WHEN stage IN ('transferred', 'lost') THEN 'final' ELSE 'changed' END, ",
-         kLeadColumns, " FROM leads WHERE id = $1::bigint AND NOT EXISTS (SELECT 1 FROM lead)"})};
+         lead_columns(), " FROM leads WHERE id = $1::bigint AND NOT EXISTS (SELECT 1 FROM lead)"})};
 // Appends the analysis and reads the lead, in one statement; no row when the lead is missing.
 // $1 lead, $2.. as kAppendAnalysis.
 const Statement kRecordAnalysisOnly{
@@ -119,7 +119,7 @@ const Statement kRecordAnalysisOnly{
          " SELECT id, $2::text, $3::text, $4::text, $5::text, $6::jsonb, $7::jsonb, $8::jsonb,"
          "  $9::float8, $10::text, now() FROM leads WHERE id = $1::bigint)"
          " SELECT ",
-         kLeadColumns, " FROM leads WHERE id = $1::bigint"})};
+         lead_columns(), " FROM leads WHERE id = $1::bigint"})};
 
 Result<domain::Lead> Session::record_analysis(const domain::Lead& seen,
                                               const domain::Analysis& analysis,
@@ -156,7 +156,7 @@ Result<domain::Lead> Session::record_analysis(const domain::Lead& seen,
 // prefix keeps them apart from the leads' columns.)
 const Statement kRecordAnalysesOnLeads{
     "record_analyses_on_leads",
-    cat({"SELECT outcome, a_n, ", kLeadColumns,
+    cat({"SELECT outcome, a_n, ", lead_columns(),
          " FROM leadscore_record_analyses($1::jsonb) AS r, LATERAL (SELECT (r.lead).*) AS l"})};
 
 std::vector<Result<domain::Lead>> Session::record_analyses(

@@ -20,15 +20,39 @@ using domain::ErrorCode;
 using domain::LeadStage;
 using domain::TransitionVerdict;
 
-// The profile columns, in table order: name, email, role, company, industry, location, bio.
+constexpr int kProfileCount = static_cast<int>(domain::kProfileFieldCount);
+
+// The profile fields as parameters, in the order of profile_columns().
 Params& profile_fields(Params& p, const domain::Profile& f) {
-  return p.text(f.name)
-      .text(f.email)
-      .text(f.role)
-      .text(f.company)
-      .text(f.industry)
-      .text(f.location)
-      .text(f.bio);
+  domain::for_each_profile_field(f, [&](const char*, const auto& value) { p.text(value); });
+  return p;
+}
+
+// "$first, $first+1, ..." for the profile columns.
+std::string profile_placeholders(int first) {
+  std::string out;
+  for (int i = 0; i < kProfileCount; ++i)
+    out.append(i ? ", $" : "$").append(std::to_string(first + i));
+  return out;
+}
+
+// "name = $first, email = $first+1, ..."
+std::string profile_assignments(int first) {
+  std::string out;
+  int n = first;
+  for (const domain::ProfileFieldSpec& spec : domain::kProfileFields) {
+    out.append(n == first ? "" : ", ").append(spec.name).append(" = $").append(std::to_string(n));
+    ++n;
+  }
+  return out;
+}
+
+// "v->>'name', v->>'email', ..." : the profile fields of a JSON object v.
+std::string profile_members(std::string_view object) {
+  std::string out;
+  for (const domain::ProfileFieldSpec& spec : domain::kProfileFields)
+    out.append(out.empty() ? "" : ", ").append(object).append("->>'").append(spec.name).append("'");
+  return out;
 }
 
 std::unexpected<Error> handoff_rejected(const std::vector<domain::HandoffCheck>& failed) {
@@ -42,19 +66,16 @@ std::unexpected<Error> handoff_rejected(const std::vector<domain::HandoffCheck>&
 
 }  // namespace
 
-// $1 source, $2 business_domain, $3 activity_count, $4..$10 profile_fields(), $11 actor.
+// $1 source, $2 business_domain, $3 activity_count, $4.. profile_fields(), then the actor.
 const Statement kCreateLead{
-    "create_lead",
-    cat({"WITH lead AS ("
-         " INSERT INTO leads (source, business_domain, activity_count, name, email, role,"
-         "  company, industry, location, bio)"
-         " VALUES ($1, $2, $3::bigint, $4, $5, $6, $7, $8, $9, $10)"
-         " RETURNING ",
-         kLeadColumns,
-         "), event AS ("
-         " INSERT INTO stage_events (lead_id, from_stage, to_stage, actor)"
-         " SELECT id, NULL, 'new', $11 FROM lead)"
-         " SELECT * FROM lead"})};
+    "create_lead", cat({"WITH lead AS ("
+                        " INSERT INTO leads (source, business_domain, activity_count, ",
+                        profile_columns(), ") VALUES ($1, $2, $3::bigint, ",
+                        profile_placeholders(4), ") RETURNING ", lead_columns(),
+                        "), event AS ("
+                        " INSERT INTO stage_events (lead_id, from_stage, to_stage, actor)"
+                        " SELECT id, NULL, 'new', $",
+                        std::to_string(4 + kProfileCount), " FROM lead) SELECT * FROM lead"})};
 
 Result<domain::Lead> Session::create_lead(const domain::NewLead& lead, const std::string& actor) {
   return guarded(impl_.get(), [&](PgConnection& c) -> Result<domain::Lead> {
@@ -71,19 +92,19 @@ Result<domain::Lead> Session::create_lead(const domain::NewLead& lead, const std
 // in one statement and so one transaction; ids are taken in array order.
 const Statement kCreateLeads{
     "create_leads",
-    "WITH input AS ("
-    " SELECT n, v FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, n)"
-    "), lead AS ("
-    " INSERT INTO leads (source, business_domain, activity_count, name, email, role,"
-    "  company, industry, location, bio)"
-    " SELECT v->>'source', v->>'business_domain', (v->>'activity_count')::bigint, v->>'name',"
-    "  v->>'email', v->>'role', v->>'company', v->>'industry', v->>'location', v->>'bio'"
-    " FROM input ORDER BY n"
-    " RETURNING id"
-    "), event AS ("
-    " INSERT INTO stage_events (lead_id, from_stage, to_stage, actor)"
-    " SELECT id, NULL, 'new', $2 FROM lead)"
-    " SELECT id FROM lead ORDER BY id"};
+    cat({"WITH input AS ("
+         " SELECT n, v FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, n)"
+         "), lead AS ("
+         " INSERT INTO leads (source, business_domain, activity_count, ",
+         profile_columns(),
+         ") SELECT v->>'source', v->>'business_domain', (v->>'activity_count')::bigint, ",
+         profile_members("v"),
+         " FROM input ORDER BY n"
+         " RETURNING id"
+         "), event AS ("
+         " INSERT INTO stage_events (lead_id, from_stage, to_stage, actor)"
+         " SELECT id, NULL, 'new', $2 FROM lead)"
+         " SELECT id FROM lead ORDER BY id"})};
 
 Result<std::vector<std::int64_t>> Session::create_leads(std::span<const domain::NewLead> leads,
                                                         const std::string& actor) {
@@ -108,7 +129,7 @@ Result<std::vector<std::int64_t>> Session::create_leads(std::span<const domain::
 }
 
 const Statement kGetLead{"get_lead",
-                         cat({"SELECT ", kLeadColumns, " FROM leads WHERE id = $1::bigint"})};
+                         cat({"SELECT ", lead_columns(), " FROM leads WHERE id = $1::bigint"})};
 
 Result<domain::Lead> Session::get_lead(std::int64_t id) {
   return guarded(impl_.get(), [&](PgConnection& c) {
@@ -118,7 +139,7 @@ Result<domain::Lead> Session::get_lead(std::int64_t id) {
 
 // One plan for every combination of filters: an unset filter is a NULL parameter.
 const Statement kListLeads{"list_leads",
-                           cat({"SELECT ", kLeadColumns,
+                           cat({"SELECT ", lead_columns(),
                                 " FROM leads"
                                 " WHERE id > coalesce($1::bigint, 0)"
                                 "  AND ($2::text IS NULL OR stage = $2::text)"
@@ -151,13 +172,11 @@ Result<Page<domain::Lead>> Session::list_leads(const LeadFilter& filter, const P
 
 // The lead as it is, its row locked until the transaction ends (update_lead, change_lead_stage).
 const Statement kLockLead{
-    "lock_lead", cat({"SELECT ", kLeadColumns, " FROM leads WHERE id = $1::bigint FOR UPDATE"})};
-// $1 lead, $2 business_domain, $3..$9 profile_fields().
+    "lock_lead", cat({"SELECT ", lead_columns(), " FROM leads WHERE id = $1::bigint FOR UPDATE"})};
+// $1 lead, $2 business_domain, $3.. profile_fields().
 const Statement kUpdateLeadFields{
-    "update_lead_fields",
-    cat({"UPDATE leads SET business_domain = $2, name = $3, email = $4, role = $5, company = $6,"
-         " industry = $7, location = $8, bio = $9, ",
-         kTouch, " WHERE id = $1::bigint RETURNING ", kLeadColumns})};
+    "update_lead_fields", cat({"UPDATE leads SET business_domain = $2, ", profile_assignments(3),
+                               ", ", kTouch, " WHERE id = $1::bigint RETURNING ", lead_columns()})};
 
 Result<domain::Lead> Session::update_lead(std::int64_t id, const domain::LeadPatch& patch) {
   return guarded(impl_.get(), [&](PgConnection& c) -> Result<domain::Lead> {
@@ -183,7 +202,7 @@ const Statement kLockLeadStage{"lock_lead_stage",
                                "SELECT stage FROM leads WHERE id = $1::bigint FOR UPDATE"};
 const Statement kAddActivity{
     "add_activity", cat({"UPDATE leads SET activity_count = activity_count + $2::bigint, ", kTouch,
-                         " WHERE id = $1::bigint RETURNING ", kLeadColumns})};
+                         " WHERE id = $1::bigint RETURNING ", lead_columns()})};
 
 Result<domain::Lead> Session::add_activity(std::int64_t id, std::int64_t count) {
   return guarded(impl_.get(), [&](PgConnection& c) -> Result<domain::Lead> {
@@ -210,7 +229,7 @@ Result<domain::Lead> Session::add_activity(std::int64_t id, std::int64_t count) 
 // $1 lead, $2 new stage, $3 old stage, $4 actor.
 const Statement kSetLeadStage{
     "set_lead_stage", cat({"WITH lead AS (UPDATE leads SET stage = $2::text, ", kTouch,
-                           " WHERE id = $1::bigint RETURNING ", kLeadColumns,
+                           " WHERE id = $1::bigint RETURNING ", lead_columns(),
                            "), event AS ("
                            " INSERT INTO stage_events (lead_id, from_stage, to_stage, actor)"
                            " SELECT id, $3::text, $2::text, $4 FROM lead)"

@@ -30,6 +30,26 @@ std::string dump(const json& value) {
 
 }  // namespace
 
+const std::string& profile_columns() {
+  static const std::string columns = [] {
+    std::string out;
+    for (const domain::ProfileFieldSpec& spec : domain::kProfileFields)
+      out.append(out.empty() ? "" : ", ").append(spec.name);
+    return out;
+  }();
+  return columns;
+}
+
+const std::string& lead_columns() {
+  static const std::string columns =
+      "id, source, stage, business_domain, activity_count, " + profile_columns() +
+      ", ai_score, ai_recommendation, ai_reason, ai_scorer, ai_scorer_version, "
+      "leadscore_rfc3339(ai_analyzed_at) AS ai_analyzed_at_text, "
+      "leadscore_rfc3339(created_at) AS created_at_text, "
+      "leadscore_rfc3339(updated_at) AS updated_at_text, input_revision";
+  return columns;
+}
+
 domain::Lead read_lead(const PgResult& r, int row, int first) {
   domain::Lead lead;
   int c = first;

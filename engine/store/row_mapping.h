@@ -16,14 +16,13 @@
 
 namespace leadscore::store {
 
-// Usable as a SELECT list and as a RETURNING list of leads; read with read_lead().
-inline constexpr std::string_view kLeadColumns =
-    "id, source, stage, business_domain, activity_count, name, email, role, company, industry, "
-    "location, bio, ai_score, ai_recommendation, ai_reason, ai_scorer, ai_scorer_version, "
-    "leadscore_rfc3339(ai_analyzed_at) AS ai_analyzed_at_text, "
-    "leadscore_rfc3339(created_at) AS created_at_text, "
-    "leadscore_rfc3339(updated_at) AS updated_at_text, input_revision";
-inline constexpr int kLeadColumnCount = 21;
+// Usable as a SELECT list and as a RETURNING list of leads; read with read_lead(). The profile
+// columns are those of domain::kProfileFields, in its order.
+const std::string& lead_columns();
+inline constexpr int kLeadColumnCount = 14 + static_cast<int>(domain::kProfileFieldCount);
+
+// The profile columns alone, "name, email, ...", in the order of domain::kProfileFields.
+const std::string& profile_columns();
 
 inline constexpr std::string_view kSaleColumns =
     "id, lead_id, stage, leadscore_rfc3339(created_at) AS created_at_text, "
@@ -38,7 +37,7 @@ inline constexpr std::string_view kAnalysisColumns =
     "id, lead_id, scorer, scorer_version, role, actor, features, result, contributions, "
     "latency_ms, error, leadscore_rfc3339(created_at) AS created_at_text";
 
-// The columns from `first` on, in the order of kLeadColumns.
+// The columns from `first` on, in the order of lead_columns().
 domain::Lead read_lead(const PgResult& result, int row, int first = 0);
 domain::Sale read_sale(const PgResult& result, int row, int first = 0);
 domain::Offer read_offer(const PgResult& result, int row, int first = 0);

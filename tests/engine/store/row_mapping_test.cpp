@@ -56,35 +56,39 @@ Row concat(Row a, const Row& b) {
   return a;
 }
 
-// A lead row in kLeadColumns' order, with every column set.
-Row full_lead_row() {
-  return {"42",
-          "partner",
-          "qualified",
-          "fintech",
-          "7",
-          "Ada",
-          "ada@example.com",
-          "CTO",
-          "Analytical Engines",
-          "software",
-          "London",
-          "writes programs",
-          "0.875",
-          "transfer_to_sales",
-          "strong fit",
-          "heuristic",
-          "1.2.0",
-          "2026-01-02T03:04:05.000006Z",
-          "2026-01-01T00:00:00.000000Z",
-          "2026-01-02T03:04:05.000007Z",
-          "5"};
+// The value of profile field `name` in full_lead_row(): a value of its own for every field.
+std::string profile_value(std::string_view name) {
+  if (name == "name") return "Ada";
+  if (name == "email") return "ada@example.com";
+  if (name == "role") return "CTO";
+  if (name == "company") return "Analytical Engines";
+  if (name == "industry") return "software";
+  if (name == "location") return "London";
+  if (name == "bio") return "writes programs";
+  return "the " + std::string(name);
 }
 
-// A lead row with every nullable column NULL.
+constexpr int kFirstProfileColumn = 5;
+constexpr int kFirstScoreColumn =
+    kFirstProfileColumn + static_cast<int>(domain::kProfileFieldCount);
+
+// A lead row in lead_columns() order, with every column set.
+Row full_lead_row() {
+  Row row{"42", "partner", "qualified", "fintech", "7"};
+  for (const domain::ProfileFieldSpec& spec : domain::kProfileFields)
+    row.push_back(profile_value(spec.name));
+  for (const char* cell : {"0.875", "transfer_to_sales", "strong fit", "heuristic", "1.2.0",
+                           "2026-01-02T03:04:05.000006Z", "2026-01-01T00:00:00.000000Z",
+                           "2026-01-02T03:04:05.000007Z", "5"})
+    row.push_back(cell);
+  return row;
+}
+
+// A lead row with every nullable column NULL: business_domain, the profile, the ai_* columns.
 Row bare_lead_row() {
   Row row = full_lead_row();
-  for (int c : {3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}) row[c] = std::nullopt;
+  row[3] = std::nullopt;
+  for (int c = kFirstProfileColumn; c < kFirstScoreColumn + 6; ++c) row[c] = std::nullopt;
   return row;
 }
 
@@ -146,7 +150,7 @@ Row analysis_row(const domain::Analysis& a) {
 }
 
 TEST(RowMapping, LeadColumnCountIsTheLengthOfItsSelectList) {
-  EXPECT_EQ(std::ranges::count(kLeadColumns, ',') + 1, kLeadColumnCount);
+  EXPECT_EQ(std::ranges::count(lead_columns(), ',') + 1, kLeadColumnCount);
   EXPECT_EQ(static_cast<int>(full_lead_row().size()), kLeadColumnCount);
 }
 
@@ -158,12 +162,10 @@ TEST(RowMapping, LeadWithEveryColumnSet) {
   EXPECT_EQ(lead.business_domain, "fintech");
   EXPECT_EQ(lead.activity_count, 7);
   EXPECT_EQ(lead.profile.name, "Ada");
-  EXPECT_EQ(lead.profile.email, "ada@example.com");
-  EXPECT_EQ(lead.profile.role, "CTO");
-  EXPECT_EQ(lead.profile.company, "Analytical Engines");
-  EXPECT_EQ(lead.profile.industry, "software");
-  EXPECT_EQ(lead.profile.location, "London");
   EXPECT_EQ(lead.profile.bio, "writes programs");
+  domain::for_each_profile_field(lead.profile, [](const char* name, const auto& field) {
+    EXPECT_EQ(field, profile_value(name)) << name;
+  });
   EXPECT_EQ(lead.ai_score, 0.875);
   EXPECT_EQ(lead.ai_recommendation, Recommendation::TransferToSales);
   EXPECT_EQ(lead.ai_reason, "strong fit");
@@ -194,7 +196,7 @@ TEST(RowMapping, LeadNullsAreUnsetMembers) {
 TEST(RowMapping, EmptyTextIsNotNull) {
   Row row = bare_lead_row();
   row[3] = "";
-  row[14] = "";
+  row[kFirstScoreColumn + 2] = "";  // ai_reason
   const domain::Lead lead = read_lead(result_of(row), 0);
   EXPECT_EQ(lead.business_domain, "");
   EXPECT_EQ(lead.ai_reason, "");
