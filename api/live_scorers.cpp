@@ -4,8 +4,6 @@
 #include <cstdio>
 #include <ctime>
 
-#include "plugins/lua/rule_tests.h"
-
 namespace leadscore::api {
 namespace {
 
@@ -36,27 +34,10 @@ LiveScorers::reload() {
   if (!config) return std::unexpected(config.error());
   auto built = scoring::build_scorers(*config);
   if (!built) return std::unexpected(built.error());
-  if (!config->rules.tests.empty()) {
-    // The rules must pass their tests before they serve.
-    const auto report = lua::run_rule_tests(config->rules.tests);
-    if (!report.passed()) {
-      std::vector<config::ConfigError> errors;
-      for (const auto& file : report.files) {
-        for (const auto& e : file.errors) errors.push_back({e.file, e.line, 0, e.message});
-        for (const auto& c : file.cases) {
-          if (c.passed) continue;
-          std::string what = "rule test '" + c.name + "' failed";
-          for (const auto& f : c.failures) what += "; " + f;
-          if (c.error) what += "; " + *c.error;
-          errors.push_back({file.file, c.line, 0, what});
-        }
-      }
-      if (errors.empty())
-        errors.push_back(
-            {config->rules.tests, 0, 0, "no rule test found in " + config->rules.tests});
-      return std::unexpected(std::move(errors));
-    }
-  }
+  // Every new scorer must pass its plugin's self test (the Lua rules: the rule tests of its
+  // own script) on the very module and instance that will serve, before it serves.
+  if (auto failed = scoring::run_self_tests(*built, *config); !failed.empty())
+    return std::unexpected(std::move(failed));
   auto next = std::make_shared<const scoring::ScorerSet>(std::move(*built));
   current_.store(next);
   {

@@ -31,8 +31,9 @@ class LiveScorers {
 
   std::shared_ptr<const scoring::ScorerSet> current() const { return current_.load(); }
 
-  // Reads the config file again and builds its scorers; swaps them in only when all of it
-  // loaded. Else the live set stays and every positioned error is returned.
+  // Reads the config file again, builds its scorers and runs their plugins' self tests
+  // (scoring::run_self_tests); swaps them in only when all of it loaded and every self test
+  // passed. Else the live set stays and every positioned error is returned.
   std::expected<std::shared_ptr<const scoring::ScorerSet>, std::vector<config::ConfigError>>
   reload();
 

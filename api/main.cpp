@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -27,10 +28,10 @@
 #include "engine/config/app_config.h"
 #include "engine/scoring/registry.h"
 #include "engine/store/store.h"
-#include "plugins/lua/rule_tests.h"
 #include "tools/batch_score.h"
 #include "tools/compare.h"
 #include "tools/input_file.h"
+#include "tools/rule_commands.h"
 
 namespace {
 
@@ -266,12 +267,35 @@ int create_key(const std::string& config_path, const std::string& name, const st
   return 0;
 }
 
+// The Lua plugin module that `leadscore rules` runs: lua.so in plugins.dir of the config when
+// that file exists, else in the build's plugin directory. Empty, after saying why, when the
+// config has errors.
+std::string lua_module(const std::string& config_path) {
+  std::error_code ec;
+  std::string dir = scoring::default_plugin_dir();
+  if (std::filesystem::exists(config_path, ec)) {
+    auto cfg = load_config(config_path);
+    if (!cfg) return "";
+    if (!cfg->plugins.dir.empty()) dir = cfg->plugins.dir;
+  }
+  return (std::filesystem::path(dir) / "lua.so").string();
+}
+
 // `leadscore rules test [PATH]`: every case of a rule-test file (or of every *.yaml in a
-// directory) as PASS/FAIL with expected vs actual; exit 1 on any failure.
-int run_rule_tests(const std::string& path, bool as_json) {
-  const auto report = lua::run_rule_tests(path);
-  std::printf("%s\n", as_json ? report.to_json().dump(2).c_str() : report.to_text().c_str());
-  return report.passed() ? 0 : 1;
+// directory) as PASS/FAIL with expected vs actual; exit 1 on any failure. Run by lua.so's self
+// test, as a reload runs each Lua scorer's.
+int run_rule_tests(const std::string& config_path, const std::string& path, bool as_json) {
+  const std::string module = lua_module(config_path);
+  if (module.empty()) return 2;
+  auto run = tools::run_rule_tests(module, path);
+  if (!run) {
+    std::fprintf(stderr, "leadscore: %s\n", run.error().c_str());
+    return 1;
+  }
+  nlohmann::json report = std::move(run->report);
+  report.erase("problems");  // what a reload reports; the cases say it here
+  std::printf("%s\n", as_json ? report.dump(2).c_str() : tools::rule_tests_text(report).c_str());
+  return run->passed ? 0 : 1;
 }
 
 // The offer of `--offer FILE` (`leadscore score`, `leadscore rules trace`) as scorers see it;
@@ -300,16 +324,17 @@ std::optional<std::shared_ptr<const domain::OfferView>> read_offer_file(const st
 }
 
 // `leadscore rules trace SCRIPT --lead JSON`: each rule, whether it matched, its points and the
-// values it saw; then the result.
+// values it saw; then the result. Run by lua.so's trace.
 // `--offer FILE` gives ctx.offer, `--params JSON` ctx.params (as a scorer's params in the config).
-int trace_rules(const std::string& script, const std::string& lead_text,
-                const std::string& offer_path, const std::string& params_text, bool as_json) {
+int trace_rules(const std::string& config_path, const std::string& script,
+                const std::string& lead_text, const std::string& offer_path,
+                const std::string& params_text, bool as_json) {
   auto lead_json = nlohmann::json::parse(lead_text, nullptr, false);
   if (lead_json.is_discarded() || !lead_json.is_object()) {
     std::fprintf(stderr, "leadscore: --lead must be a JSON object\n");
     return 2;
   }
-  auto features = lua::features_from_json(lead_json);
+  auto features = tools::features_from_json(lead_json);
   if (!features) {
     std::fprintf(stderr, "leadscore: --lead: %s\n", features.error().c_str());
     return 2;
@@ -322,20 +347,20 @@ int trace_rules(const std::string& script, const std::string& lead_text,
       return 2;
     }
   }
-  std::optional<nlohmann::json> offer;
   if (!offer_path.empty()) {
     auto view = read_offer_file(offer_path);
     if (!view) return 2;
-    offer = nlohmann::json::parse((*view)->json);
+    features->offer = std::move(*view);
   }
-  auto trace = lua::trace_rules(script, *features, offer ? &*offer : nullptr, params);
+  const std::string module = lua_module(config_path);
+  if (module.empty()) return 2;
+  auto trace = tools::trace_rules(module, script, params, *features);
   if (!trace) {
-    for (const auto& e : trace.error()) std::fprintf(stderr, "%s\n", e.to_text().c_str());
+    std::fprintf(stderr, "%s\n", trace.error().c_str());
     return 1;
   }
-  std::printf("%s\n",
-              as_json ? lua::to_json(*trace).dump(2).c_str() : lua::to_text(*trace).c_str());
-  return trace->result ? 0 : 1;
+  std::printf("%s\n", as_json ? trace->dump(2).c_str() : tools::trace_text(*trace).c_str());
+  return trace->contains("result") ? 0 : 1;
 }
 
 // What the offline commands (score, compare) score with: the config's scorers, and the offer of
@@ -504,9 +529,9 @@ int main(int argc, char** argv) {
                         as_json);
   if (score_cmd->parsed())
     return score_file(config_path, score_in, score_out, score_scorer, score_offer, score_threads);
-  if (rules_test_cmd->parsed()) return run_rule_tests(rules_path, as_json);
+  if (rules_test_cmd->parsed()) return run_rule_tests(config_path, rules_path, as_json);
   if (rules_trace_cmd->parsed())
-    return trace_rules(trace_script, trace_lead, trace_offer, trace_params, as_json);
+    return trace_rules(config_path, trace_script, trace_lead, trace_offer, trace_params, as_json);
   if (serve_cmd->parsed()) return serve(config_path);
   if (migrate_cmd->parsed()) return run_migrate(config_path);
   if (create_cmd->parsed()) return create_key(config_path, key_name, key_role);

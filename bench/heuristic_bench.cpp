@@ -14,8 +14,7 @@
 
 namespace {
 
-using leadscore::scoring::Features;
-using leadscore::scoring::HeuristicScorer;
+using leadscore::heuristic::HeuristicScorer;
 
 using leadscore::bench::sample_leads;
 
@@ -58,7 +57,16 @@ void BM_HeuristicPluginScore(benchmark::State& state) {
     state.SkipWithError(scorer.error().c_str());
     return;
   }
-  const auto leads = sample_leads();
+  // The same leads as the engine holds them.
+  std::vector<leadscore::domain::Features> leads;
+  for (const auto& lead : sample_leads()) {
+    leadscore::domain::Features f;
+    f.source = lead.source;
+    f.stage = static_cast<leadscore::domain::LeadStage>(lead.stage);
+    f.activity_count = lead.activity_count;
+    f.business_domain = lead.business_domain;
+    leads.push_back(std::move(f));
+  }
   std::size_t i = 0;
   for (auto _ : state) {
     auto result = (*scorer)->score(leads[i++ & 1023]);

@@ -20,8 +20,8 @@
 
 namespace {
 
-using leadscore::domain::Features;
 using leadscore::lua::LuaScorer;
+using leadscore::plugin::Features;
 
 using leadscore::bench::sample_leads;
 
@@ -118,11 +118,13 @@ void BM_LuaIcpFitScoreWithReason(benchmark::State& state) {
     state.SkipWithError(leadscore::lua::to_text(scorer.error()).c_str());
     return;
   }
-  leadscore::domain::Profile profiles[4];
-  profiles[0] = {"Ann", "ann@acme.io", "VP of Sales", "Acme", "FinTech", "Berlin", "Builds"};
-  profiles[1].role = "Lead Architect";
-  profiles[1].industry = "Retail payments";
-  profiles[3].role = "Intern";
+  using Profile = std::vector<leadscore::plugin::ProfileField>;
+  Profile profiles[4];
+  profiles[0] = {{"name", "Ann"},     {"email", "ann@acme.io"}, {"role", "VP of Sales"},
+                 {"company", "Acme"}, {"industry", "FinTech"},  {"location", "Berlin"},
+                 {"bio", "Builds"}};
+  profiles[1] = {{"role", "Lead Architect"}, {"industry", "Retail payments"}};
+  profiles[3] = {{"role", "Intern"}};
   auto leads = sample_leads();
   for (std::size_t k = 0; k < leads.size(); ++k) leads[k].profile = profiles[k % 4];
   std::size_t i = 0;

@@ -188,15 +188,16 @@ void read_plugins(YamlMap plugins, const std::string& config_dir, PluginsConfig&
   plugins.finish();
 }
 
-void read_rules(YamlMap rules, const std::string& config_dir, RulesConfig& out) {
-  std::string tests;
-  if (rules.read("tests", tests)) {
-    out.tests_position = rules.value_position("tests");
-    if (tests.empty())
-      rules.error("tests", "rules.tests must be a directory of rule tests, got ''");
-    else
-      out.tests = resolve_path(config_dir, tests);
-  }
+// `rules.tests` named rule tests that a reload ran whichever scorers were configured, each file
+// on the script it named. Each Lua scorer now names its own (params.tests), run through lua.so
+// on the rules that will serve: say so rather than call the old key unknown.
+void refuse_rules_section(YamlMap rules) {
+  if (rules.has("tests"))
+    rules.error(
+        "tests",
+        "rules.tests is no longer read: name each Lua scorer's rule tests in its params, "
+        "e.g. `params: {script: ../rules/default.lua, tests: ../rules/tests/default.yaml}`; "
+        "a reload runs them on the rules the scorer serves");
   rules.finish();
 }
 
@@ -271,7 +272,7 @@ std::expected<AppConfig, std::vector<ConfigError>> load_app_config(const std::st
     read_handoff(root.map("handoff"), config.handoff);
     read_sources(root, config.sources);
     read_plugins(root.map("plugins"), config.dir, config.plugins);
-    read_rules(root.map("rules"), config.dir, config.rules);
+    refuse_rules_section(root.map("rules"));
     read_scoring(root.map("scoring"), config.scoring);
     root.finish();
   } catch (const YAML::ParserException& e) {

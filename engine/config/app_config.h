@@ -69,13 +69,6 @@ struct ScoringConfig {
 };
 
 // Where the scorer plugin modules are.
-// The analysts' rule tests (rules/tests/*.yaml): all must pass before a reload swaps new
-// scorers in.
-struct RulesConfig {
-  std::string tests;  // absolute directory (or file); empty: a reload runs none
-  Position tests_position;
-};
-
 struct PluginsConfig {
   // The directory of the modules, made absolute against the config file's directory. Empty
   // when the file gives none: the engine then uses the build's own plugin directory.
@@ -95,7 +88,6 @@ struct AppConfig {
   domain::HandoffPolicy handoff;
   std::vector<std::string> sources{"scanner", "partner", "manual"};
   PluginsConfig plugins;
-  RulesConfig rules;
   ScoringConfig scoring;
 };
 

@@ -1,5 +1,5 @@
 // A configured scorer's `params` (YAML) as the JSON text that a plugin's create() receives
-// (plugins/leadscore_plugin.h), and the way back from a line of that text to the line of the
+// (include/leadscore/plugin.h), and the way back from a line of that text to the line of the
 // config file it came from, so that a plugin's messages about its params point into the file.
 //
 // Threading: pure functions and values; safe from any thread.

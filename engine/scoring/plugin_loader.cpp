@@ -164,6 +164,8 @@ std::expected<void, std::string> PluginModule::open() {
     version_ = table->version;
     if (table->struct_size >= LS_FIELD_END(instance_version))
       instance_version_ = table->instance_version;
+    if (table->struct_size >= LS_FIELD_END(self_test)) self_test_ = table->self_test;
+    if (table->struct_size >= LS_FIELD_END(trace)) trace_ = table->trace;
   } catch (const std::exception& e) {
     return refuse(e.what());
   }

@@ -1,5 +1,5 @@
 // Loads scorer plugin modules: shared objects implementing the C ABI of
-// plugins/leadscore_plugin.h. A module stays loaded while any scorer made from it lives.
+// include/leadscore/plugin.h. A module stays loaded while any scorer made from it lives.
 // Loading a path again reuses the loaded module while the file is unchanged; a file rebuilt
 // since (replaced, or written in place) loads as a new module beside the old one, so that a
 // reload picks up new code while requests in flight finish on the old.
@@ -7,12 +7,13 @@
 // Threading: load() may be called from any thread; a loaded PluginModule is immutable.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <expected>
 #include <memory>
 #include <string>
 
-#include "plugins/leadscore_plugin.h"
+#include "leadscore/plugin.h"
 
 namespace leadscore::scoring {
 
@@ -46,6 +47,12 @@ class PluginModule {
   const ls_plugin& table() const { return *table_; }
   // The table's instance_version, or nullptr when the module has none.
   const char* (*instance_version() const)(const ls_instance*) { return instance_version_; }
+  // The table's optional entries, nullptr when the module has none (NULL, or a table too
+  // small to hold them: a module built before they existed).
+  using SelfTest = int (*)(ls_instance*, const char**, char*, std::size_t);
+  using Trace = int (*)(ls_instance*, const ls_features*, const char**, char*, std::size_t);
+  SelfTest self_test() const { return self_test_; }
+  Trace trace() const { return trace_; }
 
  private:
   // Takes `copy_fd` (-1 for none): the private copy to load instead of the file.
@@ -61,6 +68,8 @@ class PluginModule {
   std::string name_;
   std::string version_;
   const char* (*instance_version_)(const ls_instance*) = nullptr;
+  SelfTest self_test_ = nullptr;
+  Trace trace_ = nullptr;
 };
 
 }  // namespace leadscore::scoring

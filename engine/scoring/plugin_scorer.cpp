@@ -1,9 +1,11 @@
 #include "engine/scoring/plugin_scorer.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <exception>
+#include <nlohmann/json.hpp>
 #include <string_view>
 #include <system_error>
 
@@ -27,8 +29,15 @@ const char* c_str_or_null(const std::optional<std::string>& text) {
   return text ? text->c_str() : nullptr;
 }
 
-ls_features to_c(const Features& f) {
+// A lead as ls_features, with the storage of its `fields`. Points into the Features given.
+struct CLead {
   ls_features c{};
+  std::array<ls_field, 16> inline_fields{};
+  std::vector<ls_field> more_fields;  // when the profile has more fields than inline_fields
+};
+
+void to_c(const Features& f, CLead& lead) {
+  ls_features& c = lead.c;
   c.struct_size = sizeof c;
   c.source = f.source.c_str();
   const auto stage = static_cast<std::size_t>(f.stage);
@@ -45,7 +54,40 @@ ls_features to_c(const Features& f) {
   c.bio = c_str_or_null(f.profile.bio);
   // The offer's text is made once per change of the offer; every call passes the same pointer.
   c.offer_json = f.offer && !f.offer->json.empty() ? f.offer->json.c_str() : nullptr;
-  return c;
+  // Every profile field, by name: the one list of them is domain::for_each_profile_field.
+  std::size_t count = 0;
+  domain::for_each_profile_field(
+      f.profile, [&](const char* name, const std::optional<std::string>& value) {
+        const ls_field field{name, c_str_or_null(value)};
+        if (count < lead.inline_fields.size()) {
+          lead.inline_fields[count] = field;
+        } else {
+          if (lead.more_fields.empty())
+            lead.more_fields.assign(lead.inline_fields.begin(), lead.inline_fields.end());
+          lead.more_fields.push_back(field);
+        }
+        ++count;
+      });
+  c.fields = lead.more_fields.empty() ? lead.inline_fields.data() : lead.more_fields.data();
+  c.field_count = count;
+}
+
+// The problems of a self_test report ({"problems": [{file, line, message}]}); empty when it
+// lists none or is no such object.
+std::vector<SelfTestResult::Problem> problems_of(const std::string& report) {
+  std::vector<SelfTestResult::Problem> out;
+  const auto json = nlohmann::json::parse(report, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object() || !json.contains("problems") || !json["problems"].is_array()) return out;
+  for (const auto& p : json["problems"]) {
+    if (!p.is_object()) continue;
+    SelfTestResult::Problem problem;
+    if (p.contains("file") && p["file"].is_string()) problem.file = p["file"];
+    if (p.contains("line") && p["line"].is_number_integer()) problem.line = p["line"];
+    if (p.contains("message") && p["message"].is_string()) problem.message = p["message"];
+    if (problem.message.empty()) problem.message = "a self test failed";
+    out.push_back(std::move(problem));
+  }
+  return out;
 }
 
 std::expected<void, std::string> check_intent(const std::string& intent) {
@@ -159,12 +201,13 @@ std::expected<std::unique_ptr<PluginScorer>, std::string> PluginScorer::create(
 
 std::expected<ScoreResult, std::string> PluginScorer::score(const Features& features) const {
   try {
-    const ls_features input = to_c(features);
+    CLead input;
+    to_c(features, input);
     ls_result output{};
     output.struct_size = sizeof output;
     char error[kErrorSize];
     error[0] = '\0';
-    const int status = module_->table().score(instance_, &input, &output, error, sizeof error);
+    const int status = module_->table().score(instance_, &input.c, &output, error, sizeof error);
     error[sizeof error - 1] = '\0';
     if (status != LS_OK) {
       if (status != LS_ERROR)
@@ -181,6 +224,59 @@ std::expected<ScoreResult, std::string> PluginScorer::score(const Features& feat
     return std::unexpected("scorer " + name_ + ": " + e.what());
   } catch (...) {
     return std::unexpected("scorer " + name_ + ": an exception crossed the plugin boundary");
+  }
+}
+
+SelfTestResult PluginScorer::self_test() const {
+  SelfTestResult result;
+  const PluginModule::SelfTest hook = module_->self_test();
+  if (hook == nullptr) return result;
+  const auto failed = [&](std::string message) {
+    result.outcome = SelfTestResult::Outcome::Failed;
+    result.problems.push_back({"", 0, std::move(message)});
+    return result;
+  };
+  try {
+    const char* report = nullptr;
+    char error[kErrorSize];
+    error[0] = '\0';
+    const int status = hook(instance_, &report, error, sizeof error);
+    error[sizeof error - 1] = '\0';
+    if (report != nullptr) result.report = report;
+    if (status == LS_OK) {
+      result.outcome = SelfTestResult::Outcome::Passed;
+      return result;
+    }
+    result.outcome = SelfTestResult::Outcome::Failed;
+    result.problems = problems_of(result.report);
+    if (result.problems.empty())
+      return failed(*error != '\0' ? std::string(error)
+                                   : "the self test of plugin " + module_->name() +
+                                         " failed without saying why");
+    return result;
+  } catch (...) {
+    return failed("the self test of plugin " + module_->name() + " threw an exception");
+  }
+}
+
+std::expected<std::string, std::string> PluginScorer::trace(const Features& features) const {
+  const PluginModule::Trace hook = module_->trace();
+  if (hook == nullptr) return std::unexpected("plugin " + module_->name() + " has no trace");
+  try {
+    CLead input;
+    to_c(features, input);
+    const char* report = nullptr;
+    char error[kErrorSize];
+    error[0] = '\0';
+    const int status = hook(instance_, &input.c, &report, error, sizeof error);
+    error[sizeof error - 1] = '\0';
+    if (status != LS_OK || report == nullptr)
+      return std::unexpected(*error != '\0' ? std::string(error)
+                                            : "the trace of plugin " + module_->name() +
+                                                  " failed without a message");
+    return std::string(report);
+  } catch (...) {
+    return std::unexpected("the trace of plugin " + module_->name() + " threw an exception");
   }
 }
 

@@ -1,6 +1,7 @@
-// A Scorer backed by an instance of a plugin module (plugins/leadscore_plugin.h): converts the
-// lead's Features to the C structs, calls the plugin, checks its result and copies it out.
-// No exception crosses the plugin boundary in either direction.
+// A Scorer backed by an instance of a plugin module (include/leadscore/plugin.h): converts the
+// lead's Features to the C structs, calls the plugin, checks its result and copies it out; runs
+// the plugin's optional self test and trace. No exception crosses the plugin boundary in either
+// direction.
 //
 // Threading: score() is safe from any number of threads at once (the ABI requires plugins to
 // allow concurrent score() calls on one instance).
@@ -9,11 +10,29 @@
 #include <expected>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/scoring/plugin_loader.h"
 #include "engine/scoring/scorer.h"
 
 namespace leadscore::scoring {
+
+// What a plugin's self_test found (include/leadscore/plugin.h).
+struct SelfTestResult {
+  enum class Outcome {
+    NotAvailable,  // the plugin has no self_test: nothing ran, which is no pass
+    Passed,
+    Failed,
+  };
+  struct Problem {
+    std::string file;  // "" when the plugin named none
+    int line = 0;      // 0 when unknown
+    std::string message;
+  };
+  Outcome outcome = Outcome::NotAvailable;
+  std::string report;             // the plugin's report, a JSON object text; "" when none
+  std::vector<Problem> problems;  // when Failed: at least one
+};
 
 class PluginScorer final : public Scorer {
  public:
@@ -35,6 +54,13 @@ class PluginScorer final : public Scorer {
   std::expected<ScoreResult, std::string> score(const Features& features) const override;
 
   const PluginModule& module() const { return *module_; }
+
+  // Runs the plugin's self_test on this instance (one call at a time per instance).
+  bool has_self_test() const { return module_->self_test() != nullptr; }
+  SelfTestResult self_test() const;
+  // The plugin's trace of one lead (its report, a JSON object text), or why there is none: the
+  // plugin has no trace, or it failed.
+  std::expected<std::string, std::string> trace(const Features& features) const;
 
  private:
   PluginScorer(std::shared_ptr<const PluginModule> module, std::string name, ls_instance* instance);

@@ -222,4 +222,26 @@ std::expected<ScorerSet, std::vector<ConfigError>> build_scorers(const config::A
   }
 }
 
+std::vector<ConfigError> run_self_tests(const ScorerSet& scorers, const config::AppConfig& config) {
+  std::vector<ConfigError> errors;
+  for (const auto& entry : scorers.entries()) {
+    const auto* plugin = dynamic_cast<const PluginScorer*>(entry.scorer.get());
+    if (plugin == nullptr || !plugin->has_self_test()) continue;
+    const SelfTestResult tested = plugin->self_test();
+    if (tested.outcome != SelfTestResult::Outcome::Failed) continue;
+    const std::string& name = entry.scorer->name();
+    Position params_at;
+    for (const auto& scorer : config.scoring.scorers)
+      if (scorer.name == name) params_at = scorer.params_position;
+    for (const auto& problem : tested.problems) {
+      const std::string message = "scoring.scorers." + name + ": " + problem.message;
+      if (problem.file.empty())
+        errors.push_back(ConfigError::at(config.path, params_at, message));
+      else
+        errors.push_back({problem.file, problem.line, 0, message});
+    }
+  }
+  return errors;
+}
+
 }  // namespace leadscore::scoring

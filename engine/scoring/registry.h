@@ -60,4 +60,13 @@ std::string default_plugin_dir();
 std::expected<ScorerSet, std::vector<config::ConfigError>> build_scorers(
     const config::AppConfig& config);
 
+// Runs the self test of every scorer of `scorers` whose plugin has one (include/leadscore/
+// plugin.h, self_test), through the module that will serve it: the Lua plugin runs the rule
+// tests of the scorer's configured script. Returns every problem of the tests that failed, at
+// its file and line, each message naming the scorer ("scoring.scorers.rules: rule test ...");
+// a problem without a file is reported at the scorer's params in `config`. Scorers whose plugin
+// has no self test are not tested (that is neither a pass nor a failure).
+std::vector<config::ConfigError> run_self_tests(const ScorerSet& scorers,
+                                                const config::AppConfig& config);
+
 }  // namespace leadscore::scoring

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugins/leadscore_plugin.h"
+#include "leadscore/plugin.h"
 
 struct ls_instance {
   long min_activity;
@@ -109,6 +109,7 @@ static const struct ls_plugin kPlugin = {
     .score = example_score,
     .destroy = example_destroy,
     .instance_version = example_instance_version,
+    /* No self_test and no trace: left NULL, the engine has nothing of them to call. */
 };
 
 LEADSCORE_PLUGIN_EXPORT const struct ls_plugin* leadscore_plugin(void) { return &kPlugin; }

@@ -10,15 +10,15 @@
 #include <string_view>
 #include <system_error>
 
-namespace leadscore::scoring {
+namespace leadscore::heuristic {
 namespace {
 
-using config::YamlMap;
-using domain::LeadStage;
-using domain::Recommendation;
+using plugin::JsonValue;
+using plugin::ParamsMap;
+using plugin::ParamsProblems;
 
-constexpr config::NumberRange kPointsRange{-1.0, 1.0};
-constexpr config::NumberRange kScoreRange{0.0, 1.0};
+constexpr plugin::NumberRange kPointsRange{-1.0, 1.0};
+constexpr plugin::NumberRange kScoreRange{0.0, 1.0};
 
 void append_shortest(std::string& out, double value) {
   char buffer[32];
@@ -97,11 +97,11 @@ std::string version_of(const HeuristicParams& p) {
   return "1.0+" + std::string(hex, 8);
 }
 
-void read_source_points(YamlMap& params, HeuristicParams& out) {
-  YamlMap sources = params.map("source_points");
+void read_source_points(ParamsMap& params, HeuristicParams& out) {
+  ParamsMap sources = params.map("source_points");
   for (const auto& entry : sources.entries()) {
-    auto points = config::read_number(entry.value, sources.key_path(entry.key), kPointsRange,
-                                      entry.key_position, params.errors());
+    auto points = plugin::read_number(*entry.value, sources.key_path(entry.key), kPointsRange,
+                                      entry.key_position, params.problems());
     if (!points) continue;
     auto it =
         std::ranges::find(out.source_points, entry.key, &HeuristicParams::SourcePoints::source);
@@ -111,21 +111,22 @@ void read_source_points(YamlMap& params, HeuristicParams& out) {
       out.source_points.push_back({entry.key, *points});
   }
   if (out.source_points.size() > HeuristicParams::kMaxSources)
-    params.errors().add(sources.position(), sources.path() + " may list at most " +
-                                                std::to_string(HeuristicParams::kMaxSources) +
-                                                " sources");
+    params.problems().add(sources.position(), sources.path() + " may list at most " +
+                                                  std::to_string(HeuristicParams::kMaxSources) +
+                                                  " sources");
   sources.finish();
 }
 
-void read_activity_points(YamlMap& params, HeuristicParams& out) {
-  const YAML::Node list = params.value("activity_points");
-  if (!list.IsDefined()) return;
+void read_activity_points(ParamsMap& params, HeuristicParams& out) {
+  const JsonValue* value = params.value("activity_points");
+  if (value == nullptr) return;
+  const std::vector<JsonValue>& list = value->items;
   const std::string path = params.key_path("activity_points");
-  config::YamlErrors& errors = params.errors();
-  if (!list.IsSequence() || list.size() == 0) {
+  ParamsProblems& errors = params.problems();
+  if (value->kind != JsonValue::Kind::List || list.empty()) {
     params.error("activity_points",
                  path + " must be a list of {below: N, points: P} ending with {points: P}, got " +
-                     config::describe(list));
+                     plugin::describe(*value));
     return;
   }
   if (list.size() > HeuristicParams::kMaxActivitySteps + 1) {
@@ -139,10 +140,10 @@ void read_activity_points(YamlMap& params, HeuristicParams& out) {
   double final_points = out.activity_final_points;
   for (std::size_t i = 0; i < list.size(); ++i) {
     const bool last = i + 1 == list.size();
-    YamlMap step(list[i], path + "[" + std::to_string(i) + "]", errors,
-                 params.value_position("activity_points"));
+    ParamsMap step(&list[i], path + "[" + std::to_string(i) + "]", errors,
+                   params.value_position("activity_points"));
     if (!step.present()) {
-      if (list[i].IsNull())
+      if (list[i].kind == JsonValue::Kind::Null)
         errors.add(step.position(),
                    step.path() + " must be a mapping like {below: 3, points: 0.05}");
       continue;
@@ -171,10 +172,10 @@ void read_activity_points(YamlMap& params, HeuristicParams& out) {
   out.activity_final_points = final_points;
 }
 
-void read_stage_points(YamlMap& params, HeuristicParams& out) {
-  YamlMap stages = params.map("stage_points");
-  for (LeadStage stage : domain::kAllLeadStages)
-    stages.read(domain::to_string(stage), out.stage_points[static_cast<std::size_t>(stage)],
+void read_stage_points(ParamsMap& params, HeuristicParams& out) {
+  ParamsMap stages = params.map("stage_points");
+  for (Stage stage : plugin::kAllStages)
+    stages.read(plugin::to_string(stage), out.stage_points[static_cast<std::size_t>(stage)],
                 kPointsRange);
   stages.finish();
 }
@@ -185,7 +186,7 @@ bool is_blank_char(unsigned char c) {
 
 }  // namespace
 
-HeuristicParams read_heuristic_params(YamlMap& params) {
+HeuristicParams read_heuristic_params(ParamsMap& params) {
   HeuristicParams out;
   read_source_points(params, out);
   params.read("other_source_points", out.other_source_points, kPointsRange);
@@ -202,6 +203,17 @@ HeuristicParams read_heuristic_params(YamlMap& params) {
                                        shortest(out.transfer_min_score) + ")");
   params.finish();
   return out;
+}
+
+std::expected<HeuristicParams, std::string> read_heuristic_params(std::string_view params_json) {
+  auto document = plugin::parse_positioned_json(params_json);
+  if (!document) return std::unexpected(document.error());
+  ParamsProblems problems;
+  ParamsMap map(&*document, "params", problems, {1, 1});
+  if (!map.present() && problems.empty()) problems.add({1, 1}, "params must be a mapping");
+  HeuristicParams params = read_heuristic_params(map);
+  if (!problems.empty()) return std::unexpected(problems.to_text());
+  return params;
 }
 
 bool has_business_domain(const Features& features) noexcept {
@@ -391,7 +403,7 @@ ScoreResult HeuristicScorer::explain(const Features& features, const HeuristicEv
         break;
       }
       case HeuristicRule::Stage: {
-        const std::string_view stage = domain::to_string(features.stage);
+        const std::string_view stage = plugin::to_string(features.stage);
         label.reserve(6 + stage.size());
         label += "stage=";
         label += stage;
@@ -448,4 +460,4 @@ std::expected<ScoreResult, std::string> HeuristicScorer::score(const Features& f
   }
 }
 
-}  // namespace leadscore::scoring
+}  // namespace leadscore::heuristic

@@ -5,20 +5,29 @@
 //
 // Two faces: evaluate() is the numeric core (no allocation, no strings built; for bulk
 // scoring and benchmarks), score() wraps it into a full ScoreResult with rule labels and an
-// English reason. Both give the same score and recommendation.
+// English reason. Both give the same score and recommendation. Leads and results are the plugin
+// support library's values (plugins/support): the heuristic knows nothing of the engine.
 //
 // Threading: immutable after construction; evaluate() and score() are safe from any thread.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <expected>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "engine/config/yaml_reader.h"
-#include "engine/scoring/scorer.h"
+#include "plugins/support/json_params.h"
+#include "plugins/support/lead_features.h"
+#include "plugins/support/score_answer.h"
 
-namespace leadscore::scoring {
+namespace leadscore::heuristic {
+
+using plugin::Features;
+using plugin::Recommendation;
+using plugin::ScoreResult;
+using plugin::Stage;
 
 struct HeuristicParams {
   struct SourcePoints {
@@ -36,7 +45,7 @@ struct HeuristicParams {
   double other_source_points = 0.3;
   std::vector<ActivityStep> activity_steps{{1, -0.2}, {3, 0.05}, {7, 0.15}};
   double activity_final_points = 0.25;
-  // Indexed by domain::LeadStage: new, contacted, qualified, transferred, lost.
+  // Indexed by plugin::Stage: new, contacted, qualified, transferred, lost.
   std::array<double, 5> stage_points{0.0, 0.05, 0.15, 0.2, -0.4};
   double business_domain_points = 0.1;
   double no_business_domain_cap = 0.55;  // the most a lead without a business domain can score
@@ -48,15 +57,19 @@ struct HeuristicParams {
 };
 
 // Reads the params of one heuristic scorer instance. Absent keys keep their defaults; every
-// problem (unknown key, wrong type, out of range, unordered steps) goes to params.errors().
-HeuristicParams read_heuristic_params(config::YamlMap& params);
+// problem (unknown key, wrong type, out of range, unordered steps) goes to params.problems().
+HeuristicParams read_heuristic_params(plugin::ParamsMap& params);
+
+// The same from the JSON text that create() receives: the params, or every problem as
+// "LINE:COLUMN: message" lines (positions in that text), as create() reports them.
+std::expected<HeuristicParams, std::string> read_heuristic_params(std::string_view params_json);
 
 // The rules a heuristic score is made of, in the order they apply.
 enum class HeuristicRule : std::uint8_t {
   Source,            // detail: index into params.source_points
   OtherSource,       // a source with no points of its own
   Activity,          // detail: index of the step; activity_steps.size() for the final one
-  Stage,             // detail: the LeadStage
+  Stage,             // detail: the plugin::Stage
   BusinessDomain,    // the business-domain bonus
   NoBusinessDomain,  // zero points: says that the domain is missing
   NoDomainCap,       // the score cut down to no_business_domain_cap
@@ -73,25 +86,26 @@ struct HeuristicTerm {
 // are set: the array is left uninitialised past them, which keeps evaluate() cheap.
 struct HeuristicEvaluation {
   double score = 0;
-  domain::Recommendation recommendation = domain::Recommendation::ContinueQualification;
+  Recommendation recommendation = Recommendation::ContinueQualification;
   bool has_business_domain = false;
   std::uint8_t count = 0;
   std::array<HeuristicTerm, 6> terms;
 };
 
-// The same rule as domain::has_business_domain, on a feature: blank counts as missing.
+// Whether the lead has a business domain: blank counts as missing, as for the handoff.
 bool has_business_domain(const Features& features) noexcept;
 
-class HeuristicScorer final : public Scorer {
+class HeuristicScorer final {
  public:
   // Throws std::invalid_argument for params that read_heuristic_params would refuse in shape
   // (more than kMaxSources sources or kMaxActivitySteps steps).
   explicit HeuristicScorer(std::string name, HeuristicParams params = {});
 
-  const std::string& name() const override { return name_; }
+  const std::string& name() const { return name_; }
   // "1.0+" and a hash of the effective params: a change of weights changes the version.
-  const std::string& version() const override { return version_; }
-  std::expected<ScoreResult, std::string> score(const Features& features) const override;
+  const std::string& version() const { return version_; }
+  // The full result, or why it could not be made. Never throws.
+  std::expected<ScoreResult, std::string> score(const Features& features) const;
 
   HeuristicEvaluation evaluate(const Features& features) const noexcept;
   // The full result of an evaluation: contributions with labels, and the reason.
@@ -126,4 +140,4 @@ class HeuristicScorer final : public Scorer {
   std::string transfer_reason_, blocked_reason_, drop_reason_, continue_reason_;
 };
 
-}  // namespace leadscore::scoring
+}  // namespace leadscore::heuristic

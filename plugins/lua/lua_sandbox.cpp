@@ -19,16 +19,13 @@
 namespace leadscore::lua {
 namespace {
 
-using domain::Features;
-using domain::ScoreResult;
+using plugin::Features;
+using plugin::ScoreResult;
 
 constexpr std::array<const char*, kKeyCount> kKeyText = {
-    "score",  "recommendation", "reason",         "contributions",   "rule",
-    "points", "name",           "version",        "matched",         "seen",
-    "params", "offer",          "explain",        "trace",           "intent",
-    "source", "stage",          "activity_count", "business_domain", "name",
-    "email",  "role",           "company",        "industry",        "location",
-    "bio"};
+    "score",   "recommendation", "reason", "contributions",  "rule",           "points",  "name",
+    "version", "matched",        "seen",   "params",         "offer",          "explain", "trace",
+    "intent",  "source",         "stage",  "activity_count", "business_domain"};
 
 struct SetupArgs {
   State* state;
@@ -97,8 +94,8 @@ void register_keys(lua_State* L, State& s) {
     lua_pushstring(L, kKeyText[static_cast<std::size_t>(k)]);
     s.keys[static_cast<std::size_t>(k)] = luaL_ref(L, LUA_REGISTRYINDEX);
   }
-  for (domain::LeadStage stage : domain::kAllLeadStages) {
-    const std::string_view text = domain::to_string(stage);
+  for (plugin::Stage stage : plugin::kAllStages) {
+    const std::string_view text = plugin::to_string(stage);
     lua_pushlstring(L, text.data(), text.size());
     s.stage_names[static_cast<std::size_t>(stage)] = luaL_ref(L, LUA_REGISTRYINDEX);
   }

@@ -29,8 +29,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/domain/analysis.h"
 #include "plugins/lua/load_error.h"
+#include "plugins/support/score_answer.h"
 
 struct lua_State;
 
@@ -63,7 +63,7 @@ struct RuleSources {
 // itself (ctx.explain == false).
 struct Evaluation {
   double score = 0;
-  domain::Recommendation recommendation = domain::Recommendation::ContinueQualification;
+  plugin::Recommendation recommendation = plugin::Recommendation::ContinueQualification;
 };
 
 // A lead field as a rule saw it: the field's name and its value as a Lua literal
@@ -83,7 +83,7 @@ struct TracedRule {
 // One lead through a script: every rule (when the script uses the `rules` helper), whether it
 // matched, its points and the values it saw; the lead fields the whole call read; the result.
 struct LeadTrace {
-  std::expected<domain::ScoreResult, std::string> result;
+  std::expected<plugin::ScoreResult, std::string> result;
   bool per_rule = false;  // false: the script does not use the helper, only fields_read is known
   std::vector<TracedRule> rules;
   std::vector<FieldValue> fields_read;
@@ -111,13 +111,13 @@ class LuaSandbox {
   // ctx.offer. A failed call (error, budget, memory, malformed result) answers a message that
   // names the script and says what was wrong; the state stays usable. The result's optional
   // `intent` (a string) becomes ScoreResult::intent.
-  std::expected<domain::ScoreResult, std::string> score(const domain::Features& features,
+  std::expected<plugin::ScoreResult, std::string> score(const plugin::Features& features,
                                                         const nlohmann::json* offer = nullptr);
   // Score and recommendation only (ctx.explain == false): the numeric path.
-  std::expected<Evaluation, std::string> evaluate(const domain::Features& features,
+  std::expected<Evaluation, std::string> evaluate(const plugin::Features& features,
                                                   const nlohmann::json* offer = nullptr);
   // One call with ctx.trace set and the lead's reads recorded (always the script's own score).
-  LeadTrace trace(const domain::Features& features, const nlohmann::json* offer = nullptr);
+  LeadTrace trace(const plugin::Features& features, const nlohmann::json* offer = nullptr);
 
   // The compiled scorecard that serves score() and evaluate(); null when the script's own
   // score function does.

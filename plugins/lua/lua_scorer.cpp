@@ -92,6 +92,13 @@ std::expected<LuaScorerParams, std::vector<std::string>> read_lua_params(
     else
       out.lib_dir = params["lib_dir"].get<std::string>();
   }
+  if (params.contains("tests")) {
+    if (!params["tests"].is_string() || params["tests"].get<std::string>().empty())
+      problems.push_back("tests must be the path of a rule-test file or directory, got " +
+                         params["tests"].dump());
+    else
+      out.tests = params["tests"].get<std::string>();
+  }
   integer("instruction_limit", out.instruction_limit, 1000, 1'000'000'000);
   integer("memory_limit_mb", out.memory_limit_mb, 1, 4096);
   integer("time_limit_ms", out.time_limit_ms, 1, 600'000);
@@ -114,19 +121,13 @@ std::expected<std::unique_ptr<LuaScorer>, std::vector<LoadError>> LuaScorer::cre
     std::string name, const LuaScorerParams& params, const std::filesystem::path& base_dir) {
   namespace fs = std::filesystem;
   std::vector<LoadError> errors;
-  auto program = std::make_shared<Program>();
-  program->id = next_program_id.fetch_add(1);
-  program->params = params.params;
-  program->limits.instruction_limit = params.instruction_limit;
-  program->limits.memory_limit_bytes = static_cast<std::size_t>(params.memory_limit_mb) << 20;
-  program->limits.time_limit_ms = params.time_limit_ms;
-
+  RuleSources sources;
   const fs::path script = params.script.is_absolute() ? params.script : base_dir / params.script;
-  program->sources.script.name = display_path(script);
+  sources.script.name = display_path(script);
   if (auto text = read_file(script))
-    program->sources.script.text = std::move(*text);
+    sources.script.text = std::move(*text);
   else
-    errors.push_back({program->sources.script.name, 0, text.error()});
+    errors.push_back({sources.script.name, 0, text.error()});
 
   fs::path lib_dir = params.lib_dir;
   bool lib_required = !lib_dir.empty();
@@ -147,12 +148,41 @@ std::expected<std::unique_ptr<LuaScorer>, std::vector<LoadError>> LuaScorer::cre
         file.text = std::move(*text);
       else
         errors.push_back({file.name, 0, text.error()});
-      program->sources.libs.push_back(std::move(file));
+      sources.libs.push_back(std::move(file));
     }
   } else if (lib_required) {
     errors.push_back({display_path(lib_dir), 0, "lib_dir is not a directory"});
   }
   if (!errors.empty()) return std::unexpected(std::move(errors));
+  const fs::path absolute = script.is_absolute() ? script : fs::absolute(script, ec);
+  return from_sources(std::move(name), std::move(sources), params, absolute.lexically_normal());
+}
+
+std::expected<std::unique_ptr<LuaScorer>, std::vector<LoadError>> LuaScorer::with_params(
+    const nlohmann::json& params) const {
+  nlohmann::json merged = program_->params;
+  if (params.is_object())
+    for (auto it = params.begin(); it != params.end(); ++it)
+      if (it.key() != "script") merged[it.key()] = it.value();
+  auto read = read_lua_params(merged);
+  if (!read) {
+    std::vector<LoadError> errors;
+    for (auto& problem : read.error()) errors.push_back({"params of " + name_, 0, problem});
+    return std::unexpected(std::move(errors));
+  }
+  return from_sources(name_, program_->sources, *read, script_path_);
+}
+
+std::expected<std::unique_ptr<LuaScorer>, std::vector<LoadError>> LuaScorer::from_sources(
+    std::string name, RuleSources sources, const LuaScorerParams& params,
+    std::filesystem::path script_path) {
+  auto program = std::make_shared<Program>();
+  program->id = next_program_id.fetch_add(1);
+  program->params = params.params;
+  program->limits.instruction_limit = params.instruction_limit;
+  program->limits.memory_limit_bytes = static_cast<std::size_t>(params.memory_limit_mb) << 20;
+  program->limits.time_limit_ms = params.time_limit_ms;
+  program->sources = std::move(sources);
 
   auto sandbox = LuaSandbox::create(program->sources, program->params, program->limits);
   if (!sandbox) return std::unexpected(std::vector<LoadError>{sandbox.error()});
@@ -170,6 +200,7 @@ std::expected<std::unique_ptr<LuaScorer>, std::vector<LoadError>> LuaScorer::cre
 
   auto scorer = std::unique_ptr<LuaScorer>(new LuaScorer());
   scorer->name_ = std::move(name);
+  scorer->script_path_ = std::move(script_path);
   scorer->script_name_ = (*sandbox)->script_name();
   scorer->rules_hash_ = hex;
   scorer->version_ = (*sandbox)->script_version() + "+" + hex;
@@ -199,13 +230,13 @@ LuaSandbox* LuaScorer::thread_sandbox(std::string* error) const {
   return t_sandbox;
 }
 
-std::expected<domain::ScoreResult, std::string> LuaScorer::score(
-    const domain::Features& features) const {
+std::expected<plugin::ScoreResult, std::string> LuaScorer::score(
+    const plugin::Features& features) const {
   return score(features, nullptr);
 }
 
-std::expected<domain::ScoreResult, std::string> LuaScorer::score(
-    const domain::Features& features, const nlohmann::json* offer) const {
+std::expected<plugin::ScoreResult, std::string> LuaScorer::score(
+    const plugin::Features& features, const nlohmann::json* offer) const {
   std::string error;
   LuaSandbox* sandbox = thread_sandbox(&error);
   if (sandbox == nullptr) return std::unexpected(error);
@@ -216,7 +247,7 @@ std::expected<domain::ScoreResult, std::string> LuaScorer::score(
   }
 }
 
-std::expected<Evaluation, std::string> LuaScorer::evaluate(const domain::Features& features,
+std::expected<Evaluation, std::string> LuaScorer::evaluate(const plugin::Features& features,
                                                            const nlohmann::json* offer) const {
   std::string error;
   LuaSandbox* sandbox = thread_sandbox(&error);
@@ -228,7 +259,7 @@ std::expected<Evaluation, std::string> LuaScorer::evaluate(const domain::Feature
   }
 }
 
-LeadTrace LuaScorer::trace(const domain::Features& features, const nlohmann::json* offer) const {
+LeadTrace LuaScorer::trace(const plugin::Features& features, const nlohmann::json* offer) const {
   std::string error;
   LuaSandbox* sandbox = thread_sandbox(&error);
   if (sandbox == nullptr) return LeadTrace{std::unexpected(error), false, {}, {}};

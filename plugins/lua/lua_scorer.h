@@ -8,6 +8,9 @@
 //   instruction_limit  Lua instructions per call, default 1,000,000 (1000..1,000,000,000)
 //   memory_limit_mb    memory cap of each state, default 32 (1..4096)
 //   time_limit_ms      wall-clock backstop per call, default 1000 (1..600,000)
+//   tests              rule tests (a file, or a directory of *.yaml) that the plugin's
+//                      self_test runs on this scorer's own rules (rule_tests.h); only read by
+//                      the plugin module (lua_plugin.cpp)
 // Other keys are the script's own (e.g. icp_industries for rules/icp_fit.lua).
 //
 // The script contract and the sandbox: lua_sandbox.h and rules/README.md. A script that returns
@@ -27,9 +30,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/scoring/scorer.h"
 #include "plugins/lua/load_error.h"
 #include "plugins/lua/lua_sandbox.h"
+#include "plugins/support/score_answer.h"
 
 namespace leadscore::lua {
 
@@ -39,6 +42,7 @@ struct LuaScorerParams {
   std::int64_t instruction_limit = 1'000'000;
   std::int64_t memory_limit_mb = 32;
   std::int64_t time_limit_ms = 1000;
+  std::filesystem::path tests;                       // empty: none
   nlohmann::json params = nlohmann::json::object();  // all of them, for ctx.params
 };
 
@@ -46,7 +50,7 @@ struct LuaScorerParams {
 std::expected<LuaScorerParams, std::vector<std::string>> read_lua_params(
     const nlohmann::json& params);
 
-class LuaScorer final : public scoring::Scorer {
+class LuaScorer final {
  public:
   // Reads the script and libraries (relative paths against base_dir), compiles them once to
   // check them, and returns the scorer, or every problem positioned (file, line, message).
@@ -55,22 +59,29 @@ class LuaScorer final : public scoring::Scorer {
   static std::expected<std::unique_ptr<LuaScorer>, std::vector<LoadError>> create(
       std::string name, const nlohmann::json& params, const std::filesystem::path& base_dir);
 
-  const std::string& name() const override { return name_; }
+  // The same rules (the script and libraries as this scorer read them, not read again) with
+  // `params` laid over this scorer's params (its `script` kept): how rule tests with params of
+  // their own run on a configured scorer.
+  std::expected<std::unique_ptr<LuaScorer>, std::vector<LoadError>> with_params(
+      const nlohmann::json& params) const;
+
+  const std::string& name() const { return name_; }
   // "<the script's version>+<hash of the script and every helper library>".
-  const std::string& version() const override { return version_; }
-  std::expected<domain::ScoreResult, std::string> score(
-      const domain::Features& features) const override;
+  const std::string& version() const { return version_; }
+  std::expected<plugin::ScoreResult, std::string> score(const plugin::Features& features) const;
 
   // With the active offer (a JSON object: ctx.offer), or null for none.
-  std::expected<domain::ScoreResult, std::string> score(const domain::Features& features,
+  std::expected<plugin::ScoreResult, std::string> score(const plugin::Features& features,
                                                         const nlohmann::json* offer) const;
   // Score and recommendation only: the script is called with ctx.explain = false.
-  std::expected<Evaluation, std::string> evaluate(const domain::Features& features,
+  std::expected<Evaluation, std::string> evaluate(const plugin::Features& features,
                                                   const nlohmann::json* offer = nullptr) const;
-  LeadTrace trace(const domain::Features& features, const nlohmann::json* offer = nullptr) const;
+  LeadTrace trace(const plugin::Features& features, const nlohmann::json* offer = nullptr) const;
 
   // What the script calls itself, and the files it was made from (script first).
   const std::string& script_name() const { return script_name_; }
+  // The script file, absolute and normalised: which rule tests are this scorer's.
+  const std::filesystem::path& script_path() const { return script_path_; }
   const std::vector<std::string>& files() const { return files_; }
   // A hash (16 hex digits) of the script and the helper libraries.
   const std::string& rules_hash() const { return rules_hash_; }
@@ -83,7 +94,13 @@ class LuaScorer final : public scoring::Scorer {
 
  private:
   LuaScorer() = default;
+  // Compiles `sources` once to check them and makes the scorer.
+  static std::expected<std::unique_ptr<LuaScorer>, std::vector<LoadError>> from_sources(
+      std::string name, RuleSources sources, const LuaScorerParams& params,
+      std::filesystem::path script_path);
+
   std::string name_;
+  std::filesystem::path script_path_;
   std::string version_;
   std::string script_name_;
   std::string rules_hash_;

@@ -14,8 +14,8 @@
 namespace leadscore::lua {
 namespace {
 
-using domain::Features;
-using domain::ScoreResult;
+using plugin::Features;
+using plugin::ScoreResult;
 
 // The script's functions, called from a native scorecard run as its Lua score would call them:
 // with the lead table and ctx (filled before the first call) and one instruction budget for
@@ -61,11 +61,11 @@ class NativeRunCalls final : public ScorecardCalls {
       lua_pushnumber(L, score.real);
     if (auto failed = call_with_lead(1, 2)) return std::unexpected(*failed);
     // recommend_by_function answers a checked recommendation and the reason's text.
-    std::optional<domain::Recommendation> recommendation;
+    std::optional<plugin::Recommendation> recommendation;
     if (lua_type(L, -2) == LUA_TSTRING) {
       std::size_t size = 0;
       const char* text = lua_tolstring(L, -2, &size);
-      recommendation = domain::parse_recommendation(std::string_view(text, size));
+      recommendation = plugin::parse_recommendation(std::string_view(text, size));
     }
     std::optional<std::string> text;
     if (lua_type(L, -1) == LUA_TSTRING) text = read_string(L, -1);

@@ -13,18 +13,18 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "engine/domain/analysis.h"
 #include "plugins/lua/lua_sandbox.h"
+#include "plugins/support/score_answer.h"
 
 namespace leadscore::lua {
 
 // The full, checked result (ctx.explain == true).
-std::expected<domain::ScoreResult, std::string> score_natively(LuaSandbox::State& s,
-                                                               const domain::Features& features,
+std::expected<plugin::ScoreResult, std::string> score_natively(LuaSandbox::State& s,
+                                                               const plugin::Features& features,
                                                                const nlohmann::json* offer);
 // Score and recommendation only (ctx.explain == false), the score checked.
 std::expected<Evaluation, std::string> evaluate_natively(LuaSandbox::State& s,
-                                                         const domain::Features& features,
+                                                         const plugin::Features& features,
                                                          const nlohmann::json* offer);
 
 }  // namespace leadscore::lua

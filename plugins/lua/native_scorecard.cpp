@@ -98,41 +98,33 @@ bool less_equal(LuaNumber a, LuaNumber b) {
 
 namespace {
 
-// The lead fields, as the sandbox fills the Lua lead table (lua_sandbox.cpp, call_score); any
-// other name reads nil there.
+// The lead fields, as the sandbox fills the Lua lead table (score_call.cpp): the four a lead
+// always has, and its profile fields by name (any name the lead lacks reads nil there).
 enum class LeadField : std::uint8_t {
   Source,
   Stage,
   ActivityCount,
   BusinessDomain,
-  Name,
-  Email,
-  Role,
-  Company,
-  Industry,
-  Location,
-  Bio,
+  Profile,
   None,
 };
 
-constexpr std::array<std::pair<std::string_view, LeadField>, 11> kLeadFields = {{
+struct LeadFieldRef {
+  LeadField field = LeadField::None;
+  std::string profile_name;  // for LeadField::Profile
+};
+
+constexpr std::array<std::pair<std::string_view, LeadField>, 4> kLeadFields = {{
     {"source", LeadField::Source},
     {"stage", LeadField::Stage},
     {"activity_count", LeadField::ActivityCount},
     {"business_domain", LeadField::BusinessDomain},
-    {"name", LeadField::Name},
-    {"email", LeadField::Email},
-    {"role", LeadField::Role},
-    {"company", LeadField::Company},
-    {"industry", LeadField::Industry},
-    {"location", LeadField::Location},
-    {"bio", LeadField::Bio},
 }};
 
-LeadField lead_field(std::string_view name) {
+LeadFieldRef lead_field(std::string_view name) {
   for (const auto& [field_name, field] : kLeadFields)
-    if (field_name == name) return field;
-  return LeadField::None;
+    if (field_name == name) return {field, {}};
+  return {LeadField::Profile, std::string(name)};
 }
 
 // A lead field's value as the Lua lead table holds it: nil, a string or an integer.
@@ -147,30 +139,19 @@ LeadValue text_value(const std::optional<std::string>& value) {
   return value ? LeadValue{LeadValue::Type::Text, *value, 0} : LeadValue{};
 }
 
-LeadValue value_of(const domain::Features& lead, LeadField field) {
-  switch (field) {
+LeadValue value_of(const plugin::Features& lead, const LeadFieldRef& ref) {
+  switch (ref.field) {
     case LeadField::Source:
       return {LeadValue::Type::Text, lead.source, 0};
     case LeadField::Stage:
-      return {LeadValue::Type::Text, domain::to_string(lead.stage), 0};
+      return {LeadValue::Type::Text, plugin::to_string(lead.stage), 0};
     case LeadField::ActivityCount:
       return {LeadValue::Type::Integer, {}, lead.activity_count};
     case LeadField::BusinessDomain:
       return text_value(lead.business_domain);
-    case LeadField::Name:
-      return text_value(lead.profile.name);
-    case LeadField::Email:
-      return text_value(lead.profile.email);
-    case LeadField::Role:
-      return text_value(lead.profile.role);
-    case LeadField::Company:
-      return text_value(lead.profile.company);
-    case LeadField::Industry:
-      return text_value(lead.profile.industry);
-    case LeadField::Location:
-      return text_value(lead.profile.location);
-    case LeadField::Bio:
-      return text_value(lead.profile.bio);
+    case LeadField::Profile:
+      if (const auto* value = lead.field(ref.profile_name)) return text_value(*value);
+      break;
     case LeadField::None:
       break;
   }
@@ -194,7 +175,7 @@ bool present(const LeadValue& value) {
 struct Condition {
   enum class Kind : std::uint8_t { Always, IsSet, IsMissing, Function };
   Kind kind = Kind::Always;
-  LeadField field = LeadField::None;
+  LeadFieldRef field;
   int function = LUA_NOREF;
 };
 
@@ -218,7 +199,7 @@ struct LookupEntry {
 };
 
 struct Lookup {
-  LeadField field = LeadField::None;
+  LeadFieldRef field;
   std::string field_name;
   std::vector<LookupEntry> entries;
   std::optional<LuaNumber> default_points;
@@ -233,7 +214,7 @@ struct Step {
 };
 
 struct Steps {
-  LeadField field = LeadField::None;
+  LeadFieldRef field;
   std::vector<Step> steps;
 };
 
@@ -470,7 +451,7 @@ class Compiler {
       case LUA_TFUNCTION:
         if (const auto function = reference(lua_gettop(L_))) {
           calls_lua = true;
-          return Condition{Condition::Kind::Function, LeadField::None, *function};
+          return Condition{Condition::Kind::Function, {}, *function};
         }
         return std::nullopt;
       case LUA_TTABLE:
@@ -664,8 +645,8 @@ std::unique_ptr<NativeScorecard> NativeScorecard::compile(lua_State* L, int modu
 
 namespace {
 
-using domain::Recommendation;
-using domain::ScoreResult;
+using plugin::Recommendation;
+using plugin::ScoreResult;
 
 // string.format's "%.2f" ("%+.2f" with `sign`): to_chars gives printf's digits (exact
 // rounding of the binary value), without parsing a format.
@@ -680,7 +661,7 @@ void append_fixed(std::string& out, double value, bool sign) {
 
 // One run of the scorecard over one lead.
 struct Run {
-  const domain::Features& lead;
+  const plugin::Features& lead;
   ScorecardCalls& calls;
   int call_points;
   ScoreResult* explained;  // null: score and recommendation only (ctx.explain == false)
@@ -843,7 +824,7 @@ std::expected<Recommended, std::string> run_card(const NativeScorecard::Card& ca
 
 }  // namespace
 
-std::expected<Evaluation, std::string> NativeScorecard::evaluate(const domain::Features& lead,
+std::expected<Evaluation, std::string> NativeScorecard::evaluate(const plugin::Features& lead,
                                                                  ScorecardCalls& calls) const {
   Run run{lead, calls, card_->call_points, nullptr};
   const auto recommended = run_card(*card_, run);
@@ -851,7 +832,7 @@ std::expected<Evaluation, std::string> NativeScorecard::evaluate(const domain::F
   return Evaluation{run.total.to_double(), recommended->recommendation};
 }
 
-std::expected<ScoreResult, std::string> NativeScorecard::score(const domain::Features& lead,
+std::expected<ScoreResult, std::string> NativeScorecard::score(const plugin::Features& lead,
                                                                ScorecardCalls& calls) const {
   ScoreResult result;
   result.reason.reserve(192);

@@ -19,8 +19,8 @@
 #include <memory>
 #include <string>
 
-#include "engine/domain/analysis.h"
 #include "plugins/lua/lua_sandbox.h"
+#include "plugins/support/score_answer.h"
 
 struct lua_State;
 
@@ -49,7 +49,7 @@ bool less_equal(LuaNumber a, LuaNumber b);  // a <= b
 class ScorecardCalls {
  public:
   struct Recommended {
-    domain::Recommendation recommendation;
+    plugin::Recommendation recommendation;
     std::string text;  // the reason's tail, ": ..."
   };
   // function(lead, ctx) is truthy.
@@ -74,11 +74,11 @@ class NativeScorecard {
   bool calls_lua() const { return calls_lua_; }
 
   // Score and recommendation (ctx.explain == false).
-  std::expected<Evaluation, std::string> evaluate(const domain::Features& lead,
+  std::expected<Evaluation, std::string> evaluate(const plugin::Features& lead,
                                                   ScorecardCalls& calls) const;
   // The full result: contributions and reason as the helper builds them. Not yet checked
   // against the result contract (the caller checks it as it checks a Lua result).
-  std::expected<domain::ScoreResult, std::string> score(const domain::Features& lead,
+  std::expected<plugin::ScoreResult, std::string> score(const plugin::Features& lead,
                                                         ScorecardCalls& calls) const;
 
   struct Card;  // the compiled items (native_scorecard.cpp)

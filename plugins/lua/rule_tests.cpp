@@ -8,14 +8,12 @@
 #include <cstdlib>
 #include <system_error>
 
-#include "plugins/lua/lua_scorer.h"
-
 namespace leadscore::lua {
 namespace {
 
 namespace fs = std::filesystem;
-using domain::Features;
-using domain::ScoreResult;
+using plugin::Features;
+using plugin::ScoreResult;
 
 constexpr double kTolerance = 1e-9;
 
@@ -66,8 +64,8 @@ nlohmann::json to_json(const YAML::Node& node) {
   return text;
 }
 
-std::string recommendation_text(domain::Recommendation r) {
-  return std::string(domain::to_string(r));
+std::string recommendation_text(plugin::Recommendation r) {
+  return std::string(plugin::to_string(r));
 }
 
 // Compares one case's result with its expectations; returns the mismatches.
@@ -91,7 +89,7 @@ std::vector<std::string> check_case(const YAML::Node& expect,
     return failures;
   }
   if (const YAML::Node r = expect["recommendation"]; r.IsDefined()) {
-    const auto wanted = domain::parse_recommendation(r.Scalar());
+    const auto wanted = plugin::parse_recommendation(r.Scalar());
     if (!wanted)
       failures.push_back("recommendation: '" + r.Scalar() +
                          "' is not transfer_to_sales, continue_qualification or drop_lead");
@@ -115,7 +113,7 @@ std::vector<std::string> check_case(const YAML::Node& expect,
     for (const auto& item : list) {
       const std::string rule = item.IsMap() ? item["rule"].Scalar() : item.Scalar();
       const auto found =
-          std::ranges::find(actual->contributions, rule, &domain::Contribution::rule);
+          std::ranges::find(actual->contributions, rule, &plugin::Contribution::rule);
       std::string got;
       for (const auto& c : actual->contributions)
         got += (got.empty() ? "" : ", ") + c.rule + " " + shortest(c.points);
@@ -209,44 +207,59 @@ std::vector<LoadError> check_shape(const std::string& file, const YAML::Node& ro
   return errors;
 }
 
-RuleTestFile run_file(const fs::path& path) {
-  RuleTestFile result;
-  result.file = display_path(path);
+// A test file read and its shape checked; `errors` says why it cannot run.
+struct LoadedTestFile {
   YAML::Node root;
+  RuleTestFile result;
+};
+
+LoadedTestFile load_file(const fs::path& path) {
+  LoadedTestFile loaded;
+  RuleTestFile& result = loaded.result;
+  result.file = display_path(path);
   try {
-    root = YAML::LoadFile(path.string());
+    loaded.root = YAML::LoadFile(path.string());
   } catch (const YAML::ParserException& e) {
     result.errors.push_back({result.file, e.mark.line + 1, e.msg});
-    return result;
+    return loaded;
   } catch (const YAML::Exception& e) {
     result.errors.push_back({result.file, 0, e.what()});
-    return result;
+    return loaded;
   }
-  result.errors = check_shape(result.file, root);
-  if (!result.errors.empty()) return result;
+  result.errors = check_shape(result.file, loaded.root);
+  return loaded;
+}
 
-  nlohmann::json params =
-      root["params"].IsDefined() ? to_json(root["params"]) : nlohmann::json::object();
-  params["script"] = root["script"].Scalar();
-  auto scorer = LuaScorer::create("rule-test", params, path.parent_path());
-  if (!scorer) {
-    result.errors = scorer.error();
-    return result;
-  }
-  result.script = (*scorer)->files().front();
+// The script a test file names, absolute and normalised.
+fs::path script_of(const fs::path& path, const YAML::Node& root) {
+  const fs::path script = root["script"].Scalar();
+  std::error_code ec;
+  const fs::path absolute =
+      script.is_absolute() ? script : fs::absolute(path.parent_path() / script, ec);
+  return absolute.lexically_normal();
+}
+
+bool same_file(const fs::path& a, const fs::path& b) {
+  std::error_code ec;
+  if (fs::equivalent(a, b, ec)) return true;
+  return a.lexically_normal() == b.lexically_normal();
+}
+
+// Runs every case of a loaded file on `scorer`.
+void run_cases(const YAML::Node& root, const LuaScorer& scorer, RuleTestFile& result) {
+  result.script = scorer.files().front();
   const nlohmann::json file_offer = to_json(root["offer"]);
-
   for (const auto& c : root["cases"]) {
     RuleCaseResult outcome;
     outcome.line = line_of(c);
     outcome.name =
         is_scalar(c["name"]) ? c["name"].Scalar() : "case at line " + std::to_string(outcome.line);
-    const auto lead = features_from_json(to_json(c["lead"]));
+    const auto lead = lead_from_json(to_json(c["lead"]));
     if (!lead) {
       outcome.failures.push_back("lead: " + lead.error());
     } else {
       const nlohmann::json offer = c["offer"].IsDefined() ? to_json(c["offer"]) : file_offer;
-      const auto actual = (*scorer)->score(*lead, offer.is_null() ? nullptr : &offer);
+      const auto actual = scorer.score(*lead, offer.is_null() ? nullptr : &offer);
       if (actual)
         outcome.actual = *actual;
       else
@@ -256,17 +269,44 @@ RuleTestFile run_file(const fs::path& path) {
     outcome.passed = outcome.failures.empty();
     result.cases.push_back(std::move(outcome));
   }
-  return result;
 }
 
-}  // namespace
-
-bool RuleTestFile::passed() const {
-  return errors.empty() && std::ranges::all_of(cases, &RuleCaseResult::passed);
+// A file on the script it names.
+RuleTestFile run_file(const fs::path& path) {
+  LoadedTestFile loaded = load_file(path);
+  RuleTestFile& result = loaded.result;
+  if (!result.errors.empty()) return result;
+  const YAML::Node& root = loaded.root;
+  nlohmann::json params =
+      root["params"].IsDefined() ? to_json(root["params"]) : nlohmann::json::object();
+  params["script"] = root["script"].Scalar();
+  auto scorer = LuaScorer::create("rule-test", params, path.parent_path());
+  if (!scorer) {
+    result.errors = scorer.error();
+    return result;
+  }
+  run_cases(root, **scorer, result);
+  return std::move(result);
 }
 
-RuleTestReport run_rule_tests(const fs::path& path) {
-  RuleTestReport report;
+// A loaded file on a configured scorer's rules.
+RuleTestFile run_file_on(LoadedTestFile loaded, const LuaScorer& scorer) {
+  RuleTestFile& result = loaded.result;
+  const YAML::Node& root = loaded.root;
+  if (!root["params"].IsDefined()) {
+    run_cases(root, scorer, result);
+    return std::move(result);
+  }
+  auto with_params = scorer.with_params(to_json(root["params"]));
+  if (!with_params) {
+    result.errors = with_params.error();
+    return std::move(result);
+  }
+  run_cases(root, **with_params, result);
+  return std::move(result);
+}
+
+std::vector<fs::path> test_files(const fs::path& path) {
   std::error_code ec;
   std::vector<fs::path> files;
   if (fs::is_directory(path, ec)) {
@@ -277,20 +317,87 @@ RuleTestReport run_rule_tests(const fs::path& path) {
   } else if (fs::exists(path, ec)) {
     files.push_back(path);
   }
-  if (files.empty()) {
-    RuleTestFile missing;
-    missing.file = display_path(path);
-    missing.errors.push_back(
-        {missing.file, 0,
-         fs::exists(path, ec) ? "no rule-test files (*.yaml) here" : "no such file or directory"});
-    report.files.push_back(std::move(missing));
-  }
-  for (const auto& file : files) report.files.push_back(run_file(file));
+  return files;
+}
+
+RuleTestFile missing_files(const fs::path& path, const std::string& why) {
+  RuleTestFile missing;
+  missing.file = display_path(path);
+  missing.errors.push_back({missing.file, 0, why});
+  return missing;
+}
+
+void count(RuleTestReport& report) {
   for (const auto& file : report.files) {
     report.load_errors += file.errors.size();
     for (const auto& c : file.cases) (c.passed ? report.cases_passed : report.cases_failed)++;
   }
+}
+
+}  // namespace
+
+bool RuleTestFile::passed() const {
+  return errors.empty() && std::ranges::all_of(cases, &RuleCaseResult::passed);
+}
+
+RuleTestReport run_rule_tests(const fs::path& path) {
+  RuleTestReport report;
+  const std::vector<fs::path> files = test_files(path);
+  std::error_code ec;
+  if (files.empty())
+    report.files.push_back(missing_files(path, fs::exists(path, ec)
+                                                   ? "no rule-test files (*.yaml) here"
+                                                   : "no such file or directory"));
+  for (const auto& file : files) report.files.push_back(run_file(file));
+  count(report);
   return report;
+}
+
+RuleTestReport run_rule_tests(const fs::path& path, const LuaScorer& scorer) {
+  RuleTestReport report;
+  const std::vector<fs::path> files = test_files(path);
+  std::error_code ec;
+  const bool one_file = !fs::is_directory(path, ec);
+  const std::string script = display_path(scorer.script_path());
+  for (const auto& file : files) {
+    LoadedTestFile loaded = load_file(file);
+    if (!loaded.result.errors.empty()) {
+      report.files.push_back(std::move(loaded.result));
+      continue;
+    }
+    const fs::path tested = script_of(file, loaded.root);
+    if (same_file(tested, scorer.script_path())) {
+      report.files.push_back(run_file_on(std::move(loaded), scorer));
+    } else if (one_file) {
+      loaded.result.errors.push_back(
+          {loaded.result.file, line_of(loaded.root["script"]),
+           "tests " + display_path(tested) + ", not " + script + ", the script of this scorer"});
+      report.files.push_back(std::move(loaded.result));
+    }
+  }
+  if (report.files.empty())
+    report.files.push_back(missing_files(
+        path, files.empty() ? (fs::exists(path, ec) ? "no rule-test files (*.yaml) here"
+                                                    : "no such file or directory")
+                            : "no rule-test file here tests " + script));
+  count(report);
+  return report;
+}
+
+std::vector<LoadError> RuleTestReport::problems() const {
+  std::vector<LoadError> out;
+  for (const auto& file : files) {
+    for (const auto& e : file.errors) out.push_back(e);
+    for (const auto& c : file.cases) {
+      if (c.passed) continue;
+      std::string what = "rule test '" + c.name + "' failed";
+      for (const auto& f : c.failures) what += "; " + f;
+      if (c.error) what += "; " + *c.error;
+      out.push_back({file.file, c.line, what});
+    }
+  }
+  if (out.empty() && !passed()) out.push_back({"", 0, "no rule test ran"});
+  return out;
 }
 
 std::string RuleTestReport::to_text() const {
@@ -328,7 +435,7 @@ nlohmann::json RuleTestReport::to_json() const {
           {"name", c.name}, {"line", c.line}, {"passed", c.passed}, {"failures", c.failures}};
       if (c.actual)
         one["actual"] = {{"score", c.actual->score},
-                         {"recommendation", domain::to_string(c.actual->recommendation)},
+                         {"recommendation", plugin::to_string(c.actual->recommendation)},
                          {"reason", c.actual->reason}};
       if (c.error) one["error"] = *c.error;
       f["cases"].push_back(std::move(one));
@@ -336,24 +443,15 @@ nlohmann::json RuleTestReport::to_json() const {
     list.push_back(std::move(f));
   }
   out["files"] = std::move(list);
+  out["problems"] = nlohmann::json::array();
+  for (const auto& problem : problems()) out["problems"].push_back(problem.to_json());
   return out;
 }
 
-std::expected<Features, std::string> features_from_json(const nlohmann::json& lead) {
+std::expected<Features, std::string> lead_from_json(const nlohmann::json& lead) {
   if (!lead.is_object()) return std::unexpected(std::string("a lead must be a JSON object"));
   Features f;
   f.source = "manual";
-  const auto text = [&](const std::string& key,
-                        std::optional<std::string>& out) -> std::optional<std::string> {
-    const auto& v = lead.at(key);
-    if (v.is_null()) {
-      out.reset();
-      return std::nullopt;
-    }
-    if (!v.is_string()) return key + " must be a string or null, got " + v.dump();
-    out = v.get<std::string>();
-    return std::nullopt;
-  };
   for (const auto& [key, value] : lead.items()) {
     std::optional<std::string> problem;
     if (key == "source") {
@@ -363,7 +461,7 @@ std::expected<Features, std::string> features_from_json(const nlohmann::json& le
         f.source = value.get<std::string>();
     } else if (key == "stage") {
       const auto stage =
-          value.is_string() ? domain::parse_lead_stage(value.get<std::string>()) : std::nullopt;
+          value.is_string() ? plugin::parse_stage(value.get<std::string>()) : std::nullopt;
       if (!stage)
         problem = "stage must be one of new, contacted, qualified, transferred, lost; got " +
                   value.dump();
@@ -374,26 +472,12 @@ std::expected<Features, std::string> features_from_json(const nlohmann::json& le
         problem = "activity_count must be an integer >= 0, got " + value.dump();
       else
         f.activity_count = value.get<std::int64_t>();
+    } else if (!value.is_null() && !value.is_string()) {
+      problem = key + " must be a string or null, got " + value.dump();
     } else if (key == "business_domain") {
-      problem = text(key, f.business_domain);
-    } else if (key == "name") {
-      problem = text(key, f.profile.name);
-    } else if (key == "email") {
-      problem = text(key, f.profile.email);
-    } else if (key == "role") {
-      problem = text(key, f.profile.role);
-    } else if (key == "company") {
-      problem = text(key, f.profile.company);
-    } else if (key == "industry") {
-      problem = text(key, f.profile.industry);
-    } else if (key == "location") {
-      problem = text(key, f.profile.location);
-    } else if (key == "bio") {
-      problem = text(key, f.profile.bio);
+      if (value.is_string()) f.business_domain = value.get<std::string>();
     } else {
-      problem = "unknown lead field '" + key +
-                "' (known: source, stage, activity_count, business_domain, name, email, role, "
-                "company, industry, location, bio)";
+      f.set_field(key, value.is_string() ? std::optional(value.get<std::string>()) : std::nullopt);
     }
     if (problem) return std::unexpected(*problem);
   }
@@ -434,7 +518,7 @@ std::string to_text(const LeadTrace& trace) {
   text += "fields read: " + (trace.fields_read.empty() ? "none" : values(trace.fields_read)) + "\n";
   if (trace.result) {
     text += "score " + shortest(trace.result->score) + ", " +
-            std::string(domain::to_string(trace.result->recommendation)) + "\n";
+            std::string(plugin::to_string(trace.result->recommendation)) + "\n";
     text += "reason: " + trace.result->reason + "\n";
   } else {
     text += "error: " + trace.result.error() + "\n";
@@ -462,7 +546,7 @@ nlohmann::json to_json(const LeadTrace& trace) {
     for (const auto& c : trace.result->contributions)
       contributions.push_back({{"rule", c.rule}, {"points", c.points}});
     out["result"] = {{"score", trace.result->score},
-                     {"recommendation", domain::to_string(trace.result->recommendation)},
+                     {"recommendation", plugin::to_string(trace.result->recommendation)},
                      {"reason", trace.result->reason},
                      {"contributions", std::move(contributions)}};
   } else {

@@ -13,10 +13,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "engine/domain/analysis.h"
 #include "plugins/lua/lua_sandbox.h"
 #include "plugins/lua/native_scorecard.h"
 #include "plugins/lua/sandbox_limits.h"
+#include "plugins/support/score_answer.h"
 
 namespace leadscore::lua {
 
@@ -42,13 +42,6 @@ enum Key : int {
   kStage,
   kActivityCount,
   kBusinessDomain,
-  kProfileName,
-  kEmail,
-  kRole,
-  kCompany,
-  kIndustry,
-  kLocation,
-  kBio,
   kKeyCount
 };
 
@@ -99,7 +92,13 @@ struct LuaSandbox::State {
   // What the lead table and ctx hold since the last call, so that a call sets only what
   // changed (scripts cannot change them: they are read-only). Invalid after a failed call.
   bool lead_set = false;
-  domain::Features lead;
+  plugin::Features lead;
+  // The profile fields that may be set in the lead table (the names of the last lead's, and of
+  // any whose clearing a failed call may have left undone), and what the next call clears: the
+  // ones its lead has not. Kept here so that filling the table allocates nothing.
+  std::vector<std::string> profile_names;
+  std::vector<std::string> profile_to_clear;
+  bool profile_changed = true;
   int ctx_explain = -1;  // -1: unknown
   bool ctx_trace = true;
 

@@ -11,7 +11,7 @@
 namespace leadscore::lua {
 namespace {
 
-using domain::Features;
+using plugin::Features;
 
 constexpr int kMaxJsonDepth = 32;
 
@@ -90,7 +90,8 @@ int logging_index(lua_State* L) {
   return 1;
 }
 
-// Which lead fields differ from what the lead table holds (every one when it holds nothing).
+// Which of the fields every lead has differ from what the lead table holds (every one when it
+// holds nothing).
 std::uint32_t changed_fields(const State& s, const Features& f) {
   if (!s.lead_set) return ~0u;
   const Features& o = s.lead;
@@ -99,14 +100,32 @@ std::uint32_t changed_fields(const State& s, const Features& f) {
   };
   return bit(kSource, o.source != f.source) | bit(kStage, o.stage != f.stage) |
          bit(kActivityCount, o.activity_count != f.activity_count) |
-         bit(kBusinessDomain, o.business_domain != f.business_domain) |
-         bit(kProfileName, o.profile.name != f.profile.name) |
-         bit(kEmail, o.profile.email != f.profile.email) |
-         bit(kRole, o.profile.role != f.profile.role) |
-         bit(kCompany, o.profile.company != f.profile.company) |
-         bit(kIndustry, o.profile.industry != f.profile.industry) |
-         bit(kLocation, o.profile.location != f.profile.location) |
-         bit(kBio, o.profile.bio != f.profile.bio);
+         bit(kBusinessDomain, o.business_domain != f.business_domain);
+}
+
+bool same_names(const std::vector<std::string>& names,
+                const std::vector<plugin::ProfileField>& fields) {
+  if (names.size() != fields.size()) return false;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] != fields[i].name) return false;
+  return true;
+}
+
+// Notes which profile fields the next call sets and clears: the lead table's profile members
+// are the lead's profile fields, whatever their names.
+void plan_profile(State& s, const Features& f) {
+  s.profile_to_clear.clear();
+  if (s.lead_set && same_names(s.profile_names, f.profile)) {
+    s.profile_changed = s.lead.profile != f.profile;
+    return;
+  }
+  s.profile_changed = true;
+  for (const auto& name : s.profile_names)
+    if (f.field(name) == nullptr) s.profile_to_clear.push_back(name);
+  s.profile_names.clear();
+  for (const auto& field : f.profile) s.profile_names.push_back(field.name);
+  // Until a call succeeds, a name being cleared may still be set in the table.
+  for (const auto& name : s.profile_to_clear) s.profile_names.push_back(name);
 }
 
 bool is_changed(const CallArgs& args, Key key) { return (args.changed >> (key - kSource)) & 1u; }
@@ -148,13 +167,21 @@ void fill_lead_and_ctx(lua_State* L, const CallArgs& args) {
     lua_rawset(L, -3);
   }
   set_optional(L, args, kBusinessDomain, f.business_domain);
-  set_optional(L, args, kProfileName, f.profile.name);
-  set_optional(L, args, kEmail, f.profile.email);
-  set_optional(L, args, kRole, f.profile.role);
-  set_optional(L, args, kCompany, f.profile.company);
-  set_optional(L, args, kIndustry, f.profile.industry);
-  set_optional(L, args, kLocation, f.profile.location);
-  set_optional(L, args, kBio, f.profile.bio);
+  if (s.profile_changed) {
+    for (const auto& name : s.profile_to_clear) {
+      lua_pushlstring(L, name.data(), name.size());
+      lua_pushnil(L);
+      lua_rawset(L, -3);
+    }
+    for (const auto& field : f.profile) {
+      lua_pushlstring(L, field.name.data(), field.name.size());
+      if (field.value)
+        lua_pushlstring(L, field.value->data(), field.value->size());
+      else
+        lua_pushnil(L);
+      lua_rawset(L, -3);
+    }
+  }
 
   lua_rawgeti(L, LUA_REGISTRYINDEX, s.ctx_data);
   if (args.clear_offer) {
@@ -237,7 +264,8 @@ void create_lead_and_ctx(lua_State* L, State& s, const nlohmann::json& params) {
 CallArgs begin_call(State& s, const Features& features, const nlohmann::json* offer, bool explain,
                     bool trace) {
   CallArgs args{&s, &features, offer, false, false, explain, trace, changed_fields(s, features)};
-  if (args.changed != 0) {
+  plan_profile(s, features);
+  if (args.changed != 0 || s.profile_changed) {
     s.lead = features;
     s.lead_set = true;
   }

@@ -16,8 +16,8 @@
 #include <optional>
 #include <string>
 
-#include "engine/domain/analysis.h"
 #include "plugins/lua/lua_sandbox.h"
+#include "plugins/support/score_answer.h"
 
 struct lua_State;
 
@@ -26,7 +26,7 @@ namespace leadscore::lua {
 // What one call sets in the lead table and ctx (begin_call notes it in the state).
 struct CallArgs {
   LuaSandbox::State* state;
-  const domain::Features* features;
+  const plugin::Features* features;
   const nlohmann::json* offer;
   bool rebuild_offer;  // ctx.offer = offer
   bool clear_offer;    // ctx.offer = nil
@@ -40,7 +40,7 @@ struct CallArgs {
 void create_lead_and_ctx(lua_State* L, LuaSandbox::State& s, const nlohmann::json& params);
 
 // The arguments of a call, noting in the state what the lead table and ctx will hold.
-CallArgs begin_call(LuaSandbox::State& s, const domain::Features& features,
+CallArgs begin_call(LuaSandbox::State& s, const plugin::Features& features,
                     const nlohmann::json* offer, bool explain, bool trace);
 
 // A lua_CFunction, called protected with the CallArgs as a light userdata: sets what changed of
@@ -53,7 +53,7 @@ std::optional<std::string> end_call(LuaSandbox::State& s, int status);
 
 // One protected call of score(); leaves the result (and in trace mode the list of fields read
 // above it) on the stack and returns nullopt, or returns the failure message.
-std::optional<std::string> run_call(LuaSandbox::State& s, const domain::Features& features,
+std::optional<std::string> run_call(LuaSandbox::State& s, const plugin::Features& features,
                                     const nlohmann::json* offer, bool explain, bool trace);
 
 }  // namespace leadscore::lua

@@ -13,8 +13,8 @@
 namespace leadscore::lua {
 namespace {
 
-using domain::Recommendation;
-using domain::ScoreResult;
+using plugin::Recommendation;
+using plugin::ScoreResult;
 
 std::string shortest(double value) {
   char buffer[32];
@@ -186,7 +186,7 @@ std::optional<std::string> read_evaluation(lua_State* L, const State& s, int ind
   if (lua_type(L, -1) == LUA_TSTRING) {
     std::size_t size = 0;
     const char* text = lua_tolstring(L, -1, &size);
-    recommendation = domain::parse_recommendation(std::string_view(text, size));
+    recommendation = plugin::parse_recommendation(std::string_view(text, size));
   }
   if (!recommendation)
     problem =

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/domain/analysis.h"
 #include "plugins/lua/lua_sandbox.h"
+#include "plugins/support/score_answer.h"
 
 struct lua_State;
 
@@ -28,7 +28,7 @@ std::string describe_value(lua_State* L, int index);
 // finite number in [0, 1]...
 std::optional<std::string> check_score(double score);
 // ... and the contributions have finite points that add up to the score within 1e-9.
-std::optional<std::string> check_contributions(const domain::ScoreResult& result);
+std::optional<std::string> check_contributions(const plugin::ScoreResult& result);
 
 // Checks the score and the recommendation of the result at `index`; fills `out`. Answers what is
 // wrong, or nullopt.
@@ -36,7 +36,7 @@ std::optional<std::string> read_evaluation(lua_State* L, const LuaSandbox::State
                                            Evaluation& out);
 // The full result at `index`: score, recommendation, reason, contributions and intent.
 std::optional<std::string> read_result(lua_State* L, const LuaSandbox::State& s, int index,
-                                       domain::ScoreResult& out);
+                                       plugin::ScoreResult& out);
 
 // The lead fields named in the list at `names` (a table of strings), with their values in the
 // lead table, as Lua literals.

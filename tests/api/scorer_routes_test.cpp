@@ -230,7 +230,7 @@ TEST_F(ScorerRoutes, ReloadPicksUpAPluginModuleRebuiltAtTheSamePath) {
   std::remove(module.c_str());
 }
 
-TEST_F(ScorerRoutes, ReloadRunsTheRuleTestsFirst) {
+TEST_F(ScorerRoutes, ReloadRunsTheRuleTestsOfTheLuaScorersScriptFirst) {
   const std::string tests = path_ + ".rule_test.yaml";
   auto rule_test = [&](const char* expected) {
     std::ofstream(tests) << "script: " LEADSCORE_SOURCE_DIR "/rules/default.lua\n"
@@ -239,15 +239,27 @@ TEST_F(ScorerRoutes, ReloadRunsTheRuleTestsFirst) {
                          << "    lead: {source: scanner, stage: new, activity_count: 0}\n"
                          << "    expect: {recommendation: " << expected << "}\n";
   };
+  // The Lua scorer's own tests, run by lua.so on the script it is configured with.
+  const std::string lua_scorer =
+      "    rules:\n"
+      "      plugin: lua\n"
+      "      params:\n"
+      "        script: " LEADSCORE_SOURCE_DIR
+      "/rules/default.lua\n"
+      "        tests: " +
+      tests + "\n";
   rule_test("transfer_to_sales");  // wrong: the rules say drop_lead
-  write(scorers_yaml("heuristic", "flaky") + "rules:\n  tests: " + tests + "\n");
+  write(scorers_yaml("heuristic", "flaky") + lua_scorer);
   auto refused = call("POST", "/admin/reload", "", analyst_key);
   ASSERT_EQ(refused.status, 422) << refused.body;
   const json errors = refused.json()["error"]["details"]["errors"];
   ASSERT_EQ(errors.size(), 1u) << refused.body;
   EXPECT_EQ(errors[0]["file"], tests);
   EXPECT_EQ(errors[0]["line"], 3);
-  EXPECT_NE(errors[0]["message"].get<std::string>().find("cold scanner lead"), std::string::npos);
+  EXPECT_NE(errors[0]["message"].get<std::string>().find("scoring.scorers.rules: rule test "
+                                                         "'cold scanner lead' failed"),
+            std::string::npos)
+      << refused.body;
   json lead = create_lead({{"source", "ok"}});
   const std::string path = "/leads/" + std::to_string(lead["id"].get<std::int64_t>());
   EXPECT_EQ(call("POST", path + "/analyze").json()["scorer"], "flaky");  // the old set serves
@@ -257,6 +269,17 @@ TEST_F(ScorerRoutes, ReloadRunsTheRuleTestsFirst) {
   EXPECT_EQ(reloaded.status, 200) << reloaded.body;
   EXPECT_EQ(call("POST", path + "/analyze").json()["scorer"], "heuristic");
   std::remove(tests.c_str());
+}
+
+TEST_F(ScorerRoutes, ReloadRefusesTheRetiredRulesTestsKeySayingWhereTestsGoNow) {
+  write(scorers_yaml("heuristic", "flaky") + "rules:\n  tests: ../rules/tests\n");
+  auto refused = call("POST", "/admin/reload", "", analyst_key);
+  ASSERT_EQ(refused.status, 422) << refused.body;
+  const json errors = refused.json()["error"]["details"]["errors"];
+  ASSERT_EQ(errors.size(), 1u) << refused.body;
+  EXPECT_NE(errors[0]["message"].get<std::string>().find("rules.tests is no longer read"),
+            std::string::npos)
+      << refused.body;
 }
 
 }  // namespace

@@ -169,6 +169,16 @@ TEST_F(AppConfigTest, UnknownKeyNamesTheKeyAndItsLine) {
   EXPECT_EQ(errors[0].to_text(), path_ + ":3:3: " + errors[0].message);
 }
 
+TEST_F(AppConfigTest, TheRetiredRulesTestsKeySaysWhereRuleTestsGoNow) {
+  auto errors = errors_of("server:\n  port: 8000\nrules:\n  tests: ../rules/tests\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].line, 4);
+  EXPECT_NE(errors[0].message.find("rules.tests is no longer read: name each Lua scorer's rule "
+                                   "tests in its params"),
+            std::string::npos)
+      << errors[0].message;
+}
+
 TEST_F(AppConfigTest, UnknownTopLevelKeyIsAnError) {
   auto errors = errors_of("server:\n  port: 8000\ncache:\n  size: 3\n");
   auto e = find_error(errors, "unknown key 'cache' at the top level");

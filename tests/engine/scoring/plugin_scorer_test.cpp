@@ -114,6 +114,64 @@ TEST_F(TestPluginScorer, PassesEveryFeature) {
   EXPECT_EQ(result->reason, "lost|(null)|(null)|4|42|no offer");
 }
 
+TEST_F(TestPluginScorer, PassesEveryProfileFieldInFieldsInTheEnginesOrder) {
+  Features f = lead_from("fields");
+  f.profile.name = "Ada";
+  f.profile.industry = "fintech";
+  auto result = scorer_->score(f);
+  ASSERT_TRUE(result.has_value()) << result.error();
+  // The one list of profile fields, domain::for_each_profile_field, in its order.
+  std::string expected;
+  domain::for_each_profile_field(f.profile, [&](const char* name, const auto& value) {
+    expected += (expected.empty() ? "" : ",") + std::string(name) + "=" + value.value_or("-");
+  });
+  EXPECT_EQ(result->reason, expected);
+  EXPECT_EQ(result->reason, "name=Ada,email=-,role=-,company=-,industry=fintech,location=-,bio=-");
+}
+
+TEST(PluginSelfTest, APluginWithoutSelfTestIsNotAvailableNotPassed) {
+  auto example = make(kExamplePlugin);  // its table leaves self_test NULL
+  ASSERT_NE(example, nullptr);
+  EXPECT_FALSE(example->has_self_test());
+  const SelfTestResult tested = example->self_test();
+  EXPECT_EQ(tested.outcome, SelfTestResult::Outcome::NotAvailable);
+  EXPECT_NE(tested.outcome, SelfTestResult::Outcome::Passed);
+  EXPECT_TRUE(tested.report.empty());
+  EXPECT_FALSE(example->trace(lead_from("ok")).has_value());
+}
+
+TEST(PluginSelfTest, ATableTooSmallForSelfTestIsNeverAskedForOne) {
+  auto old = make(std::string(TEST_PLUGIN_DIR) + "/test_old_table.so");
+  ASSERT_NE(old, nullptr);
+  EXPECT_FALSE(old->has_self_test());
+  EXPECT_EQ(old->self_test().outcome, SelfTestResult::Outcome::NotAvailable);
+  EXPECT_TRUE(old->score(lead_from("ok")).has_value());
+}
+
+TEST(PluginSelfTest, PassedAndFailedWithTheirProblems) {
+  auto passing = make(kTestPlugin);
+  ASSERT_NE(passing, nullptr);
+  ASSERT_TRUE(passing->has_self_test());
+  EXPECT_EQ(passing->self_test().outcome, SelfTestResult::Outcome::Passed);
+
+  auto failing = make(kTestPlugin, R"({"mode": "self_test_fails"})");
+  ASSERT_NE(failing, nullptr);
+  const SelfTestResult failed = failing->self_test();
+  EXPECT_EQ(failed.outcome, SelfTestResult::Outcome::Failed);
+  ASSERT_EQ(failed.problems.size(), 1u);
+  EXPECT_EQ(failed.problems[0].file, "t.yaml");
+  EXPECT_EQ(failed.problems[0].line, 4);
+  EXPECT_EQ(failed.problems[0].message, "case x failed");
+
+  auto broken = make(kTestPlugin, R"({"mode": "self_test_breaks"})");
+  ASSERT_NE(broken, nullptr);
+  const SelfTestResult unreported = broken->self_test();
+  EXPECT_EQ(unreported.outcome, SelfTestResult::Outcome::Failed);
+  ASSERT_EQ(unreported.problems.size(), 1u);
+  EXPECT_EQ(unreported.problems[0].file, "");
+  EXPECT_EQ(unreported.problems[0].message, "the tests could not run");
+}
+
 TEST(PluginScorer, CreateErrorsComeBackAsTheirText) {
   auto module = load(kTestPlugin);
   ASSERT_NE(module, nullptr);

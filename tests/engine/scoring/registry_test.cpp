@@ -52,7 +52,10 @@ TEST_F(RegistryTest, ShippedConfigBuildsTheHeuristicAsPrimary) {
   EXPECT_EQ(set->entries()[0].plugin_path, std::string(LEADSCORE_PLUGIN_DIR) + "/heuristic.so");
   EXPECT_TRUE(set->shadows().empty());
   // The shipped params state the built-in defaults: same weights, same version.
-  EXPECT_EQ(set->primary().version(), HeuristicScorer("heuristic").version());
+  EXPECT_EQ(set->primary().version(), heuristic::HeuristicScorer("heuristic").version());
+  // Each Lua scorer passes the rule tests of its own script.
+  EXPECT_TRUE(run_self_tests(*set, *config).empty())
+      << config::to_text(run_self_tests(*set, *config));
 }
 
 TEST_F(RegistryTest, DefaultConfigWithoutScoringSectionBuildsTheHeuristic) {
@@ -166,10 +169,24 @@ TEST_F(RegistryTest, ParamErrorsOfEveryScorerAreReportedTogether) {
   for (const auto& e : errors) EXPECT_EQ(e.file, path_);
 }
 
+// A scorer that is not a plugin, for the set's own checks.
+class NamedScorer final : public Scorer {
+ public:
+  explicit NamedScorer(std::string name) : name_(std::move(name)) {}
+  const std::string& name() const override { return name_; }
+  const std::string& version() const override { return name_; }
+  std::expected<ScoreResult, std::string> score(const Features&) const override {
+    return std::unexpected(std::string("not for scoring"));
+  }
+
+ private:
+  std::string name_;
+};
+
 TEST(ScorerSet, RefusesAPrimaryOutsideTheSet) {
   std::vector<ScorerEntry> entries;
   entries.push_back({});
-  entries.back().scorer = std::make_unique<HeuristicScorer>("a");
+  entries.back().scorer = std::make_unique<NamedScorer>("a");
   EXPECT_THROW(ScorerSet(std::move(entries), "b"), std::invalid_argument);
 }
 
@@ -365,6 +382,69 @@ scoring:
   EXPECT_EQ(config.error()[2].line, 6);  // shadow must be a list
   EXPECT_EQ(config.error()[3].line, 10);
   EXPECT_EQ(config.error()[4].line, 11);
+}
+
+// A config with a Lua scorer of rules/default.lua whose rule test expects `expected` for a cold
+// scanner lead (the rules say drop_lead), and the heuristic, whose plugin has no self test.
+std::string lua_scorer_with_tests(const testing::TempDir& dir, const std::string& expected) {
+  const std::string tests = dir.write("default.yaml", "script: " LEADSCORE_SOURCE_DIR
+                                                      "/rules/default.lua\n"
+                                                      "cases:\n"
+                                                      "  - name: cold scanner lead\n"
+                                                      "    lead: {source: scanner, stage: new}\n"
+                                                      "    expect: {recommendation: " +
+                                                          expected + "}\n");
+  return "scoring:\n"
+         "  primary: heuristic\n"
+         "  scorers:\n"
+         "    heuristic:\n"
+         "      plugin: heuristic\n"
+         "    rules:\n"
+         "      plugin: lua\n"
+         "      params:\n"
+         "        script: " LEADSCORE_SOURCE_DIR
+         "/rules/default.lua\n"
+         "        tests: " +
+         tests + "\n";
+}
+
+TEST_F(RegistryTest, SelfTestsReportAFailingRuleTestAtItsLineNamingTheScorer) {
+  const AppConfig config = load(lua_scorer_with_tests(dir_, "transfer_to_sales"));
+  auto set = build_scorers(config);
+  ASSERT_TRUE(set.has_value()) << config::to_text(set.error());
+  const auto errors = run_self_tests(*set, config);
+  ASSERT_EQ(errors.size(), 1u) << config::to_text(errors);
+  EXPECT_EQ(errors[0].file, (dir_.path() / "default.yaml").string());
+  EXPECT_EQ(errors[0].line, 3);
+  EXPECT_NE(errors[0].message.find("scoring.scorers.rules: rule test 'cold scanner lead' failed"),
+            std::string::npos)
+      << errors[0].message;
+}
+
+TEST_F(RegistryTest, SelfTestsPassWhenTheRulesPassAndSkipPluginsWithoutOne) {
+  const AppConfig config = load(lua_scorer_with_tests(dir_, "drop_lead"));
+  auto set = build_scorers(config);
+  ASSERT_TRUE(set.has_value()) << config::to_text(set.error());
+  EXPECT_TRUE(run_self_tests(*set, config).empty());
+}
+
+TEST_F(RegistryTest, ASelfTestProblemWithoutAFileIsAtTheScorersParams) {
+  const AppConfig config = load(
+      "scoring:\n"
+      "  primary: t\n"
+      "  scorers:\n"
+      "    t:\n"
+      "      plugin: " +
+      kTestPlugins +
+      "/test_good.so\n"
+      "      params: {mode: self_test_breaks}\n");
+  auto set = build_scorers(config);
+  ASSERT_TRUE(set.has_value()) << config::to_text(set.error());
+  const auto errors = run_self_tests(*set, config);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].file, path_);
+  EXPECT_EQ(errors[0].line, 6);
+  EXPECT_EQ(errors[0].message, "scoring.scorers.t: the tests could not run");
 }
 
 }  // namespace

@@ -5,16 +5,21 @@
  *   LS_TEST_NO_ENTRY       exports no leadscore_plugin symbol
  *   LS_TEST_NULL_TABLE     leadscore_plugin() returns NULL
  *   LS_TEST_VERSION_2      a valid plugin of version 0.2 (the next build, for reload tests)
+ *   LS_TEST_OLD_TABLE      a table built before self_test and trace: its struct_size ends
+ *                          before them, and what lies there must never be called
  * create() fails when the params mention "refuse", with a positioned message on line 3 of the
- * params JSON (the line of the first value). */
+ * params JSON (the line of the first value). self_test() passes unless the params mention
+ * "self_test_fails" (a report with a problem at t.yaml:4) or "self_test_breaks" (no report, a
+ * message in err). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "plugins/leadscore_plugin.h"
+#include "leadscore/plugin.h"
 
 #ifdef LS_TEST_VERSION_2
 #define LS_TEST_VERSION "0.2"
@@ -23,7 +28,7 @@
 #endif
 
 struct ls_instance {
-  int unused;
+  int self_test; /* 0: passes, 1: fails with a report, 2: fails without one */
 };
 
 static const struct ls_contribution kHalf[] = {{"base", 0.25}, {"bonus", 0.25}};
@@ -36,7 +41,10 @@ static ls_instance* test_create(const char* params_json, const char* config_dir,
     snprintf(err, err_size, "3:1: refused as asked\nand a second problem without a position");
     return NULL;
   }
-  return calloc(1, sizeof(ls_instance));
+  ls_instance* self = calloc(1, sizeof(ls_instance));
+  if (self != NULL && strstr(params_json, "self_test_fails") != NULL) self->self_test = 1;
+  if (self != NULL && strstr(params_json, "self_test_breaks") != NULL) self->self_test = 2;
+  return self;
 }
 
 /* source "ok": score 0.5 from two contributions; "error": LS_ERROR with a message;
@@ -90,10 +98,49 @@ static int test_score(ls_instance* self, const struct ls_features* lead, struct 
              (long long)lead->activity_count, lead->offer_json ? "offer" : "no offer");
     out->reason = reason;
   }
+  if (strcmp(s, "fields") == 0) {
+    /* Every profile field of `fields`, as name=value (value "-" when absent). */
+    static _Thread_local char reason[512];
+    size_t used = 0;
+    reason[0] = '\0';
+    for (size_t i = 0; i < lead->field_count && used < sizeof reason; ++i)
+      used += (size_t)snprintf(reason + used, sizeof reason - used, "%s%s=%s", i ? "," : "",
+                               lead->fields[i].name,
+                               lead->fields[i].value ? lead->fields[i].value : "-");
+    out->reason = reason;
+  }
   return LS_OK;
 }
 
 static void test_destroy(ls_instance* self) { free(self); }
+
+#ifndef LS_TEST_OLD_TABLE
+static int test_self_test(ls_instance* self, const char** report, char* err, size_t err_size) {
+  switch (self->self_test) {
+    case 1:
+      *report =
+          "{\"passed\": false, \"problems\": [{\"file\": \"t.yaml\", \"line\": 4, "
+          "\"message\": \"case x failed\"}]}";
+      return LS_ERROR;
+    case 2:
+      *report = NULL;
+      snprintf(err, err_size, "the tests could not run");
+      return LS_ERROR;
+    default:
+      *report = "{\"passed\": true, \"problems\": []}";
+      return LS_OK;
+  }
+}
+#else
+/* Called only if the engine ignored the table's struct_size. */
+static int never_called(ls_instance* self, const char** report, char* err, size_t err_size) {
+  (void)self;
+  (void)err;
+  (void)err_size;
+  *report = "{\"passed\": false, \"problems\": [{\"message\": \"read past the table\"}]}";
+  return LS_ERROR;
+}
+#endif
 
 static const struct ls_plugin kPlugin = {
 #ifdef LS_TEST_WRONG_ABI
@@ -101,7 +148,13 @@ static const struct ls_plugin kPlugin = {
 #else
     .abi_version = LEADSCORE_PLUGIN_ABI_VERSION,
 #endif
+#ifdef LS_TEST_OLD_TABLE
+    .struct_size = offsetof(struct ls_plugin, self_test),
+    .self_test = never_called,
+#else
     .struct_size = sizeof(struct ls_plugin),
+    .self_test = test_self_test,
+#endif
     .name = "test",
     .version = LS_TEST_VERSION,
     .create = test_create,

@@ -1,6 +1,7 @@
 #include "plugins/heuristic/heuristic_scorer.h"
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cmath>
@@ -8,11 +9,14 @@
 #include <string>
 #include <vector>
 
-namespace leadscore::scoring {
+#include "engine/config/yaml_reader.h"
+#include "engine/domain/lead.h"
+#include "engine/scoring/params_json.h"
+
+namespace leadscore::heuristic {
 namespace {
 
-using domain::LeadStage;
-using domain::Recommendation;
+using LeadStage = plugin::Stage;
 
 Features lead(std::string source, LeadStage stage, std::int64_t activity,
               std::optional<std::string> domain) {
@@ -38,7 +42,7 @@ ScoreResult score_of(const Features& features) {
   return score_of(features, scorer);
 }
 
-double sum(const std::vector<domain::Contribution>& contributions) {
+double sum(const std::vector<plugin::Contribution>& contributions) {
   double total = 0;
   for (const auto& c : contributions) total += c.points;
   return total;
@@ -243,7 +247,7 @@ TEST(HeuristicScorer, ContributionsReconcileWithScoreForEveryKindOfLead) {
   const std::optional<std::string> domains[] = {kDomain, kNoDomain, std::string("   ")};
   int checked = 0;
   for (const char* source : {"scanner", "partner", "manual", "webinar", ""})
-    for (LeadStage stage : domain::kAllLeadStages)
+    for (LeadStage stage : plugin::kAllStages)
       for (std::int64_t activity = 0; activity <= 12; ++activity)
         for (const auto& domain : domains) {
           const Features f = lead(source, stage, activity, domain);
@@ -251,7 +255,7 @@ TEST(HeuristicScorer, ContributionsReconcileWithScoreForEveryKindOfLead) {
           const auto e = scorer.evaluate(f);
           const Expected expected = reference(source, stage, activity, domain);
           const std::string what = std::string(source) + "/" +
-                                   std::string(domain::to_string(stage)) + "/" +
+                                   std::string(plugin::to_string(stage)) + "/" +
                                    std::to_string(activity) + "/" + domain.value_or("<none>");
           EXPECT_EQ(r.score, expected.score) << what;
           EXPECT_EQ(r.recommendation, expected.recommendation) << what;
@@ -284,12 +288,20 @@ TEST(HeuristicScorer, BusinessDomainRuleMatchesTheDomainRule) {
 
 // --- Params ---
 
+// The params as a config file gives them: the YAML below a scorer's `params` key, turned into
+// JSON by the engine (scoring::params_to_json), read by the heuristic, and each problem
+// reported at the line and column of the YAML it came from, as the engine does.
 class HeuristicParamsTest : public ::testing::Test {
  protected:
   HeuristicParams read(const std::string& yaml) {
     node_ = YAML::Load(yaml);
-    config::YamlMap map(node_, "scoring.scorers.h.params", errors_);
-    return read_heuristic_params(map);
+    const scoring::ParamsJson json = scoring::params_to_json(node_, {1, 1});
+    auto params = read_heuristic_params(json.text);
+    if (params) return *params;
+    for (const auto& m : scoring::split_plugin_messages(params.error()))
+      errors_.add(m.line > 0 ? json.position_of_line(m.line) : config::Position{1, 1},
+                  "scoring.scorers.h: " + m.text);
+    return HeuristicParams{};
   }
   std::string messages() const { return config::to_text(errors_.list()); }
 
@@ -380,10 +392,10 @@ TEST_F(HeuristicParamsTest, UnknownKeyNamesItsPathAndLine) {
   read("business_domain_points: 0.1\nbonus: 2\nstage_points:\n  qualifed: 0.2\n");
   errors_.sort_by_position();
   ASSERT_EQ(errors_.size(), 2u) << messages();
-  EXPECT_EQ(errors_.list()[0].message, "unknown key 'bonus' in scoring.scorers.h.params");
+  EXPECT_EQ(errors_.list()[0].message, "scoring.scorers.h: unknown key 'bonus' in params");
   EXPECT_EQ(errors_.list()[0].line, 2);
   EXPECT_EQ(errors_.list()[1].message,
-            "unknown key 'qualifed' in scoring.scorers.h.params.stage_points (did you mean "
+            "scoring.scorers.h: unknown key 'qualifed' in params.stage_points (did you mean "
             "'qualified'?)");
   EXPECT_EQ(errors_.list()[1].line, 4);
   EXPECT_EQ(errors_.list()[1].file, "leadscore.yaml");
@@ -398,20 +410,20 @@ stage_points: [1, 2]
 )");
   const std::string text = messages();
   EXPECT_EQ(errors_.size(), 5u) << text;
-  EXPECT_NE(text.find(":1:26: scoring.scorers.h.params.source_points.partner must be a number"),
+  EXPECT_NE(text.find(":1:26: scoring.scorers.h: params.source_points.partner must be a number"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find(":2:22: scoring.scorers.h.params.other_source_points must be between -1 "
+  EXPECT_NE(text.find(":2:22: scoring.scorers.h: params.other_source_points must be between -1 "
                       "and 1"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find(":3:25: scoring.scorers.h.params.no_business_domain_cap must be between 0"),
+  EXPECT_NE(text.find(":3:25: scoring.scorers.h: params.no_business_domain_cap must be between 0"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find(":4:21: scoring.scorers.h.params.transfer_min_score must be a number"),
+  EXPECT_NE(text.find(":4:21: scoring.scorers.h: params.transfer_min_score must be a number"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find(":5:15: scoring.scorers.h.params.stage_points must be a mapping"),
+  EXPECT_NE(text.find(":5:15: scoring.scorers.h: params.stage_points must be a mapping"),
             std::string::npos)
       << text;
 }
@@ -423,11 +435,11 @@ TEST_F(HeuristicParamsTest, ActivityStepsMustBeOrderedAndEndWithoutBelow) {
   - {points: 0.3, below: 9}
 )");
   const std::string text = messages();
-  EXPECT_NE(text.find(":3:13: scoring.scorers.h.params.activity_points[1].below must be greater "
+  EXPECT_NE(text.find(":3:13: scoring.scorers.h: params.activity_points[1].below must be greater "
                       "than 3"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find(":4:26: scoring.scorers.h.params.activity_points[2] is the last step"),
+  EXPECT_NE(text.find(":4:26: scoring.scorers.h: params.activity_points[2] is the last step"),
             std::string::npos)
       << text;
   EXPECT_EQ(errors_.size(), 2u) << text;
@@ -440,14 +452,15 @@ TEST_F(HeuristicParamsTest, ActivityStepsNeedBelowAndPoints) {
   - {points: 0.3, weight: 1}
 )");
   const std::string text = messages();
-  EXPECT_NE(text.find(":2:5: scoring.scorers.h.params.activity_points[0] needs `below`"),
+  EXPECT_NE(text.find(":2:5: scoring.scorers.h: params.activity_points[0] needs `below`"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find(":3:5: missing key 'points' in scoring.scorers.h.params.activity_points[1]"),
+  EXPECT_NE(text.find(":3:5: scoring.scorers.h: missing key 'points' in params.activity_points[1]"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find(":4:19: unknown key 'weight' in scoring.scorers.h.params.activity_points[2]"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find(":4:19: scoring.scorers.h: unknown key 'weight' in params.activity_points[2]"),
+      std::string::npos)
       << text;
   EXPECT_EQ(errors_.size(), 3u) << text;
   read("activity_points: []\n");
@@ -473,4 +486,4 @@ TEST(HeuristicScorerIdentity, NameIsTheConfiguredName) {
 }
 
 }  // namespace
-}  // namespace leadscore::scoring
+}  // namespace leadscore::heuristic

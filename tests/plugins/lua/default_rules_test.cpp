@@ -4,18 +4,14 @@
 #include <optional>
 #include <string>
 
-#if __has_include("plugins/heuristic/heuristic_scorer.h")
 #include "plugins/heuristic/heuristic_scorer.h"
-#else
-#include "engine/scoring/heuristic_scorer.h"
-#endif
 #include "plugins/lua/lua_scorer.h"
 #include "tests/plugins/lua/lua_test_support.h"
 
 namespace leadscore::lua {
 namespace {
 
-using domain::Features;
+using plugin::Features;
 
 std::unique_ptr<LuaScorer> default_rules() {
   auto scorer =
@@ -30,11 +26,11 @@ std::unique_ptr<LuaScorer> default_rules() {
 TEST(DefaultRules, MatchTheHeuristicForEveryInput) {
   const auto lua = default_rules();
   ASSERT_TRUE(lua);
-  const scoring::HeuristicScorer heuristic("heuristic");
+  const heuristic::HeuristicScorer heuristic("heuristic");
   const std::optional<std::string> domains[] = {"acme.io", std::nullopt, "", "  \t", " x "};
   int compared = 0;
   for (const char* source : {"scanner", "partner", "manual", "fair"}) {
-    for (domain::LeadStage stage : domain::kAllLeadStages) {
+    for (plugin::Stage stage : plugin::kAllStages) {
       for (int activity = 0; activity <= 12; ++activity) {
         for (const auto& business_domain : domains) {
           Features f;
@@ -42,7 +38,7 @@ TEST(DefaultRules, MatchTheHeuristicForEveryInput) {
           f.stage = stage;
           f.activity_count = activity;
           f.business_domain = business_domain;
-          SCOPED_TRACE(std::string(source) + " " + std::string(domain::to_string(stage)) + " " +
+          SCOPED_TRACE(std::string(source) + " " + std::string(plugin::to_string(stage)) + " " +
                        std::to_string(activity) + " domain '" + business_domain.value_or("nil") +
                        "'");
           const auto expected = heuristic.score(f);
@@ -68,7 +64,7 @@ TEST(DefaultRules, ExplainThemselves) {
   ASSERT_TRUE(lua);
   Features f;
   f.source = "partner";
-  f.stage = domain::LeadStage::Qualified;
+  f.stage = plugin::Stage::Qualified;
   f.activity_count = 7;
   f.business_domain = "acme.io";
   const auto result = lua->score(f);
@@ -90,12 +86,12 @@ TEST(DefaultRules, CapALeadWithoutBusinessDomain) {
   ASSERT_TRUE(lua);
   Features f;
   f.source = "partner";
-  f.stage = domain::LeadStage::Qualified;
+  f.stage = plugin::Stage::Qualified;
   f.activity_count = 3;
   const auto result = lua->score(f);
   ASSERT_TRUE(result) << result.error();
   EXPECT_EQ(result->score, 0.55);
-  EXPECT_EQ(result->recommendation, domain::Recommendation::ContinueQualification);
+  EXPECT_EQ(result->recommendation, plugin::Recommendation::ContinueQualification);
   EXPECT_EQ(result->contributions.back().rule, "no business domain: capped at 0.55");
 }
 

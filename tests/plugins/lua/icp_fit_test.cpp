@@ -7,8 +7,8 @@
 namespace leadscore::lua {
 namespace {
 
-using domain::Features;
-using domain::Recommendation;
+using plugin::Features;
+using plugin::Recommendation;
 
 std::unique_ptr<LuaScorer> icp_fit(nlohmann::json params = nlohmann::json::object()) {
   params["script"] = "icp_fit.lua";
@@ -24,13 +24,8 @@ Features ceo_at_saas() {
   Features f;
   f.source = "scanner";
   f.business_domain = "techcorp.com";
-  f.profile = {"John Doe",
-               std::nullopt,
-               "CEO",
-               "TechCorp",
-               "B2B SaaS",
-               "New York",
-               "15 years building enterprise SaaS platforms"};
+  f.profile = testing::named_profile({"John Doe", std::nullopt, "CEO", "TechCorp", "B2B SaaS",
+                                      "New York", "15 years building enterprise SaaS platforms"});
   return f;
 }
 
@@ -65,7 +60,7 @@ TEST(IcpFitRules, AnInfluencerWithNothingElseIsDropped) {
   ASSERT_TRUE(scorer);
   Features f;
   f.source = "manual";
-  f.profile.role = "Senior Engineer";
+  f.set_field("role", "Senior Engineer");
   const auto result = scorer->score(f, nullptr);
   ASSERT_TRUE(result) << result.error();
   EXPECT_DOUBLE_EQ(result->score, 0.2);

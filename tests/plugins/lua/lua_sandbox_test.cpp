@@ -16,8 +16,8 @@ namespace leadscore::lua {
 namespace {
 
 using namespace testing;
-using domain::Features;
-using domain::Recommendation;
+using plugin::Features;
+using plugin::Recommendation;
 
 TEST(LuaSandbox, RunsAWellFormedScript) {
   auto sandbox = make(misbehaving(""));

@@ -13,8 +13,8 @@
 namespace leadscore::lua {
 namespace {
 
-using domain::Features;
 using leadscore::testing::TempDir;
+using plugin::Features;
 
 constexpr const char* kScript =
     "return {name = 'double', version = '2.1', score = function(lead, ctx)\n"
@@ -101,7 +101,7 @@ TEST(LuaScorer, EachThreadHasItsOwnStateAndTheSameAnswers) {
   const LuaScorer& lua = **scorer;
   Features f;
   f.source = "partner";
-  f.stage = domain::LeadStage::Contacted;
+  f.stage = plugin::Stage::Contacted;
   f.activity_count = 4;
   f.business_domain = "acme.io";
   const auto expected = lua.score(f);

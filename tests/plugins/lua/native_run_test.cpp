@@ -15,7 +15,7 @@ namespace leadscore::lua {
 namespace {
 
 using namespace testing;
-using domain::Features;
+using plugin::Features;
 
 TEST(NativeRun, ARunThatCallsNoLuaTouchesNothingInTheState) {
   auto sandbox = make(shipped_sources("default.lua"), ScorecardEngine::Native);

@@ -18,7 +18,7 @@
 namespace leadscore::lua {
 namespace {
 
-using domain::Features;
+using plugin::Features;
 
 using namespace testing;
 
@@ -29,17 +29,16 @@ std::uint64_t bits(double value) { return std::bit_cast<std::uint64_t>(value); }
 std::vector<Features> sweep() {
   const char* sources[] = {"scanner", "partner", "manual", "fair", ""};
   const std::optional<std::string> domains[] = {"acme.io", std::nullopt, "", " \t"};
-  std::vector<domain::Profile> profiles(5);
-  profiles[1] = {"Ann", "ann@acme.io", "CEO", "Acme", "FinTech", "Berlin", "Builds things"};
-  profiles[2].role = "Lead Architect";
-  profiles[2].industry = " fintech ";
-  profiles[2].company = "  ";
-  profiles[3].role = "bad";  // the test scorecards fail for this role
-  profiles[3].industry = "payments";
-  profiles[4] = {"", "", "Head of Sales", "x", "Retail banking", "\n", "\xc3\xa9"};
+  std::vector<std::vector<plugin::ProfileField>> profiles(5, named_profile({}));
+  profiles[1] =
+      named_profile({"Ann", "ann@acme.io", "CEO", "Acme", "FinTech", "Berlin", "Builds things"});
+  profiles[2] = named_profile({std::nullopt, std::nullopt, "Lead Architect", "  ", " fintech "});
+  // the test scorecards fail for the role "bad"
+  profiles[3] = named_profile({std::nullopt, std::nullopt, "bad", std::nullopt, "payments"});
+  profiles[4] = named_profile({"", "", "Head of Sales", "x", "Retail banking", "\n", "\xc3\xa9"});
   std::vector<Features> leads;
   for (const char* source : sources)
-    for (domain::LeadStage stage : domain::kAllLeadStages)
+    for (plugin::Stage stage : plugin::kAllStages)
       for (int activity = 0; activity <= 12; ++activity)
         for (const auto& business_domain : domains)
           for (const auto& profile : profiles) {
@@ -55,13 +54,13 @@ std::vector<Features> sweep() {
 }
 
 std::string describe(const Features& f) {
-  return "source '" + f.source + "', " + std::string(domain::to_string(f.stage)) + ", activity " +
+  return "source '" + f.source + "', " + std::string(plugin::to_string(f.stage)) + ", activity " +
          std::to_string(f.activity_count) + ", domain '" + f.business_domain.value_or("nil") +
-         "', role '" + f.profile.role.value_or("nil") + "'";
+         "', role '" + field_or(f, "role", "nil") + "'";
 }
 
-void expect_same(const std::expected<domain::ScoreResult, std::string>& native,
-                 const std::expected<domain::ScoreResult, std::string>& lua) {
+void expect_same(const std::expected<plugin::ScoreResult, std::string>& native,
+                 const std::expected<plugin::ScoreResult, std::string>& lua) {
   ASSERT_EQ(native.has_value(), lua.has_value())
       << (native ? "native succeeded, Lua: " + lua.error()
                  : "Lua succeeded, native: " + native.error());
@@ -301,7 +300,7 @@ return card
   EXPECT_EQ(sandbox->native_scorecard(), nullptr);
   const auto result = sandbox->score(Features{});
   ASSERT_TRUE(result) << result.error();
-  EXPECT_EQ(result->recommendation, domain::Recommendation::DropLead);
+  EXPECT_EQ(result->recommendation, plugin::Recommendation::DropLead);
 }
 
 }  // namespace

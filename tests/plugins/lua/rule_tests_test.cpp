@@ -112,9 +112,9 @@ TEST(RuleTests, ABadLeadFailsItsCase) {
 }
 
 TEST(RuleTrace, ShowsEveryRuleWhetherItMatchedAndWhatItSaw) {
-  domain::Features lead;
+  plugin::Features lead;
   lead.source = "partner";
-  lead.stage = domain::LeadStage::Contacted;
+  lead.stage = plugin::Stage::Contacted;
   lead.activity_count = 2;
   const auto trace = trace_rules(testing::rules_dir() / "default.lua", lead);
   ASSERT_TRUE(trace) << to_text(trace.error());
@@ -151,8 +151,8 @@ TEST(RuleTrace, ListsTheFieldsReadByAScriptWithoutTheHelper) {
                 "  local s = lead.role == 'CEO' and 1 or 0\n"
                 "  return {score = s, recommendation = 'drop_lead', reason = 'r', contributions = "
                 "{{rule = 'ceo', points = s}}}\nend}\n");
-  domain::Features lead;
-  lead.profile.role = "CTO";
+  plugin::Features lead;
+  lead.set_field("role", "CTO");
   const auto trace = trace_rules(script, lead);
   ASSERT_TRUE(trace) << to_text(trace.error());
   EXPECT_FALSE(trace->per_rule);
@@ -161,18 +161,128 @@ TEST(RuleTrace, ListsTheFieldsReadByAScriptWithoutTheHelper) {
   EXPECT_EQ(trace->fields_read[0].value, "\"CTO\"");
 }
 
-TEST(RuleTrace, ReadsALeadFromJson) {
-  const auto lead = features_from_json(
-      nlohmann::json::parse(R"({"source": "partner", "stage": "qualified", "activity_count": 3,
-                                "business_domain": "acme.io", "role": "CEO", "bio": null})"));
+TEST(RuleTests, ReadATestLeadFromJsonWithAnyProfileField) {
+  const auto lead = lead_from_json(nlohmann::json::parse(
+      R"({"source": "partner", "stage": "qualified", "activity_count": 3,
+          "business_domain": "acme.io", "role": "CEO", "bio": null, "linkedin": "in/ann"})"));
   ASSERT_TRUE(lead) << lead.error();
-  EXPECT_EQ(lead->stage, domain::LeadStage::Qualified);
-  EXPECT_EQ(lead->profile.role, "CEO");
-  EXPECT_FALSE(lead->profile.bio);
-  const auto unknown = features_from_json(nlohmann::json::parse(R"({"id": 3})"));
-  ASSERT_FALSE(unknown);
-  EXPECT_NE(unknown.error().find("unknown lead field 'id'"), std::string::npos);
-  EXPECT_FALSE(features_from_json(nlohmann::json::parse(R"({"activity_count": -1})")));
+  EXPECT_EQ(lead->stage, plugin::Stage::Qualified);
+  EXPECT_EQ(lead->business_domain, "acme.io");
+  ASSERT_NE(lead->field("role"), nullptr);
+  EXPECT_EQ(*lead->field("role"), "CEO");
+  ASSERT_NE(lead->field("bio"), nullptr);
+  EXPECT_FALSE(*lead->field("bio"));
+  // A field the plugin has no name for is a profile field too: new lead fields need no change.
+  ASSERT_NE(lead->field("linkedin"), nullptr);
+  EXPECT_EQ(*lead->field("linkedin"), "in/ann");
+  const auto number = lead_from_json(nlohmann::json::parse(R"({"id": 3})"));
+  ASSERT_FALSE(number);
+  EXPECT_NE(number.error().find("id must be a string or null, got 3"), std::string::npos);
+  EXPECT_FALSE(lead_from_json(nlohmann::json::parse(R"({"activity_count": -1})")));
+  EXPECT_FALSE(lead_from_json(nlohmann::json::parse(R"({"stage": "won"})")));
+}
+
+// A scorer's own rule tests: the files for its script, run on the rules it serves.
+class ScorerRuleTests : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::copy(testing::rules_dir() / "default.lua", dir_.path() / "default.lua");
+    std::filesystem::copy(testing::rules_dir() / "icp_fit.lua", dir_.path() / "icp_fit.lua");
+    std::filesystem::copy(testing::rules_dir() / "lib", dir_.path() / "lib");
+    std::filesystem::create_directory(dir_.path() / "tests");
+    auto made = LuaScorer::create("rules", {{"script", "default.lua"}}, dir_.path());
+    ASSERT_TRUE(made) << to_text(made.error());
+    scorer_ = std::move(*made);
+  }
+
+  // A test file of one case: the cold scanner lead, expected to get `recommendation`.
+  std::filesystem::path test_file(const std::string& name, const std::string& script,
+                                  const std::string& recommendation,
+                                  const std::string& params = "") {
+    return dir_.write("tests/" + name,
+                      "script: ../" + script + "\n" + params +
+                          "cases:\n"
+                          "  - name: cold scanner lead\n"
+                          "    lead: {source: scanner, stage: new, activity_count: 0}\n"
+                          "    expect: {recommendation: " +
+                          recommendation + "}\n");
+  }
+
+  TempDir dir_;
+  std::unique_ptr<LuaScorer> scorer_;
+};
+
+TEST_F(ScorerRuleTests, RunOnlyTheFilesOfTheScorersScript) {
+  test_file("default.yaml", "default.lua", "drop_lead");
+  test_file("icp_fit.yaml", "icp_fit.lua", "transfer_to_sales");  // wrong, and not this scorer's
+  const RuleTestReport report = run_rule_tests(dir_.path() / "tests", *scorer_);
+  EXPECT_TRUE(report.passed()) << report.to_text();
+  ASSERT_EQ(report.files.size(), 1u);
+  EXPECT_NE(report.files[0].file.find("default.yaml"), std::string::npos);
+  EXPECT_TRUE(report.problems().empty());
+}
+
+TEST_F(ScorerRuleTests, AFailingCaseIsAProblemAtItsLine) {
+  const auto file = test_file("default.yaml", "default.lua", "transfer_to_sales");
+  const RuleTestReport report = run_rule_tests(file, *scorer_);
+  EXPECT_FALSE(report.passed());
+  const auto problems = report.problems();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].file.find("default.yaml"), std::string::npos);
+  EXPECT_EQ(problems[0].line, 3);
+  EXPECT_NE(problems[0].message.find("rule test 'cold scanner lead' failed; recommendation: "
+                                     "expected transfer_to_sales, got drop_lead"),
+            std::string::npos)
+      << problems[0].message;
+  EXPECT_EQ(report.to_json()["problems"].size(), 1u);
+}
+
+TEST_F(ScorerRuleTests, RunTheRulesTheScorerLoadedNotTheFileAsItIsNow) {
+  const auto file = test_file("default.yaml", "default.lua", "drop_lead");
+  // The script changes on disk after the scorer read it: the tests judge what would serve.
+  dir_.write("default.lua", "return {}\n");
+  const RuleTestReport report = run_rule_tests(file, *scorer_);
+  EXPECT_TRUE(report.passed()) << report.to_text();
+}
+
+TEST_F(ScorerRuleTests, AFileNamedAloneForAnotherScriptIsAnError) {
+  const auto file = test_file("icp_fit.yaml", "icp_fit.lua", "drop_lead");
+  const RuleTestReport report = run_rule_tests(file, *scorer_);
+  EXPECT_FALSE(report.passed());
+  ASSERT_EQ(report.load_errors, 1u);
+  EXPECT_NE(report.files[0].errors[0].message.find("the script of this scorer"), std::string::npos)
+      << report.to_text();
+  EXPECT_EQ(report.files[0].errors[0].line, 1);
+}
+
+TEST_F(ScorerRuleTests, ADirectoryWithoutTestsOfTheScriptIsAnError) {
+  test_file("icp_fit.yaml", "icp_fit.lua", "drop_lead");
+  const RuleTestReport report = run_rule_tests(dir_.path() / "tests", *scorer_);
+  EXPECT_FALSE(report.passed());
+  EXPECT_NE(report.to_text().find("no rule-test file here tests"), std::string::npos)
+      << report.to_text();
+}
+
+TEST_F(ScorerRuleTests, AFilesParamsAreLaidOverTheScorers) {
+  const auto file = dir_.write("tests/loop.yaml",
+                               "script: ../default.lua\n"
+                               "params: {instruction_limit: 5000000}\n"
+                               "cases:\n"
+                               "  - lead: {source: manual}\n"
+                               "    expect: {recommendation: drop_lead}\n");
+  const RuleTestReport report = run_rule_tests(file, *scorer_);
+  EXPECT_TRUE(report.passed()) << report.to_text();
+  const auto bad = dir_.write("tests/bad.yaml",
+                              "script: ../default.lua\n"
+                              "params: {instruction_limit: 1000}\n"
+                              "cases:\n"
+                              "  - lead: {source: manual}\n"
+                              "    expect: {recommendation: drop_lead}\n");
+  const RuleTestReport refused = run_rule_tests(bad, *scorer_);
+  EXPECT_FALSE(refused.passed());
+  // The file's budget, not the scorer's, is what the rules ran under.
+  EXPECT_NE(refused.to_text().find("instruction limit of 1000 exceeded"), std::string::npos)
+      << refused.to_text();
 }
 
 }  // namespace
@@ -216,13 +326,13 @@ TEST(RulesHelper, DeclarativeConditionsAreCallableFromLua) {
             "          contributions = {{rule = 'own', points = s}}}\nend}\n");
   auto scorer = LuaScorer::create("own", {{"script", "own.lua"}}, dir.path());
   ASSERT_TRUE(scorer) << to_text(scorer.error());
-  domain::Features lead;
-  lead.profile.role = "CTO";
+  plugin::Features lead;
+  lead.set_field("role", "CTO");
   lead.business_domain = " ";
   auto result = (*scorer)->score(lead);
   ASSERT_TRUE(result) << result.error();
   EXPECT_EQ(result->score, 0.75);
-  lead.profile.role = "\t";
+  lead.set_field("role", "\t");
   lead.business_domain = "acme.io";
   result = (*scorer)->score(lead);
   ASSERT_TRUE(result) << result.error();

@@ -20,18 +20,18 @@ inline constexpr const char* kGoodResult =
     "return {score = 0.5, recommendation = 'continue_qualification', reason = 'fine', "
     "contributions = {{rule = 'base', points = 0.5}}}";
 
-inline domain::Features good_lead() {
-  domain::Features f;
+inline plugin::Features good_lead() {
+  plugin::Features f;
   f.source = "partner";
-  f.stage = domain::LeadStage::Qualified;
+  f.stage = plugin::Stage::Qualified;
   f.activity_count = 5;
   f.business_domain = "acme.io";
-  f.profile.role = "CTO";
+  f.set_field("role", "CTO");
   return f;
 }
 
-inline domain::Features bad_lead() {
-  domain::Features f = good_lead();
+inline plugin::Features bad_lead() {
+  plugin::Features f = good_lead();
   f.source = "bad";
   return f;
 }

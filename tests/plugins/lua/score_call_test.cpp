@@ -9,13 +9,14 @@
 #include <lua.hpp>
 #include <string>
 
+#include "tests/plugins/lua/lua_test_support.h"
 #include "tests/plugins/lua/sandbox_test_support.h"
 
 namespace leadscore::lua {
 namespace {
 
 using namespace testing;
-using domain::Features;
+using plugin::Features;
 
 std::uint32_t bit(Key key) { return 1u << (key - kSource); }
 
@@ -23,12 +24,24 @@ TEST(ScoreCall, TheFirstCallSetsEveryLeadFieldThenOnlyWhatChanged) {
   State s;
   Features f = good_lead();
   EXPECT_EQ(begin_call(s, f, nullptr, true, false).changed, ~0u);
+  EXPECT_TRUE(s.profile_changed);
   EXPECT_EQ(begin_call(s, f, nullptr, true, false).changed, 0u);
-  f.profile.role = "CEO";
-  EXPECT_EQ(begin_call(s, f, nullptr, true, false).changed, bit(kRole));
+  EXPECT_FALSE(s.profile_changed);
+  f.set_field("role", "CEO");  // a profile field: the profile is set again, nothing else
+  EXPECT_EQ(begin_call(s, f, nullptr, true, false).changed, 0u);
+  EXPECT_TRUE(s.profile_changed);
+  EXPECT_TRUE(s.profile_to_clear.empty());
+  f.set_field("linkedin", "in/ann");  // another field: set, and nothing to clear
+  begin_call(s, f, nullptr, true, false);
+  EXPECT_TRUE(s.profile_changed);
+  EXPECT_TRUE(s.profile_to_clear.empty());
+  f.profile = {{"industry", "retail"}};  // the fields it no longer has are cleared
+  begin_call(s, f, nullptr, true, false);
+  EXPECT_TRUE(s.profile_changed);
+  EXPECT_EQ(s.profile_to_clear, (std::vector<std::string>{"role", "linkedin"}));
   f.business_domain.reset();
   f.activity_count = 6;
-  f.stage = domain::LeadStage::Lost;
+  f.stage = plugin::Stage::Lost;
   EXPECT_EQ(begin_call(s, f, nullptr, true, false).changed,
             bit(kBusinessDomain) | bit(kActivityCount) | bit(kStage));
   EXPECT_EQ(s.lead.activity_count, 6);
@@ -83,7 +96,8 @@ TEST(ScoreCall, PassesEveryFeatureAndTheOffer) {
       {}, {{"p", 7}});
   ASSERT_TRUE(sandbox);
   Features f = good_lead();
-  f.profile = {"Ann", "ann@acme.io", "CTO", "Acme", "SaaS", "Berlin", "builds things"};
+  f.profile = testing::named_profile(
+      {"Ann", "ann@acme.io", "CTO", "Acme", "SaaS", "Berlin", "builds things"});
   const nlohmann::json offer = {{"name", "X"}, {"ideal_use_cases", {"B2B SaaS"}}};
   auto with_offer = sandbox->score(f, &offer);
   ASSERT_TRUE(with_offer) << with_offer.error();
@@ -118,8 +132,8 @@ TEST(ScoreCall, EveryCallSeesItsOwnLeadAndOffer) {
   EXPECT_EQ(reason(f, nullptr), "partner|qualified|5|acme.io|CTO|no offer|true");
   EXPECT_EQ(reason(f, &b), "partner|qualified|5|acme.io|CTO|B|true");
   f.business_domain.reset();
-  f.profile.role.reset();
-  f.stage = domain::LeadStage::Lost;
+  f.set_field("role", std::nullopt);
+  f.stage = plugin::Stage::Lost;
   EXPECT_EQ(reason(f, &b), "partner|lost|5|nil|nil|B|true");
   EXPECT_FALSE(sandbox->score(bad_lead(), &a));
   EXPECT_EQ(reason(f, &b), "partner|lost|5|nil|nil|B|true");

@@ -16,8 +16,8 @@ namespace leadscore::lua {
 namespace {
 
 using namespace testing;
-using domain::Recommendation;
-using domain::ScoreResult;
+using plugin::Recommendation;
+using plugin::ScoreResult;
 
 TEST(ScriptResult, TheScoreIsAFiniteNumberFromZeroToOne) {
   EXPECT_EQ(check_score(0), std::nullopt);

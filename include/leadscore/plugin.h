@@ -1,4 +1,4 @@
-/* leadscore scorer plugin ABI, version 1.
+/* leadscore scorer plugin ABI, version 1: the one header a plugin author needs.
  *
  * A scorer plugin is a shared module (.so) that exports one C function,
  *
@@ -6,9 +6,10 @@
  *
  * returning a static, immutable table: the ABI version it was built for, the plugin's name and
  * version, and the functions that create an instance from its params, score a lead's features,
- * report the instance's version and destroy the instance. Plain C types only, so that a scorer
- * can be written in any language that makes a C shared library. plugins/README.md explains the
- * ABI with a complete example (plugins/example/example_plugin.c).
+ * report the instance's version and destroy the instance, and optionally test the instance
+ * before it serves (self_test) and explain one lead in detail (trace). Plain C types only, so
+ * that a scorer can be written in any language that makes a C shared library. plugins/README.md
+ * explains the ABI with a complete example (plugins/example/example_plugin.c).
  *
  * The engine dlopen()s the modules the config names (RTLD_NOW | RTLD_LOCAL), calls
  * leadscore_plugin() once per load and refuses a module that lacks the symbol, returns NULL,
@@ -58,6 +59,13 @@ enum ls_stage {
   LS_STAGE_LOST = 4
 };
 
+/* One profile field of a lead: its name (as the REST API and CSV columns name it) and its
+ * value. */
+struct ls_field {
+  const char* name;  /* "name", "email", "role", ...: never NULL */
+  const char* value; /* NULL when the lead has none */
+};
+
 /* What a scorer sees of a lead: never its id, dates or earlier scores. Every string is UTF-8,
  * NUL-terminated, owned by the engine and valid only during the score() call. */
 struct ls_features {
@@ -79,6 +87,13 @@ struct ls_features {
    * ideal_use_cases}; NULL when no offer is active. The same text (and usually the same
    * pointer) on every call until the offer changes: parse it once per change. */
   const char* offer_json;
+  /* Every profile field of the lead, in the engine's order, each with its value (NULL when
+   * absent): the named profile members above and any field the engine adds later, so that a
+   * plugin reading profile fields from here needs no change for a new one. The named members
+   * stay filled for plugins that read them. (Past the end of an older engine's struct: read
+   * the named members.) */
+  const struct ls_field* fields;
+  size_t field_count;
 };
 
 /* One rule's part of a score. */
@@ -109,7 +124,7 @@ struct ls_result {
 /* An instance of a plugin: one configured scorer. Opaque to the engine. */
 typedef struct ls_instance ls_instance;
 
-/* Return values of score(). */
+/* Return values of score(), self_test() and trace(). */
 #define LS_OK 0
 #define LS_ERROR 1
 
@@ -147,6 +162,33 @@ struct ls_plugin {
    * example the plugin version plus a hash of its params or rule files, so that a change of
    * weights or rules shows in the history. May be NULL (the table's `version` is used). */
   const char* (*instance_version)(const ls_instance* instance);
+
+  /* Optional (NULL when the plugin has none; the engine then has nothing to run, which is
+   * neither a pass nor a failure): tests the instance with the plugin's own tests before it
+   * serves, through the very code that will score (the Lua plugin runs the rule tests of the
+   * instance's configured script). A reload swaps the new scorers in only when every instance
+   * that has a self_test passed it.
+   *
+   * Returns LS_OK when every test passed, LS_ERROR when one failed or could not run. Either
+   * way *report is set to a JSON object text, or to NULL with a message in err when no report
+   * could be made. The report belongs to the instance and stays valid until the next
+   * self_test() or trace() call on it, or destroy(). Its members:
+   *   "passed":   true or false, as the return value says
+   *   "problems": a list of {"file": text, "line": integer (0: unknown), "message": text},
+   *               one for each test that failed or could not run; the engine reports each at
+   *               its file and line (a problem without a file at the scorer's params)
+   * and any others the plugin gives (the Lua plugin: every case and its outcome).
+   *
+   * Called from one thread at a time, never concurrently with trace() or destroy(); score()
+   * may run on other threads meanwhile. */
+  int (*self_test)(ls_instance* instance, const char** report, char* err, size_t err_size);
+
+  /* Optional (NULL when the plugin has none): scores one lead and explains how, for people
+   * (`leadscore rules trace`). Returns LS_OK with *report set to a JSON object text of the
+   * plugin's own shape, or LS_ERROR with a message in err. Ownership and threading as for
+   * self_test(). */
+  int (*trace)(ls_instance* instance, const struct ls_features* features, const char** report,
+               char* err, size_t err_size);
 };
 
 /* The one exported symbol. Returns the same static table on every call. */
