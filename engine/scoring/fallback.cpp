@@ -3,6 +3,7 @@
 #include <chrono>
 #include <exception>
 
+#include "engine/domain/score_result.h"
 #include "engine/scoring/plugin_scorer.h"
 
 namespace leadscore::scoring {
@@ -28,9 +29,11 @@ ScorerRun run_scorer(const ScorerSet& set, const Scorer& scorer, const Features&
     run.result = std::unexpected(std::string("threw an exception"));
   }
   run.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  // Plugin results were checked by the plugin adapter; check the others here.
+  // A plugin's result was held to the contract as the adapter read it (with the scorer's name
+  // in the message); the others are held to it here. Checking a result twice would only cost
+  // time on every row of a batch.
   if (run.result && dynamic_cast<const PluginScorer*>(&scorer) == nullptr) {
-    if (auto ok = check_result(*run.result); !ok)
+    if (auto ok = domain::check(*run.result); !ok)
       run.result = std::unexpected("malformed result: " + ok.error());
   }
   const ScorerEntry* entry = set.entry_of(scorer);

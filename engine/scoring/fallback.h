@@ -53,7 +53,7 @@ ScorerRun run_scorer(const ScorerSet& set, const Scorer& scorer, const Features&
 // Runs `scorer` (one of `set`) on the features; when it fails, runs its fallback, and so on
 // until one answers or the chain ends. A run fails when the scorer returns an error, when it
 // takes longer than its budget_ms (its result is then discarded), or when its result does not
-// pass check_result(). Never throws (short of std::bad_alloc).
+// keep the result contract (domain::check). Never throws (short of std::bad_alloc).
 FallbackRun run_with_fallback(const ScorerSet& set, const Scorer& scorer, const Features& features);
 
 }  // namespace leadscore::scoring
