@@ -9,8 +9,8 @@
 #include "api/handler_support.h"
 #include "api/json_mapping.h"
 #include "api/lead_csv.h"
+#include "engine/analysis/scoring_step.h"
 #include "engine/domain/stage_machine.h"
-#include "engine/scoring/fallback.h"
 
 namespace leadscore::api::routes {
 namespace {
@@ -115,15 +115,18 @@ void run_shadows(const Services& s, std::shared_ptr<const scoring::ScorerSet> sc
     if (!session) return spdlog::warn("shadow runs skipped: {}", session.error().message);
     for (const scoring::Scorer* shadow : scorers->shadows()) {
       domain::Analysis analysis = base;
-      scoring::ScorerRun run = scoring::run_scorer(*scorers, *shadow, analysis.features);
-      analysis.latency_ms = run.latency_ms;
+      // No fallback: a failed shadow run is kept as failed.
+      leadscore::analysis::ScoringRun run = leadscore::analysis::score_features(
+          *scorers, *shadow, analysis.features, leadscore::analysis::Fallbacks::Ignore);
       analysis.scorer = shadow->name();
       analysis.scorer_version = shadow->version();
       if (run.result) {
+        analysis.latency_ms = run.latency_ms;
         analysis.result = std::move(*run.result);
       } else {
-        analysis.error = run.result.error();
-        live->record_error(shadow->name(), run.result.error());
+        analysis.latency_ms = run.failures.front().latency_ms;
+        analysis.error = run.failures.front().error;
+        live->record_error(shadow->name(), run.failures.front().error);
       }
       if (auto kept = session->append_analysis(analysis); !kept)
         spdlog::warn("shadow run of {} on lead {} not kept: {}", shadow->name(), analysis.lead_id,
@@ -382,8 +385,8 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
                   r);
     }
     domain::Analysis analysis = analysis_of(*id, role, r.identity.name, *seen, offer);
-    const scoring::FallbackRun run =
-        scoring::run_with_fallback(*scorers, *scorer, analysis.features);
+    const leadscore::analysis::ScoringRun run =
+        leadscore::analysis::score_features(*scorers, *scorer, analysis.features);
     // Every failed run is kept, with its error, before whatever answered instead.
     for (const auto& failure : run.failures) {
       s.scorers->record_error(failure.scorer, failure.error);

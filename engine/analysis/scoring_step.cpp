@@ -1,26 +1,25 @@
-#include "engine/scoring/fallback.h"
+#include "engine/analysis/scoring_step.h"
 
 #include <chrono>
 #include <exception>
+#include <expected>
 
 #include "engine/domain/score_result.h"
 #include "engine/scoring/plugin_scorer.h"
 
-namespace leadscore::scoring {
+namespace leadscore::analysis {
+namespace {
 
-std::string FallbackRun::failure_summary() const {
-  std::string out;
-  for (const auto& failure : failures) {
-    if (!out.empty()) out += "; ";
-    out += "scorer " + failure.scorer + " failed: " + failure.error;
-  }
-  return out;
-}
+struct SingleRun {
+  std::expected<ScoreResult, std::string> result;
+  double latency_ms = 0;
+};
 
-ScorerRun run_scorer(const ScorerSet& set, const Scorer& scorer, const Features& features) {
+// One run of one scorer: its result, or why the run failed, and how long it took.
+SingleRun run_once(const ScorerSet& set, const Scorer& scorer, const Features& features) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
-  ScorerRun run;
+  SingleRun run;
   try {
     run.result = scorer.score(features);
   } catch (const std::exception& e) {
@@ -32,11 +31,11 @@ ScorerRun run_scorer(const ScorerSet& set, const Scorer& scorer, const Features&
   // A plugin's result was held to the contract as the adapter read it (with the scorer's name
   // in the message); the others are held to it here. Checking a result twice would only cost
   // time on every row of a batch.
-  if (run.result && dynamic_cast<const PluginScorer*>(&scorer) == nullptr) {
+  if (run.result && dynamic_cast<const scoring::PluginScorer*>(&scorer) == nullptr) {
     if (auto ok = domain::check(*run.result); !ok)
       run.result = std::unexpected("malformed result: " + ok.error());
   }
-  const ScorerEntry* entry = set.entry_of(scorer);
+  const scoring::ScorerEntry* entry = set.entry_of(scorer);
   if (run.result && entry != nullptr && entry->budget_ms > 0 && run.latency_ms > entry->budget_ms)
     run.result =
         std::unexpected("took " + std::to_string(static_cast<long long>(run.latency_ms)) +
@@ -44,13 +43,24 @@ ScorerRun run_scorer(const ScorerSet& set, const Scorer& scorer, const Features&
   return run;
 }
 
-FallbackRun run_with_fallback(const ScorerSet& set, const Scorer& scorer,
-                              const Features& features) {
-  FallbackRun run;
+}  // namespace
+
+std::string ScoringRun::failure_summary() const {
+  std::string out;
+  for (const auto& failure : failures) {
+    if (!out.empty()) out += "; ";
+    out += "scorer " + failure.scorer + " failed: " + failure.error;
+  }
+  return out;
+}
+
+ScoringRun score_features(const ScorerSet& set, const Scorer& scorer, const Features& features,
+                          Fallbacks fallbacks) {
+  ScoringRun run;
   const Scorer* at = &scorer;
   // Fallback cycles are refused when the set is built; the bound is a second guard.
   for (std::size_t step = 0; at != nullptr && step <= set.entries().size(); ++step) {
-    ScorerRun once = run_scorer(set, *at, features);
+    SingleRun once = run_once(set, *at, features);
     if (once.result) {
       run.result = std::move(*once.result);
       run.scorer = at;
@@ -58,9 +68,9 @@ FallbackRun run_with_fallback(const ScorerSet& set, const Scorer& scorer,
       return run;
     }
     run.failures.push_back({at->name(), at->version(), once.result.error(), once.latency_ms});
-    at = set.fallback_of(*at);
+    at = fallbacks == Fallbacks::Follow ? set.fallback_of(*at) : nullptr;
   }
   return run;
 }
 
-}  // namespace leadscore::scoring
+}  // namespace leadscore::analysis
