@@ -2,15 +2,11 @@
 // history, delete; and the liveness and readiness probes.
 #include <algorithm>
 #include <charconv>
-#include <chrono>
-#include <random>
-#include <thread>
 
 #include "api/handler_support.h"
 #include "api/json_mapping.h"
 #include "api/lead_csv.h"
 #include "engine/domain/stage_machine.h"
-#include "engine/scoring/fallback.h"
 
 namespace leadscore::api::routes {
 namespace {
@@ -18,11 +14,6 @@ namespace {
 using domain::Lead;
 using domain::LeadStage;
 
-// An analysis is stored only on the lead as it scored it: when another request changes the
-// lead's inputs (stage, fields, activity) between the read and the write, the analysis reads
-// the lead again and scores it again, up to this many times in all. Other analyses of the lead
-// never count: storing a score changes no input.
-constexpr int kAnalyzeAttempts = 16;
 constexpr int kExportPageSize = 1000;  // leads read per query of an export
 
 std::expected<double, Error> parse_score_bound(const std::string& text, const std::string& field) {
@@ -87,72 +78,25 @@ std::expected<LeadStage, Error> stage_member(const json& body) {
   return *stage;
 }
 
-domain::Analysis analysis_of(std::int64_t lead_id, const std::string& role,
-                             const std::string& actor, const Lead& lead,
-                             std::shared_ptr<const domain::OfferView> offer) {
-  domain::Analysis analysis;
-  analysis.lead_id = lead_id;
-  analysis.role = role;
-  analysis.actor = actor;
-  analysis.features = domain::features_of(lead, std::move(offer));
-  return analysis;
-}
-
-// Runs the shadow scorers on the features the primary saw, on the shadow pool: recorded as
-// analyses (role "shadow"), never stored on the lead, never delaying the response. Each is
-// held to its own checks and budget_ms: a run over budget is kept as failed, with why. When the
-// pool is full the shadow runs of this analysis are skipped, and the log says so.
-void run_shadows(const Services& s, std::shared_ptr<const scoring::ScorerSet> scorers,
-                 const domain::Analysis& primary) {
-  if (!s.shadows || scorers->shadows().empty()) return;
-  domain::Analysis base = primary;
-  base.role = "shadow";
-  base.result.reset();
-  base.error.reset();
-  WorkerPool::Task task = [db = s.db, live = s.scorers, scorers = std::move(scorers),
-                           base = std::move(base)]() mutable {
-    auto session = db->session();
-    if (!session) return spdlog::warn("shadow runs skipped: {}", session.error().message);
-    for (const scoring::Scorer* shadow : scorers->shadows()) {
-      domain::Analysis analysis = base;
-      scoring::ScorerRun run = scoring::run_scorer(*scorers, *shadow, analysis.features);
-      analysis.latency_ms = run.latency_ms;
-      analysis.scorer = shadow->name();
-      analysis.scorer_version = shadow->version();
-      if (run.result) {
-        analysis.result = std::move(*run.result);
-      } else {
-        analysis.error = run.result.error();
-        live->record_error(shadow->name(), run.result.error());
-      }
-      if (auto kept = session->append_analysis(analysis); !kept)
-        spdlog::warn("shadow run of {} on lead {} not kept: {}", shadow->name(), analysis.lead_id,
-                     kept.error().message);
-    }
-  };
-  if (!s.shadows->post(std::move(task)))
-    spdlog::warn("shadow runs of lead {} skipped: the shadow queue is full", primary.lead_id);
-}
-
-// The pause before attempt `attempt` (0-based) of an analysis: none before the first two,
-// then 1, 2, 4 .. 64 ms, of which a random half to all, so that the attempts of several
-// analyses spread out instead of meeting the next change together. The sixteen attempts
-// span 0.3 to 0.6 s of the lead changing without a break.
-std::chrono::microseconds retry_pause(int attempt) {
-  if (attempt < 2) return {};
-  thread_local std::minstd_rand random{std::random_device{}()};
-  const int full_us = 1000 << std::min(attempt - 2, 6);
-  return std::chrono::microseconds(
-      std::uniform_int_distribution<int>(full_us / 2, full_us)(random));
-}
-
-json analysis_reply(const domain::Analysis& a, const Lead& lead) {
+json analysis_reply(const analysis::AnalysisOutcome& outcome) {
+  const domain::Analysis& a = outcome.analysis;
+  const Lead& lead = outcome.lead;
   json out = to_json(*a.result);
   out["scorer"] = a.scorer;
   out["scorer_version"] = a.scorer_version;
   out["analyzed_at"] = lead.ai_analyzed_at ? json(*lead.ai_analyzed_at) : json(a.created_at);
   out["lead_id"] = lead.id;
+  if (outcome.fallback_from)
+    out["fallback_from"] = {{"scorer", outcome.fallback_from->scorer},
+                            {"error", outcome.fallback_from->error}};
   return out;
+}
+
+// The answer to an analysis that did not finish; one that may simply be tried again says when.
+Reply failure_reply(const analysis::AnalysisFailure& failure, const ApiRequest& r) {
+  if (!failure.retry_after_seconds) return fail(failure.error, r);
+  spdlog::warn("request {} {} {}: {}", r.id, r.method, r.path, failure.error.message);
+  return fail(r, failure.error, {{"retry_after_seconds", *failure.retry_after_seconds}});
 }
 
 }  // namespace
@@ -330,107 +274,11 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
   if (!id) return fail(id.error(), r);
   if (auto e = check_query(r, {"scorer"})) return fail(*e, r);
   if (auto body = object_body(r, {}, /*empty_is_object=*/true); !body) return fail(body.error(), r);
-  const auto scorers = s.scorers->current();  // this request finishes on the set it started with
-  const scoring::Scorer* scorer = &scorers->primary();
-  if (const auto* name = r.query_value("scorer")) {
-    scorer = scorers->find(*name);
-    if (!scorer) return fail(Error::validation("scorer", "unknown scorer " + *name), r);
-  }
-  const bool primary = scorer == &scorers->primary();
-  const std::string role = primary ? "primary" : "adhoc";
-  // Every scorer of this analysis (primary, fallbacks, shadows) sees this one offer; taken
-  // before any connection is leased, as it may read the offer again.
-  const auto offer = s.offers ? s.offers->current() : nullptr;
-  // The connection is leased when first needed: a primary run on a cached lead needs none,
-  // as its write goes through the analysis writer (which leases its own, per batch).
-  std::optional<store::Session> session;
-  auto lease = [&]() -> std::expected<store::Session*, Error> {
-    if (!session) {
-      auto leased = s.db->session();
-      if (!leased) return std::unexpected(leased.error());
-      session.emplace(std::move(*leased));
-    }
-    return &*session;
-  };
-  auto record = [&](const Lead& seen, const domain::Analysis& analysis) -> store::Result<Lead> {
-    if (primary && s.analyses) {
-      session.reset();  // the writer leases its own: holding one here could starve the pool
-      return s.analyses->record(seen, analysis);
-    }
-    auto c = lease();
-    if (!c) return std::unexpected(c.error());
-    return (*c)->record_analysis(seen, analysis, primary);
-  };
-  // A primary run may start from the cached lead: its write is guarded by the input revision.
-  std::optional<Lead> seen = primary && s.leads ? s.leads->find(*id) : std::nullopt;
-  for (int attempt = 0; attempt < kAnalyzeAttempts; ++attempt) {
-    std::this_thread::sleep_for(retry_pause(attempt));
-    if (!seen) {
-      auto c = lease();
-      if (!c) return fail(c.error(), r);
-      auto lead = (*c)->get_lead(*id);
-      if (!lead) return fail(lead.error(), r);
-      seen = std::move(*lead);
-    }
-    if (domain::is_final(seen->stage)) {
-      if (s.leads) s.leads->erase(*id);
-      return fail({ErrorCode::LeadFinal,
-                   "lead " + std::to_string(*id) + " is " +
-                       std::string(domain::to_string(seen->stage)) + " and cannot be analyzed",
-                   {},
-                   {}},
-                  r);
-    }
-    domain::Analysis analysis = analysis_of(*id, role, r.identity.name, *seen, offer);
-    const scoring::FallbackRun run =
-        scoring::run_with_fallback(*scorers, *scorer, analysis.features);
-    // Every failed run is kept, with its error, before whatever answered instead.
-    for (const auto& failure : run.failures) {
-      s.scorers->record_error(failure.scorer, failure.error);
-      domain::Analysis failed = analysis;
-      failed.scorer = failure.scorer;
-      failed.scorer_version = failure.version;
-      failed.error = failure.error;
-      failed.latency_ms = failure.latency_ms;
-      auto c = lease();
-      if (!c) return fail(c.error(), r);
-      if (auto kept = (*c)->append_analysis(failed); !kept) return fail(kept.error(), r);
-    }
-    if (!run.result) return fail({ErrorCode::ScorerUnavailable, run.failure_summary(), {}, {}}, r);
-    analysis.scorer = run.scorer->name();
-    analysis.scorer_version = run.scorer->version();
-    analysis.latency_ms = run.latency_ms;
-    analysis.result = *run.result;
-    auto stored = record(*seen, analysis);
-    if (!stored && stored.error().code == ErrorCode::Conflict) {
-      seen.reset();  // its inputs changed since it was read (or cached): read it again
-      continue;
-    }
-    if (!stored) {
-      if (s.leads) s.leads->erase(*id);
-      return fail(stored.error(), r);
-    }
-    if (primary && s.leads) s.leads->put(*stored);
-    if (primary) run_shadows(s, scorers, analysis);
-    json reply = analysis_reply(analysis, *stored);
-    if (run.fell_back())
-      reply["fallback_from"] = {{"scorer", run.failures.front().scorer},
-                                {"error", run.failures.front().error}};
-    return json_reply(200, reply);
-  }
-  // Every attempt lost to a change of the lead made by others. Not 409 conflict: this request
-  // conflicts with nothing (the lead may be analyzed, and will be once the changes pause), so
-  // there is nothing for its caller to resolve; the server could not finish for now, which is
-  // what 503 says, with when to try again (and many clients retry a 503 on their own).
-  spdlog::warn("request {} {} {}: lead {} kept changing during {} attempts to analyze it", r.id,
-               r.method, r.path, *id, kAnalyzeAttempts);
-  return fail(r,
-              {ErrorCode::Unavailable,
-               "lead " + std::to_string(*id) + " kept changing while it was analyzed (" +
-                   std::to_string(kAnalyzeAttempts) + " attempts); try again in a moment",
-               {},
-               {}},
-              {{"retry_after_seconds", 1}});
+  analysis::AnalysisRequest request{*id, std::nullopt, r.identity.name};
+  if (const auto* name = r.query_value("scorer")) request.scorer = *name;
+  auto outcome = s.analyzer->analyze(request);
+  if (!outcome) return failure_reply(outcome.error(), r);
+  return json_reply(200, analysis_reply(*outcome));
 }
 
 Reply lead_history(const Services& s, const ApiRequest& r) {

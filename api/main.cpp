@@ -20,13 +20,16 @@
 #include <string>
 #include <thread>
 
+#include "api/analyzer_parts.h"
 #include "api/auth.h"
 #include "api/front_door.h"
 #include "api/json_mapping.h"
 #include "api/offer_cache.h"
 #include "api/server.h"
+#include "engine/analysis/database_analysis_store.h"
 #include "engine/config/app_config.h"
 #include "engine/scoring/registry.h"
+#include "engine/store/analysis_writer.h"
 #include "engine/store/store.h"
 #include "tools/batch_score.h"
 #include "tools/compare.h"
@@ -180,15 +183,17 @@ int serve(const std::string& config_path) {
     return 1;
   }
 
-  api::LeadCache leads;
+  analysis::LeadCache leads;
   api::LiveScorers live(std::make_shared<const scoring::ScorerSet>(std::move(*scorers)),
                         config_path);
   // Shadow scorers run here, off the response path, with a queue of their own.
   api::WorkerPool shadow_pool(1, 10000);
   store::AnalysisWriter analyses(*db);
-  api::Server server(
-      api::Services{&*cfg, db.get(), &live, &keys, &leads, &shadow_pool, &analyses, &offers},
-      cfg->server.host);
+  analysis::DatabaseAnalysisStore analysis_store(*db, &analyses);
+  const analysis::Analyzer analyzer(analysis_store,
+                                    api::analyzer_parts(live, &offers, &leads, &shadow_pool));
+  api::Server server(api::Services{&*cfg, db.get(), &live, &keys, &analyzer, &offers},
+                     cfg->server.host);
   try {
     server.start();
   } catch (const std::exception& e) {

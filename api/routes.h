@@ -12,13 +12,11 @@
 
 #include "api/auth.h"
 #include "api/exchange.h"
-#include "api/lead_cache.h"
 #include "api/live_scorers.h"
 #include "api/offer_cache.h"
-#include "api/worker_pool.h"
+#include "engine/analysis/analyzer.h"
 #include "engine/config/app_config.h"
 #include "engine/scoring/registry.h"
-#include "engine/store/analysis_writer.h"
 #include "engine/store/store.h"
 
 namespace leadscore::api {
@@ -29,9 +27,7 @@ struct Services {
   store::Database* db = nullptr;
   LiveScorers* scorers = nullptr;
   KeyCache* keys = nullptr;
-  LeadCache* leads = nullptr;                 // optional: recently analyzed leads
-  WorkerPool* shadows = nullptr;              // optional: runs shadow scorers off the response path
-  store::AnalysisWriter* analyses = nullptr;  // optional: group commit of primary analyses
+  const analysis::Analyzer* analyzer = nullptr;  // runs POST /leads/{id}/analyze
   OfferCache* offers = nullptr;  // optional: the active offer scorers see (none without it)
 };
 

@@ -10,8 +10,8 @@
 #include <optional>
 #include <thread>
 
+#include "engine/analysis/scoring_step.h"
 #include "engine/domain/analysis.h"
-#include "engine/scoring/fallback.h"
 #include "tools/csv.h"
 #include "tools/input_file.h"
 #include "tools/lead_columns.h"
@@ -93,7 +93,7 @@ void score_chunk(const RowContext& context, Chunk& chunk) {
               std::to_string(context.columns));
     } else if (auto read = read_features(context.map, fields, features); !read) {
       problem(read.error());
-    } else if (auto run = scoring::run_with_fallback(context.set, context.scorer, features);
+    } else if (auto run = analysis::score_features(context.set, context.scorer, features);
                !run.result) {
       problem(run.failure_summary());
     } else {

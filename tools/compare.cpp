@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "engine/analysis/scoring_step.h"
 #include "tools/csv.h"
 #include "tools/lead_columns.h"
 
@@ -82,10 +83,12 @@ std::expected<CompareResult, std::string> compare_csv(const scoring::ScorerSet& 
     }
     outcomes.push_back(*outcome);
     for (std::size_t s = 0; s < scorers.size(); ++s) {
-      auto scored = scorers[s]->score(features);
-      runs[s].scores.push_back(scored ? std::optional<double>(scored->score) : std::nullopt);
+      const auto scored =
+          analysis::score_features(set, *scorers[s], features, analysis::Fallbacks::Ignore);
+      const auto& result = scored.result;
+      runs[s].scores.push_back(result ? std::optional<double>(result->score) : std::nullopt);
       runs[s].recommendations.push_back(
-          scored ? std::optional<domain::Recommendation>(scored->recommendation) : std::nullopt);
+          result ? std::optional<domain::Recommendation>(result->recommendation) : std::nullopt);
     }
   }
   result.report = scoring::compare_scorers(runs, outcomes);

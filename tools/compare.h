@@ -1,9 +1,10 @@
 // Offline comparison of scorers: `leadscore compare IN.csv --scorers A,B[,...] [--outcome COL]
 // [--offer FILE]`, with no database. Every lead of the CSV (read as `leadscore score` reads it)
-// is scored by each named scorer itself (a failed run counts as failed: no fallback answers in
-// its place), and the report (engine/scoring/comparison.h) compares them; with an outcome
-// column (1/0, true/false, yes/no, converted/paid, lost; empty: unknown) it also measures each
-// against what happened.
+// is scored by each named scorer itself, through the scoring step of every analysis (held to
+// the result contract and its budget_ms; a failed run counts as failed: no fallback answers in
+// its place), and the report (engine/scoring/comparison.h) compares them; with an outcome column
+// (1/0, true/false, yes/no, converted/paid, lost; empty: unknown) it also measures each against
+// what happened.
 //
 // Threading: compare_csv() is safe from any thread; it scores on the calling thread.
 #pragma once

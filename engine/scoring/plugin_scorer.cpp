@@ -7,20 +7,16 @@
 #include <exception>
 #include <nlohmann/json.hpp>
 #include <string_view>
-#include <system_error>
 
-#include "engine/domain/utf8.h"
+#include "engine/domain/score_result.h"
 
 namespace leadscore::scoring {
 namespace {
 
-constexpr double kSumTolerance = 1e-9;
 constexpr std::size_t kErrorSize = 1024;
 // A bound on what one result may claim, so that a corrupt count cannot make the engine read
 // or allocate without end.
 constexpr std::size_t kMaxContributions = 10'000;
-// An intent is a short label ("High", "Medium", "Low"), stored and shown as it is.
-constexpr std::size_t kMaxIntentBytes = 64;
 
 const char* const kStageNames[] = {"new", "contacted", "qualified", "transferred", "lost"};
 static_assert(std::size(kStageNames) == std::size(domain::kAllLeadStages));
@@ -90,25 +86,9 @@ std::vector<SelfTestResult::Problem> problems_of(const std::string& report) {
   return out;
 }
 
-std::expected<void, std::string> check_intent(const std::string& intent) {
-  if (intent.find_first_not_of(" \t\r\n") == std::string::npos)
-    return std::unexpected(
-        std::string("the intent is empty (a scorer without one leaves it NULL)"));
-  if (intent.size() > kMaxIntentBytes)
-    return std::unexpected("the intent is longer than " + std::to_string(kMaxIntentBytes) +
-                           " bytes");
-  if (!domain::is_utf8(intent, /*printable=*/true))
-    return std::unexpected(std::string("the intent is not printable UTF-8 text"));
-  return {};
-}
-
-std::string number_text(double value) {
-  char buffer[32];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return ec == std::errc{} ? std::string(buffer, end) : std::string("?");
-}
-
-// Copies a checked C result; what is wrong with it otherwise.
+// Copies a C result and holds it to the result contract (domain::check); what is wrong with it
+// otherwise. Only what C can get wrong beyond the contract is checked here: NULL pointers,
+// counts, the recommendation's text.
 std::expected<ScoreResult, std::string> from_c(const ls_result& c) {
   ScoreResult result;
   result.score = c.score;
@@ -129,41 +109,18 @@ std::expected<ScoreResult, std::string> from_c(const ls_result& c) {
   result.contributions.reserve(c.contribution_count);
   for (std::size_t i = 0; i < c.contribution_count; ++i) {
     const ls_contribution& item = c.contributions[i];
-    if (item.rule == nullptr || *item.rule == '\0')
+    if (item.rule == nullptr)
       return std::unexpected("contribution " + std::to_string(i) + " has no rule");
     result.contributions.push_back({item.rule, item.points});
   }
   // Read one byte past the limit at most: an overlong intent is refused, not copied whole.
   if (c.intent != nullptr)
-    result.intent.emplace(c.intent, ::strnlen(c.intent, kMaxIntentBytes + 1));
-  if (auto ok = check_result(result); !ok) return std::unexpected(ok.error());
+    result.intent.emplace(c.intent, ::strnlen(c.intent, domain::kMaxIntentBytes + 1));
+  if (auto ok = domain::check(result); !ok) return std::unexpected(ok.error());
   return result;
 }
 
 }  // namespace
-
-std::expected<void, std::string> check_result(const ScoreResult& result) {
-  if (!std::isfinite(result.score) || result.score < 0 || result.score > 1)
-    return std::unexpected("score " + number_text(result.score) +
-                           " is not a finite number in [0, 1]");
-  if (result.reason.find_first_not_of(" \t\r\n") == std::string::npos)
-    return std::unexpected(std::string("the reason is empty"));
-  if (result.contributions.empty())
-    return std::unexpected(
-        std::string("the result has no contributions (a scorer that cannot explain itself "
-                    "returns one)"));
-  double sum = 0;
-  for (const auto& c : result.contributions) {
-    if (!std::isfinite(c.points))
-      return std::unexpected("contribution '" + c.rule + "' has points " + number_text(c.points));
-    sum += c.points;
-  }
-  if (!(std::fabs(sum - result.score) <= kSumTolerance))
-    return std::unexpected("the contributions add up to " + number_text(sum) +
-                           ", not to the score " + number_text(result.score));
-  if (result.intent) return check_intent(*result.intent);
-  return {};
-}
 
 PluginScorer::PluginScorer(std::shared_ptr<const PluginModule> module, std::string name,
                            ls_instance* instance)

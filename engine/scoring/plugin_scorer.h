@@ -49,8 +49,8 @@ class PluginScorer final : public Scorer {
   const std::string& name() const override { return name_; }
   // The instance's version when the plugin reports one, else the plugin's version.
   const std::string& version() const override { return version_; }
-  // The plugin's result once it passed check_result(), or why this run failed: the plugin's
-  // error, or what was wrong with its result.
+  // The plugin's result once it passed the result contract (domain::check), or why this run
+  // failed: the plugin's error, or what was wrong with its result.
   std::expected<ScoreResult, std::string> score(const Features& features) const override;
 
   const PluginModule& module() const { return *module_; }
@@ -70,12 +70,5 @@ class PluginScorer final : public Scorer {
   std::string version_;
   ls_instance* instance_;
 };
-
-// The engine's checks of every plugin result: score finite and in [0, 1]; reason not empty; at
-// least one contribution, each with a rule, and their points add up to the score within 1e-9;
-// an intent, when there is one, is not blank, at most 64 bytes and printable UTF-8 (no control
-// characters). (The recommendation is checked where its text is read.) Returns what is wrong,
-// if anything.
-std::expected<void, std::string> check_result(const ScoreResult& result);
 
 }  // namespace leadscore::scoring

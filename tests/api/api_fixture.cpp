@@ -5,6 +5,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "api/analyzer_parts.h"
 #include "engine/scoring/registry.h"
 #include "tests/support/pg_cluster.h"
 
@@ -51,10 +52,13 @@ void ApiTest::SetUp() {
   analysis_writer = std::make_unique<store::AnalysisWriter>(*db);
   offer_cache = std::make_unique<api::OfferCache>(api::OfferCache::reader_of(*db));
   ASSERT_TRUE(offer_cache->load().has_value());
-  server = std::make_unique<api::Server>(
-      api::Services{&config, db.get(), live_scorers.get(), &keys, &lead_cache, shadow_pool.get(),
-                    analysis_writer.get(), offer_cache.get()},
-      config.server.host);
+  analysis_store = std::make_unique<analysis::DatabaseAnalysisStore>(*db, analysis_writer.get());
+  analyzer = std::make_unique<analysis::Analyzer>(
+      *analysis_store,
+      api::analyzer_parts(*live_scorers, offer_cache.get(), &lead_cache, shadow_pool.get()));
+  server = std::make_unique<api::Server>(api::Services{&config, db.get(), live_scorers.get(), &keys,
+                                                       analyzer.get(), offer_cache.get()},
+                                         config.server.host);
   server->start();
   client = std::make_unique<HttpClient>(server->port());
 }
@@ -68,6 +72,8 @@ void ApiTest::TearDown() {
   if (server) server->stop();
   if (shadow_pool) shadow_pool->stop();
   server.reset();
+  analyzer.reset();
+  analysis_store.reset();
   analysis_writer.reset();
   offer_cache.reset();
   db.reset();

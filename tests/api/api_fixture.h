@@ -15,7 +15,10 @@
 #include "api/offer_cache.h"
 #include "api/server.h"
 #include "api/worker_pool.h"
+#include "engine/analysis/analyzer.h"
+#include "engine/analysis/database_analysis_store.h"
 #include "engine/config/app_config.h"
+#include "engine/store/analysis_writer.h"
 #include "engine/store/store.h"
 #include "tests/api/http_client.h"
 
@@ -55,11 +58,13 @@ class ApiTest : public ::testing::Test {
   config::AppConfig config;
   std::unique_ptr<store::Database> db;
   api::KeyCache keys;
-  api::LeadCache lead_cache;
+  analysis::LeadCache lead_cache;
   std::unique_ptr<api::LiveScorers> live_scorers;
   std::unique_ptr<api::WorkerPool> shadow_pool;
   std::unique_ptr<store::AnalysisWriter> analysis_writer;
   std::unique_ptr<api::OfferCache> offer_cache;
+  std::unique_ptr<analysis::DatabaseAnalysisStore> analysis_store;
+  std::unique_ptr<analysis::Analyzer> analyzer;
   std::unique_ptr<api::Server> server;
   std::unique_ptr<HttpClient> client;
   std::shared_ptr<std::ostringstream> log_stream_ = std::make_shared<std::ostringstream>();

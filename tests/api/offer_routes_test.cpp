@@ -11,6 +11,7 @@
 #include <future>
 #include <thread>
 
+#include "api/analyzer_parts.h"
 #include "tests/api/api_fixture.h"
 
 namespace leadscore::testing {
@@ -370,10 +371,13 @@ TEST_F(OfferRoutes, AnotherServerSeesAnOfferChangeWithinASecond) {
     return read();
   });
   ASSERT_TRUE(other_offers.load().has_value());
-  api::LeadCache other_leads;
-  api::Server other(api::Services{&config, db.get(), live_scorers.get(), &keys, &other_leads,
-                                  nullptr, nullptr, &other_offers},
-                    config.server.host);
+  analysis::LeadCache other_leads;
+  analysis::DatabaseAnalysisStore other_store(*db);
+  const analysis::Analyzer other_analyzer(
+      other_store, api::analyzer_parts(*live_scorers, &other_offers, &other_leads, nullptr));
+  api::Server other(
+      api::Services{&config, db.get(), live_scorers.get(), &keys, &other_analyzer, &other_offers},
+      config.server.host);
   other.start();
   HttpClient other_client(other.port());
   auto analyze_there = [&](const std::string& lead) {

@@ -190,6 +190,45 @@ TEST(ScorerSet, RefusesAPrimaryOutsideTheSet) {
   EXPECT_THROW(ScorerSet(std::move(entries), "b"), std::invalid_argument);
 }
 
+// A built-in heuristic named `name` that falls back to `fallback` ("" for none).
+ScorerEntry heuristic_entry(const std::string& name, const std::string& fallback = "") {
+  ScorerEntry e;
+  e.scorer = std::make_unique<HeuristicScorer>(name);
+  e.plugin = "heuristic";
+  e.fallback = fallback;
+  return e;
+}
+
+TEST(ScorerSet, RefusesFallbackCyclesAndUnknownFallbacks) {
+  {
+    std::vector<ScorerEntry> entries;
+    entries.push_back(heuristic_entry("a", "b"));
+    entries.push_back(heuristic_entry("b", "a"));
+    EXPECT_THROW(ScorerSet(std::move(entries), "a"), std::invalid_argument);
+  }
+  {
+    std::vector<ScorerEntry> entries;
+    entries.push_back(heuristic_entry("a", "zzz"));
+    EXPECT_THROW(ScorerSet(std::move(entries), "a"), std::invalid_argument);
+  }
+}
+
+TEST(ScorerSet, RolesComeFromPrimaryAndShadows) {
+  std::vector<ScorerEntry> entries;
+  entries.push_back(heuristic_entry("a", "c"));
+  entries.push_back(heuristic_entry("b"));
+  entries.push_back(heuristic_entry("c"));
+  const ScorerSet set(std::move(entries), "a", {"b"});
+  EXPECT_EQ(set.entries()[0].role, "primary");
+  EXPECT_EQ(set.entries()[1].role, "shadow");
+  EXPECT_EQ(set.entries()[2].role, "");
+  ASSERT_EQ(set.shadows().size(), 1u);
+  EXPECT_EQ(set.shadows()[0], set.find("b"));
+  EXPECT_EQ(set.fallback_of(set.primary()), set.find("c"));
+  EXPECT_EQ(set.fallback_of(*set.find("b")), nullptr);
+  EXPECT_EQ(set.entry_of(*set.find("c"))->scorer.get(), set.find("c"));
+}
+
 const std::string kTestPlugins = TEST_PLUGIN_DIR;
 
 TEST_F(RegistryTest, PluginsDirIsRelativeToTheConfigFile) {

@@ -1,64 +1,35 @@
-#include "engine/scoring/fallback.h"
+#include "engine/analysis/scoring_step.h"
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "tests/engine/analysis/fake_scorer.h"
 #include "tests/support/temp_file.h"
 
-namespace leadscore::scoring {
+namespace leadscore::analysis {
 namespace {
 
-// A scorer that answers a fixed score, fails, or returns a malformed result, as told.
-class FakeScorer final : public Scorer {
- public:
-  enum class Mode { Answer, Fail, Malformed, Slow };
-  FakeScorer(std::string name, Mode mode, double score = 0.5)
-      : name_(std::move(name)), mode_(mode), score_(score) {}
-  const std::string& name() const override { return name_; }
-  const std::string& version() const override { return version_; }
-  std::expected<ScoreResult, std::string> score(const Features&) const override {
-    if (mode_ == Mode::Fail) return std::unexpected(name_ + " is down");
-    if (mode_ == Mode::Slow) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    ScoreResult r;
-    r.score = score_;
-    r.reason = "fake";
-    r.contributions = {{"all", mode_ == Mode::Malformed ? score_ / 2 : score_}};
-    return r;
-  }
-
- private:
-  std::string name_;
-  std::string version_ = "1";
-  Mode mode_;
-  double score_;
-};
-
+using testing::FakeScorer;
 using Mode = FakeScorer::Mode;
+using scoring::ScorerEntry;
 
 ScorerEntry entry(std::string name, Mode mode, std::string fallback = "", int budget_ms = 0,
                   double score = 0.5) {
-  ScorerEntry e;
-  e.scorer = std::make_unique<FakeScorer>(std::move(name), mode, score);
-  e.plugin = "fake";
-  e.fallback = std::move(fallback);
-  e.budget_ms = budget_ms;
-  return e;
+  return testing::fake_entry(std::move(name), mode, std::move(fallback), budget_ms, score);
 }
 
 ScorerSet set_of(std::vector<ScorerEntry> entries, std::string primary = "a") {
   return ScorerSet(std::move(entries), std::move(primary));
 }
 
-TEST(RunWithFallback, AScorerThatAnswersAnswers) {
+TEST(ScoringStep, AScorerThatAnswersAnswers) {
   std::vector<ScorerEntry> entries;
   entries.push_back(entry("a", Mode::Answer, "b", 0, 0.7));
   entries.push_back(entry("b", Mode::Answer));
   const auto set = set_of(std::move(entries));
-  const auto run = run_with_fallback(set, set.primary(), Features{});
+  const auto run = score_features(set, set.primary(), Features{});
   ASSERT_TRUE(run.result.has_value());
   EXPECT_EQ(run.result->score, 0.7);
   EXPECT_EQ(run.scorer, &set.primary());
@@ -66,12 +37,12 @@ TEST(RunWithFallback, AScorerThatAnswersAnswers) {
   EXPECT_FALSE(run.fell_back());
 }
 
-TEST(RunWithFallback, AFailingScorerIsAnsweredByItsFallbackWithTheReason) {
+TEST(ScoringStep, AFailingScorerIsAnsweredByItsFallbackWithTheReason) {
   std::vector<ScorerEntry> entries;
   entries.push_back(entry("a", Mode::Fail, "b"));
   entries.push_back(entry("b", Mode::Answer, "", 0, 0.25));
   const auto set = set_of(std::move(entries));
-  const auto run = run_with_fallback(set, set.primary(), Features{});
+  const auto run = score_features(set, set.primary(), Features{});
   ASSERT_TRUE(run.result.has_value());
   EXPECT_EQ(run.result->score, 0.25);
   EXPECT_EQ(run.scorer, set.find("b"));
@@ -82,12 +53,12 @@ TEST(RunWithFallback, AFailingScorerIsAnsweredByItsFallbackWithTheReason) {
   EXPECT_EQ(run.failures[0].error, "a is down");
 }
 
-TEST(RunWithFallback, MalformedResultsOfAnyScorerFailTheRun) {
+TEST(ScoringStep, MalformedResultsOfAnyScorerFailTheRun) {
   std::vector<ScorerEntry> entries;
   entries.push_back(entry("a", Mode::Malformed, "b"));
   entries.push_back(entry("b", Mode::Answer));
   const auto set = set_of(std::move(entries));
-  const auto run = run_with_fallback(set, set.primary(), Features{});
+  const auto run = score_features(set, set.primary(), Features{});
   ASSERT_TRUE(run.result.has_value());
   EXPECT_EQ(run.scorer, set.find("b"));
   ASSERT_EQ(run.failures.size(), 1u);
@@ -95,12 +66,12 @@ TEST(RunWithFallback, MalformedResultsOfAnyScorerFailTheRun) {
             "malformed result: the contributions add up to 0.25, not to the score 0.5");
 }
 
-TEST(RunWithFallback, ARunOverItsBudgetFails) {
+TEST(ScoringStep, ARunOverItsBudgetFails) {
   std::vector<ScorerEntry> entries;
   entries.push_back(entry("a", Mode::Slow, "b", 5));
   entries.push_back(entry("b", Mode::Answer));
   const auto set = set_of(std::move(entries));
-  const auto run = run_with_fallback(set, set.primary(), Features{});
+  const auto run = score_features(set, set.primary(), Features{});
   ASSERT_TRUE(run.result.has_value());
   EXPECT_EQ(run.scorer, set.find("b"));
   ASSERT_EQ(run.failures.size(), 1u);
@@ -109,13 +80,13 @@ TEST(RunWithFallback, ARunOverItsBudgetFails) {
   EXPECT_GE(run.failures[0].latency_ms, 5);
 }
 
-TEST(RunWithFallback, FollowsTheChainAndReportsEveryFailure) {
+TEST(ScoringStep, FollowsTheChainAndReportsEveryFailure) {
   std::vector<ScorerEntry> entries;
   entries.push_back(entry("a", Mode::Fail, "b"));
   entries.push_back(entry("b", Mode::Fail, "c"));
   entries.push_back(entry("c", Mode::Answer));
   const auto set = set_of(std::move(entries));
-  const auto run = run_with_fallback(set, set.primary(), Features{});
+  const auto run = score_features(set, set.primary(), Features{});
   ASSERT_TRUE(run.result.has_value());
   EXPECT_EQ(run.scorer, set.find("c"));
   ASSERT_EQ(run.failures.size(), 2u);
@@ -123,60 +94,65 @@ TEST(RunWithFallback, FollowsTheChainAndReportsEveryFailure) {
   EXPECT_EQ(run.failures[1].scorer, "b");
 }
 
-TEST(RunWithFallback, WhenEveryScorerFailsThereIsNoResult) {
+TEST(ScoringStep, WhenEveryScorerFailsThereIsNoResult) {
   std::vector<ScorerEntry> entries;
   entries.push_back(entry("a", Mode::Fail, "b"));
   entries.push_back(entry("b", Mode::Fail));
   const auto set = set_of(std::move(entries));
-  const auto run = run_with_fallback(set, set.primary(), Features{});
+  const auto run = score_features(set, set.primary(), Features{});
   EXPECT_FALSE(run.result.has_value());
   EXPECT_EQ(run.scorer, nullptr);
   EXPECT_FALSE(run.fell_back());
   EXPECT_EQ(run.failure_summary(), "scorer a failed: a is down; scorer b failed: b is down");
 }
 
-TEST(RunWithFallback, AScorerWithoutFallbackJustFails) {
+TEST(ScoringStep, AScorerWithoutFallbackJustFails) {
   std::vector<ScorerEntry> entries;
   entries.push_back(entry("a", Mode::Answer));
   entries.push_back(entry("b", Mode::Fail));
   const auto set = set_of(std::move(entries));
-  const auto run = run_with_fallback(set, *set.find("b"), Features{});
+  const auto run = score_features(set, *set.find("b"), Features{});
   EXPECT_FALSE(run.result.has_value());
   ASSERT_EQ(run.failures.size(), 1u);
 }
 
-TEST(ScorerSet, RefusesFallbackCyclesAndUnknownFallbacks) {
-  {
-    std::vector<ScorerEntry> entries;
-    entries.push_back(entry("a", Mode::Answer, "b"));
-    entries.push_back(entry("b", Mode::Answer, "a"));
-    EXPECT_THROW(set_of(std::move(entries)), std::invalid_argument);
-  }
-  {
-    std::vector<ScorerEntry> entries;
-    entries.push_back(entry("a", Mode::Answer, "zzz"));
-    EXPECT_THROW(set_of(std::move(entries)), std::invalid_argument);
-  }
+TEST(ScoringStep, IgnoringFallbacksAFailedRunStaysFailed) {
+  std::vector<ScorerEntry> entries;
+  entries.push_back(entry("a", Mode::Fail, "b"));
+  entries.push_back(entry("b", Mode::Answer));
+  const auto set = set_of(std::move(entries));
+  const auto run = score_features(set, set.primary(), Features{}, Fallbacks::Ignore);
+  EXPECT_FALSE(run.result.has_value());
+  EXPECT_EQ(run.scorer, nullptr);
+  ASSERT_EQ(run.failures.size(), 1u);
+  EXPECT_EQ(run.failures[0].scorer, "a");
+  EXPECT_EQ(run.failures[0].error, "a is down");
 }
 
-TEST(ScorerSet, RolesComeFromPrimaryAndShadows) {
+TEST(ScoringStep, IgnoringFallbacksAnAnswerIsTheScorersOwn) {
   std::vector<ScorerEntry> entries;
-  entries.push_back(entry("a", Mode::Answer, "c"));
+  entries.push_back(entry("a", Mode::Answer, "b", 0, 0.7));
   entries.push_back(entry("b", Mode::Answer));
-  entries.push_back(entry("c", Mode::Answer));
-  const ScorerSet set(std::move(entries), "a", {"b"});
-  EXPECT_EQ(set.entries()[0].role, "primary");
-  EXPECT_EQ(set.entries()[1].role, "shadow");
-  EXPECT_EQ(set.entries()[2].role, "");
-  ASSERT_EQ(set.shadows().size(), 1u);
-  EXPECT_EQ(set.shadows()[0], set.find("b"));
-  EXPECT_EQ(set.fallback_of(set.primary()), set.find("c"));
-  EXPECT_EQ(set.fallback_of(*set.find("b")), nullptr);
-  EXPECT_EQ(set.entry_of(*set.find("c"))->scorer.get(), set.find("c"));
+  const auto set = set_of(std::move(entries));
+  const auto run = score_features(set, set.primary(), Features{}, Fallbacks::Ignore);
+  ASSERT_TRUE(run.result.has_value());
+  EXPECT_EQ(run.result->score, 0.7);
+  EXPECT_EQ(run.scorer, &set.primary());
+}
+
+TEST(ScoringStep, AScorerThatThrowsFailsTheRunOnly) {
+  std::vector<ScorerEntry> entries;
+  entries.push_back(entry("a", Mode::Throw, "b"));
+  entries.push_back(entry("b", Mode::Answer));
+  const auto set = set_of(std::move(entries));
+  const auto run = score_features(set, set.primary(), Features{});
+  ASSERT_TRUE(run.result.has_value());
+  ASSERT_EQ(run.failures.size(), 1u);
+  EXPECT_EQ(run.failures[0].error, "threw: a broke");
 }
 
 // End to end: a plugin that fails, configured with the heuristic plugin as its fallback.
-TEST(RunWithFallback, ConfiguredPluginFallsBackToTheHeuristic) {
+TEST(ScoringStep, ConfiguredPluginFallsBackToTheHeuristic) {
   testing::TempDir dir;
   const std::string path = dir.write("leadscore.yaml", R"(scoring:
   primary: flaky
@@ -189,18 +165,18 @@ TEST(RunWithFallback, ConfiguredPluginFallsBackToTheHeuristic) {
 )");
   auto config = config::load_app_config(path, {});
   ASSERT_TRUE(config.has_value()) << config::to_text(config.error());
-  auto set = build_scorers(*config);
+  auto set = scoring::build_scorers(*config);
   ASSERT_TRUE(set.has_value()) << config::to_text(set.error());
   Features f;
   f.source = "error";  // the test plugin fails on it
-  auto run = run_with_fallback(*set, set->primary(), f);
+  auto run = score_features(*set, set->primary(), f);
   ASSERT_TRUE(run.result.has_value());
   EXPECT_EQ(run.scorer->name(), "steady");
   ASSERT_EQ(run.failures.size(), 1u);
   EXPECT_EQ(run.failures[0].scorer, "flaky");
   EXPECT_EQ(run.failures[0].error, "scorer broke on purpose");
   f.source = "nan";
-  run = run_with_fallback(*set, set->primary(), f);
+  run = score_features(*set, set->primary(), f);
   ASSERT_EQ(run.failures.size(), 1u);
   EXPECT_EQ(run.failures[0].error,
             "scorer flaky returned a malformed result: score nan is not a finite number in "
@@ -209,4 +185,4 @@ TEST(RunWithFallback, ConfiguredPluginFallsBackToTheHeuristic) {
 }
 
 }  // namespace
-}  // namespace leadscore::scoring
+}  // namespace leadscore::analysis

@@ -1,10 +1,10 @@
 // Recently analyzed leads, so that a repeated analysis needs one database round trip (the
 // guarded write) instead of two. Safe by construction: a cached lead is only ever used as
-// the `seen` version of Session::record_analysis — what is scored — which writes nothing
-// unless the row still has that exact input_revision (every change of a scorer's input moves
-// it). A stale entry costs one Conflict and a fresh read, never a wrong score; an entry whose
-// ai_* fields or updated_at are behind (another analysis was stored since) is still current
-// for scoring, as scores are not inputs.
+// the `seen` version of a primary analysis — what is scored — whose result is stored only
+// while the row still has that exact input_revision (AnalysisStore::Session::record; every
+// change of a scorer's input moves it). A stale entry costs one Conflict and a fresh read, never a
+// wrong score; an entry whose ai_* fields or updated_at are behind (another analysis was stored
+// since) is still current for scoring, as scores are not inputs.
 //
 // Threading: safe from any thread (sharded, one mutex per shard).
 #pragma once
@@ -18,7 +18,7 @@
 
 #include "engine/domain/lead.h"
 
-namespace leadscore::api {
+namespace leadscore::analysis {
 
 class LeadCache {
  public:
@@ -42,4 +42,4 @@ class LeadCache {
   mutable std::array<Shard, kShards> shards_;
 };
 
-}  // namespace leadscore::api
+}  // namespace leadscore::analysis

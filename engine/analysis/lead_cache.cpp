@@ -1,6 +1,6 @@
-#include "api/lead_cache.h"
+#include "engine/analysis/lead_cache.h"
 
-namespace leadscore::api {
+namespace leadscore::analysis {
 
 LeadCache::LeadCache(std::size_t capacity) : per_shard_(capacity / kShards + 1) {}
 
@@ -31,4 +31,4 @@ void LeadCache::erase(std::int64_t id) {
   shard.leads.erase(id);
 }
 
-}  // namespace leadscore::api
+}  // namespace leadscore::analysis

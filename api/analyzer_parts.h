@@ -1,0 +1,19 @@
+// The analysis pipeline's parts as the server runs it: the live scorers (and their health for
+// GET /scorers), the offer cache, the lead cache, the shadow pool and the log.
+//
+// Threading: the parts are safe from any thread, as the caches and pools they use are.
+#pragma once
+
+#include "api/live_scorers.h"
+#include "api/offer_cache.h"
+#include "api/worker_pool.h"
+#include "engine/analysis/analyzer.h"
+
+namespace leadscore::api {
+
+// `offers`, `leads` and `shadows` may be null (no offer, no lead cache, no shadow runs); each
+// that is not must outlive the Analyzer made with the parts.
+analysis::AnalyzerParts analyzer_parts(LiveScorers& scorers, OfferCache* offers,
+                                       analysis::LeadCache* leads, WorkerPool* shadows);
+
+}  // namespace leadscore::api

@@ -1,0 +1,120 @@
+// The analysis pipeline: one analysis of one lead, end to end. The lead (from the lead cache or
+// the store) → its features (profile fields, the active offer) → the scorer (the primary, or
+// one named by the caller) → the scoring step with its fallbacks and the result contract
+// (scoring_step.h) → every failed run recorded, then the result → shadow runs handed off the
+// response path. A concurrent change of the lead's inputs between the read and the write makes
+// it read the lead again and score again.
+//
+// Seams for what comes next:
+// - an experiment: choose_scorer() is where an arm would be chosen per lead (its scorer is then
+//   that lead's primary, and the analysis records the experiment and arm);
+// - a slow-scorer pool or a job runner: analyze() is a blocking call that any thread may make;
+//   a job runner calls it per lead, a pool for slow scorers calls it off the request threads;
+// - the shadow runs go wherever AnalyzerParts::run_off_path sends them.
+//
+// Threading: analyze() is safe from any number of threads at once; it blocks on the store. The
+// Analyzer must outlive the tasks it handed to run_off_path (stop that pool first).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "engine/analysis/analysis_store.h"
+#include "engine/analysis/lead_cache.h"
+#include "engine/analysis/scoring_step.h"
+#include "engine/domain/offer.h"
+
+namespace leadscore::analysis {
+
+// What an Analyzer works with besides the store. Each callable may be called from any thread.
+struct AnalyzerParts {
+  // The scorer set now serving. An analysis finishes on the set it started with, even if a
+  // reload swaps in another meanwhile.
+  std::function<std::shared_ptr<const ScorerSet>()> scorers;
+  // Told of every failed scorer run (GET /scorers shows the last); may be empty.
+  std::function<void(const std::string& scorer, const std::string& error)> scorer_failed;
+  // The active offer that every scorer of an analysis sees; empty or nullptr: none.
+  std::function<std::shared_ptr<const domain::OfferView>()> offer;
+  // Recently analyzed leads; nullptr: every analysis reads its lead from the store.
+  LeadCache* leads = nullptr;
+  // Runs a task off the response path (the shadow runs of a primary analysis); false when it
+  // refused the task, which is then dropped. Empty: no shadow runs.
+  std::function<bool(std::move_only_function<void()>&&)> run_off_path;
+  // Where the pipeline's warnings go (shadow runs skipped or not kept); may be empty.
+  std::function<void(const std::string&)> warn;
+  // Waits before attempt `attempt` (0-based) of one analysis; empty: sleeps retry_pause().
+  std::function<void(int attempt)> pause;
+};
+
+struct AnalysisRequest {
+  std::int64_t lead_id = 0;
+  // The scorer the caller named; nullopt: the primary. Any scorer but the primary runs ad hoc:
+  // recorded in the lead's history, never stored on the lead, no shadow runs.
+  std::optional<std::string> scorer;
+  std::string actor;  // the API key name that asked
+};
+
+struct AnalysisOutcome {
+  // The run that answered, as recorded: role, scorer, version, features, result, latency.
+  domain::Analysis analysis;
+  // The lead once the analysis was recorded (with the result on it, for a primary analysis).
+  domain::Lead lead;
+  // The first failed run when a fallback answered.
+  std::optional<ScorerFailure> fallback_from;
+};
+
+struct AnalysisFailure {
+  domain::Error error;
+  // Set when nothing is wrong but the moment: the caller may try again after this long.
+  std::optional<int> retry_after_seconds;
+};
+
+// The scorer an analysis runs, and whether its result decides the lead.
+struct ScorerChoice {
+  const Scorer* scorer = nullptr;
+  bool primary = true;  // stored on the lead and followed by the shadows; else an ad-hoc run
+};
+
+// The primary, or the scorer `request` names (Validation "unknown scorer NAME" when `set` has
+// none of that name). Naming the primary is a primary analysis.
+std::expected<ScorerChoice, domain::Error> choose_scorer(const ScorerSet& set,
+                                                         const AnalysisRequest& request);
+
+// The pause before attempt `attempt` (0-based) of an analysis: none before the first two, then
+// 1, 2, 4 .. 64 ms, of which a random half to all, so that the attempts of several analyses
+// spread out instead of meeting the next change together.
+std::chrono::microseconds retry_pause(int attempt, std::minstd_rand& random);
+
+class Analyzer {
+ public:
+  // An analysis is stored only on the lead as it scored it: when another request changes the
+  // lead's inputs (stage, fields, activity) between the read and the write, the analysis reads
+  // the lead again and scores it again, up to this many times in all (0.3 to 0.6 s of the lead
+  // changing without a break). Other analyses of the lead never count: storing a score changes
+  // no input.
+  static constexpr int kAttempts = 16;
+
+  // `store` must outlive the Analyzer.
+  Analyzer(AnalysisStore& store, AnalyzerParts parts);
+
+  // Analyzes the lead: the outcome, or why not — the errors of the store (NotFound,
+  // Unavailable, ...), Validation (unknown scorer), LeadFinal (the lead is transferred or lost;
+  // it leaves the lead cache), ScorerUnavailable (every scorer of the chain failed), or
+  // Unavailable with retry_after_seconds when the lead kept changing for kAttempts attempts.
+  std::expected<AnalysisOutcome, AnalysisFailure> analyze(const AnalysisRequest& request) const;
+
+ private:
+  void run_shadows(std::shared_ptr<const ScorerSet> scorers, const domain::Analysis& primary) const;
+  void warn(const std::string& message) const;
+
+  AnalysisStore& store_;
+  AnalyzerParts parts_;
+};
+
+}  // namespace leadscore::analysis

@@ -1,0 +1,61 @@
+// The scoring step that every analysis shares, live or offline: a lead's features → a scorer
+// (then its fallback, then the fallback's, ... when asked to follow them) → a result held to the
+// result contract (domain::check) and to the scorer's budget_ms. No store, no I/O of its own:
+// the Analyzer records what it returns; `leadscore score` and `leadscore compare` write it out.
+//
+// A run fails when the scorer returns an error, throws, returns a result that breaks the
+// contract, or takes longer than its budget_ms (its result is then discarded). The caller keeps
+// the result with the scorer that produced it and, when a fallback answered,
+// `fallback_from: {scorer, error}` of the first failure.
+//
+// Threading: safe from any thread (scorers are). Allocates nothing of its own when the scorer
+// asked answers: the offline commands call it once per row.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/scoring/registry.h"
+
+namespace leadscore::analysis {
+
+using domain::Features;
+using domain::ScoreResult;
+using scoring::Scorer;
+using scoring::ScorerSet;
+
+// Whether a failed run is answered by the scorer's fallback. Analyses follow the chain; a shadow
+// run and an offline comparison judge the scorer itself, so its failure stays a failure.
+enum class Fallbacks { Follow, Ignore };
+
+// One failed run in a chain.
+struct ScorerFailure {
+  std::string scorer;   // its name
+  std::string version;  // its version
+  std::string error;    // why the run failed
+  double latency_ms = 0;
+};
+
+struct ScoringRun {
+  // The answer; nullopt when every scorer run failed.
+  std::optional<ScoreResult> result;
+  // The scorer that produced `result`; nullptr when every one failed.
+  const Scorer* scorer = nullptr;
+  // The runs that failed, in order: the scorer asked first, then its fallbacks. Empty when the
+  // scorer asked answered itself; when a fallback answered, failures.front() is the
+  // `fallback_from` of the result.
+  std::vector<ScorerFailure> failures;
+  double latency_ms = 0;  // of the run that produced `result` (0 when none did)
+
+  bool fell_back() const { return result && !failures.empty(); }
+  // "scorer a failed: ...; scorer b failed: ...", for a 503 when every scorer failed.
+  std::string failure_summary() const;
+};
+
+// Runs `scorer` (one of `set`) on the features and, with Fallbacks::Follow, its fallbacks until
+// one answers or the chain ends. Never throws (short of std::bad_alloc).
+ScoringRun score_features(const ScorerSet& set, const Scorer& scorer, const Features& features,
+                          Fallbacks fallbacks = Fallbacks::Follow);
+
+}  // namespace leadscore::analysis

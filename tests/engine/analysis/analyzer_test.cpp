@@ -1,0 +1,466 @@
+// The analysis pipeline against a store in memory: the store is the pipeline's own interface
+// (analysis_store.h), so these tests say what the pipeline asks of any store, in what order.
+// PostgreSQL behind it is covered by the store's and the API's tests.
+#include "engine/analysis/analyzer.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "tests/engine/analysis/fake_scorer.h"
+
+namespace leadscore::analysis {
+namespace {
+
+using domain::ErrorCode;
+using domain::Lead;
+using domain::LeadStage;
+using testing::FakeScorer;
+using Mode = FakeScorer::Mode;
+
+// Leads and analysis rows in memory, with a log of every call in order. `changes_before_write`
+// makes the next record(OnLead) calls find the lead changed by someone else meanwhile (its
+// input revision moved), as a concurrent edit would.
+class MemoryStore final : public AnalysisStore {
+ public:
+  class MemorySession;
+
+  std::unique_ptr<Session> session() override;
+
+  void add(Lead lead) {
+    lead.input_revision = 1;
+    leads[lead.id] = std::move(lead);
+  }
+  // The rows of the analyses appended or recorded, in order (shadow runs may come from
+  // another thread).
+  std::vector<domain::Analysis> rows() const {
+    std::lock_guard lock(mutex);
+    return rows_;
+  }
+
+  mutable std::mutex mutex;
+  std::map<std::int64_t, Lead> leads;
+  std::vector<std::string> calls;  // "get 1", "append a", "record b on_lead", "record b history"
+  int changes_before_write = 0;
+  std::optional<domain::Error> refuse_records;  // every record fails so
+
+ private:
+  friend class MemorySession;
+  std::vector<domain::Analysis> rows_;
+};
+
+class MemoryStore::MemorySession final : public AnalysisStore::Session {
+ public:
+  explicit MemorySession(MemoryStore& store) : store_(store) {}
+
+  Result<Lead> get_lead(std::int64_t id) override {
+    std::lock_guard lock(store_.mutex);
+    store_.calls.push_back("get " + std::to_string(id));
+    auto it = store_.leads.find(id);
+    if (it == store_.leads.end())
+      return std::unexpected(domain::Error::not_found("lead " + std::to_string(id) + " not found"));
+    return it->second;
+  }
+
+  Result<void> append(const domain::Analysis& analysis) override {
+    std::lock_guard lock(store_.mutex);
+    store_.calls.push_back("append " + analysis.scorer);
+    store_.rows_.push_back(analysis);
+    return {};
+  }
+
+  Result<Lead> record(const Lead& seen, const domain::Analysis& analysis,
+                      Storage storage) override {
+    std::lock_guard lock(store_.mutex);
+    const bool on_lead = storage == Storage::OnLead;
+    store_.calls.push_back("record " + analysis.scorer + (on_lead ? " on_lead" : " history"));
+    if (store_.refuse_records) return std::unexpected(*store_.refuse_records);
+    auto it = store_.leads.find(seen.id);
+    if (it == store_.leads.end()) return std::unexpected(domain::Error::not_found("no lead"));
+    Lead& lead = it->second;
+    if (on_lead) {
+      if (domain::is_final(lead.stage))
+        return std::unexpected(domain::Error{ErrorCode::LeadFinal, "lead is final", {}, {}});
+      if (store_.changes_before_write > 0) {
+        --store_.changes_before_write;
+        ++lead.input_revision;
+      }
+      if (lead.input_revision != seen.input_revision)
+        return std::unexpected(domain::Error{ErrorCode::Conflict, "lead changed", {}, {}});
+      lead.ai_score = analysis.result->score;
+      lead.ai_scorer = analysis.scorer;
+      lead.ai_analyzed_at = "2026-12-03T10:00:00Z";
+    }
+    store_.rows_.push_back(analysis);
+    return lead;
+  }
+
+ private:
+  MemoryStore& store_;
+};
+
+std::unique_ptr<AnalysisStore::Session> MemoryStore::session() {
+  return std::make_unique<MemorySession>(*this);
+}
+
+Lead lead_in(LeadStage stage, std::int64_t id = 1) {
+  Lead lead;
+  lead.id = id;
+  lead.source = "partner";
+  lead.stage = stage;
+  lead.activity_count = 3;
+  return lead;
+}
+
+// An Analyzer over a MemoryStore, with the parts observable: failed runs, warnings, pauses, and
+// the shadow tasks handed off (run only when the test says so).
+class AnalyzerTest : public ::testing::Test {
+ protected:
+  // Scorers: `primary` and the others, each with its mode and fallback.
+  void use_scorers(std::vector<scoring::ScorerEntry> entries, std::string primary = "primary",
+                   std::vector<std::string> shadows = {}) {
+    scorers_ = std::make_shared<const ScorerSet>(std::move(entries), std::move(primary),
+                                                 std::move(shadows));
+  }
+
+  Analyzer& analyzer() {
+    if (!analyzer_) {
+      AnalyzerParts parts;
+      parts.scorers = [this] { return scorers_; };
+      parts.scorer_failed = [this](const std::string& scorer, const std::string& error) {
+        failed_runs.push_back(scorer + ": " + error);
+      };
+      parts.offer = [this] { return offer; };
+      parts.leads = &cache;
+      parts.run_off_path = [this](std::move_only_function<void()>&& task) {
+        if (!pool_accepts) return false;
+        off_path.push_back(std::move(task));
+        return true;
+      };
+      parts.warn = [this](const std::string& message) { warnings.push_back(message); };
+      parts.pause = [this](int attempt) { pauses.push_back(attempt); };
+      analyzer_.emplace(store, std::move(parts));
+    }
+    return *analyzer_;
+  }
+
+  std::expected<AnalysisOutcome, AnalysisFailure> analyze(
+      std::optional<std::string> scorer = std::nullopt) {
+    return analyzer().analyze({1, std::move(scorer), "manager"});
+  }
+
+  void run_off_path_tasks() {
+    for (auto& task : off_path) task();
+    off_path.clear();
+  }
+
+  MemoryStore store;
+  LeadCache cache;
+  std::shared_ptr<const domain::OfferView> offer;
+  bool pool_accepts = true;
+  std::vector<std::move_only_function<void()>> off_path;
+  std::vector<std::string> failed_runs, warnings;
+  std::vector<int> pauses;
+
+ private:
+  std::shared_ptr<const ScorerSet> scorers_;
+  std::optional<Analyzer> analyzer_;
+};
+
+std::vector<scoring::ScorerEntry> one_scorer(double score = 0.7) {
+  std::vector<scoring::ScorerEntry> entries;
+  entries.push_back(testing::fake_entry("primary", Mode::Answer, "", 0, score));
+  return entries;
+}
+
+TEST_F(AnalyzerTest, APrimaryAnalysisIsStoredOnTheLeadAndTheLeadIsCached) {
+  use_scorers(one_scorer(0.7));
+  store.add(lead_in(LeadStage::Contacted));
+  auto outcome = analyze();
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().error.message;
+  EXPECT_EQ(outcome->analysis.role, "primary");
+  EXPECT_EQ(outcome->analysis.actor, "manager");
+  EXPECT_EQ(outcome->analysis.scorer, "primary");
+  EXPECT_EQ(outcome->analysis.scorer_version, "1");
+  ASSERT_TRUE(outcome->analysis.result.has_value());
+  EXPECT_EQ(outcome->analysis.result->score, 0.7);
+  EXPECT_EQ(outcome->lead.ai_score, 0.7);
+  EXPECT_FALSE(outcome->fallback_from.has_value());
+  EXPECT_EQ(store.calls, (std::vector<std::string>{"get 1", "record primary on_lead"}));
+  ASSERT_TRUE(cache.find(1).has_value());
+  EXPECT_EQ(cache.find(1)->ai_score, 0.7);
+}
+
+TEST_F(AnalyzerTest, AScorerSeesTheLeadsFeaturesAndTheActiveOffer) {
+  use_scorers(one_scorer());
+  Lead lead = lead_in(LeadStage::Qualified);
+  lead.business_domain = "fintech";
+  lead.profile.company = "Acme";
+  store.add(lead);
+  offer = std::make_shared<const domain::OfferView>();
+  auto outcome = analyze();
+  ASSERT_TRUE(outcome.has_value());
+  const domain::Features& f = outcome->analysis.features;
+  EXPECT_EQ(f.source, "partner");
+  EXPECT_EQ(f.stage, LeadStage::Qualified);
+  EXPECT_EQ(f.activity_count, 3);
+  EXPECT_EQ(f.business_domain, "fintech");
+  EXPECT_EQ(f.profile.company, "Acme");
+  EXPECT_EQ(f.offer, offer);
+}
+
+TEST_F(AnalyzerTest, ACachedLeadNeedsNoRead) {
+  use_scorers(one_scorer());
+  store.add(lead_in(LeadStage::New));
+  cache.put(store.leads[1]);
+  ASSERT_TRUE(analyze().has_value());
+  EXPECT_EQ(store.calls, (std::vector<std::string>{"record primary on_lead"}));
+}
+
+TEST_F(AnalyzerTest, AConcurrentChangeMakesItReadAndScoreAgainUntilItIsStored) {
+  use_scorers(one_scorer());
+  store.add(lead_in(LeadStage::New));
+  store.changes_before_write = 3;
+  auto outcome = analyze();
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().error.message;
+  EXPECT_EQ(outcome->lead.input_revision, 4);
+  EXPECT_EQ(store.calls,
+            (std::vector<std::string>{"get 1", "record primary on_lead", "get 1",
+                                      "record primary on_lead", "get 1", "record primary on_lead",
+                                      "get 1", "record primary on_lead"}));
+  EXPECT_EQ(pauses, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(store.rows().size(), 1u);  // only the analysis stored on the lead
+}
+
+TEST_F(AnalyzerTest, AStaleCachedLeadCostsOneConflictAndAFreshRead) {
+  use_scorers(one_scorer());
+  store.add(lead_in(LeadStage::New));
+  Lead stale = store.leads[1];
+  stale.input_revision = 0;  // read before the last change
+  cache.put(stale);
+  ASSERT_TRUE(analyze().has_value());
+  EXPECT_EQ(store.calls, (std::vector<std::string>{"record primary on_lead", "get 1",
+                                                   "record primary on_lead"}));
+  EXPECT_EQ(cache.find(1)->input_revision, 1);
+}
+
+TEST_F(AnalyzerTest, ALeadThatKeepsChangingIsUnavailableForNowAfterEveryAttempt) {
+  use_scorers(one_scorer());
+  store.add(lead_in(LeadStage::New));
+  store.changes_before_write = 1000;
+  auto outcome = analyze();
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_EQ(outcome.error().error.code, ErrorCode::Unavailable);
+  EXPECT_EQ(outcome.error().retry_after_seconds, 1);
+  EXPECT_EQ(outcome.error().error.message,
+            "lead 1 kept changing while it was analyzed (16 attempts); try again in a moment");
+  EXPECT_EQ(pauses.size(), static_cast<std::size_t>(Analyzer::kAttempts));
+  EXPECT_TRUE(store.rows().empty());
+}
+
+TEST_F(AnalyzerTest, EveryFailedFallbackRunIsRecordedBeforeTheAnswer) {
+  std::vector<scoring::ScorerEntry> entries;
+  entries.push_back(testing::fake_entry("primary", Mode::Fail, "second"));
+  entries.push_back(testing::fake_entry("second", Mode::Malformed, "third"));
+  entries.push_back(testing::fake_entry("third", Mode::Answer, "", 0, 0.25));
+  use_scorers(std::move(entries));
+  store.add(lead_in(LeadStage::New));
+  auto outcome = analyze();
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().error.message;
+  EXPECT_EQ(outcome->analysis.scorer, "third");
+  ASSERT_TRUE(outcome->fallback_from.has_value());
+  EXPECT_EQ(outcome->fallback_from->scorer, "primary");
+  EXPECT_EQ(outcome->fallback_from->error, "primary is down");
+  EXPECT_EQ(store.calls, (std::vector<std::string>{"get 1", "append primary", "append second",
+                                                   "record third on_lead"}));
+  const auto rows = store.rows();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].error, "primary is down");
+  EXPECT_FALSE(rows[0].result.has_value());
+  EXPECT_EQ(rows[0].role, "primary");
+  EXPECT_EQ(rows[1].error,
+            "malformed result: the contributions add up to 0.25, not to the score 0.5");
+  EXPECT_EQ(rows[2].scorer, "third");
+  EXPECT_EQ(failed_runs, (std::vector<std::string>{
+                             "primary: primary is down",
+                             "second: malformed result: the contributions add up to 0.25, not "
+                             "to the score 0.5"}));
+}
+
+TEST_F(AnalyzerTest, WhenEveryScorerFailsTheRunsAreKeptAndNoScorerIsAvailable) {
+  std::vector<scoring::ScorerEntry> entries;
+  entries.push_back(testing::fake_entry("primary", Mode::Fail, "second"));
+  entries.push_back(testing::fake_entry("second", Mode::Fail));
+  use_scorers(std::move(entries));
+  store.add(lead_in(LeadStage::New));
+  auto outcome = analyze();
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_EQ(outcome.error().error.code, ErrorCode::ScorerUnavailable);
+  EXPECT_EQ(outcome.error().error.message,
+            "scorer primary failed: primary is down; scorer second failed: second is down");
+  EXPECT_FALSE(outcome.error().retry_after_seconds.has_value());
+  EXPECT_EQ(store.rows().size(), 2u);
+  EXPECT_FALSE(store.leads[1].ai_score.has_value());
+  EXPECT_FALSE(cache.find(1).has_value());
+}
+
+TEST_F(AnalyzerTest, AFinalLeadIsRefusedAndLeavesTheCache) {
+  use_scorers(one_scorer());
+  store.add(lead_in(LeadStage::Lost));
+  cache.put(store.leads[1]);
+  auto outcome = analyze();
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_EQ(outcome.error().error.code, ErrorCode::LeadFinal);
+  EXPECT_EQ(outcome.error().error.message, "lead 1 is lost and cannot be analyzed");
+  EXPECT_FALSE(cache.find(1).has_value());
+  EXPECT_TRUE(store.rows().empty());
+}
+
+TEST_F(AnalyzerTest, ALeadThatBecameFinalSinceItWasCachedLeavesTheCache) {
+  use_scorers(one_scorer());
+  store.add(lead_in(LeadStage::Qualified));
+  cache.put(store.leads[1]);
+  store.leads[1].stage = LeadStage::Transferred;
+  auto outcome = analyze();
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_EQ(outcome.error().error.code, ErrorCode::LeadFinal);
+  EXPECT_FALSE(cache.find(1).has_value());
+}
+
+TEST_F(AnalyzerTest, AStoreFailureIsAnsweredAndTheLeadLeavesTheCache) {
+  use_scorers(one_scorer());
+  store.add(lead_in(LeadStage::New));
+  cache.put(store.leads[1]);
+  store.refuse_records = domain::Error{ErrorCode::Unavailable, "no connection", {}, {}};
+  auto outcome = analyze();
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_EQ(outcome.error().error.code, ErrorCode::Unavailable);
+  EXPECT_FALSE(outcome.error().retry_after_seconds.has_value());
+  EXPECT_FALSE(cache.find(1).has_value());
+}
+
+TEST_F(AnalyzerTest, AMissingLeadIsNotFound) {
+  use_scorers(one_scorer());
+  auto outcome = analyze();
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_EQ(outcome.error().error.code, ErrorCode::NotFound);
+}
+
+std::vector<scoring::ScorerEntry> primary_other_and_shadow() {
+  std::vector<scoring::ScorerEntry> entries;
+  entries.push_back(testing::fake_entry("primary", Mode::Answer, "", 0, 0.7));
+  entries.push_back(testing::fake_entry("other", Mode::Answer, "", 0, 0.2));
+  entries.push_back(testing::fake_entry("shadow", Mode::Answer, "", 0, 0.4));
+  return entries;
+}
+
+TEST_F(AnalyzerTest, ANamedScorerRunsAdHocRecordedButNotStoredOnTheLead) {
+  use_scorers(primary_other_and_shadow(), "primary", {"shadow"});
+  store.add(lead_in(LeadStage::New));
+  cache.put(store.leads[1]);
+  auto outcome = analyze("other");
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().error.message;
+  EXPECT_EQ(outcome->analysis.role, "adhoc");
+  EXPECT_EQ(outcome->analysis.scorer, "other");
+  // Read from the store (the cache serves primary runs only), appended to the history only.
+  EXPECT_EQ(store.calls, (std::vector<std::string>{"get 1", "record other history"}));
+  EXPECT_FALSE(store.leads[1].ai_score.has_value());
+  EXPECT_FALSE(cache.find(1)->ai_score.has_value());
+  EXPECT_TRUE(off_path.empty());  // no shadow runs for an ad-hoc run
+}
+
+TEST_F(AnalyzerTest, NamingThePrimaryIsAPrimaryAnalysis) {
+  use_scorers(primary_other_and_shadow(), "primary", {"shadow"});
+  store.add(lead_in(LeadStage::New));
+  auto outcome = analyze("primary");
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_EQ(outcome->analysis.role, "primary");
+  EXPECT_EQ(store.leads[1].ai_score, 0.7);
+  EXPECT_EQ(off_path.size(), 1u);
+}
+
+TEST_F(AnalyzerTest, AnUnknownScorerIsRefusedBeforeAnythingIsRead) {
+  use_scorers(one_scorer());
+  store.add(lead_in(LeadStage::New));
+  auto outcome = analyze("nobody");
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_EQ(outcome.error().error.code, ErrorCode::Validation);
+  EXPECT_EQ(outcome.error().error.field, "scorer");
+  EXPECT_EQ(outcome.error().error.message, "unknown scorer nobody");
+  EXPECT_TRUE(store.calls.empty());
+}
+
+TEST_F(AnalyzerTest, ShadowsRunOffThePathAfterThePrimaryIsStored) {
+  use_scorers(primary_other_and_shadow(), "primary", {"shadow"});
+  store.add(lead_in(LeadStage::New));
+  auto outcome = analyze();
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_EQ(off_path.size(), 1u);
+  EXPECT_EQ(store.rows().size(), 1u);  // the answer did not wait for the shadow
+  run_off_path_tasks();
+  const auto rows = store.rows();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].role, "shadow");
+  EXPECT_EQ(rows[1].scorer, "shadow");
+  EXPECT_EQ(rows[1].result->score, 0.4);
+  EXPECT_EQ(rows[1].features.source, rows[0].features.source);
+  EXPECT_EQ(store.leads[1].ai_score, 0.7);  // a shadow never decides
+}
+
+TEST_F(AnalyzerTest, AFailedShadowRunIsKeptAsFailedWithoutFallback) {
+  std::vector<scoring::ScorerEntry> entries;
+  entries.push_back(testing::fake_entry("primary", Mode::Answer));
+  entries.push_back(testing::fake_entry("shadow", Mode::Fail, "primary"));
+  use_scorers(std::move(entries), "primary", {"shadow"});
+  store.add(lead_in(LeadStage::New));
+  ASSERT_TRUE(analyze().has_value());
+  run_off_path_tasks();
+  const auto rows = store.rows();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].scorer, "shadow");
+  EXPECT_EQ(rows[1].error, "shadow is down");
+  EXPECT_FALSE(rows[1].result.has_value());
+  EXPECT_EQ(failed_runs, (std::vector<std::string>{"shadow: shadow is down"}));
+}
+
+TEST_F(AnalyzerTest, ShadowsAreSkippedWhenThePoolRefusesThem) {
+  use_scorers(primary_other_and_shadow(), "primary", {"shadow"});
+  store.add(lead_in(LeadStage::New));
+  pool_accepts = false;
+  auto outcome = analyze();
+  ASSERT_TRUE(outcome.has_value());  // the answer does not depend on its shadows
+  EXPECT_TRUE(off_path.empty());
+  EXPECT_EQ(warnings,
+            (std::vector<std::string>{"shadow runs of lead 1 skipped: the shadow queue is full"}));
+  EXPECT_EQ(store.rows().size(), 1u);
+}
+
+TEST_F(AnalyzerTest, AnAnalysisFinishesOnTheScorerSetItStartedWith) {
+  use_scorers(primary_other_and_shadow(), "primary", {"shadow"});
+  store.add(lead_in(LeadStage::New));
+  ASSERT_TRUE(analyze().has_value());
+  use_scorers(one_scorer());  // a reload, before the shadow task runs
+  run_off_path_tasks();
+  EXPECT_EQ(store.rows().back().scorer, "shadow");
+}
+
+TEST(RetryPause, NoneBeforeTheFirstTwoAttemptsThenARandomHalfToAllOfADoublingPause) {
+  std::minstd_rand random(42);
+  EXPECT_EQ(retry_pause(0, random).count(), 0);
+  EXPECT_EQ(retry_pause(1, random).count(), 0);
+  for (int attempt = 2; attempt < Analyzer::kAttempts; ++attempt) {
+    const int full_us = 1000 << std::min(attempt - 2, 6);
+    for (int draw = 0; draw < 50; ++draw) {
+      const auto pause = retry_pause(attempt, random).count();
+      EXPECT_GE(pause, full_us / 2) << attempt;
+      EXPECT_LE(pause, full_us) << attempt;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace leadscore::analysis
