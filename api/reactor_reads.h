@@ -36,7 +36,7 @@ class ReactorReads {
  public:
   using Clock = std::chrono::steady_clock;
   static constexpr std::chrono::milliseconds kReadDeadline{100};
-  static constexpr std::chrono::milliseconds kSlowRead{20};
+  static constexpr std::chrono::milliseconds kSlowRead{50};
   static constexpr std::chrono::milliseconds kPause{1000};
 
   // One connection to `url` for each of `reactors` reactor threads. Without them (the database

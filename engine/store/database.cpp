@@ -121,7 +121,7 @@ Result<Session> Database::session(std::chrono::milliseconds wait) {
 std::optional<Session> Database::try_session() {
   PgConnection* connection = impl_->pool.try_acquire();
   if (connection == nullptr) return std::nullopt;
-  if (!connection->ready()) {
+  if (!connection->idle()) {
     impl_->pool.release(connection);
     return std::nullopt;
   }

@@ -216,19 +216,19 @@ void PgConnection::cancel() {
   PQcancel(cancel_, error, sizeof error);  // best effort: a statement may have just ended
 }
 
-bool PgConnection::ready() const {
-  if (missed_deadline_ || PQstatus(conn_) != CONNECTION_OK ||
-      PQtransactionStatus(conn_) != PQTRANS_IDLE)
-    return false;
-  // Nothing arrives on an idle connection here (no LISTEN) unless the server is closing it
-  // (restart, terminated backend): then it sends an error and, a moment later, EOF. Any
-  // input at all means reconnect now, rather than race the EOF and fail the next query.
-  pollfd fd{PQsocket(conn_), POLLIN, 0};
-  return poll(&fd, 1, 0) <= 0;
+bool PgConnection::idle() const {
+  return !missed_deadline_ && PQstatus(conn_) == CONNECTION_OK &&
+         PQtransactionStatus(conn_) == PQTRANS_IDLE;
 }
 
 bool PgConnection::ensure_ok() {
-  if (ready()) return true;
+  if (idle()) {
+    // Nothing arrives on an idle connection here (no LISTEN) unless the server is closing it
+    // (restart, terminated backend): then it sends an error and, a moment later, EOF. Any
+    // input at all means reconnect now, rather than race the EOF and fail the next query.
+    pollfd fd{PQsocket(conn_), POLLIN, 0};
+    if (poll(&fd, 1, 0) <= 0) return true;
+  }
   // A statement abandoned at its deadline may still be running: the reset closes its socket.
   missed_deadline_ = false;
   PQreset(conn_);

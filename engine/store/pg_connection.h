@@ -126,9 +126,10 @@ class PgConnection {
   // it sat idle (a cheap non-blocking read) and reconnects a broken one. False if it is still
   // broken; error_message() says why.
   bool ensure_ok();
-  // Whether the connection is usable now without a reconnect: what ensure_ok() checks, without
-  // the repair.
-  bool ready() const;
+  // Connected, with no statement in flight nor abandoned, as far as libpq knows without a
+  // system call: a connection the server has just closed still looks idle (its next statement
+  // fails as Unavailable).
+  bool idle() const;
   // Leaves the connection clean for its next user: rolls back a transaction left open.
   void prepare_for_reuse();
 

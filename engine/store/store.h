@@ -118,9 +118,10 @@ class Database {
   // Leases a connection, waiting up to `wait` for one to be free; Unavailable on timeout
   // or when the database cannot be reached. A broken connection is reconnected on lease.
   Result<Session> session(std::chrono::milliseconds wait = std::chrono::seconds(5));
-  // Leases a connection that is free and ready now (connected, idle, nothing unread), without
-  // waiting and without reconnecting; nullopt otherwise. One that is not ready is left for
-  // session(), which reconnects it.
+  // Leases a connection that is free and idle now (connected, no statement in flight nor
+  // abandoned at its deadline), without waiting, reconnecting or any system call; nullopt
+  // otherwise. One that is not idle is left for session(), which reconnects it. A connection
+  // the server has just closed may still be leased: its first statement fails as Unavailable.
   std::optional<Session> try_session();
 
   // Applies the numbered migrations (migrations/NNN_*.sql) not yet applied, in order, each

@@ -1,7 +1,7 @@
 // The Database's fixed pool: leases wait for a free connection up to a timeout, and a
 // connection the server dropped is reconnected when next leased; a lease that must not wait
-// (try_session) takes only a free, ready connection; a statement past its deadline fails at
-// once and leaves its connection to be reconnected.
+// (try_session) takes only a free, idle connection and never reconnects one; a statement past its
+// deadline fails at once and leaves its connection to be reconnected.
 #include "engine/store/connection_pool.h"
 
 #include <netinet/in.h>
@@ -172,7 +172,7 @@ TEST_F(Store, TryLeaseNeverWaitsForABusyConnection) {
   EXPECT_TRUE(free->ping());
 }
 
-TEST_F(Store, TryLeaseLeavesADroppedConnectionForSessionToReconnect) {
+TEST_F(Store, TryLeaseNeverReconnectsADroppedConnection) {
   auto db = Database::connect(url_, 1);
   ASSERT_TRUE(db);
   const domain::Lead lead = create();
@@ -180,7 +180,12 @@ TEST_F(Store, TryLeaseLeavesADroppedConnectionForSessionToReconnect) {
   ASSERT_TRUE((*db)->try_session());
   terminate_other_backends(url_);
 
-  EXPECT_FALSE((*db)->try_session()) << "a dropped connection is not ready";
+  if (auto dropped = (*db)->try_session()) {
+    auto read = dropped->get_lead(lead.id);
+    ASSERT_FALSE(read);
+    EXPECT_EQ(read.error().code, ErrorCode::Unavailable) << read.error().message;
+  }
+  EXPECT_FALSE((*db)->try_session()) << "a connection known to be lost is not leased";
   {
     auto reconnected = (*db)->session();
     ASSERT_TRUE(reconnected) << reconnected.error().message;
