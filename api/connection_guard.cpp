@@ -17,10 +17,14 @@ namespace {
 
 using namespace Pistache;
 
-constexpr const char* kConnectionKey = "leadscore.connection";
+// Pistache takes the key as a std::string by value on every lookup (three per request): short
+// enough for the string's inline buffer, so a lookup allocates nothing.
+constexpr const char* kConnectionKey = "ls.connection";
 // After a refusal the rest of what the client sends is read and dropped, so that the answer
 // is not lost to a reset; past this much the connection is closed outright.
 constexpr std::size_t kDiscardLimit = 1 << 20;
+// The most of a reactor's input buffer kept between packets.
+constexpr std::size_t kKeptInputBytes = 64 << 10;
 
 // Pistache gives a handler its transport through a private member that only the transport
 // sets. The parser below must write through this reactor's transport too; an explicit
@@ -170,12 +174,16 @@ void GuardedHandler::onInput(const char* buffer, size_t len,
     if (connection->discarded > kDiscardLimit) ::shutdown(peer->fd(), SHUT_RD);
     return;
   }
-  std::string passed;
+  // What the screen passes on, in a buffer the reactor thread reuses (it keeps its capacity).
+  thread_local std::string passed;
+  passed.clear();
   const auto verdict = connection->screen.feed(std::string_view(buffer, len), passed);
   if (verdict.refused()) return refuse(peer, verdict);
   connection->touch();
   if (!passed.empty())
     static_cast<Tcp::Handler&>(*parser_).onInput(passed.data(), passed.size(), peer);
+  // A large body's buffer is given back rather than kept for good.
+  if (passed.capacity() > kKeptInputBytes) std::string().swap(passed);
 }
 
 void GuardedHandler::refuse(const std::shared_ptr<Tcp::Peer>& peer, const ScreenVerdict& verdict) {

@@ -186,10 +186,17 @@ std::string next_request_id() {
     return value;
   }();
   static std::atomic<std::uint64_t> counter{0};
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%08x-%08llx", prefix,
-                static_cast<unsigned long long>(counter.fetch_add(1) + 1));
-  return buffer;
+  // "%08x-%08llx", written by hand: it is made for nearly every request.
+  static constexpr char kDigits[] = "0123456789abcdef";
+  const std::uint64_t count = counter.fetch_add(1) + 1;
+  int count_digits = 8;
+  while (count_digits < 16 && (count >> (4 * count_digits)) != 0) ++count_digits;
+  std::string id(9 + static_cast<std::size_t>(count_digits), '-');
+  for (int i = 0; i < 8; ++i)
+    id[static_cast<std::size_t>(i)] = kDigits[(prefix >> (28 - 4 * i)) & 0xf];
+  for (int i = 0; i < count_digits; ++i)
+    id[9 + static_cast<std::size_t>(i)] = kDigits[(count >> (4 * (count_digits - 1 - i))) & 0xf];
+  return id;
 }
 
 }  // namespace leadscore::api

@@ -66,11 +66,13 @@ Reply page_reply(const store::Page<T>& page) {
              page.next_after_id ? json(std::to_string(*page.next_after_id)) : json(nullptr)}});
 }
 
-// A route on /<things>/{id}: the reply of `act(session, id)`, on a leased session.
+// A route on /<things>/{id}: the reply of `act(session, id)`, on a leased session (the
+// reactor's own when it runs as a ReactorRead there).
 template <typename Act>
 Reply with_path_id(const Services& s, const ApiRequest& r, Act&& act) {
   auto id = parse_id(r.param("id"), "id");
   if (!id) return fail(id.error(), r);
+  if (s.leased) return act(*s.leased, *id);
   auto session = s.db->session();
   if (!session) return fail(session.error(), r);
   return act(*session, *id);

@@ -1,6 +1,11 @@
 #include "api/json_mapping.h"
 
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
 #include <limits>
+#include <vector>
 
 #include "api/exchange.h"
 
@@ -84,6 +89,109 @@ json to_json(const domain::Lead& lead) {
   out["created_at"] = lead.created_at;
   out["updated_at"] = lead.updated_at;
   return out;
+}
+
+namespace {
+
+// Members of one JSON object, each value already JSON text, written in nlohmann's order (a
+// json object is a std::map: keys in byte order).
+class ObjectText {
+ public:
+  void text(std::string_view key, std::string_view value) {
+    std::string& out = add(key);
+    // Printable ASCII without quote or backslash is written as it is; the rest as nlohmann
+    // writes it (escapes, and invalid UTF-8 replaced as json_reply asks).
+    if (std::all_of(value.begin(), value.end(),
+                    [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; })) {
+      out += '"';
+      out += value;
+      out += '"';
+    } else {
+      out += json(value).dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+  }
+  void text(std::string_view key, const std::optional<std::string>& value) {
+    if (value)
+      text(key, std::string_view(*value));
+    else
+      null(key);
+  }
+  void integer(std::string_view key, std::int64_t value) {
+    char buffer[24];
+    auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+    add(key).append(buffer, end);
+  }
+  void real(std::string_view key, std::optional<double> value) {
+    if (!value || !std::isfinite(*value)) return null(key);
+    std::array<char, 64> buffer{};
+    char* end = nlohmann::detail::to_chars(buffer.data(), buffer.data() + buffer.size(), *value);
+    add(key).append(buffer.data(), end);
+  }
+  void null(std::string_view key) { add(key) += "null"; }
+  void object(std::string_view key, const ObjectText& value) { add(key) += value.str(); }
+
+  std::string str() const {
+    std::vector<const Member*> order;
+    order.reserve(members_.size());
+    std::size_t size = 2;
+    for (const Member& m : members_) {
+      order.push_back(&m);
+      size += m.key.size() + m.value.size() + 4;
+    }
+    std::sort(order.begin(), order.end(),
+              [](const Member* a, const Member* b) { return a->key < b->key; });
+    std::string out;
+    out.reserve(size);
+    out += '{';
+    for (const Member* m : order) {
+      if (out.size() > 1) out += ',';
+      out += '"';
+      out += m->key;  // the mapping's own names: nothing to escape
+      out += "\":";
+      out += m->value;
+    }
+    out += '}';
+    return out;
+  }
+
+ private:
+  struct Member {
+    std::string_view key;
+    std::string value;
+  };
+  std::string& add(std::string_view key) { return members_.emplace_back(Member{key, {}}).value; }
+  std::vector<Member> members_;
+};
+
+}  // namespace
+
+std::string lead_json_text(const domain::Lead& lead) {
+  ObjectText out;
+  out.integer("id", lead.id);
+  out.text("source", std::string_view(lead.source));
+  out.text("stage", domain::to_string(lead.stage));
+  out.text("business_domain", lead.business_domain);
+  out.integer("activity_count", lead.activity_count);
+  domain::for_each_profile_field(lead.profile,
+                                 [&](const char* name, const auto& v) { out.text(name, v); });
+  out.real("ai_score", lead.ai_score);
+  if (lead.ai_recommendation)
+    out.text("ai_recommendation", domain::to_string(*lead.ai_recommendation));
+  else
+    out.null("ai_recommendation");
+  out.text("ai_reason", lead.ai_reason);
+  if (lead.ai_scorer) {
+    ObjectText scorer;
+    scorer.text("name", std::string_view(*lead.ai_scorer));
+    scorer.text("version", std::string_view(lead.ai_scorer_version ? *lead.ai_scorer_version : ""));
+    out.object("ai_scorer", scorer);
+  } else {
+    out.null("ai_scorer");
+  }
+  out.text("ai_analyzed_at", lead.ai_analyzed_at);
+  out.text("created_at", std::string_view(lead.created_at));
+  out.text("updated_at", std::string_view(lead.updated_at));
+  return out.str();
 }
 
 json to_json(const domain::Sale& sale) {

@@ -18,6 +18,9 @@ namespace leadscore::api {
 using nlohmann::json;
 
 json to_json(const domain::Lead& lead);
+// The text json_reply writes for to_json(lead), byte for byte, without building the json value
+// (its tree of allocations): a GET of a lead writes one per request.
+std::string lead_json_text(const domain::Lead& lead);
 json to_json(const domain::Sale& sale);
 json to_json(const store::StageEvent& event);
 json to_json(const domain::Analysis& analysis);

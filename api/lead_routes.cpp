@@ -124,8 +124,11 @@ Reply create_lead(const Services& s, const ApiRequest& r) {
 }
 
 Reply get_lead(const Services& s, const ApiRequest& r) {
-  return get_by_id(s, r,
-                   [](store::Session& session, std::int64_t id) { return session.get_lead(id); });
+  return with_path_id(s, r, [&](store::Session& session, std::int64_t id) {
+    auto found = session.get_lead(id);
+    if (!found) return fail(found.error(), r);
+    return Reply{200, lead_json_text(*found), "application/json"};
+  });
 }
 
 Reply list_leads(const Services& s, const ApiRequest& r) {

@@ -1,7 +1,5 @@
 // leadscore: the one binary. `leadscore serve | migrate | keys create | score | rules`.
 #include <signal.h>
-#include <spdlog/async.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -22,6 +20,7 @@
 
 #include "api/analyzer_parts.h"
 #include "api/auth.h"
+#include "api/batched_log_sink.h"
 #include "api/front_door.h"
 #include "api/json_mapping.h"
 #include "api/offer_cache.h"
@@ -71,14 +70,14 @@ std::optional<scoring::ScorerSet> load_scorers(const config::AppConfig& cfg) {
 }
 
 void setup_logging(const config::LogConfig& log) {
-  // Asynchronous, so that a slow terminal never holds a request.
-  spdlog::init_thread_pool(8192, 1);
-  auto logger = spdlog::create_async_nb<spdlog::sinks::stdout_sink_mt>("leadscore");
+  // Written by the sink's own thread, so that a slow terminal never holds a request; written
+  // once a second, and at once from a warning on (api/batched_log_sink.h).
+  auto logger =
+      std::make_shared<spdlog::logger>("leadscore", std::make_shared<api::BatchedLogSink>());
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
   logger->set_level(spdlog::level::from_str(log.level));
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);
-  spdlog::flush_every(std::chrono::seconds(1));
 }
 
 std::unique_ptr<store::Database> connect(const config::AppConfig& cfg, int pool_size) {

@@ -15,7 +15,7 @@ const std::vector<RouteSpec>& route_table() {
       // An import is a CSV body, larger than a JSON one may be (server.max_import_bytes).
       {"POST", "/leads/import", Manage, Worker, routes::import_leads, Import},
       {"GET", "/leads/export.csv", Read, Worker, routes::export_leads},
-      {"GET", "/leads/:id", Read, Worker, routes::get_lead},
+      {"GET", "/leads/:id", Read, ReactorRead, routes::get_lead},
       {"PATCH", "/leads/:id", Manage, Worker, routes::update_lead},
       {"DELETE", "/leads/:id", Administer, Worker, routes::delete_lead},
       {"PATCH", "/leads/:id/stage", Manage, Worker, routes::change_lead_stage},
@@ -25,14 +25,14 @@ const std::vector<RouteSpec>& route_table() {
       {"GET", "/leads/:id/history", Read, Worker, routes::lead_history},
 
       {"GET", "/sales", Read, Worker, routes::list_sales},
-      {"GET", "/sales/:id", Read, Worker, routes::get_sale},
+      {"GET", "/sales/:id", Read, ReactorRead, routes::get_sale},
       {"PATCH", "/sales/:id/stage", Manage, Worker, routes::change_sale_stage},
 
       // Offers decide what every scorer is told about the product: whoever may change leads
       // and sales (manager, admin) may change them; everyone reads them.
       {"POST", "/offers", Manage, Worker, routes::create_offer},
       {"GET", "/offers", Read, Worker, routes::list_offers},
-      {"GET", "/offers/:id", Read, Worker, routes::get_offer},
+      {"GET", "/offers/:id", Read, ReactorRead, routes::get_offer},
       {"PUT", "/offers/:id", Manage, Worker, routes::replace_offer},
       {"DELETE", "/offers/:id", Manage, Worker, routes::delete_offer},
 

@@ -1,8 +1,9 @@
 // The REST routes of leadscore: every route, its method, path, required right and
-// whether it runs on the worker pool, listed in one table (routes.cpp).
+// where it runs (Placement), listed in one table (routes.cpp).
 //
-// Threading: handlers run on worker-pool threads (or inline on the reactor for the
-// cheap ones); the Services they receive are shared, immutable or internally locked.
+// Threading: handlers run on worker-pool threads, or on the reactor for the cheap answers and
+// the reads of one row by id; the Services they receive are shared, immutable or internally
+// locked (Services::leased belongs to the one request it is set for).
 #pragma once
 
 #include <functional>
@@ -29,10 +30,17 @@ struct Services {
   KeyCache* keys = nullptr;
   const analysis::Analyzer* analyzer = nullptr;  // runs POST /leads/{id}/analyze
   OfferCache* offers = nullptr;  // optional: the active offer scorers see (none without it)
+  // Set only while a ReactorRead route runs on a reactor: the reactor's own connection, leased
+  // for this request. The handler reads through it and leases none (see with_path_id).
+  store::Session* leased = nullptr;
 };
 
 enum class Access { Public, Read, Manage, Analyze, Administer };
-enum class Placement { Inline, Worker };
+// Where a route runs. Inline: on the reactor, for answers that need neither the database nor
+// scoring. Worker: on the worker pool. ReactorRead: a read of one row by its id (one short
+// statement through Services::leased), on the reactor when the reactor's own connection is
+// ready (api/reactor_reads.h), else on the worker pool.
+enum class Placement { Inline, Worker, ReactorRead };
 // The largest body a route takes: server.max_body_bytes, or server.max_import_bytes.
 enum class BodyLimit { Json, Import };
 

@@ -30,6 +30,14 @@ PgConnection* ConnectionPool::acquire(std::chrono::milliseconds wait) {
   return nullptr;
 }
 
+PgConnection* ConnectionPool::try_acquire() {
+  std::lock_guard lock(mutex_);
+  if (idle_.empty() || !waiters_.empty()) return nullptr;
+  PgConnection* connection = idle_.back();
+  idle_.pop_back();
+  return connection;
+}
+
 void ConnectionPool::release(PgConnection* connection) {
   std::lock_guard lock(mutex_);
   if (waiters_.empty()) {

@@ -22,6 +22,8 @@ class ConnectionPool {
 
   // A free connection, waiting up to `wait` for one; nullptr on timeout.
   PgConnection* acquire(std::chrono::milliseconds wait);
+  // A free connection when one is free now and nobody waits for one; else nullptr.
+  PgConnection* try_acquire();
   void release(PgConnection* connection);
   int size() const { return static_cast<int>(connections_.size()); }
   std::size_t waiting() const;  // threads waiting in acquire()

@@ -75,14 +75,15 @@ std::optional<Role> parse_role(std::string_view text) {
   return std::nullopt;
 }
 
-Result<std::unique_ptr<Database>> Database::connect(const std::string& url, int pool_size) {
+Result<std::unique_ptr<Database>> Database::connect(const std::string& url, int pool_size,
+                                                    std::chrono::milliseconds statement_deadline) {
   if (pool_size < 1)
     return std::unexpected(Error::validation("pool_size", "pool_size must be >= 1"));
   try {
     std::vector<std::unique_ptr<PgConnection>> connections;
     connections.reserve(static_cast<std::size_t>(pool_size));
     for (int i = 0; i < pool_size; ++i) {
-      auto connection = PgConnection::open(url);
+      auto connection = PgConnection::open(url, statement_deadline);
       if (!connection)
         return std::unexpected(
             unavailable("cannot connect to the database: " + connection.error()));
@@ -114,6 +115,21 @@ Result<Session> Database::session(std::chrono::milliseconds wait) {
     return Session(std::move(lease));
   } catch (const std::exception& e) {
     return std::unexpected(Error::internal(e.what()));
+  }
+}
+
+std::optional<Session> Database::try_session() {
+  PgConnection* connection = impl_->pool.try_acquire();
+  if (connection == nullptr) return std::nullopt;
+  if (!connection->idle()) {
+    impl_->pool.release(connection);
+    return std::nullopt;
+  }
+  try {
+    return Session(std::make_unique<Session::Impl>(impl_->pool, *connection));
+  } catch (const std::exception&) {  // no memory for the lease: the connection goes back
+    impl_->pool.release(connection);
+    return std::nullopt;
   }
 }
 

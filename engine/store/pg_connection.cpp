@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <stdexcept>
 #include <utility>
@@ -170,7 +171,7 @@ std::optional<double> PgResult::optional_real(int row, int column) const {
 bool PgResult::boolean(int row, int column) const { return text(row, column) == "t"; }
 
 std::expected<std::unique_ptr<PgConnection>, std::string> PgConnection::open(
-    const std::string& url) {
+    const std::string& url, std::chrono::milliseconds deadline) {
   // `url` is expanded last, so its own settings override these defaults.
   const char* keywords[] = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
   const char* values[] = {"5", "leadscore", url.c_str(), nullptr};
@@ -181,10 +182,11 @@ std::expected<std::unique_ptr<PgConnection>, std::string> PgConnection::open(
     PQfinish(conn);
     return std::unexpected(message);
   }
-  return std::unique_ptr<PgConnection>(new PgConnection(conn));
+  return std::unique_ptr<PgConnection>(new PgConnection(conn, deadline));
 }
 
-PgConnection::PgConnection(PGconn* conn) : conn_(conn) {
+PgConnection::PgConnection(PGconn* conn, std::chrono::milliseconds deadline)
+    : conn_(conn), deadline_(deadline) {
   // The server's notices (e.g. "relation already exists, skipping") are not for our stderr.
   PQsetNoticeReceiver(
       conn_, [](void*, const PGresult*) {}, nullptr);
@@ -214,14 +216,21 @@ void PgConnection::cancel() {
   PQcancel(cancel_, error, sizeof error);  // best effort: a statement may have just ended
 }
 
+bool PgConnection::idle() const {
+  return !missed_deadline_ && PQstatus(conn_) == CONNECTION_OK &&
+         PQtransactionStatus(conn_) == PQTRANS_IDLE;
+}
+
 bool PgConnection::ensure_ok() {
-  if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE) {
+  if (idle()) {
     // Nothing arrives on an idle connection here (no LISTEN) unless the server is closing it
     // (restart, terminated backend): then it sends an error and, a moment later, EOF. Any
     // input at all means reconnect now, rather than race the EOF and fail the next query.
     pollfd fd{PQsocket(conn_), POLLIN, 0};
     if (poll(&fd, 1, 0) <= 0) return true;
   }
+  // A statement abandoned at its deadline may still be running: the reset closes its socket.
+  missed_deadline_ = false;
   PQreset(conn_);
   PQsetNoticeReceiver(
       conn_, [](void*, const PGresult*) {}, nullptr);
@@ -247,6 +256,19 @@ PgOutcome PgConnection::execute(const Statement& statement, const Params& params
     return std::unexpected(PgFailure{"22021", {}, "a text value contains a NUL byte", false});
   const std::size_t index = statement.index();
   if (index >= prepared_.size()) prepared_.resize(index + 1, false);
+  if (deadline_.count() > 0) {
+    if (!prepared_[index]) {
+      if (!PQsendPrepare(conn_, statement.name(), statement.sql().c_str(), 0, nullptr))
+        return check(nullptr);
+      auto prepared = check(result_within_deadline());
+      if (!prepared) return prepared;
+      prepared_[index] = true;
+    }
+    if (!PQsendQueryPrepared(conn_, statement.name(), params.size(), params.values(), nullptr,
+                             nullptr, 0))
+      return check(nullptr);
+    return check(result_within_deadline());
+  }
   if (!prepared_[index]) {
     auto prepared = check(PQprepare(conn_, statement.name(), statement.sql().c_str(), 0, nullptr));
     if (!prepared) return prepared;
@@ -256,18 +278,63 @@ PgOutcome PgConnection::execute(const Statement& statement, const Params& params
       PQexecPrepared(conn_, statement.name(), params.size(), params.values(), nullptr, nullptr, 0));
 }
 
+PGresult* PgConnection::result_within_deadline() {
+  const auto until = std::chrono::steady_clock::now() + deadline_;
+  PGresult* last = nullptr;
+  for (;;) {
+    while (PQisBusy(conn_)) {
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        // Abandoned, not cancelled: a cancel request would wait on the server just the same.
+        missed_deadline_ = true;
+        if (last) PQclear(last);
+        return nullptr;
+      }
+      pollfd fd{PQsocket(conn_), POLLIN, 0};
+      const int polled = poll(&fd, 1, static_cast<int>(left.count()));
+      if (polled == 0 || (polled < 0 && errno == EINTR)) continue;
+      if (polled < 0 || !PQconsumeInput(conn_)) {
+        // The connection failed while waiting: libpq's error result, if it has one.
+        if (last) PQclear(last);
+        return PQgetResult(conn_);
+      }
+    }
+    PGresult* next = PQgetResult(conn_);
+    if (next == nullptr) return last;
+    if (last) PQclear(last);
+    last = next;
+  }
+}
+
 PgOutcome PgConnection::execute_once(const char* sql, const Params& params) {
   if (params.has_nul())
     return std::unexpected(PgFailure{"22021", {}, "a text value contains a NUL byte", false});
+  if (deadline_.count() > 0) {
+    if (!PQsendQueryParams(conn_, sql, params.size(), nullptr, params.values(), nullptr, nullptr,
+                           0))
+      return check(nullptr);
+    return check(result_within_deadline());
+  }
   return check(
       PQexecParams(conn_, sql, params.size(), nullptr, params.values(), nullptr, nullptr, 0));
 }
 
-PgOutcome PgConnection::execute_script(const char* sql) { return check(PQexec(conn_, sql)); }
+PgOutcome PgConnection::execute_script(const char* sql) {
+  if (deadline_.count() > 0)
+    return check(PQsendQuery(conn_, sql) ? result_within_deadline() : nullptr);
+  return check(PQexec(conn_, sql));
+}
 
 std::string PgConnection::error_message() const { return trimmed(PQerrorMessage(conn_)); }
 
 PgOutcome PgConnection::check(PGresult* result) {
+  if (result == nullptr && missed_deadline_)
+    return std::unexpected(PgFailure{{},
+                                     {},
+                                     "no answer within " + std::to_string(deadline_.count()) +
+                                         " ms; the connection is abandoned",
+                                     true});
   if (result == nullptr)
     return std::unexpected(
         PgFailure{{}, {}, trimmed(PQerrorMessage(conn_)), PQstatus(conn_) != CONNECTION_OK});

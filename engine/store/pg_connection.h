@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <expected>
 #include <memory>
@@ -113,8 +114,10 @@ using PgOutcome = std::expected<PgResult, PgFailure>;
 class PgConnection {
  public:
   // Connects (blocking, bounded by a connect timeout unless `url` sets one); the error text
-  // from libpq on failure.
-  static std::expected<std::unique_ptr<PgConnection>, std::string> open(const std::string& url);
+  // from libpq on failure. With a `deadline`, every statement must be answered within it (see
+  // Database::connect).
+  static std::expected<std::unique_ptr<PgConnection>, std::string> open(
+      const std::string& url, std::chrono::milliseconds deadline = {});
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
@@ -123,6 +126,10 @@ class PgConnection {
   // it sat idle (a cheap non-blocking read) and reconnects a broken one. False if it is still
   // broken; error_message() says why.
   bool ensure_ok();
+  // Connected, with no statement in flight nor abandoned, as far as libpq knows without a
+  // system call: a connection the server has just closed still looks idle (its next statement
+  // fails as Unavailable).
+  bool idle() const;
   // Leaves the connection clean for its next user: rolls back a transaction left open.
   void prepare_for_reuse();
 
@@ -141,10 +148,15 @@ class PgConnection {
   void cancel();
 
  private:
-  explicit PgConnection(PGconn* conn);
+  PgConnection(PGconn* conn, std::chrono::milliseconds deadline);
   PgOutcome check(PGresult* result);
+  // The last result of the statement just sent, waiting at most deadline_ for it; past it the
+  // connection is left busy, which the next ensure_ok() repairs.
+  PGresult* result_within_deadline();
   void refresh_cancel();  // after a (re)connect: the backend's cancel key changes
   PGconn* conn_;
+  std::chrono::milliseconds deadline_;  // zero: statements block until answered
+  bool missed_deadline_ = false;
   std::mutex cancel_mutex_;
   PGcancel* cancel_ = nullptr;  // guarded by cancel_mutex_
   std::vector<bool> prepared_;  // by Statement::index()

@@ -107,12 +107,22 @@ class Session;
 class Database {
  public:
   // Connects `pool_size` connections to `url` (a libpq conninfo or postgresql:// URL).
-  static Result<std::unique_ptr<Database>> connect(const std::string& url, int pool_size);
+  // With a `statement_deadline`, a statement not answered within it fails at once as
+  // Unavailable, its connection abandoned (reconnected on its next lease by session()): for
+  // connections of a thread that must never wait long on the database, whatever the server or
+  // the network does.
+  static Result<std::unique_ptr<Database>> connect(
+      const std::string& url, int pool_size, std::chrono::milliseconds statement_deadline = {});
   ~Database();
 
   // Leases a connection, waiting up to `wait` for one to be free; Unavailable on timeout
   // or when the database cannot be reached. A broken connection is reconnected on lease.
   Result<Session> session(std::chrono::milliseconds wait = std::chrono::seconds(5));
+  // Leases a connection that is free and idle now (connected, no statement in flight nor
+  // abandoned at its deadline), without waiting, reconnecting or any system call; nullopt
+  // otherwise. One that is not idle is left for session(), which reconnects it. A connection
+  // the server has just closed may still be leased: its first statement fails as Unavailable.
+  std::optional<Session> try_session();
 
   // Applies the numbered migrations (migrations/NNN_*.sql) not yet applied, in order, each
   // in its own transaction; returns the names applied. Safe to run concurrently.

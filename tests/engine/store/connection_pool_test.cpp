@@ -1,5 +1,7 @@
 // The Database's fixed pool: leases wait for a free connection up to a timeout, and a
-// connection the server dropped is reconnected when next leased.
+// connection the server dropped is reconnected when next leased; a lease that must not wait
+// (try_session) takes only a free, idle connection and never reconnects one; a statement past its
+// deadline fails at once and leaves its connection to be reconnected.
 #include "engine/store/connection_pool.h"
 
 #include <netinet/in.h>
@@ -155,6 +157,79 @@ TEST(ConnectionPool, UnreachableServerIsUnavailable) {
   close(fd);
   ASSERT_FALSE(db);
   EXPECT_EQ(db.error().code, ErrorCode::Unavailable);
+}
+
+TEST_F(Store, TryLeaseNeverWaitsForABusyConnection) {
+  auto db = Database::connect(url_, 1);
+  ASSERT_TRUE(db);
+  {
+    auto held = (*db)->session();
+    ASSERT_TRUE(held);
+    EXPECT_FALSE((*db)->try_session());
+  }
+  auto free = (*db)->try_session();
+  ASSERT_TRUE(free);
+  EXPECT_TRUE(free->ping());
+}
+
+TEST_F(Store, TryLeaseNeverReconnectsADroppedConnection) {
+  auto db = Database::connect(url_, 1);
+  ASSERT_TRUE(db);
+  const domain::Lead lead = create();
+  session_.reset();
+  ASSERT_TRUE((*db)->try_session());
+  terminate_other_backends(url_);
+
+  if (auto dropped = (*db)->try_session()) {
+    auto read = dropped->get_lead(lead.id);
+    ASSERT_FALSE(read);
+    EXPECT_EQ(read.error().code, ErrorCode::Unavailable) << read.error().message;
+  }
+  EXPECT_FALSE((*db)->try_session()) << "a connection known to be lost is not leased";
+  {
+    auto reconnected = (*db)->session();
+    ASSERT_TRUE(reconnected) << reconnected.error().message;
+  }
+  auto ready = (*db)->try_session();
+  ASSERT_TRUE(ready);
+  EXPECT_TRUE(ready->get_lead(lead.id));
+}
+
+TEST_F(Store, StatementPastItsDeadlineFailsUnavailableAndItsConnectionIsReconnected) {
+  auto db = Database::connect(url_, 1, 100ms);
+  ASSERT_TRUE(db);
+  const domain::Lead lead = create();
+  session_.reset();
+  {
+    auto session = (*db)->session();
+    ASSERT_TRUE(session);
+    ASSERT_TRUE(session->get_lead(lead.id));  // answered well within its deadline
+  }
+
+  // Even a read by primary key waits behind a table lock: hold one from outside.
+  PGconn* blocker = PQconnectdb(url_.c_str());
+  ASSERT_EQ(PQstatus(blocker), CONNECTION_OK);
+  PQclear(PQexec(blocker, "BEGIN; LOCK TABLE leads IN ACCESS EXCLUSIVE MODE"));
+  {
+    auto session = (*db)->session();
+    ASSERT_TRUE(session);
+    const auto before = std::chrono::steady_clock::now();
+    auto read = session->get_lead(lead.id);
+    const auto took = std::chrono::steady_clock::now() - before;
+    ASSERT_FALSE(read);
+    EXPECT_EQ(read.error().code, ErrorCode::Unavailable) << read.error().message;
+    EXPECT_GE(took, 100ms);
+    EXPECT_LT(took, 2s) << "the read waited for the lock instead of its deadline";
+  }
+  EXPECT_FALSE((*db)->try_session()) << "an abandoned connection is not ready";
+  PQclear(PQexec(blocker, "COMMIT"));
+  PQfinish(blocker);
+
+  auto session = (*db)->session();
+  ASSERT_TRUE(session) << session.error().message;
+  auto read = session->get_lead(lead.id);
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_EQ(read->id, lead.id);
 }
 
 TEST_F(Store, ManyThreadsShareASmallPool) {
