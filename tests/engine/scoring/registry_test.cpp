@@ -190,11 +190,10 @@ TEST(ScorerSet, RefusesAPrimaryOutsideTheSet) {
   EXPECT_THROW(ScorerSet(std::move(entries), "b"), std::invalid_argument);
 }
 
-// A built-in heuristic named `name` that falls back to `fallback` ("" for none).
-ScorerEntry heuristic_entry(const std::string& name, const std::string& fallback = "") {
+// A scorer named `name` that falls back to `fallback` ("" for none).
+ScorerEntry named_entry(const std::string& name, const std::string& fallback = "") {
   ScorerEntry e;
-  e.scorer = std::make_unique<HeuristicScorer>(name);
-  e.plugin = "heuristic";
+  e.scorer = std::make_unique<NamedScorer>(name);
   e.fallback = fallback;
   return e;
 }
@@ -202,22 +201,22 @@ ScorerEntry heuristic_entry(const std::string& name, const std::string& fallback
 TEST(ScorerSet, RefusesFallbackCyclesAndUnknownFallbacks) {
   {
     std::vector<ScorerEntry> entries;
-    entries.push_back(heuristic_entry("a", "b"));
-    entries.push_back(heuristic_entry("b", "a"));
+    entries.push_back(named_entry("a", "b"));
+    entries.push_back(named_entry("b", "a"));
     EXPECT_THROW(ScorerSet(std::move(entries), "a"), std::invalid_argument);
   }
   {
     std::vector<ScorerEntry> entries;
-    entries.push_back(heuristic_entry("a", "zzz"));
+    entries.push_back(named_entry("a", "zzz"));
     EXPECT_THROW(ScorerSet(std::move(entries), "a"), std::invalid_argument);
   }
 }
 
 TEST(ScorerSet, RolesComeFromPrimaryAndShadows) {
   std::vector<ScorerEntry> entries;
-  entries.push_back(heuristic_entry("a", "c"));
-  entries.push_back(heuristic_entry("b"));
-  entries.push_back(heuristic_entry("c"));
+  entries.push_back(named_entry("a", "c"));
+  entries.push_back(named_entry("b"));
+  entries.push_back(named_entry("c"));
   const ScorerSet set(std::move(entries), "a", {"b"});
   EXPECT_EQ(set.entries()[0].role, "primary");
   EXPECT_EQ(set.entries()[1].role, "shadow");
