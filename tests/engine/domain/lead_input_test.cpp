@@ -20,48 +20,29 @@ NewLead valid_lead() {
   return lead;
 }
 
-// Sets one text field of a new lead by its name.
+// Sets one text field of a new lead or a patch by its name: business_domain, or a profile field
+// found through the domain's one list of them.
+template <typename Fields>
+void set_text_field(std::optional<std::string>& business_domain, Fields& profile,
+                    std::string_view field, std::string value) {
+  bool found = field == "business_domain";
+  if (found) business_domain = value;
+  for_each_profile_field(profile, [&](const char* name, auto& member) {
+    if (field != name) return;
+    member = value;
+    found = true;
+  });
+  if (!found) FAIL() << "unknown field " << field;
+}
+
 void set_field(NewLead& lead, std::string_view field, std::string value) {
-  Profile& p = lead.profile;
-  if (field == "business_domain")
-    lead.business_domain = std::move(value);
-  else if (field == "name")
-    p.name = std::move(value);
-  else if (field == "email")
-    p.email = std::move(value);
-  else if (field == "role")
-    p.role = std::move(value);
-  else if (field == "company")
-    p.company = std::move(value);
-  else if (field == "industry")
-    p.industry = std::move(value);
-  else if (field == "location")
-    p.location = std::move(value);
-  else if (field == "bio")
-    p.bio = std::move(value);
-  else
-    FAIL() << "unknown field " << field;
+  set_text_field(lead.business_domain, lead.profile, field, std::move(value));
 }
 
 void set_field(LeadPatch& patch, std::string_view field, std::string value) {
-  if (field == "business_domain")
-    patch.business_domain = std::move(value);
-  else if (field == "name")
-    patch.name = std::move(value);
-  else if (field == "email")
-    patch.email = std::move(value);
-  else if (field == "role")
-    patch.role = std::move(value);
-  else if (field == "company")
-    patch.company = std::move(value);
-  else if (field == "industry")
-    patch.industry = std::move(value);
-  else if (field == "location")
-    patch.location = std::move(value);
-  else if (field == "bio")
-    patch.bio = std::move(value);
-  else
-    FAIL() << "unknown field " << field;
+  std::optional<std::string> business_domain;
+  set_text_field(business_domain, patch, field, std::move(value));
+  if (business_domain) patch.business_domain = std::move(business_domain);
 }
 
 TEST(LeadInput, AcceptsAValidLead) { EXPECT_EQ(validate(valid_lead(), kSources), std::nullopt); }

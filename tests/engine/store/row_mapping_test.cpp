@@ -71,6 +71,8 @@ std::string profile_value(std::string_view name) {
 constexpr int kFirstProfileColumn = 5;
 constexpr int kFirstScoreColumn =
     kFirstProfileColumn + static_cast<int>(domain::kProfileFieldCount);
+constexpr int kRecommendationColumn = kFirstScoreColumn + 1;
+constexpr int kInputRevisionColumn = kFirstScoreColumn + 8;
 
 // A lead row in lead_columns() order, with every column set.
 Row full_lead_row() {
@@ -224,7 +226,7 @@ TEST(RowMapping, LeadReadsEveryRecommendation) {
        {Recommendation::TransferToSales, Recommendation::ContinueQualification,
         Recommendation::DropLead}) {
     Row row = full_lead_row();
-    row[13] = std::string(domain::to_string(recommendation));
+    row[kRecommendationColumn] = std::string(domain::to_string(recommendation));
     EXPECT_EQ(read_lead(result_of(row), 0).ai_recommendation, recommendation);
   }
 }
@@ -239,7 +241,7 @@ TEST(RowMapping, LeadWithAnUnknownStageOrRecommendationIsRefused) {
     EXPECT_STREQ(e.what(), "unknown lead stage in the database: archived");
   }
   Row recommendation = full_lead_row();
-  recommendation[13] = "call_them_maybe";
+  recommendation[kRecommendationColumn] = "call_them_maybe";
   EXPECT_THROW(read_lead(result_of(recommendation), 0), std::runtime_error);
   Row capitalised = full_lead_row();
   capitalised[2] = "Qualified";
@@ -247,7 +249,7 @@ TEST(RowMapping, LeadWithAnUnknownStageOrRecommendationIsRefused) {
 }
 
 TEST(RowMapping, LeadWithMalformedNumbersIsRefused) {
-  for (int column : {0, 4, 12, 20}) {
+  for (int column : {0, 4, kFirstScoreColumn, kInputRevisionColumn}) {
     Row row = full_lead_row();
     row[column] = "12abc";
     EXPECT_THROW(read_lead(result_of(row), 0), std::runtime_error) << "column " << column;
