@@ -45,7 +45,9 @@ bool is_final(SaleStage stage);
   FIELD(company, 200)                   \
   FIELD(industry, 200)                  \
   FIELD(location, 200)                  \
-  FIELD(bio, 4000)
+  FIELD(bio, 4000)                      \
+  FIELD(phone, 64)                      \
+  FIELD(website, 2048)
 
 struct ProfileFieldSpec {
   std::string_view name;

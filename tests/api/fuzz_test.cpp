@@ -280,7 +280,8 @@ TEST_F(Fuzz, EveryJsonRouteRefusesHostileBodiesAndChangesNothing) {
   const std::vector<Member> profile{{"business_domain", OptionalText}, {"name", OptionalText},
                                     {"email", OptionalText},           {"role", OptionalText},
                                     {"company", OptionalText},         {"industry", OptionalText},
-                                    {"location", OptionalText},        {"bio", OptionalText}};
+                                    {"location", OptionalText},        {"bio", OptionalText},
+                                    {"phone", OptionalText},           {"website", OptionalText}};
   std::vector<Member> new_lead{{"source", Text}, {"activity_count", Integer}};
   new_lead.insert(new_lead.end(), profile.begin(), profile.end());
   const std::vector<Member> offer{{"name", Text},
@@ -291,7 +292,7 @@ TEST_F(Fuzz, EveryJsonRouteRefusesHostileBodiesAndChangesNothing) {
   const json lead_body{{"source", "manual"}, {"activity_count", 1}, {"business_domain", "x"},
                        {"name", "A"},        {"email", "a@b.c"},    {"role", "CTO"},
                        {"company", "C"},     {"industry", "I"},     {"location", "L"},
-                       {"bio", "B"}};
+                       {"bio", "B"},         {"phone", "+1 555"},   {"website", "a.io"}};
   json patch_body = lead_body;
   patch_body.erase("source");
   patch_body.erase("activity_count");
@@ -323,6 +324,8 @@ TEST_F(Fuzz, EveryJsonRouteRefusesHostileBodiesAndChangesNothing) {
       {0, "source", "carrier-pigeon"},
       {0, "name", std::string("a\0b", 3)},
       {1, "email", std::string(321, 'e')},
+      {0, "phone", std::string(65, '5')},
+      {1, "website", std::string(2049, 'w')},
       {3, "count", 1000001},
       {3, "count", 0},
       {7, "value_props", json(std::vector<std::string>(10000, "v"))},

@@ -42,7 +42,8 @@ std::string cell(const std::vector<std::vector<std::string>>& rows, std::size_t 
 
 const std::string kExportHeader =
     "id,source,stage,business_domain,activity_count,name,email,role,company,industry,location,"
-    "bio,ai_score,ai_recommendation,ai_reason,ai_scorer,ai_analyzed_at,created_at,updated_at";
+    "bio,phone,website,ai_score,ai_recommendation,ai_reason,ai_scorer,ai_analyzed_at,created_at,"
+    "updated_at";
 
 // Expects a 400 validation_error whose message holds `part`.
 void expect_refused(const HttpResponse& r, const std::string& part) {
@@ -76,10 +77,12 @@ class LeadCsv : public ApiTest {
 
 TEST_F(LeadCsv, ImportCreatesEveryRowAsANewLeadAndAnswersTheIds) {
   auto r = import(
-      "source,business_domain,activity_count,name,email,role,company,industry,location,bio\n"
-      "manual,fintech,3,Ann Lee,ann@acme.io,CEO,Acme,B2B SaaS,Berlin,Builds things\n"
-      "partner,,,Bob,,,,,,\n"
-      "scanner,retail,0,,,,,,,\n");
+      "source,business_domain,activity_count,name,email,role,company,industry,location,bio,phone,"
+      "website\n"
+      "manual,fintech,3,Ann Lee,ann@acme.io,CEO,Acme,B2B SaaS,Berlin,Builds things,+49 30 1234,"
+      "https://acme.io\n"
+      "partner,,,Bob,,,,,,,,\n"
+      "scanner,retail,0,,,,,,,,,\n");
   ASSERT_EQ(r.status, 201) << r.body;
   json body = r.json();
   EXPECT_EQ(body["created"], 3);
@@ -100,6 +103,8 @@ TEST_F(LeadCsv, ImportCreatesEveryRowAsANewLeadAndAnswersTheIds) {
   EXPECT_EQ(first["industry"], "B2B SaaS");
   EXPECT_EQ(first["location"], "Berlin");
   EXPECT_EQ(first["bio"], "Builds things");
+  EXPECT_EQ(first["phone"], "+49 30 1234");
+  EXPECT_EQ(first["website"], "https://acme.io");
   json second = lead(body["ids"][1]);
   EXPECT_EQ(second["source"], "partner");
   EXPECT_EQ(second["name"], "Bob");
@@ -370,7 +375,9 @@ TEST_F(LeadCsv, AnExportImportsAsNewLeadsWithTheSameProfile) {
                     {"company", "東京 Ltd"},
                     {"industry", "B2B SaaS"},
                     {"location", "São Paulo"},
-                    {"bio", "first\nsecond\r\nthird, \"quoted\""}};
+                    {"bio", "first\nsecond\r\nthird, \"quoted\""},
+                    {"phone", "+55 (11) 5555-0100"},
+                    {"website", "https://example.com/a?b=1,2"}};
   json original = create_lead(tricky);
   call("POST", "/leads/" + std::to_string(original["id"].get<std::int64_t>()) + "/activity",
        json{{"count", 4}});

@@ -231,6 +231,14 @@ TEST_F(LeadFlow, ReanalysisSeesEveryChangeMadeSinceTheLastOne) {
   ASSERT_EQ(history["analyses"].size(), 4u);
   EXPECT_EQ(history["analyses"][3]["features"]["stage"], "contacted");
   EXPECT_EQ(history["analyses"][2]["features"]["activity_count"], 2);
+
+  // A change of any profile field is seen too, the newest fields included.
+  ASSERT_EQ(call("PATCH", lead_path(lead), json{{"phone", "+1 555 0100"}}).status, 200);
+  ASSERT_EQ(call("POST", lead_path(lead, "/analyze")).status, 200);
+  history = call("GET", lead_path(lead, "/history")).json();
+  ASSERT_EQ(history["analyses"].size(), 5u);
+  EXPECT_EQ(history["analyses"][4]["features"]["phone"], "+1 555 0100");
+  EXPECT_TRUE(history["analyses"][4]["features"]["website"].is_null());
 }
 
 TEST_F(LeadFlow, AnalyzeWithNamedScorerIsNotStoredOnTheLead) {

@@ -24,7 +24,7 @@ TEST(RuleCommands, ReadsALeadFromJson) {
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().find("unknown lead field 'id'"), std::string::npos);
   EXPECT_NE(unknown.error().find("(known: source, stage, activity_count, business_domain, name, "
-                                 "email, role, company, industry, location, bio)"),
+                                 "email, role, company, industry, location, bio, phone, website)"),
             std::string::npos)
       << unknown.error();
   EXPECT_FALSE(features_from_json(nlohmann::json::parse(R"({"activity_count": -1})")));

@@ -97,6 +97,8 @@ TEST(LeadInput, RejectsNegativeActivityCount) {
 TEST(LeadInput, MaxLengthsPerField) {
   EXPECT_EQ(max_length("bio"), 4000u);
   EXPECT_EQ(max_length("email"), 320u);
+  EXPECT_EQ(max_length("phone"), 64u);
+  EXPECT_EQ(max_length("website"), 2048u);
   for (auto field : {"business_domain", "name", "role", "company", "industry", "location"})
     EXPECT_EQ(max_length(field), 200u) << field;
 }
@@ -104,7 +106,7 @@ TEST(LeadInput, MaxLengthsPerField) {
 TEST(LeadInput, TextFieldNamesListBusinessDomainThenProfile) {
   EXPECT_EQ(text_field_names(),
             (std::vector<std::string_view>{"business_domain", "name", "email", "role", "company",
-                                           "industry", "location", "bio"}));
+                                           "industry", "location", "bio", "phone", "website"}));
 }
 
 TEST(LeadInput, AcceptsEveryTextFieldAtItsMaxLength) {

@@ -126,7 +126,9 @@ TEST_F(TestPluginScorer, PassesEveryProfileFieldInFieldsInTheEnginesOrder) {
     expected += (expected.empty() ? "" : ",") + std::string(name) + "=" + value.value_or("-");
   });
   EXPECT_EQ(result->reason, expected);
-  EXPECT_EQ(result->reason, "name=Ada,email=-,role=-,company=-,industry=fintech,location=-,bio=-");
+  EXPECT_EQ(
+      result->reason,
+      "name=Ada,email=-,role=-,company=-,industry=fintech,location=-,bio=-,phone=-,website=-");
 }
 
 TEST(PluginSelfTest, APluginWithoutSelfTestIsNotAvailableNotPassed) {

@@ -134,6 +134,24 @@ TEST_F(Store, EveryInputChangeMovesTheRevisionSoAnOlderReadNeverMatches) {
   EXPECT_GT(stored->updated_at, lead.updated_at);
 }
 
+TEST_F(Store, AnEditOfAnyProfileFieldMovesTheRevision) {
+  domain::Lead lead = create();
+  for (const domain::ProfileFieldSpec& spec : domain::kProfileFields) {
+    domain::LeadPatch patch;
+    domain::for_each_profile_field(patch, [&](const char* name, auto& member) {
+      if (spec.name == name) member = std::string("new ") + name;
+    });
+    auto edited = s().update_lead(lead.id, patch);
+    ASSERT_TRUE(edited) << spec.name << ": " << edited.error().message;
+    EXPECT_GT(edited->input_revision, lead.input_revision) << spec.name;
+    EXPECT_EQ(s().record_analysis(lead, analysis_of(lead, 0.5), true).error().code,
+              ErrorCode::Conflict)
+        << spec.name;
+    lead = *edited;
+  }
+  EXPECT_EQ(lead.profile.website, "new website");
+}
+
 TEST_F(Store, RecordAnalysisOnAFinalLeadIsLeadFinal) {
   const domain::Lead lost = move(create(), LeadStage::Lost);
   auto stored = s().record_analysis(lost, analysis_of(lost, 0.9), true);
