@@ -1,3 +1,8 @@
+// One unit although it is long: a rule-test file is read (its shape checked, every problem
+// positioned at its file and line), its cases run on a scorer and reported as text and JSON;
+// the trace of one lead reads its lead the same way (lead_from_json) and reports in the same
+// two forms. The YAML-to-JSON reading and the number and recommendation texts they share stay
+// private to this file.
 #include "plugins/lua/rule_tests.h"
 
 #include <yaml-cpp/yaml.h>

@@ -1,0 +1,155 @@
+#include "api/serve.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+
+#include "api/analyzer_parts.h"
+#include "api/auth.h"
+#include "api/batched_log_sink.h"
+#include "api/command_support.h"
+#include "api/offer_cache.h"
+#include "api/server.h"
+#include "engine/analysis/database_analysis_store.h"
+#include "engine/store/analysis_writer.h"
+
+namespace leadscore::command {
+namespace {
+
+void setup_logging(const config::LogConfig& log) {
+  // Written by the sink's own thread, so that a slow terminal never holds a request; written
+  // once a second, and at once from a warning on (api/batched_log_sink.h).
+  auto logger =
+      std::make_shared<spdlog::logger>("leadscore", std::make_shared<api::BatchedLogSink>());
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  logger->set_level(spdlog::level::from_str(log.level));
+  logger->flush_on(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+}  // namespace
+
+int serve(const std::string& config_path) {
+  // Block the stop signals before any thread exists, so that every thread inherits the
+  // mask and only sigwait() below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // reload the scorers
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto cfg = load_config(config_path);
+  if (!cfg) return 2;
+  if (!is_loopback(cfg->server.host) && !cfg->server.expose_directly) {
+    std::fprintf(stderr,
+                 "leadscore: server.host %s is not a loopback address. leadscore serves behind "
+                 "its front door (nginx: `make run`, deploy/nginx.conf), which keeps answers "
+                 "from reaching the wrong client; set server.expose_directly: true to listen "
+                 "there anyway.\n",
+                 cfg->server.host.c_str());
+    return 2;
+  }
+  auto scorers = load_scorers(*cfg);
+  if (!scorers) return 2;
+  setup_logging(cfg->log);
+  if (!is_loopback(cfg->server.host))
+    spdlog::warn(
+        "server.expose_directly: listening on {} without the front door. Clients that close "
+        "their connection early can make the HTTP library deliver an answer to another "
+        "client; serve through nginx (deploy/nginx.conf) instead.",
+        cfg->server.host);
+  // A peer that closed is a write error, not a signal that stops the server.
+  std::signal(SIGPIPE, SIG_IGN);
+  auto db = connect(*cfg, cfg->database.pool_size);
+  if (!db || !migrate(*db)) return 1;
+
+  api::KeyCache keys;
+  {
+    auto session = db->session();
+    if (!session) {
+      std::fprintf(stderr, "leadscore: %s\n", session.error().message.c_str());
+      return 1;
+    }
+    if (auto admin = env("LEADSCORE_ADMIN_KEY")) {
+      if (auto ok = api::ensure_admin_key(*session, *admin); !ok) {
+        std::fprintf(stderr, "leadscore: cannot store the admin key: %s\n",
+                     ok.error().message.c_str());
+        return 1;
+      }
+    }
+    auto all = session->list_api_keys();
+    if (!all) return 1;
+    keys.replace(*all);
+  }
+
+  // The active offer every scorer sees, in memory: loaded now, replaced by this server's
+  // offer writes, read again at most once a second for those of other processes.
+  api::OfferCache offers(api::OfferCache::reader_of(*db));
+  if (auto loaded = offers.load(); !loaded) {
+    std::fprintf(stderr, "leadscore: cannot read the active offer: %s\n",
+                 loaded.error().message.c_str());
+    return 1;
+  }
+
+  analysis::LeadCache leads;
+  api::LiveScorers live(std::make_shared<const scoring::ScorerSet>(std::move(*scorers)),
+                        config_path);
+  // Shadow scorers run here, off the response path, with a queue of their own.
+  api::WorkerPool shadow_pool(1, 10000);
+  store::AnalysisWriter analyses(*db);
+  analysis::DatabaseAnalysisStore analysis_store(*db, &analyses);
+  const analysis::Analyzer analyzer(analysis_store,
+                                    api::analyzer_parts(live, &offers, &leads, &shadow_pool));
+  api::Server server(api::Services{&*cfg, db.get(), &live, &keys, &analyzer, &offers},
+                     cfg->server.host);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "leadscore: cannot listen on %s:%d: %s\n", cfg->server.host.c_str(),
+                 cfg->server.port, e.what());
+    return 1;
+  }
+  spdlog::info("leadscore serving on http://{}:{} (config {})", cfg->server.host, server.port(),
+               cfg->path);
+
+  // Wait for a stop signal; every 10 s reload the key cache so that keys created by
+  // another process (`leadscore keys create`) are honoured.
+  const timespec refresh{10, 0};
+  for (;;) {
+    int sig = sigtimedwait(&signals, nullptr, &refresh);
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("signal {}: stopping", sig);
+      break;
+    }
+    if (sig == SIGHUP) {
+      auto reloaded = live.reload();
+      if (reloaded)
+        spdlog::info("SIGHUP: reloaded {} scorers, primary {}", (*reloaded)->entries().size(),
+                     (*reloaded)->primary().name());
+      else
+        spdlog::error("SIGHUP: reload refused, the live scorers stay:\n{}",
+                      config::to_text(reloaded.error()));
+      continue;
+    }
+    if (auto session = db->session())
+      if (auto all = session->list_api_keys()) keys.replace(*all);
+  }
+  server.stop();
+  shadow_pool.stop();
+  const auto written = analyses.stats();
+  spdlog::info("analyses written: {} in {} statements (largest batch {})", written.requests,
+               written.batches, written.largest_batch);
+  spdlog::shutdown();
+  return 0;
+}
+
+}  // namespace leadscore::command
