@@ -42,6 +42,7 @@ constexpr ErrorRow kErrorTable[] = {
     {ErrorCode::LengthRequired, 411, "length_required"},
     {ErrorCode::UriTooLong, 414, "uri_too_long"},
     {ErrorCode::HeaderTooLarge, 431, "header_too_large"},
+    {ErrorCode::RequestTimeout, 408, "request_timeout"},
     {ErrorCode::ClientGone, 499, "client_gone"},
     {ErrorCode::Internal, 500, "internal_error"},
 };

@@ -2,27 +2,30 @@
 
 #include <algorithm>
 
+#include "api/exchange.h"
+
 namespace leadscore::api {
 namespace {
 
 std::string seconds(int ms) { return std::to_string(std::max(1, (ms + 999) / 1000)) + "s"; }
 
+using domain::ErrorCode;
+
 struct ErrorPage {
-  int caught;  // the status nginx produces (494: its "request header too large")
-  int status;  // the status answered
-  const char* code;
+  int caught;      // the status nginx produces (494: its "request header too large")
+  ErrorCode code;  // answered with its status and name from the one error table (exchange.h)
   const char* message;
 };
 
 // nginx's own refusals, answered in leadscore's error shape.
 constexpr ErrorPage kErrorPages[] = {
-    {400, 400, "bad_request", "the request is malformed"},
-    {408, 408, "request_timeout", "the request was not received in time"},
-    {413, 413, "payload_too_large", "the request body is larger than this route takes"},
-    {414, 414, "uri_too_long", "the request line is too long"},
-    {494, 431, "header_too_large", "a request header line or the headers are too large"},
-    {502, 503, "unavailable", "leadscore is not answering; try again"},
-    {504, 503, "unavailable", "leadscore did not answer in time; try again"},
+    {400, ErrorCode::MalformedRequest, "the request is malformed"},
+    {408, ErrorCode::RequestTimeout, "the request was not received in time"},
+    {413, ErrorCode::PayloadTooLarge, "the request body is larger than this route takes"},
+    {414, ErrorCode::UriTooLong, "the request line is too long"},
+    {494, ErrorCode::HeaderTooLarge, "a request header line or the headers are too large"},
+    {502, ErrorCode::Unavailable, "leadscore is not answering; try again"},
+    {504, ErrorCode::Unavailable, "leadscore did not answer in time; try again"},
 };
 
 }  // namespace
@@ -83,8 +86,9 @@ std::string front_door_config(const config::ServerConfig& server, const FrontDoo
   c += "    proxy_read_timeout " + seconds(server.header_timeout_ms + 5000) + ";\n";
   c += "    proxy_intercept_errors off;\n\n";
   for (const auto& page : kErrorPages)
-    c += "    error_page " + std::to_string(page.caught) + " =" + std::to_string(page.status) +
-         " /.front-door/" + std::to_string(page.caught) + ";\n";
+    c += "    error_page " + std::to_string(page.caught) + " =" +
+         std::to_string(status_of(page.code)) + " /.front-door/" + std::to_string(page.caught) +
+         ";\n";
   c += "\n    location = /leads/import {\n";
   c += "      client_max_body_size " + std::to_string(server.max_import_bytes) + ";\n";
   c += "      client_body_buffer_size " + std::to_string(server.max_import_bytes) + ";\n";
@@ -99,8 +103,8 @@ std::string front_door_config(const config::ServerConfig& server, const FrontDoo
     c += "      internal;\n";
     c += "      default_type application/json;\n";
     c += "      add_header X-Request-Id $leadscore_request_id always;\n";
-    c += "      return " + std::to_string(page.status) + " '{\"error\":{\"code\":\"" + page.code +
-         "\",\"message\":\"" + page.message +
+    c += "      return " + std::to_string(status_of(page.code)) + " '{\"error\":{\"code\":\"" +
+         std::string(code_name(page.code)) + "\",\"message\":\"" + page.message +
          "\",\"details\":{\"request_id\":\"$leadscore_request_id\"}}}';\n";
     c += "    }\n";
   }

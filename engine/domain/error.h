@@ -28,6 +28,7 @@ enum class ErrorCode {
   LengthRequired,    // a body without a Content-Length: 411 length_required
   UriTooLong,        // 414 uri_too_long
   HeaderTooLarge,    // 431 header_too_large
+  RequestTimeout,    // the request was not received in time: 408 request_timeout
   ClientGone,        // the client left before its answer: 499, logged, never sent
 };
 

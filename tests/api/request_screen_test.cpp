@@ -68,7 +68,9 @@ TEST(RequestScreen, PassesTheHeadLineByLineWithUnreadHeadersRenamed) {
   for (char c : request) {
     EXPECT_FALSE(split.feed(std::string_view(&c, 1), pieces).refused());
     EXPECT_TRUE(expected.starts_with(pieces));
-    if (pieces.size() < body_at) EXPECT_TRUE(pieces.empty() || pieces.ends_with("\r\n"));
+    if (pieces.size() < body_at) {
+      EXPECT_TRUE(pieces.empty() || pieces.ends_with("\r\n"));
+    }
   }
   EXPECT_EQ(pieces, expected);
 }
