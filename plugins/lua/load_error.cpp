@@ -17,11 +17,25 @@ nlohmann::json LoadError::to_json() const {
   return {{"file", file}, {"line", line}, {"message", message}};
 }
 
+namespace {
+
+// Whether `chunk`, the name in a Lua position, is `file`: Lua cuts a long name to "..." and its
+// tail.
+bool names_file(std::string_view chunk, std::string_view file) {
+  return chunk == file ||
+         (chunk.starts_with("...") && chunk.size() > 3 && file.ends_with(chunk.substr(3)));
+}
+
+}  // namespace
+
 LoadError LoadError::from_lua_message(std::string file, std::string_view message) {
   // Lua prefixes a position as "<chunk name>:<line>: "; the chunk name may itself hold ':'
-  // (and is cut to "...tail" when long), so look for the first ":<digits>: ".
+  // (and is cut to "...tail" when long), so look for the first ":<digits>: " after `file`'s
+  // name. A position in another chunk (a helper library that raised an error while the script
+  // loaded) is not a line of `file`: it stays in the message.
   for (std::size_t colon = message.find(':'); colon != std::string_view::npos;
        colon = message.find(':', colon + 1)) {
+    if (!names_file(message.substr(0, colon), file)) continue;
     std::size_t end = colon + 1;
     int line = 0;
     while (end < message.size() && std::isdigit(static_cast<unsigned char>(message[end])) &&

@@ -19,8 +19,9 @@ struct LoadError {
   // {"file": ..., "line": ..., "message": ...}
   nlohmann::json to_json() const;
 
-  // Splits a Lua message "name:12: text" into a LoadError for `file`; a message without a
-  // position keeps line 0 and the whole text.
+  // Splits a Lua message "name:12: text" into a LoadError for `file`, where name is `file`
+  // (or Lua's "..." and its tail); a message without a position, or positioned in another file,
+  // keeps line 0 and the whole text.
   static LoadError from_lua_message(std::string file, std::string_view message);
 };
 

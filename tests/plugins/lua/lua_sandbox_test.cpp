@@ -73,6 +73,21 @@ TEST(LuaSandbox, LoadErrorsArePositioned) {
       << shape.error().message;
 }
 
+TEST(LuaSandbox, AHelperLibrarysErrorWhileTheScriptLoadsKeepsTheLibrarysPosition) {
+  // The script calls the library at load time and the library raises the error: line 3 is the
+  // library's, and the script has only two lines.
+  const RuleSources sources{
+      {{"rules/lib/util.lua",
+        "local M = {}\nfunction M.check(x)\n  if not x then error('x is required') end\nend\n"
+        "return M\n"}},
+      {"rules/score.lua", "util.check(nil)\nreturn {}\n"}};
+  auto sandbox = LuaSandbox::create(sources, nlohmann::json::object(), {});
+  ASSERT_FALSE(sandbox);
+  EXPECT_EQ(sandbox.error().file, "rules/score.lua");
+  EXPECT_EQ(sandbox.error().line, 0);
+  EXPECT_EQ(sandbox.error().to_text(), "rules/score.lua: rules/lib/util.lua:3: x is required");
+}
+
 TEST(LuaSandbox, HelperLibrariesBecomeReadOnlyGlobalsNamedAfterTheirFile) {
   const RuleSources sources{
       {{"rules/lib/points.lua", "return {base = 0.5}"}, {"lib/flag.lua", "return true"}},
