@@ -123,7 +123,22 @@ void read_scorer(const YamlMap::Entry& entry, const std::string& path, YamlError
     if (entry.value.IsNull()) errors.add(entry.key_position, scorer_path + " needs a `plugin`");
     return;
   }
-  if (map.require("plugin")) {
+  // A plugin's instance or a composite of other scorers: exactly one of the two.
+  const bool composite = map.has("composite");
+  if (composite) {
+    scorer.composite_position = map.key_position("composite");
+    scorer.composite = map.value("composite");
+    if (map.has("plugin"))
+      map.error("plugin", scorer_path +
+                              " has both `plugin` and `composite`: a scorer is an instance of a "
+                              "plugin or a composite of other scorers");
+    if (map.has("params"))
+      map.error("params",
+                scorer_path + ".params: a composite has no params (each of its parts has its own)");
+  } else if (!map.has("plugin")) {
+    errors.add(map.position(), "missing key 'plugin' in " + scorer_path +
+                                   " (or 'composite', for a composite of other scorers)");
+  } else {
     map.read("plugin", scorer.plugin);
     scorer.plugin_position = map.value_position("plugin");
     if (map.value("plugin").IsScalar() && scorer.plugin.empty())
@@ -138,10 +153,13 @@ void read_scorer(const YamlMap::Entry& entry, const std::string& path, YamlError
   // The plugin reads its own params; here only their shape is checked.
   const YAML::Node params = map.value("params");
   scorer.params_position = map.has("params") ? map.key_position("params") : entry.key_position;
-  if (params.IsDefined() && !params.IsNull() && !params.IsMap())
+  if (composite) {
+    // refused above
+  } else if (params.IsDefined() && !params.IsNull() && !params.IsMap()) {
     map.error("params", scorer_path + ".params must be a mapping, got " + describe(params));
-  else if (params.IsDefined())
+  } else if (params.IsDefined()) {
     scorer.params = params;
+  }
   map.finish();
   out.push_back(std::move(scorer));
 }

@@ -45,18 +45,26 @@ struct LogConfig {
   bool requests = true;        // one line per request
 };
 
-// One configured scorer instance: a plugin and its parameters (kept as YAML so that the
-// plugin reads its own params, with their positions for errors).
+// One configured scorer: an instance of a plugin with its parameters (kept as YAML so that the
+// plugin reads its own params, with their positions for errors), or a composite of other
+// configured scorers (its definition kept as YAML too: engine/scoring/composite_config.h reads
+// it, beside the scorer that uses it).
 struct ScorerConfig {
   std::string name;
-  std::string plugin;        // a module name in plugins.dir, or a path to a module (has a '/')
+  std::string plugin;        // a module name in plugins.dir, or a path to a module (has a '/');
+                             // "" for a composite
   YAML::Node params;         // a mapping, or null when the file gives none
   Position position;         // of the scorer's name in the file
   Position plugin_position;  // of its `plugin` value
-  std::string fallback;      // the scorer that answers when this one fails; "" for none
+  // Its `composite` definition; undefined for a plugin's instance.
+  YAML::Node composite{YAML::NodeType::Undefined};
+  Position composite_position;  // of the `composite` key
+  std::string fallback;         // the scorer that answers when this one fails; "" for none
   Position fallback_position;
   int budget_ms = 0;         // a run taking longer fails (its result is discarded); 0: no budget
   Position params_position;  // of the `params` key (the scorer's name when absent)
+
+  bool is_composite() const { return composite.IsDefined(); }
 };
 
 struct ScoringConfig {
@@ -100,8 +108,9 @@ struct EnvOverrides {
 };
 
 // Reads and checks the file; every problem found is returned, each with its position. Checks
-// the shape of `scoring` only: which plugins exist, what their params mean and whether
-// `fallback` and `shadow` name configured scorers is checked by scoring::build_scorers.
+// the shape of `scoring` only: which plugins exist, what their params mean, what a composite's
+// definition says and whether `fallback`, `shadow` and a composite's parts name configured
+// scorers is checked by scoring::build_scorers.
 // Never throws.
 std::expected<AppConfig, std::vector<ConfigError>> load_app_config(const std::string& path,
                                                                    const EnvOverrides& env);

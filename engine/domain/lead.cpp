@@ -63,9 +63,11 @@ bool is_final(LeadStage stage) {
 }
 bool is_final(SaleStage stage) { return stage == SaleStage::Paid || stage == SaleStage::Lost; }
 
-bool has_business_domain(const Lead& lead) {
-  if (!lead.business_domain) return false;
-  return std::ranges::any_of(*lead.business_domain, [](unsigned char c) {
+bool has_business_domain(const Lead& lead) { return has_business_domain(lead.business_domain); }
+
+bool has_business_domain(const std::optional<std::string>& business_domain) {
+  if (!business_domain) return false;
+  return std::ranges::any_of(*business_domain, [](unsigned char c) {
     return c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v';
   });
 }

@@ -115,5 +115,6 @@ struct Sale {
 
 // A blank or whitespace-only business domain counts as missing.
 bool has_business_domain(const Lead& lead);
+bool has_business_domain(const std::optional<std::string>& business_domain);
 
 }  // namespace leadscore::domain

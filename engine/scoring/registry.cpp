@@ -5,10 +5,12 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 
 #include "engine/config/yaml_reader.h"
+#include "engine/scoring/composite_config.h"
 #include "engine/scoring/params_json.h"
 #include "engine/scoring/plugin_loader.h"
 #include "engine/scoring/plugin_scorer.h"
@@ -72,6 +74,134 @@ void check_fallbacks(const config::ScoringConfig& scoring, YamlErrors& errors) {
       for (const auto& name : chain) cycle += name + " -> ";
       errors.add(scorer.fallback_position, "scoring.scorers." + scorer.name +
                                                ".fallback makes a cycle: " + cycle + scorer.name);
+    }
+  }
+}
+
+using ScorerIndex = std::map<std::string, std::size_t, std::less<>>;
+
+// The scorers a run of scorer `at` may start by itself: a composite runs its parts, and a
+// scorer that fails inside a composite's part is answered by its fallback there. Following
+// these from a composite's parts must never come back to it, or its run would never end.
+struct RunStep {
+  std::size_t scorer;
+  bool by_fallback;
+};
+
+std::vector<RunStep> steps_of(const config::ScoringConfig& scoring, const ScorerIndex& index,
+                              const std::vector<std::optional<CompositeConfig>>& composites,
+                              std::size_t at) {
+  std::vector<RunStep> steps;
+  if (composites[at])
+    for (const auto& part : composites[at]->parts)
+      if (auto it = index.find(part.scorer); it != index.end())
+        steps.push_back({it->second, false});
+  if (auto it = index.find(scoring.scorers[at].fallback); it != index.end())
+    steps.push_back({it->second, true});
+  return steps;
+}
+
+// Whether run steps lead from `from` to `target`; `way` then says how (" -> c (fallback) -> a").
+bool find_way_back(const config::ScoringConfig& scoring, const ScorerIndex& index,
+                   const std::vector<std::optional<CompositeConfig>>& composites, std::size_t from,
+                   std::size_t target, std::vector<bool>& seen, std::string& way) {
+  if (from == target) return true;
+  if (seen[from]) return false;
+  seen[from] = true;
+  for (const RunStep& step : steps_of(scoring, index, composites, from)) {
+    std::string rest;
+    if (find_way_back(scoring, index, composites, step.scorer, target, seen, rest)) {
+      way = " -> " + scoring.scorers[step.scorer].name + (step.by_fallback ? " (fallback)" : "") +
+            rest;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Every part of every composite names a configured scorer that can run (one that loaded, or a
+// composite whose definition is right), and no composite contains itself, directly or through
+// other composites and the fallbacks of their parts.
+void check_composites(const config::ScoringConfig& scoring, const ScorerIndex& index,
+                      const std::vector<std::optional<CompositeConfig>>& composites,
+                      const std::vector<bool>& usable, YamlErrors& errors) {
+  for (std::size_t c = 0; c < composites.size(); ++c) {
+    if (!composites[c]) continue;
+    const std::string& name = scoring.scorers[c].name;
+    const auto& parts = composites[c]->parts;
+    for (std::size_t p = 0; p < parts.size(); ++p) {
+      const std::string what =
+          "scoring.scorers." + name + ".composite.parts[" + std::to_string(p) + "]";
+      const auto it = index.find(parts[p].scorer);
+      if (it == index.end()) {
+        errors.add(parts[p].scorer_position,
+                   what + ".scorer '" + parts[p].scorer + "' names no configured scorer");
+        continue;
+      }
+      if (it->second == c) {
+        errors.add(parts[p].scorer_position, what + " names the composite itself");
+        continue;
+      }
+      std::vector<bool> seen(scoring.scorers.size(), false);
+      std::string way;
+      if (find_way_back(scoring, index, composites, it->second, c, seen, way)) {
+        errors.add(parts[p].scorer_position, what + " '" + parts[p].scorer + "' contains " + name +
+                                                 " again: " + name + " -> " + parts[p].scorer +
+                                                 way);
+        continue;
+      }
+      if (!usable[it->second])
+        errors.add(parts[p].scorer_position,
+                   what + " '" + parts[p].scorer +
+                       "' cannot run: that scorer has errors of its own (reported at it)");
+    }
+  }
+}
+
+// Who answers for a part: its scorer, then its fallbacks in order, each with its budget.
+// Every one of them is in `entries` (build_composites makes a composite only then).
+std::vector<PartRunner> runners_of(const config::ScoringConfig& scoring, const ScorerIndex& index,
+                                   const std::vector<std::optional<ScorerEntry>>& entries,
+                                   std::size_t part) {
+  std::vector<PartRunner> runners;
+  std::optional<std::size_t> at = part;
+  // Fallback cycles are refused before; the bound is a second guard.
+  while (at && runners.size() <= entries.size()) {
+    runners.push_back(
+        {entries[*at] ? entries[*at]->scorer.get() : nullptr, scoring.scorers[*at].budget_ms});
+    const auto next = index.find(scoring.scorers[*at].fallback);
+    at = next == index.end() ? std::nullopt : std::optional<std::size_t>(next->second);
+  }
+  return runners;
+}
+
+// Makes every composite once all the scorers its parts may run exist: parts that are
+// composites first. The checks before guarantee that each pass makes at least one.
+void build_composites(const config::ScoringConfig& scoring, const ScorerIndex& index,
+                      const std::vector<std::optional<CompositeConfig>>& composites,
+                      std::vector<std::optional<ScorerEntry>>& entries) {
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (std::size_t c = 0; c < composites.size(); ++c) {
+      if (!composites[c] || entries[c]) continue;
+      std::vector<CompositePart> parts;
+      bool ready = true;
+      for (const auto& part : composites[c]->parts) {
+        auto runners = runners_of(scoring, index, entries, index.at(part.scorer));
+        ready = ready && std::ranges::none_of(
+                             runners, [](const PartRunner& r) { return r.scorer == nullptr; });
+        parts.push_back({part.scorer, part.points, std::move(runners)});
+      }
+      if (!ready) continue;
+      const config::ScorerConfig& scorer = scoring.scorers[c];
+      ScorerEntry entry;
+      entry.scorer =
+          std::make_unique<CompositeScorer>(scorer.name, std::move(parts), composites[c]->rules);
+      entry.plugin = "composite";
+      entry.fallback = scorer.fallback;
+      entry.budget_ms = scorer.budget_ms;
+      entries[c] = std::move(entry);
+      progress = true;
     }
   }
 }
@@ -161,12 +291,23 @@ std::expected<ScorerSet, std::vector<ConfigError>> build_scorers(const config::A
   if (scoring.scorers.empty())
     errors.add(scoring.position, "scoring.scorers is empty: configure at least one scorer");
 
-  // Each module is loaded once, however many scorers use it.
+  // Each module is loaded once, however many scorers use it. Composites are read here and made
+  // once every scorer they may run exists.
   std::map<std::string, std::shared_ptr<const PluginModule>, std::less<>> modules;
   std::map<std::string, std::string, std::less<>> module_errors;
-  std::vector<ScorerEntry> entries;
-  for (const auto& scorer : scoring.scorers) {
+  const std::size_t count = scoring.scorers.size();
+  std::vector<std::optional<ScorerEntry>> entries(count);
+  std::vector<std::optional<CompositeConfig>> composites(count);
+  ScorerIndex index;
+  for (std::size_t i = 0; i < count; ++i) {
+    const config::ScorerConfig& scorer = scoring.scorers[i];
+    index.emplace(scorer.name, i);
     const std::string path = "scoring.scorers." + scorer.name;
+    if (scorer.is_composite()) {
+      composites[i] =
+          read_composite(scorer.composite, path + ".composite", scorer.composite_position, errors);
+      continue;
+    }
     const std::string file = module_path(config, scorer.plugin);
     std::shared_ptr<const PluginModule> module;
     if (auto it = modules.find(file); it != modules.end()) {
@@ -195,7 +336,7 @@ std::expected<ScorerSet, std::vector<ConfigError>> build_scorers(const config::A
     entry.fallback = scorer.fallback;
     entry.plugin_path = file;
     entry.budget_ms = scorer.budget_ms;
-    entries.push_back(std::move(entry));
+    entries[i] = std::move(entry);
   }
 
   const bool primary_configured = std::ranges::any_of(
@@ -209,13 +350,24 @@ std::expected<ScorerSet, std::vector<ConfigError>> build_scorers(const config::A
   }
   check_fallbacks(scoring, errors);
   check_shadows(scoring, errors);
+  std::vector<bool> usable(count);
+  for (std::size_t i = 0; i < count; ++i)
+    usable[i] = entries[i].has_value() || composites[i].has_value();
+  check_composites(scoring, index, composites, usable, errors);
 
   if (!errors.empty()) {
     errors.sort_by_position();
     return std::unexpected(errors.take());
   }
   try {
-    return ScorerSet(std::move(entries), scoring.primary, scoring.shadow);
+    build_composites(scoring, index, composites, entries);
+    std::vector<ScorerEntry> made;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!entries[i])
+        throw std::logic_error("composite scorer " + scoring.scorers[i].name + " was not made");
+      made.push_back(std::move(*entries[i]));
+    }
+    return ScorerSet(std::move(made), scoring.primary, scoring.shadow);
   } catch (const std::exception& e) {
     errors.add(scoring.position, std::string("scoring: ") + e.what());
     return std::unexpected(errors.take());

@@ -1,6 +1,7 @@
 // The configured scorers of a running engine, built from the `plugins` and `scoring` sections
 // of the config: each scorer is an instance of a plugin module loaded from plugins.dir
-// (plugin_loader.h), with its params, its fallback and its role (primary, shadow or neither).
+// (plugin_loader.h) with its params, or a composite of other configured scorers
+// (composite_scorer.h); each has its fallback and its role (primary, shadow or neither).
 //
 // Threading: a ScorerSet is immutable once built; safe to share between threads. It keeps its
 // plugin modules loaded until it is destroyed.
@@ -19,7 +20,7 @@ namespace leadscore::scoring {
 
 struct ScorerEntry {
   std::unique_ptr<Scorer> scorer;
-  std::string plugin;       // as the config names it ("heuristic")
+  std::string plugin;       // as the config names it ("heuristic"); "composite" for a composite
   std::string role;         // "primary", "shadow" or "": set by ScorerSet from its arguments
   std::string fallback;     // the scorer that answers when this one fails; "" for none
   std::string plugin_path;  // the module file it was made from; "" when built in code
@@ -56,7 +57,10 @@ std::string default_plugin_dir();
 // Loads every plugin module the config names and builds every configured scorer. Every problem
 // is reported with the config's position: a module that cannot be loaded (missing file, missing
 // symbol, wrong ABI version: the message names the file), params the plugin refuses, a
-// `fallback` or `shadow` naming no scorer, a fallback cycle, the primary listed as a shadow.
+// `fallback` or `shadow` naming no scorer, a fallback cycle, the primary listed as a shadow; a
+// composite's definition that is wrong (composite_config.h), a part naming no scorer or a
+// scorer that has errors of its own, a composite that contains itself (directly, or through
+// other composites and the fallbacks of their parts, which answer for a part inside it).
 std::expected<ScorerSet, std::vector<config::ConfigError>> build_scorers(
     const config::AppConfig& config);
 

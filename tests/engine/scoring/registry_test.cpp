@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/domain/score_result.h"
+#include "engine/scoring/composite_scorer.h"
 #include "plugins/heuristic/heuristic_scorer.h"
 #include "tests/support/temp_file.h"
 
@@ -167,6 +169,240 @@ TEST_F(RegistryTest, ParamErrorsOfEveryScorerAreReportedTogether) {
   EXPECT_EQ(errors[3].message,
             "scoring.scorers.c: params.drop_max_score must be a number, got 'high'");
   for (const auto& e : errors) EXPECT_EQ(e.file, path_);
+}
+
+// A composite of the heuristic and rules/icp_fit.lua, each scaled to 0..50: the hybrid's shape
+// with the heuristic in the LLM's place.
+const std::string kBlend = R"(scoring:
+  primary: blend
+  scorers:
+    heuristic:
+      plugin: heuristic
+    icp_fit:
+      plugin: lua
+      params:
+        script: )" LEADSCORE_SOURCE_DIR R"(/rules/icp_fit.lua
+        icp_industries: [Fintech, B2B SaaS]
+      fallback: heuristic
+    blend:
+      composite:
+        parts:
+          - {scorer: icp_fit, max_points: 50}
+          - {scorer: heuristic, max_points: 50}
+        bands: [{label: High, min_points: 70}, {label: Medium, min_points: 40}, {label: Low, min_points: 0}]
+      fallback: heuristic
+      budget_ms: 5000
+)";
+
+TEST_F(RegistryTest, ACompositeOfTheHeuristicAndLuaRulesScoresARealLead) {
+  auto set = build_scorers(load(kBlend));
+  ASSERT_TRUE(set.has_value()) << config::to_text(set.error());
+  const Scorer& blend = set->primary();
+  EXPECT_EQ(blend.name(), "blend");
+  const ScorerEntry* entry = set->entry_of(blend);
+  ASSERT_NE(entry, nullptr);
+  EXPECT_EQ(entry->plugin, "composite");
+  EXPECT_EQ(entry->plugin_path, "");
+  EXPECT_EQ(entry->fallback, "heuristic");
+  EXPECT_EQ(entry->budget_ms, 5000);
+  EXPECT_EQ(set->fallback_of(blend), set->find("heuristic"));
+  // Its version names each part's version: a change of the rules' file shows in history.
+  EXPECT_NE(blend.version().find("(icp_fit=" + set->find("icp_fit")->version() +
+                                 ",heuristic=" + set->find("heuristic")->version() + ")"),
+            std::string::npos)
+      << blend.version();
+
+  // A CTO in Fintech from a partner, qualified, 8 interactions, with a business domain:
+  // icp_fit 0.4 (decision maker) + 0.4 (exact ICP industry), no complete profile: 40 of 50;
+  // the heuristic 0.7 + 0.25 + 0.15 + 0.1, clamped to 1: 50 of 50. 90 of 100: High.
+  Features lead;
+  lead.source = "partner";
+  lead.stage = domain::LeadStage::Qualified;
+  lead.activity_count = 8;
+  lead.business_domain = "fintech.example";
+  lead.profile.role = "CTO";
+  lead.profile.industry = "Fintech";
+  const auto result = blend.score(lead);
+  ASSERT_TRUE(result.has_value()) << result.error();
+  EXPECT_NEAR(result->score, 0.9, 1e-12);
+  EXPECT_EQ(result->intent, "High");
+  EXPECT_EQ(result->recommendation, domain::Recommendation::TransferToSales);
+  EXPECT_EQ(result->reason.rfind("90 of 100 points (High): icp_fit 40 of 50 (", 0), 0u)
+      << result->reason;
+  ASSERT_GE(result->contributions.size(), 3u);
+  EXPECT_EQ(result->contributions[0].rule, "icp_fit: decision maker role");
+  EXPECT_NEAR(result->contributions[0].points, 0.2, 1e-12);
+  EXPECT_EQ(result->contributions[1].rule, "icp_fit: exact ICP industry");
+  EXPECT_EQ(result->contributions[2].rule.rfind("heuristic: ", 0), 0u);
+  EXPECT_TRUE(domain::check(*result).has_value()) << domain::check(*result).error();
+
+  // A manual lead with nothing else: icp_fit 0, the heuristic 0.4 - 0.2 = 0.2: 10 of 100.
+  Features cold;
+  cold.source = "manual";
+  const auto low = blend.score(cold);
+  ASSERT_TRUE(low.has_value()) << low.error();
+  EXPECT_NEAR(low->score, 0.1, 1e-12);
+  EXPECT_EQ(low->intent, "Low");
+  EXPECT_EQ(low->recommendation, domain::Recommendation::DropLead);
+}
+
+TEST_F(RegistryTest, ACompositeIsNeitherAPluginNorHasParams) {
+  path_ = dir_.write("leadscore.yaml", R"(scoring:
+  primary: c
+  scorers:
+    c:
+      plugin: heuristic
+      composite: {parts: [{scorer: h, max_points: 1}]}
+    d:
+      composite: {parts: [{scorer: h, max_points: 1}]}
+      params: {x: 1}
+    e:
+      fallback: h
+)");
+  auto config = config::load_app_config(path_, {});
+  ASSERT_FALSE(config.has_value());
+  const auto& errors = config.error();
+  ASSERT_EQ(errors.size(), 3u) << config::to_text(errors);
+  EXPECT_EQ(errors[0].line, 5);
+  EXPECT_EQ(errors[0].message,
+            "scoring.scorers.c has both `plugin` and `composite`: a scorer is an instance of a "
+            "plugin or a composite of other scorers");
+  EXPECT_EQ(errors[1].line, 9);
+  EXPECT_EQ(errors[1].message,
+            "scoring.scorers.d.params: a composite has no params (each of its parts has its own)");
+  EXPECT_EQ(errors[2].line, 11);
+  EXPECT_EQ(errors[2].message,
+            "missing key 'plugin' in scoring.scorers.e (or 'composite', for a composite of "
+            "other scorers)");
+}
+
+TEST_F(RegistryTest, CompositePartsMustNameScorersThatCanRun) {
+  auto errors = errors_of(R"(scoring:
+  primary: c
+  scorers:
+    h:
+      plugin: heuristic
+    broken:
+      plugin: nosuch
+    bad:
+      composite: {parts: []}
+    c:
+      composite:
+        parts:
+          - {scorer: h, max_points: 10}
+          - {scorer: ghost, max_points: 10}
+          - {scorer: broken, max_points: 10}
+          - {scorer: bad, max_points: 10}
+)");
+  ASSERT_EQ(errors.size(), 5u) << config::to_text(errors);
+  EXPECT_EQ(errors[0].line, 7);  // the module's own error
+  EXPECT_EQ(errors[1].line, 9);  // bad's own error
+  EXPECT_EQ(errors[1].message,
+            "scoring.scorers.bad.composite.parts is empty: a composite needs "
+            "at least one part");
+  EXPECT_EQ(errors[2].line, 14);
+  EXPECT_EQ(errors[2].column, 22);
+  EXPECT_EQ(errors[2].message,
+            "scoring.scorers.c.composite.parts[1].scorer 'ghost' names no configured scorer");
+  EXPECT_EQ(errors[3].line, 15);
+  EXPECT_EQ(errors[3].message,
+            "scoring.scorers.c.composite.parts[2] 'broken' cannot run: that scorer has errors of "
+            "its own (reported at it)");
+  EXPECT_EQ(errors[4].line, 16);
+  EXPECT_EQ(errors[4].message,
+            "scoring.scorers.c.composite.parts[3] 'bad' cannot run: that scorer has errors of "
+            "its own (reported at it)");
+  for (const auto& e : errors) EXPECT_EQ(e.file, path_);
+}
+
+TEST_F(RegistryTest, ACompositeThatContainsItselfIsRefusedAtThePartThatLeadsBack) {
+  auto errors = errors_of(R"(scoring:
+  primary: a
+  scorers:
+    h:
+      plugin: heuristic
+    a:
+      composite:
+        parts:
+          - {scorer: a, max_points: 10}
+          - {scorer: b, max_points: 10}
+    b:
+      composite:
+        parts: [{scorer: h, max_points: 10}, {scorer: a, max_points: 10}]
+)");
+  ASSERT_EQ(errors.size(), 3u) << config::to_text(errors);
+  EXPECT_EQ(errors[0].line, 9);
+  EXPECT_EQ(errors[0].message, "scoring.scorers.a.composite.parts[0] names the composite itself");
+  EXPECT_EQ(errors[1].line, 10);
+  EXPECT_EQ(errors[1].message,
+            "scoring.scorers.a.composite.parts[1] 'b' contains a again: a -> b -> a");
+  EXPECT_EQ(errors[2].line, 13);
+  EXPECT_EQ(errors[2].column, 55);
+  EXPECT_EQ(errors[2].message,
+            "scoring.scorers.b.composite.parts[1] 'a' contains b again: b -> a -> b");
+}
+
+TEST_F(RegistryTest, ACompositeReachedAgainThroughAPartsFallbackIsRefused) {
+  // When rules fails inside hybrid, its fallback answers for it there: hybrid again, forever.
+  auto errors = errors_of(R"(scoring:
+  primary: hybrid
+  scorers:
+    h:
+      plugin: heuristic
+    rules:
+      plugin: heuristic
+      fallback: hybrid
+    hybrid:
+      composite:
+        parts: [{scorer: h, max_points: 50}, {scorer: rules, max_points: 50}]
+)");
+  ASSERT_EQ(errors.size(), 1u) << config::to_text(errors);
+  EXPECT_EQ(errors[0].line, 11);
+  EXPECT_EQ(errors[0].message,
+            "scoring.scorers.hybrid.composite.parts[1] 'rules' contains hybrid again: hybrid -> "
+            "rules -> hybrid (fallback)");
+}
+
+TEST_F(RegistryTest, CompositesOfCompositesAndTheirPartsFallbacksAreWired) {
+  auto set = build_scorers(load(R"(scoring:
+  primary: outer
+  shadow: [inner]
+  scorers:
+    outer:
+      composite:
+        parts: [{scorer: inner, weight: 1}, {scorer: flaky, weight: 3}]
+    inner:
+      composite:
+        parts: [{scorer: h, max_points: 10}]
+      fallback: h
+    flaky:
+      plugin: heuristic
+      fallback: h
+      budget_ms: 100
+    h:
+      plugin: heuristic
+)"));
+  ASSERT_TRUE(set.has_value()) << config::to_text(set.error());
+  ASSERT_EQ(set->entries().size(), 4u);  // in the file's order
+  EXPECT_EQ(set->entries()[0].scorer->name(), "outer");
+  EXPECT_EQ(set->entries()[0].role, "primary");
+  EXPECT_EQ(set->entries()[1].role, "shadow");
+  const auto* outer = dynamic_cast<const CompositeScorer*>(&set->primary());
+  ASSERT_NE(outer, nullptr);
+  EXPECT_EQ(outer->max_points(), 4);
+  ASSERT_EQ(outer->parts().size(), 2u);
+  const auto& inner_runners = outer->parts()[0].runners;
+  ASSERT_EQ(inner_runners.size(), 2u);  // inner, then its fallback h
+  EXPECT_EQ(inner_runners[0].scorer, set->find("inner"));
+  EXPECT_EQ(inner_runners[1].scorer, set->find("h"));
+  const auto& flaky_runners = outer->parts()[1].runners;
+  ASSERT_EQ(flaky_runners.size(), 2u);
+  EXPECT_EQ(flaky_runners[0].scorer, set->find("flaky"));
+  EXPECT_EQ(flaky_runners[0].budget_ms, 100);
+  EXPECT_EQ(flaky_runners[1].budget_ms, 0);
+  const auto result = outer->score(Features{});
+  ASSERT_TRUE(result.has_value()) << result.error();
+  EXPECT_TRUE(domain::check(*result).has_value());
 }
 
 // A scorer that is not a plugin, for the set's own checks.
