@@ -1,10 +1,12 @@
 #include "engine/scoring/params_json.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <system_error>
 
 #include "engine/config/yaml_reader.h"
@@ -76,9 +78,33 @@ std::string plain_scalar_json(const std::string& text) {
   return out;
 }
 
+// NAME of `${NAME}` or `${NAME:-default}`, and the default (nullopt: none), when `text` is
+// one of them as a whole.
+struct EnvironmentReference {
+  std::string name;
+  std::optional<std::string> fallback;
+};
+
+std::optional<EnvironmentReference> environment_reference(std::string_view text) {
+  if (!text.starts_with("${") || !text.ends_with('}')) return std::nullopt;
+  text = text.substr(2, text.size() - 3);
+  EnvironmentReference out;
+  const std::size_t separator = text.find(":-");
+  out.name = std::string(text.substr(0, separator));
+  if (separator != std::string_view::npos) out.fallback = std::string(text.substr(separator + 2));
+  const auto name_char = [](unsigned char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  };
+  if (out.name.empty() || (out.name[0] >= '0' && out.name[0] <= '9') ||
+      !std::ranges::all_of(out.name, name_char))
+    return std::nullopt;
+  return out;
+}
+
 class JsonWriter {
  public:
-  explicit JsonWriter(ParamsJson& out) : out_(out) {}
+  JsonWriter(ParamsJson& out, const Environment& environment)
+      : out_(out), environment_(environment) {}
 
   void value(const YAML::Node& node, Position fallback) {
     const Position at = config::value_position(node, fallback);
@@ -106,12 +132,13 @@ class JsonWriter {
       }
       out_.text += ']';
     } else if (node.IsScalar()) {
+      const std::string text = expand(node.Scalar(), at);
       if (node.Tag() == "?") {
-        line(plain_scalar_json(node.Scalar()), at);
+        line(plain_scalar_json(text), at);
       } else {
-        std::string text;
-        append_json_string(text, node.Scalar());
-        line(text, at);
+        std::string json;
+        append_json_string(json, text);
+        line(json, at);
       }
     } else {
       line("null", at);
@@ -119,6 +146,17 @@ class JsonWriter {
   }
 
  private:
+  std::string expand(const std::string& text, Position at) {
+    const auto reference = environment_reference(text);
+    if (!reference) return text;
+    if (auto value = environment_(reference->name)) return *value;
+    if (reference->fallback) return *reference->fallback;
+    out_.problems.push_back({at, "the environment variable " + reference->name +
+                                     " is not set and " + text + " gives no default (${" +
+                                     reference->name + ":-default} gives one)"});
+    return std::string();
+  }
+
   void line(std::string_view text, Position at) {
     if (!out_.lines.empty()) out_.text += '\n';
     out_.text += text;
@@ -126,6 +164,7 @@ class JsonWriter {
   }
 
   ParamsJson& out_;
+  const Environment& environment_;
 };
 
 }  // namespace
@@ -135,14 +174,21 @@ Position ParamsJson::position_of_line(int line) const {
   return lines.empty() ? Position{} : lines.front();
 }
 
-ParamsJson params_to_json(const YAML::Node& params, Position where) {
+std::optional<std::string> process_environment(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
+}
+
+ParamsJson params_to_json(const YAML::Node& params, Position where,
+                          const Environment& environment) {
   ParamsJson out;
   if (!params.IsDefined() || params.IsNull() || !params.IsMap()) {
     out.text = "{}";
     out.lines.push_back(where);
     return out;
   }
-  JsonWriter(out).value(params, where);
+  JsonWriter(out, environment).value(params, where);
   out.lines.front() = where;  // the object itself: point at the `params` key
   return out;
 }

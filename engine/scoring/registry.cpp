@@ -325,6 +325,11 @@ std::expected<ScorerSet, std::vector<ConfigError>> build_scorers(const config::A
       continue;
     }
     const ParamsJson params = params_to_json(scorer.params, scorer.params_position);
+    if (!params.problems.empty()) {
+      for (const auto& problem : params.problems)
+        errors.add(problem.at, path + ": " + problem.message);
+      continue;
+    }
     auto made = PluginScorer::create(module, scorer.name, params.text, config.dir);
     if (!made) {
       report_params_errors(scorer, params, made.error(), errors);

@@ -46,6 +46,41 @@ TEST(ParamsJson, NestedMappingsAndListsKeepTheirLines) {
   EXPECT_EQ(json.position_of_line(0).line, 10);
 }
 
+TEST(ParamsJson, EnvironmentReferencesTakeTheVariableOrTheirDefault) {
+  const Environment environment = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "LLM_URL") return "http://10.0.0.5:9000/v1";
+    if (name == "LLM_TOKENS") return "512";
+    return std::nullopt;
+  };
+  const YAML::Node params = YAML::Load(
+      "a: \"${LLM_URL:-http://127.0.0.1:8080/v1}\"\n"
+      "b: ${MISSING:-http://127.0.0.1:8080/v1}\n"
+      "c: ${LLM_TOKENS}\n"
+      "d: '${LLM_TOKENS}'\n"
+      "e: ${MISSING:-}\n"
+      "f: price ${LLM_TOKENS}\n"
+      "g: ${lower}\n");
+  const auto json = params_to_json(params, {1, 1}, environment);
+  EXPECT_TRUE(json.problems.empty());
+  EXPECT_EQ(json.text,
+            "{\n\"a\":\n\"http://10.0.0.5:9000/v1\",\n\"b\":\n\"http://127.0.0.1:8080/v1\",\n"
+            "\"c\":\n512,\n\"d\":\n\"512\",\n\"e\":\n\"\",\n\"f\":\n\"price ${LLM_TOKENS}\",\n"
+            "\"g\":\n\"${lower}\"}");
+}
+
+TEST(ParamsJson, AnUnsetVariableWithoutADefaultIsAProblemAtItsValue) {
+  const Environment none = [](const std::string&) -> std::optional<std::string> {
+    return std::nullopt;
+  };
+  const auto json = params_to_json(YAML::Load("model: m\nbase_url: ${LLM_URL}\n"), {1, 1}, none);
+  ASSERT_EQ(json.problems.size(), 1u);
+  EXPECT_EQ(json.problems[0].at.line, 2);
+  EXPECT_EQ(json.problems[0].at.column, 11);
+  EXPECT_EQ(json.problems[0].message,
+            "the environment variable LLM_URL is not set and ${LLM_URL} gives no default "
+            "(${LLM_URL:-default} gives one)");
+}
+
 TEST(ParamsJson, SplitsPositionedMessages) {
   const auto messages = split_plugin_messages("3:1: first\nno position\n\n12:4: third\n0:1: x\n");
   ASSERT_EQ(messages.size(), 4u);
