@@ -212,7 +212,7 @@ bool read_bands(YamlMap& composite, double most_points, std::vector<IntentBand>&
     else
       ok = false;
   }
-  if (ok && bands.back().min_points != 0) {
+  if (ok && !bands.empty() && bands.back().min_points != 0) {
     composite.errors().add(
         config::value_position((*list)[list->size() - 1], composite.value_position("bands")),
         item_path(path, list->size() - 1) +

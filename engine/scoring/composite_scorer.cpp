@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
@@ -154,7 +155,7 @@ std::expected<ScoreResult, std::string> CompositeScorer::score(const Features& f
   else
     out.recommendation = domain::Recommendation::ContinueQualification;
 
-  // "72 of 100 points (High): icp_fit 40 of 50 (...); llm 32 of 50 (intent Medium: ...)"
+  // "70 of 100 points (High): icp_fit 40 of 50 (...); llm 30 of 50 (intent Medium: ...)"
   std::string reason = shown(points) + " of " + shown(max_points_) + " points";
   if (out.intent) reason += " (" + *out.intent + ")";
   reason += ":";

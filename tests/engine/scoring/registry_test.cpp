@@ -171,6 +171,52 @@ TEST_F(RegistryTest, ParamErrorsOfEveryScorerAreReportedTogether) {
   for (const auto& e : errors) EXPECT_EQ(e.file, path_);
 }
 
+TEST_F(RegistryTest, AParamNamingAnUnsetVariableWithoutADefaultIsPositioned) {
+  auto errors = errors_of(R"(scoring:
+  primary: h
+  scorers:
+    h:
+      plugin: heuristic
+      params:
+        transfer_min_score: ${LEADSCORE_TEST_UNSET_VARIABLE}
+)");
+  ASSERT_EQ(errors.size(), 1u) << config::to_text(errors);
+  EXPECT_EQ(errors[0].line, 7);
+  EXPECT_EQ(errors[0].column, 29);
+  EXPECT_EQ(errors[0].message.rfind("scoring.scorers.h: the environment variable "
+                                    "LEADSCORE_TEST_UNSET_VARIABLE is not set",
+                                    0),
+            0u)
+      << errors[0].message;
+}
+
+// config/hybrid.yaml: the composite of rules/icp_fit.lua and the llm plugin. Without llm.so in
+// the build, the llm scorer is all that is missing; with it, the whole set builds.
+TEST_F(RegistryTest, ShippedHybridConfigNeedsOnlyTheLlmModule) {
+  const std::string path = std::string(LEADSCORE_SOURCE_DIR) + "/config/hybrid.yaml";
+  auto config = config::load_app_config(path, {});
+  ASSERT_TRUE(config.has_value()) << config::to_text(config.error());
+  EXPECT_EQ(config->scoring.primary, "hybrid");
+  auto set = build_scorers(*config);
+  if (!std::filesystem::exists(std::string(LEADSCORE_PLUGIN_DIR) + "/llm.so")) {
+    ASSERT_FALSE(set.has_value());
+    ASSERT_EQ(set.error().size(), 2u) << config::to_text(set.error());
+    EXPECT_EQ(set.error()[0].message.rfind("scoring.scorers.hybrid.composite.parts[1] 'llm' "
+                                           "cannot run",
+                                           0),
+              0u)
+        << set.error()[0].message;
+    EXPECT_EQ(set.error()[1].message.rfind("scoring.scorers.llm.plugin 'llm': cannot load", 0), 0u)
+        << set.error()[1].message;
+    GTEST_SKIP() << "this build has no llm.so: the rest of config/hybrid.yaml is right";
+  }
+  ASSERT_TRUE(set.has_value()) << config::to_text(set.error());
+  EXPECT_EQ(set->primary().name(), "hybrid");
+  EXPECT_EQ(set->fallback_of(set->primary()), set->find("icp_fit"));
+  EXPECT_TRUE(run_self_tests(*set, *config).empty())
+      << config::to_text(run_self_tests(*set, *config));
+}
+
 // A composite of the heuristic and rules/icp_fit.lua, each scaled to 0..50: the hybrid's shape
 // with the heuristic in the LLM's place.
 const std::string kBlend = R"(scoring:
