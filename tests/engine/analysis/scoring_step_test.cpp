@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/scoring/composite_scorer.h"
 #include "tests/engine/analysis/fake_scorer.h"
 #include "tests/support/temp_file.h"
 
@@ -152,6 +153,53 @@ TEST(ScoringStep, AScorerThatThrowsFailsTheRunOnly) {
 }
 
 // End to end: a plugin that fails, configured with the heuristic plugin as its fallback.
+// A composite in a set: its parts are other entries of the set, as build_scorers makes them.
+ScorerEntry composite_entry(const std::vector<ScorerEntry>& entries, std::string fallback) {
+  std::vector<scoring::CompositePart> parts;
+  for (const char* name : {"rules", "llm"}) {
+    const ScorerEntry* part = nullptr;
+    for (const auto& e : entries)
+      if (e.scorer->name() == name) part = &e;
+    parts.push_back({name, 50, {{part->scorer.get(), part->budget_ms}}});
+  }
+  ScorerEntry e;
+  e.scorer = std::make_unique<scoring::CompositeScorer>(
+      "hybrid", std::move(parts),
+      scoring::CompositeRules{{{"High", 70}, {"Medium", 40}, {"Low", 0}}, 70, 30});
+  e.plugin = "composite";
+  e.fallback = std::move(fallback);
+  return e;
+}
+
+TEST(ScoringStep, ACompositeAnswersAsOneScorer) {
+  std::vector<ScorerEntry> entries;
+  entries.push_back(entry("rules", Mode::Answer, "", 0, 0.8));
+  entries.push_back(entry("llm", Mode::Answer, "", 0, 0.6));
+  entries.push_back(composite_entry(entries, "rules"));
+  const auto set = set_of(std::move(entries), "hybrid");
+  const auto run = score_features(set, set.primary(), Features{});
+  ASSERT_TRUE(run.result.has_value());
+  EXPECT_EQ(run.scorer, set.find("hybrid"));
+  EXPECT_NEAR(run.result->score, 0.7, 1e-12);
+  EXPECT_EQ(run.result->intent, "High");
+  EXPECT_TRUE(run.failures.empty());
+}
+
+TEST(ScoringStep, ACompositeWhosePartFailsIsAnsweredByTheCompositesFallback) {
+  std::vector<ScorerEntry> entries;
+  entries.push_back(entry("rules", Mode::Answer, "", 0, 0.8));
+  entries.push_back(entry("llm", Mode::Fail));
+  entries.push_back(composite_entry(entries, "rules"));
+  const auto set = set_of(std::move(entries), "hybrid");
+  const auto run = score_features(set, set.primary(), Features{});
+  ASSERT_TRUE(run.result.has_value());
+  EXPECT_EQ(run.scorer, set.find("rules"));
+  EXPECT_EQ(run.result->score, 0.8);
+  ASSERT_EQ(run.failures.size(), 1u);
+  EXPECT_EQ(run.failures[0].scorer, "hybrid");
+  EXPECT_EQ(run.failures[0].error, "part llm has no answer: llm failed: llm is down");
+}
+
 TEST(ScoringStep, ConfiguredPluginFallsBackToTheHeuristic) {
   testing::TempDir dir;
   const std::string path = dir.write("leadscore.yaml", R"(scoring:
