@@ -364,7 +364,12 @@ void FakeLlmServer::serve(int fd) {
       }
       behaviours.push_back(std::move(*b));
     }
-    for (auto& b : behaviours) queue ? push(std::move(b)) : set_default(std::move(b));
+    for (auto& b : behaviours) {
+      if (queue)
+        push(std::move(b));
+      else
+        set_default(std::move(b));
+    }
     send_all(fd, response(200, "{}"));
     return;
   }
