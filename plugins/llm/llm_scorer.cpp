@@ -46,6 +46,38 @@ std::string cut_utf8(std::string_view text, std::size_t bytes) {
   return std::string(text.substr(0, end));
 }
 
+// A message for people and for the store: valid UTF-8 (a bad byte becomes '?'), control
+// characters as spaces, whatever bytes the upstream sent.
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      out += c < 0x20 || c == 0x7f ? ' ' : static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    const std::size_t length = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    bool valid = length != 0 && c <= 0xF4 && i + length <= text.size();
+    for (std::size_t k = 1; valid && k < length; ++k)
+      valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    if (valid && length >= 3) {  // no overlong forms, surrogates or code points past U+10FFFF
+      const auto d = static_cast<unsigned char>(text[i + 1]);
+      valid = !(c == 0xE0 && d < 0xA0) && !(c == 0xED && d >= 0xA0) && !(c == 0xF0 && d < 0x90) &&
+              !(c == 0xF4 && d >= 0x90);
+    }
+    if (valid) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out += '?';
+      ++i;
+    }
+  }
+  return out;
+}
+
 bool retryable_status(long status) {
   return status == 408 || status == 409 || status == 429 || (status >= 500 && status <= 599);
 }
@@ -182,7 +214,7 @@ LlmRun LlmScorer::score(const plugin::Features& lead, const char* offer_json) co
          duration_cast<milliseconds>(std::chrono::steady_clock::now() - start).count()},
         {"cached", cached}};
     if (http_status != 0) audit["http_status"] = http_status;
-    if (!result) result = std::unexpected(masked(result.error()));
+    if (!result) result = std::unexpected(masked(printable(result.error())));
     if (!result) audit["error"] = result.error();
     std::string shown = masked(cut_utf8(raw, kMaxRawBytes));
     std::string text;

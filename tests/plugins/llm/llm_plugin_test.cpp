@@ -363,6 +363,32 @@ TEST_F(LlmPlugin, GarbageFailsTheRunAtOnceWithItsAudit) {
   EXPECT_EQ(server_.request_count(), 1u);
 }
 
+TEST_F(LlmPlugin, TheAuditStaysValidJsonWithinItsSizeWhateverTheUpstreamSends) {
+  ls_instance* llm = make(params({{"max_retries", 0}}));
+  std::string body(8192, '\x01');
+  body += "\xff\xfe not UTF-8";
+  server_.push(FakeLlmBehaviour::error_status(500, "", body));
+  const ScoreRun r = run(llm);
+  ASSERT_EQ(r.rc, LS_ERROR);
+  ASSERT_TRUE(r.audit.is_object()) << r.audit_text;
+  EXPECT_LE(r.audit_text.size(), 16u * 1024);
+  EXPECT_LE(r.audit["raw"].get<std::string>().size(), 4096u);
+  EXPECT_EQ(r.audit["http_status"], 500);
+  // The message is stored and shown: valid UTF-8, no control characters.
+  EXPECT_TRUE(r.error.ends_with("answered 500: " + std::string(200, ' '))) << r.error;
+  EXPECT_FALSE(json::parse(json(r.error).dump(), nullptr, false).is_discarded());
+}
+
+TEST_F(LlmPlugin, ErrorMessagesAreValidUtf8WhateverTheUpstreamSends) {
+  ls_instance* llm = make(params({{"max_retries", 0}}));
+  server_.push(FakeLlmBehaviour::error_status(400, "", "bad \xff\xc3( byte \x01 and \xc3\xa9"));
+  const ScoreRun r = run(llm);
+  ASSERT_EQ(r.rc, LS_ERROR);
+  EXPECT_EQ(r.error, "llm: " + host() +
+                         " answered 400: bad ?"
+                         "?( byte   and \xc3\xa9");
+}
+
 TEST_F(LlmPlugin, AnInvalidVerdictFailsTheRun) {
   ls_instance* llm = make(params());
   server_.push(FakeLlmBehaviour::good("High", 1.7));
