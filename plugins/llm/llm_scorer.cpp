@@ -275,8 +275,10 @@ LlmRun LlmScorer::score(const plugin::Features& lead, const char* offer_json) co
     }
     HttpReply reply = state.http.post(url_, headers_, body, deadline - elapsed);
     ++tries;
-    raw = std::move(reply.body);
-    http_status = reply.status;
+    if (reply.failure == HttpReply::Failure::None) {  // keep the last answer there was
+      raw = std::move(reply.body);
+      http_status = reply.status;
+    }
     std::optional<milliseconds> wait;
     bool retry = false;
     if (reply.failure == HttpReply::Failure::Timeout) {

@@ -548,6 +548,18 @@ TEST_F(LlmPlugin, AConnectionClosedWithoutAnswerIsRetried) {
   EXPECT_EQ(r.audit["tries"], 2);
 }
 
+TEST_F(LlmPlugin, TheAuditKeepsTheLastAnswerWhenLaterTriesGetNone) {
+  ls_instance* llm = make(params());
+  server_.push(FakeLlmBehaviour::error_status(502));
+  server_.push(FakeLlmBehaviour::close_early());
+  server_.push(FakeLlmBehaviour::close_early());
+  const ScoreRun r = run(llm);
+  ASSERT_EQ(r.rc, LS_ERROR);
+  EXPECT_TRUE(r.error.starts_with("llm: gave up after 3 tries: cannot reach " + host())) << r.error;
+  EXPECT_EQ(r.audit["http_status"], 502);
+  EXPECT_NE(r.audit["raw"].get<std::string>().find("fake error"), std::string::npos);
+}
+
 TEST_F(LlmPlugin, TheBreakerOpensAfterFailedRunsAndLetsAProbeThroughAfterTheCooldown) {
   ls_instance* llm =
       make(params({{"max_retries", 0}, {"breaker", {{"failures", 2}, {"cooldown_s", 0.3}}}}));
