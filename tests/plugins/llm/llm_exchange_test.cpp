@@ -108,13 +108,13 @@ TEST(LlmAnswer, ARefusalIsAnError) {
   EXPECT_EQ(verdict.error(), "the model refused: no");
 }
 
-TEST(JsonRecovery, TakesAWholeObject) {
+TEST(LlmJsonRecovery, TakesAWholeObject) {
   auto object = recover_json_object("  {\"intent\": \"High\"}\n");
   ASSERT_TRUE(object);
   EXPECT_EQ((*object)["intent"], "High");
 }
 
-TEST(JsonRecovery, TakesTheInsideOfAFence) {
+TEST(LlmJsonRecovery, TakesTheInsideOfAFence) {
   auto object = recover_json_object(
       "Sure! Here is the verdict:\n```json\n{\"intent\": \"Medium\", \"reason\": \"a } b\"}\n```\n"
       "Hope this helps.");
@@ -123,7 +123,7 @@ TEST(JsonRecovery, TakesTheInsideOfAFence) {
   EXPECT_EQ((*object)["reason"], "a } b");
 }
 
-TEST(JsonRecovery, FindsTheObjectInChattyText) {
+TEST(LlmJsonRecovery, FindsTheObjectInChattyText) {
   auto object = recover_json_object(
       "I think {this} is a lead worth it. {\"note\": 1} The verdict: {\"intent\": \"Low\", "
       "\"nested\": {\"a\": \"{\"}} -- done.");
@@ -131,14 +131,14 @@ TEST(JsonRecovery, FindsTheObjectInChattyText) {
   EXPECT_EQ((*object)["intent"], "Low");
 }
 
-TEST(JsonRecovery, FindsNothingInGarbage) {
+TEST(LlmJsonRecovery, FindsNothingInGarbage) {
   EXPECT_FALSE(recover_json_object("I cannot help with that."));
   EXPECT_FALSE(recover_json_object("{\"intent\": \"High\""));  // never closed
   EXPECT_FALSE(recover_json_object("[1, 2, 3]"));
   EXPECT_FALSE(recover_json_object(""));
 }
 
-TEST(Verdict, ReadsEveryFieldAndNormalisesTheIntent) {
+TEST(LlmVerdict, ReadsEveryFieldAndNormalisesTheIntent) {
   auto verdict = read_verdict(json::parse(
       R"({"intent": "high", "score": 0.75, "recommendation": "drop_lead", "reason": " Why. "})"));
   ASSERT_TRUE(verdict) << verdict.error();
@@ -148,7 +148,7 @@ TEST(Verdict, ReadsEveryFieldAndNormalisesTheIntent) {
   EXPECT_EQ(verdict->reason, "Why.");
 }
 
-TEST(Verdict, ScoreMayBeAbsentOrNull) {
+TEST(LlmVerdict, ScoreMayBeAbsentOrNull) {
   for (const char* text :
        {R"({"intent": "Low", "recommendation": "drop_lead", "reason": "r"})",
         R"({"intent": "Low", "score": null, "recommendation": "drop_lead", "reason": "r"})"}) {
@@ -158,7 +158,7 @@ TEST(Verdict, ScoreMayBeAbsentOrNull) {
   }
 }
 
-TEST(Verdict, RefusesWhatTheContractDoesNotAllow) {
+TEST(LlmVerdict, RefusesWhatTheContractDoesNotAllow) {
   const std::pair<const char*, const char*> cases[] = {
       {R"({"score": 0.5, "recommendation": "drop_lead", "reason": "r"})",
        "the verdict has no intent text"},
@@ -181,7 +181,7 @@ TEST(Verdict, RefusesWhatTheContractDoesNotAllow) {
   }
 }
 
-TEST(Verdict, GarbageTextIsAnErrorThatQuotesIt) {
+TEST(LlmVerdict, GarbageTextIsAnErrorThatQuotesIt) {
   ProviderAnswer answer;
   answer.text = "Sorry, I can't.";
   auto verdict = verdict_of(answer, 300);
@@ -189,7 +189,7 @@ TEST(Verdict, GarbageTextIsAnErrorThatQuotesIt) {
   EXPECT_EQ(verdict.error(), "the model's answer holds no JSON object: 'Sorry, I can't.'");
 }
 
-TEST(VerdictScore, TheModelsScoreIsTheScore) {
+TEST(LlmVerdictScore, TheModelsScoreIsTheScore) {
   Verdict verdict{"Medium", 0.42, plugin::Recommendation::ContinueQualification, "r"};
   const auto result = to_result(verdict, {});
   EXPECT_EQ(result.score, 0.42);
@@ -199,7 +199,7 @@ TEST(VerdictScore, TheModelsScoreIsTheScore) {
   EXPECT_EQ(result.contributions[0].points, 0.42);
 }
 
-TEST(VerdictScore, WithoutAScoreTheIntentsPointsOutOf50) {
+TEST(LlmVerdictScore, WithoutAScoreTheIntentsPointsOutOf50) {
   IntentPoints points{45, 25, 5};
   for (const auto& [intent, want] : {std::pair{"High", 0.9}, {"Medium", 0.5}, {"Low", 0.1}}) {
     Verdict verdict{intent, std::nullopt, plugin::Recommendation::DropLead, "r"};

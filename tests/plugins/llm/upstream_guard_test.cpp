@@ -12,7 +12,7 @@ namespace {
 
 using std::chrono::seconds;
 
-TEST(Backoff, DoublesFromHalfASecondToEightWithHalfOfItJittered) {
+TEST(LlmBackoff, DoublesFromHalfASecondToEightWithHalfOfItJittered) {
   const milliseconds initial(500), max(8000);
   const std::int64_t bases[] = {500, 1000, 2000, 4000, 8000, 8000, 8000};
   for (int retry = 0; retry < 7; ++retry) {
@@ -21,11 +21,11 @@ TEST(Backoff, DoublesFromHalfASecondToEightWithHalfOfItJittered) {
   }
 }
 
-TEST(Backoff, NeverOverflowsOnManyRetries) {
+TEST(LlmBackoff, NeverOverflowsOnManyRetries) {
   EXPECT_LE(backoff_delay(80, milliseconds(500), milliseconds(8000), 1.0).count(), 8000);
 }
 
-TEST(RetryAfter, ReadsDelaySecondsOnly) {
+TEST(LlmRetryAfter, ReadsDelaySecondsOnly) {
   EXPECT_EQ(parse_retry_after("2"), seconds(2));
   EXPECT_EQ(parse_retry_after(" 120 "), seconds(120));
   EXPECT_EQ(parse_retry_after("0"), seconds(0));
@@ -37,7 +37,7 @@ TEST(RetryAfter, ReadsDelaySecondsOnly) {
 
 using Admission = CircuitBreaker::Admission;
 
-TEST(CircuitBreaker, OpensAfterTheFailuresInARowAndLetsOneProbeThroughAfterTheCooldown) {
+TEST(LlmCircuitBreaker, OpensAfterTheFailuresInARowAndLetsOneProbeThroughAfterTheCooldown) {
   CircuitBreaker breaker(3, milliseconds(1000));
   SteadyTime t{};
   for (int i = 0; i < 3; ++i) {
@@ -52,7 +52,7 @@ TEST(CircuitBreaker, OpensAfterTheFailuresInARowAndLetsOneProbeThroughAfterTheCo
   EXPECT_EQ(breaker.admit(t + milliseconds(1100)), Admission::Pass);
 }
 
-TEST(CircuitBreaker, AFailedProbeOpensItForAnotherCooldown) {
+TEST(LlmCircuitBreaker, AFailedProbeOpensItForAnotherCooldown) {
   CircuitBreaker breaker(1, milliseconds(100));
   SteadyTime t{};
   breaker.admit(t);
@@ -63,7 +63,7 @@ TEST(CircuitBreaker, AFailedProbeOpensItForAnotherCooldown) {
   EXPECT_EQ(breaker.admit(t + milliseconds(250)), Admission::Probe);
 }
 
-TEST(CircuitBreaker, ASuccessResetsTheCount) {
+TEST(LlmCircuitBreaker, ASuccessResetsTheCount) {
   CircuitBreaker breaker(2, milliseconds(100));
   SteadyTime t{};
   breaker.record(false, t);
@@ -72,13 +72,13 @@ TEST(CircuitBreaker, ASuccessResetsTheCount) {
   EXPECT_EQ(breaker.admit(t), Admission::Pass);
 }
 
-TEST(CircuitBreaker, ZeroFailuresNeverOpens) {
+TEST(LlmCircuitBreaker, ZeroFailuresNeverOpens) {
   CircuitBreaker breaker(0, milliseconds(100));
   for (int i = 0; i < 100; ++i) breaker.record(false, SteadyTime{});
   EXPECT_EQ(breaker.admit(SteadyTime{}), Admission::Pass);
 }
 
-TEST(TokenBudget, IsSpentAtTheLimitUntilTheUtcDayChanges) {
+TEST(LlmTokenBudget, IsSpentAtTheLimitUntilTheUtcDayChanges) {
   TokenBudget budget(1000);
   // 2026-12-03 23:59:00 UTC and a minute later.
   const WallTime evening{seconds(1'796'342'340)};
@@ -92,13 +92,13 @@ TEST(TokenBudget, IsSpentAtTheLimitUntilTheUtcDayChanges) {
   EXPECT_EQ(budget.used(midnight), 0);
 }
 
-TEST(TokenBudget, ZeroIsNoLimit) {
+TEST(LlmTokenBudget, ZeroIsNoLimit) {
   TokenBudget budget(0);
   budget.add(1'000'000'000, WallTime{});
   EXPECT_FALSE(budget.spent(WallTime{}));
 }
 
-TEST(ConcurrencyGate, RefusesPastTheLimitAndFreesOnLeaving) {
+TEST(LlmConcurrencyGate, RefusesPastTheLimitAndFreesOnLeaving) {
   ConcurrencyGate gate(2);
   auto a = gate.enter();
   auto b = gate.enter();
@@ -108,7 +108,7 @@ TEST(ConcurrencyGate, RefusesPastTheLimitAndFreesOnLeaving) {
   EXPECT_TRUE(gate.enter());
 }
 
-TEST(AnswerCache, AnswersUntilTheTtlPasses) {
+TEST(LlmAnswerCache, AnswersUntilTheTtlPasses) {
   AnswerCache<int> cache(milliseconds(1000));
   SteadyTime t{};
   cache.put("request", 7, t);
@@ -117,7 +117,7 @@ TEST(AnswerCache, AnswersUntilTheTtlPasses) {
   EXPECT_FALSE(cache.find("request", t + milliseconds(1000)));
 }
 
-TEST(AnswerCache, StaysWithinItsSizeDroppingWhatExpiresFirst) {
+TEST(LlmAnswerCache, StaysWithinItsSizeDroppingWhatExpiresFirst) {
   AnswerCache<int> cache(milliseconds(1000));
   SteadyTime t{};
   for (std::size_t i = 0; i < AnswerCache<int>::kMaxEntries + 10; ++i)
@@ -127,7 +127,7 @@ TEST(AnswerCache, StaysWithinItsSizeDroppingWhatExpiresFirst) {
             static_cast<int>(AnswerCache<int>::kMaxEntries + 9));
 }
 
-TEST(AnswerCache, ZeroTtlIsOff) { EXPECT_FALSE(AnswerCache<int>(milliseconds(0)).enabled()); }
+TEST(LlmAnswerCache, ZeroTtlIsOff) { EXPECT_FALSE(AnswerCache<int>(milliseconds(0)).enabled()); }
 
 }  // namespace
 }  // namespace leadscore::llm
