@@ -251,12 +251,12 @@ void FakeLlmServer::stop() {
   if (stopping_.exchange(true)) return;
   if (acceptor_.joinable()) acceptor_.join();
   ::close(listen_fd_);
-  std::vector<std::thread> connections;
+  std::vector<Connection> connections;
   {
     std::lock_guard lock(mutex_);
     connections.swap(connections_);
   }
-  for (auto& thread : connections) thread.join();
+  for (auto& connection : connections) connection.thread.join();
 }
 
 void FakeLlmServer::accept_loop() {
@@ -266,10 +266,18 @@ void FakeLlmServer::accept_loop() {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
     std::lock_guard lock(mutex_);
-    connections_.emplace_back([this, fd] {
-      serve(fd);
-      ::close(fd);
+    std::erase_if(connections_, [](Connection& connection) {
+      if (!*connection.done) return false;
+      connection.thread.join();
+      return true;
     });
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    connections_.push_back({std::thread([this, fd, done] {
+                              serve(fd);
+                              ::close(fd);
+                              *done = true;
+                            }),
+                            done});
   }
 }
 

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -112,7 +113,11 @@ class FakeLlmServer {
   std::deque<FakeLlmBehaviour> queue_;
   FakeLlmBehaviour default_;
   std::vector<RecordedRequest> requests_;
-  std::vector<std::thread> connections_;
+  struct Connection {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<Connection> connections_;  // finished ones are joined at the next accept
   std::thread acceptor_;
 };
 
