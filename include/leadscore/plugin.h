@@ -119,10 +119,23 @@ struct ls_result {
   const struct ls_contribution* contributions;
   size_t contribution_count;
   const char* intent; /* optional ("High", "Medium", "Low", ...); NULL when none */
+  /* Optional: a JSON object text kept with the analysis for audit, NULL when none. The LLM
+   * plugin gives {"prompt_version", "model", "tokens_in", "tokens_out", "tries", "latency_ms",
+   * "raw"} (raw: the first 4 KiB of the upstream's answer). Read after LS_OK and also after
+   * LS_ERROR (a failed run is kept with its audit too). At most 16 KiB; a text that is longer
+   * or not a JSON object is replaced by {"invalid_audit": "<why>"}. It must never hold a secret
+   * (an API key): it is stored and shown to every reader of the lead's history. */
+  const char* audit_json;
 };
 
 /* An instance of a plugin: one configured scorer. Opaque to the engine. */
 typedef struct ls_instance ls_instance;
+
+/* Flags of a plugin (ls_plugin.flags). */
+/* A run may wait on the network for seconds (an LLM): the engine runs this plugin's score() on
+ * a bounded pool of its own, apart from the threads that serve requests, and a full pool fails
+ * the run at once (the scorer's fallback answers). */
+#define LS_PLUGIN_SLOW 1u
 
 /* Return values of score(), self_test() and trace(). */
 #define LS_OK 0
@@ -189,6 +202,9 @@ struct ls_plugin {
    * self_test(). */
   int (*trace)(ls_instance* instance, const struct ls_features* features, const char** report,
                char* err, size_t err_size);
+
+  /* LS_PLUGIN_* flags, 0 for none. */
+  uint32_t flags;
 };
 
 /* The one exported symbol. Returns the same static table on every call. */
