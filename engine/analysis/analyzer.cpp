@@ -30,6 +30,16 @@ domain::Analysis analysis_of(const AnalysisRequest& request, bool primary, const
   return analysis;
 }
 
+// Whether a run of `scorer` may reach a slow scorer, itself or down its fallbacks.
+bool reaches_slow(const ScorerSet& set, const Scorer& scorer) {
+  const Scorer* at = &scorer;
+  for (std::size_t step = 0; at != nullptr && step <= set.entries().size(); ++step) {
+    if (at->slow()) return true;
+    at = set.fallback_of(*at);
+  }
+  return false;
+}
+
 }  // namespace
 
 std::expected<ScorerChoice, domain::Error> choose_scorer(const ScorerSet& set,
@@ -68,6 +78,11 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
   // A primary run may start from the cached lead: its write is guarded by the input revision.
   std::optional<Lead> seen =
       choice->primary && parts_.leads ? parts_.leads->find(id) : std::nullopt;
+  SlowRuns slow;
+  slow.post = parts_.run_slow;
+  slow.deadline = request.deadline.value_or(SlowRuns::Clock::now() + parts_.slow_run_limit);
+  slow.owner = scorers;
+  const bool may_wait = slow.post && reaches_slow(*scorers, *choice->scorer);
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     parts_.pause(attempt);
     if (!seen) {
@@ -84,7 +99,10 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
                       {}});
     }
     domain::Analysis analysis = analysis_of(request, choice->primary, *seen, offer);
-    ScoringRun run = score_features(*scorers, *choice->scorer, analysis.features);
+    // A slow run may take seconds: no connection is held through it.
+    if (may_wait) session->release();
+    ScoringRun run =
+        score_features(*scorers, *choice->scorer, analysis.features, Fallbacks::Follow, &slow);
     // Every failed run is kept, with its error, before whatever answered instead.
     for (const ScorerFailure& failed_run : run.failures) {
       if (parts_.scorer_failed) parts_.scorer_failed(failed_run.scorer, failed_run.error);
@@ -92,6 +110,7 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
       failed.scorer = failed_run.scorer;
       failed.scorer_version = failed_run.version;
       failed.error = failed_run.error;
+      failed.audit = failed_run.audit;
       failed.latency_ms = failed_run.latency_ms;
       if (auto kept = session->append(failed); !kept) return failure(kept.error());
     }
@@ -100,6 +119,7 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
     analysis.scorer_version = run.scorer->version();
     analysis.latency_ms = run.latency_ms;
     analysis.result = std::move(*run.result);
+    analysis.audit = std::move(run.audit);
     auto stored =
         session->record(*seen, analysis, choice->primary ? Storage::OnLead : Storage::HistoryOnly);
     if (!stored && stored.error().code == ErrorCode::Conflict) {
@@ -141,23 +161,31 @@ void Analyzer::run_shadows(std::shared_ptr<const ScorerSet> scorers,
   base.role = "shadow";
   base.result.reset();
   base.error.reset();
+  base.audit.reset();
   const std::int64_t lead_id = primary.lead_id;
   std::move_only_function<void()> task = [this, scorers = std::move(scorers),
                                           base = std::move(base)] {
     std::vector<domain::Analysis> runs;
     runs.reserve(scorers->shadows().size());
+    SlowRuns slow;
+    slow.post = parts_.run_slow;
+    slow.deadline = SlowRuns::Clock::now() + parts_.slow_run_limit;
+    slow.owner = scorers;
     for (const Scorer* shadow : scorers->shadows()) {
       domain::Analysis& analysis = runs.emplace_back(base);
-      ScoringRun run = score_features(*scorers, *shadow, analysis.features, Fallbacks::Ignore);
+      ScoringRun run =
+          score_features(*scorers, *shadow, analysis.features, Fallbacks::Ignore, &slow);
       analysis.scorer = shadow->name();
       analysis.scorer_version = shadow->version();
       if (run.result) {
         analysis.latency_ms = run.latency_ms;
         analysis.result = std::move(*run.result);
+        analysis.audit = std::move(run.audit);
       } else {
         const ScorerFailure& failed = run.failures.front();
         analysis.latency_ms = failed.latency_ms;
         analysis.error = failed.error;
+        analysis.audit = failed.audit;
         if (parts_.scorer_failed) parts_.scorer_failed(shadow->name(), failed.error);
       }
     }

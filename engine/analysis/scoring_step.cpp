@@ -1,8 +1,11 @@
 #include "engine/analysis/scoring_step.h"
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <exception>
 #include <expected>
+#include <mutex>
 
 #include "engine/domain/score_result.h"
 #include "engine/scoring/plugin_scorer.h"
@@ -10,30 +13,40 @@
 namespace leadscore::analysis {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 struct SingleRun {
   std::expected<ScoreResult, std::string> result;
   double latency_ms = 0;
+  std::optional<std::string> audit;
 };
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
 
 // One run of one scorer: its result, or why the run failed, and how long it took.
 SingleRun run_once(const ScorerSet& set, const Scorer& scorer, const Features& features) {
-  using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
-  SingleRun run;
+  SingleRun run{std::unexpected(std::string()), 0, std::nullopt};
   try {
-    run.result = scorer.score(features);
+    scoring::ScorerAnswer answer = scorer.run(features);
+    run.result = std::move(answer.result);
+    run.audit = std::move(answer.audit);
   } catch (const std::exception& e) {
     run.result = std::unexpected(std::string("threw: ") + e.what());
   } catch (...) {
     run.result = std::unexpected(std::string("threw an exception"));
   }
-  run.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  // A plugin's result was held to the contract as the adapter read it (with the scorer's name
-  // in the message); the others are held to it here. Checking a result twice would only cost
-  // time on every row of a batch.
-  if (run.result && dynamic_cast<const scoring::PluginScorer*>(&scorer) == nullptr) {
-    if (auto ok = domain::check(*run.result); !ok)
-      run.result = std::unexpected("malformed result: " + ok.error());
+  run.latency_ms = ms_since(start);
+  // A plugin's result and audit were held to the contract as the adapter read them (with the
+  // scorer's name in the message); the others are held to it here. Checking a result twice
+  // would only cost time on every row of a batch.
+  if (dynamic_cast<const scoring::PluginScorer*>(&scorer) == nullptr) {
+    if (run.result)
+      if (auto ok = domain::check(*run.result); !ok)
+        run.result = std::unexpected("malformed result: " + ok.error());
+    if (run.audit) run.audit = scoring::checked_audit(*run.audit);
   }
   const scoring::ScorerEntry* entry = set.entry_of(scorer);
   if (run.result && entry != nullptr && entry->budget_ms > 0 && run.latency_ms > entry->budget_ms)
@@ -41,6 +54,48 @@ SingleRun run_once(const ScorerSet& set, const Scorer& scorer, const Features& f
         std::unexpected("took " + std::to_string(static_cast<long long>(run.latency_ms)) +
                         " ms, over its budget of " + std::to_string(entry->budget_ms) + " ms");
   return run;
+}
+
+// A slow scorer's run on the slow pool; the calling thread waits for it until the deadline or
+// the scorer's budget, whichever comes first.
+SingleRun run_slow(const ScorerSet& set, const Scorer& scorer, const Features& features,
+                   const SlowRuns& slow) {
+  const auto start = Clock::now();
+  auto deadline = slow.deadline;
+  const scoring::ScorerEntry* entry = set.entry_of(scorer);
+  if (entry != nullptr && entry->budget_ms > 0)
+    deadline = std::min(deadline, start + std::chrono::milliseconds(entry->budget_ms));
+  const auto failed = [&](std::string why) {
+    return SingleRun{std::unexpected(std::move(why)), ms_since(start), std::nullopt};
+  };
+  if (deadline <= start) return failed("no time was left for a slow scorer's run");
+  // Shared by the waiting caller and the task, which may outlive the caller's wait.
+  struct Handoff {
+    std::mutex mutex;
+    std::condition_variable done;
+    std::optional<SingleRun> run;
+  };
+  auto handoff = std::make_shared<Handoff>();
+  std::move_only_function<void()> task = [handoff, owner = slow.owner, &set, &scorer,
+                                          features = features, deadline] {
+    SingleRun run = Clock::now() < deadline
+                        ? run_once(set, scorer, features)
+                        : SingleRun{std::unexpected(std::string("not started: its caller gave up")),
+                                    0, std::nullopt};
+    std::lock_guard lock(handoff->mutex);
+    handoff->run = std::move(run);
+    handoff->done.notify_all();
+  };
+  if (!slow.post(std::move(task)))
+    return failed("the slow-scorer pool is full (server.slow_workers, server.slow_queue)");
+  std::unique_lock lock(handoff->mutex);
+  if (!handoff->done.wait_until(lock, deadline, [&] { return handoff->run.has_value(); }))
+    return failed(
+        "no answer within " +
+        std::to_string(
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - start).count()) +
+        " ms: the slow run was given up on");
+  return std::move(*handoff->run);
 }
 
 }  // namespace
@@ -55,19 +110,23 @@ std::string ScoringRun::failure_summary() const {
 }
 
 ScoringRun score_features(const ScorerSet& set, const Scorer& scorer, const Features& features,
-                          Fallbacks fallbacks) {
+                          Fallbacks fallbacks, const SlowRuns* slow) {
   ScoringRun run;
   const Scorer* at = &scorer;
   // Fallback cycles are refused when the set is built; the bound is a second guard.
   for (std::size_t step = 0; at != nullptr && step <= set.entries().size(); ++step) {
-    SingleRun once = run_once(set, *at, features);
+    SingleRun once = slow != nullptr && slow->post && at->slow()
+                         ? run_slow(set, *at, features, *slow)
+                         : run_once(set, *at, features);
     if (once.result) {
       run.result = std::move(*once.result);
       run.scorer = at;
       run.latency_ms = once.latency_ms;
+      run.audit = std::move(once.audit);
       return run;
     }
-    run.failures.push_back({at->name(), at->version(), once.result.error(), once.latency_ms});
+    run.failures.push_back({at->name(), at->version(), std::move(once.result.error()),
+                            once.latency_ms, std::move(once.audit)});
     at = fallbacks == Fallbacks::Follow ? set.fallback_of(*at) : nullptr;
   }
   return run;

@@ -485,5 +485,30 @@ TEST_F(RegistryTest, ASelfTestProblemWithoutAFileIsAtTheScorersParams) {
   EXPECT_EQ(errors[0].message, "scoring.scorers.t: the tests could not run");
 }
 
+TEST_F(RegistryTest, ASlowScorersBudgetMustEndBeforeTheRequestMustBeAnswered) {
+  const std::string slow = std::string(TEST_PLUGIN_DIR) + "/test_slow.so";
+  // header_timeout_ms 5000: answers are sent until 4000 ms, slow runs waited for until 3000.
+  const std::string head =
+      "server: {header_timeout_ms: 5000, request_timeout_ms: 1000}\n"
+      "scoring:\n  primary: llm\n  scorers:\n    llm:\n      plugin: " +
+      slow + "\n";
+  const auto errors = errors_of(head + "      budget_ms: 3000\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].line, 5);
+  EXPECT_NE(errors[0].message.find("scoring.scorers.llm.budget_ms (3000) must be below 3000 ms "
+                                   "for a slow scorer (plugin test is flagged LS_PLUGIN_SLOW)"),
+            std::string::npos)
+      << errors[0].message;
+  auto set = build_scorers(load(head + "      budget_ms: 2999\n"));
+  ASSERT_TRUE(set.has_value()) << config::to_text(set.error());
+  EXPECT_TRUE(set->primary().slow());
+  // A scorer that is not slow runs on the request's worker and may have any budget.
+  const std::string fast = std::string(TEST_PLUGIN_DIR) + "/test_good.so";
+  EXPECT_TRUE(build_scorers(load("server: {header_timeout_ms: 5000, request_timeout_ms: 1000}\n"
+                                 "scoring:\n  primary: t\n  scorers:\n    t:\n      plugin: " +
+                                 fast + "\n      budget_ms: 9000\n"))
+                  .has_value());
+}
+
 }  // namespace
 }  // namespace leadscore::scoring
