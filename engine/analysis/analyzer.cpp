@@ -20,6 +20,11 @@ void sleep_before(int attempt) {
   std::this_thread::sleep_for(retry_pause(attempt, random));
 }
 
+// The request a shadow task stands for: its lead and actor.
+AnalysisRequest request_of(const domain::Analysis& analysis) {
+  return {analysis.lead_id, std::nullopt, analysis.actor, std::nullopt};
+}
+
 domain::Analysis analysis_of(const AnalysisRequest& request, bool primary, const Lead& lead,
                              std::shared_ptr<const domain::OfferView> offer) {
   domain::Analysis analysis;
@@ -83,6 +88,7 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
   slow.deadline = request.deadline.value_or(SlowRuns::Clock::now() + parts_.slow_run_limit);
   slow.owner = scorers;
   const bool may_wait = slow.post && reaches_slow(*scorers, *choice->scorer);
+  if (may_wait) slow.ended_late = ended_late(request, choice->primary ? "primary" : "adhoc");
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     parts_.pause(attempt);
     if (!seen) {
@@ -171,6 +177,7 @@ void Analyzer::run_shadows(std::shared_ptr<const ScorerSet> scorers,
     slow.post = parts_.run_slow;
     slow.deadline = SlowRuns::Clock::now() + parts_.slow_run_limit;
     slow.owner = scorers;
+    slow.ended_late = ended_late(request_of(base), "shadow");
     for (const Scorer* shadow : scorers->shadows()) {
       domain::Analysis& analysis = runs.emplace_back(base);
       ScoringRun run =
@@ -202,6 +209,30 @@ void Analyzer::run_shadows(std::shared_ptr<const ScorerSet> scorers,
   };
   if (!parts_.run_off_path(std::move(task)))
     warn("shadow runs of lead " + std::to_string(lead_id) + " skipped: the shadow queue is full");
+}
+
+// A slow run given up on that ended after all is appended to the lead's history with what it did
+// and its audit (an LLM's tokens were spent all the same). Runs on the slow pool's thread, after
+// the analysis has answered: it holds the store, never the Analyzer.
+std::function<void(const Features&, ScorerFailure)> Analyzer::ended_late(
+    const AnalysisRequest& request, std::string role) const {
+  return [&store = store_, warn = parts_.warn, lead_id = request.lead_id, actor = request.actor,
+          role = std::move(role)](const Features& features, ScorerFailure run) {
+    domain::Analysis late;
+    late.lead_id = lead_id;
+    late.role = role;
+    late.actor = actor;
+    late.features = features;
+    late.scorer = std::move(run.scorer);
+    late.scorer_version = std::move(run.version);
+    late.error = std::move(run.error);
+    late.audit = std::move(run.audit);
+    late.latency_ms = run.latency_ms;
+    auto kept = store.session()->append(late);
+    if (!kept && warn)
+      warn("late run of " + late.scorer + " on lead " + std::to_string(lead_id) +
+           " not kept: " + kept.error().message);
+  };
 }
 
 void Analyzer::warn(const std::string& message) const {

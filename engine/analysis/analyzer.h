@@ -15,7 +15,8 @@
 // - the shadow runs go wherever AnalyzerParts::run_off_path sends them.
 //
 // Threading: analyze() is safe from any number of threads at once; it blocks on the store. The
-// Analyzer must outlive the tasks it handed to run_off_path (stop that pool first).
+// Analyzer must outlive the tasks it handed to run_off_path (stop that pool first); the store
+// must outlive those it handed to run_slow (a run given up on is recorded when it ends).
 #pragma once
 
 #include <chrono>
@@ -123,6 +124,8 @@ class Analyzer {
  private:
   void run_shadows(std::shared_ptr<const ScorerSet> scorers, const domain::Analysis& primary) const;
   void warn(const std::string& message) const;
+  std::function<void(const Features&, ScorerFailure)> ended_late(const AnalysisRequest& request,
+                                                                 std::string role) const;
 
   AnalysisStore& store_;
   AnalyzerParts parts_;

@@ -74,27 +74,47 @@ SingleRun run_slow(const ScorerSet& set, const Scorer& scorer, const Features& f
     std::mutex mutex;
     std::condition_variable done;
     std::optional<SingleRun> run;
+    bool given_up = false;  // the caller stopped waiting: the run is reported as ended late
   };
   auto handoff = std::make_shared<Handoff>();
-  std::move_only_function<void()> task = [handoff, owner = slow.owner, &set, &scorer,
-                                          features = features, deadline] {
-    SingleRun run = Clock::now() < deadline
-                        ? run_once(set, scorer, features)
-                        : SingleRun{std::unexpected(std::string("not started: its caller gave up")),
-                                    0, std::nullopt};
-    std::lock_guard lock(handoff->mutex);
-    handoff->run = std::move(run);
-    handoff->done.notify_all();
+  std::move_only_function<void()> task = [handoff, owner = slow.owner, ended_late = slow.ended_late,
+                                          &set, &scorer, features = features, start, deadline] {
+    if (Clock::now() >= deadline) {  // its caller gave up before it could start: never run
+      std::lock_guard lock(handoff->mutex);
+      handoff->given_up = true;
+      return;
+    }
+    SingleRun run = run_once(set, scorer, features);
+    {
+      std::lock_guard lock(handoff->mutex);
+      if (!handoff->given_up) {
+        handoff->run = std::move(run);
+        handoff->done.notify_all();
+        return;
+      }
+    }
+    if (!ended_late) return;
+    const auto waited =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - start).count();
+    std::string what = run.result ? "answered" : "failed (" + run.result.error() + ")";
+    ended_late(features, ScorerFailure{scorer.name(), scorer.version(),
+                                       what + " after " +
+                                           std::to_string(static_cast<long long>(run.latency_ms)) +
+                                           " ms, when it had been given up on at " +
+                                           std::to_string(waited) + " ms: its result was dropped",
+                                       run.latency_ms, std::move(run.audit)});
   };
   if (!slow.post(std::move(task)))
     return failed("the slow-scorer pool is full (server.slow_workers, server.slow_queue)");
   std::unique_lock lock(handoff->mutex);
-  if (!handoff->done.wait_until(lock, deadline, [&] { return handoff->run.has_value(); }))
+  if (!handoff->done.wait_until(lock, deadline, [&] { return handoff->run.has_value(); })) {
+    handoff->given_up = true;
     return failed(
         "no answer within " +
         std::to_string(
             std::chrono::duration_cast<std::chrono::milliseconds>(deadline - start).count()) +
         " ms: the slow run was given up on");
+  }
   return std::move(*handoff->run);
 }
 

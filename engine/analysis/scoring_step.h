@@ -12,7 +12,8 @@
 // of their own: the calling thread waits for the run no later than the deadline (and the
 // scorer's budget_ms), and a full pool fails the run at once, so that its fallback answers. A
 // run given up on goes on in the pool until the plugin returns (a plugin call cannot be
-// stopped); its result is then dropped. A queued run whose deadline has passed never starts.
+// stopped); its result is then dropped, and SlowRuns::ended_late told (with its audit). A queued
+// run whose deadline has passed never starts.
 //
 // Threading: safe from any thread (scorers are). Allocates nothing of its own when the scorer
 // asked answers inline: the offline commands call it once per row.
@@ -56,6 +57,10 @@ struct SlowRuns {
   Clock::time_point deadline = Clock::time_point::max();
   // Keeps the scorers (their set) alive for a run that is still going when its caller gave up.
   std::shared_ptr<const void> owner;
+  // Told, on the pool's thread, of a run given up on that ended after all: the features it
+  // scored and the run as a failure (what it did, how long it took, its audit), so that its
+  // audit is kept. May be empty.
+  std::function<void(const Features&, ScorerFailure)> ended_late;
 };
 
 struct ScoringRun {

@@ -605,6 +605,19 @@ TEST_F(AnalyzerTest, ASlowRunIsNotWaitedForPastTheRequestsDeadline) {
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   const auto& llm = static_cast<const FakeScorer&>(*current_scorers().find("llm"));
   EXPECT_EQ(llm.runs(), 1);
+  // The run given up on ended after all: it is kept with what it did and its audit.
+  const auto rows = store.rows();
+  ASSERT_EQ(rows.size(), 5u);  // lead 1: given up, heuristic; lead 2: the same; then the late run
+  const domain::Analysis& ended = rows.back();
+  EXPECT_EQ(ended.lead_id, 1);
+  EXPECT_EQ(ended.scorer, "llm");
+  EXPECT_EQ(ended.role, "primary");
+  EXPECT_EQ(ended.actor, "manager");
+  EXPECT_FALSE(ended.result.has_value());
+  EXPECT_TRUE(ended.error->starts_with("answered after ")) << *ended.error;
+  EXPECT_NE(ended.error->find("when it had been given up on at"), std::string::npos);
+  EXPECT_EQ(ended.audit, R"({"model":"m1","tokens_in":12})");
+  EXPECT_GE(ended.latency_ms, 400.0);
 }
 
 TEST_F(AnalyzerTest, ASlowShadowRunsOnTheSlowPoolAndKeepsItsAudit) {
