@@ -6,7 +6,8 @@ namespace leadscore::api {
 
 analysis::AnalyzerParts analyzer_parts(LiveScorers& scorers, OfferCache* offers,
                                        analysis::LeadCache* leads, WorkerPool* shadows,
-                                       WorkerPool* slow, std::chrono::milliseconds slow_run_limit) {
+                                       WorkerPool* slow, std::chrono::milliseconds slow_run_limit,
+                                       const std::atomic<bool>* stopping) {
   analysis::AnalyzerParts parts;
   parts.scorers = [&scorers] { return scorers.current(); };
   parts.scorer_failed = [&scorers](const std::string& scorer, const std::string& error) {
@@ -23,6 +24,7 @@ analysis::AnalyzerParts analyzer_parts(LiveScorers& scorers, OfferCache* offers,
       return slow->post(std::move(task));
     };
     parts.slow_run_limit = slow_run_limit;
+    parts.stopping = stopping;
   }
   parts.warn = [](const std::string& message) { spdlog::warn("{}", message); };
   return parts;

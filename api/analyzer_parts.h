@@ -5,6 +5,7 @@
 // Threading: the parts are safe from any thread, as the caches and pools they use are.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 
 #include "api/live_scorers.h"
@@ -17,10 +18,11 @@ namespace leadscore::api {
 // `offers`, `leads`, `shadows` and `slow` may be null (no offer, no lead cache, no shadow runs,
 // slow scorers run on the calling thread); each that is not must outlive the Analyzer made with
 // the parts. `slow_run_limit`: how long a slow run is waited for when no request sets a
-// deadline (shadow runs).
+// deadline (shadow runs). `stopping` (may be null), once set, ends every wait for a slow run.
 analysis::AnalyzerParts analyzer_parts(LiveScorers& scorers, OfferCache* offers,
                                        analysis::LeadCache* leads, WorkerPool* shadows,
                                        WorkerPool* slow = nullptr,
-                                       std::chrono::milliseconds slow_run_limit = {});
+                                       std::chrono::milliseconds slow_run_limit = {},
+                                       const std::atomic<bool>* stopping = nullptr);
 
 }  // namespace leadscore::api

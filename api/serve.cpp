@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -116,12 +117,15 @@ int serve(const std::string& config_path) {
   api::WorkerPool slow_pool(slow_size.threads,
                             static_cast<std::size_t>(slow_size.threads + slow_size.queue),
                             api::WorkerPool::Limit::InFlight);
+  // Set as the stop begins: no request worker goes on waiting for a slow run.
+  std::atomic<bool> stopping{false};
   store::AnalysisWriter analyses(*db);
   analysis::DatabaseAnalysisStore analysis_store(*db, &analyses);
   const analysis::Analyzer analyzer(
       analysis_store,
       api::analyzer_parts(live, &offers, &leads, &shadow_pool, &slow_pool,
-                          std::chrono::milliseconds(config::slow_run_limit_ms(cfg->server))));
+                          std::chrono::milliseconds(config::slow_run_limit_ms(cfg->server)),
+                          &stopping));
   api::Server server(api::Services{&*cfg, db.get(), &live, &keys, &analyzer, &offers},
                      cfg->server.host);
   try {
@@ -156,6 +160,7 @@ int serve(const std::string& config_path) {
     if (auto session = db->session())
       if (auto all = session->list_api_keys()) keys.replace(*all);
   }
+  stopping = true;
   server.stop();
   shadow_pool.stop();  // its slow runs go to the slow pool: stopped after it
   slow_pool.stop();

@@ -87,6 +87,7 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
   slow.post = parts_.run_slow;
   slow.deadline = request.deadline.value_or(SlowRuns::Clock::now() + parts_.slow_run_limit);
   slow.owner = scorers;
+  slow.stopping = parts_.stopping;
   const bool may_wait = slow.post && reaches_slow(*scorers, *choice->scorer);
   if (may_wait) slow.ended_late = ended_late(request, choice->primary ? "primary" : "adhoc");
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
@@ -177,6 +178,7 @@ void Analyzer::run_shadows(std::shared_ptr<const ScorerSet> scorers,
     slow.post = parts_.run_slow;
     slow.deadline = SlowRuns::Clock::now() + parts_.slow_run_limit;
     slow.owner = scorers;
+    slow.stopping = parts_.stopping;
     slow.ended_late = ended_late(request_of(base), "shadow");
     for (const Scorer* shadow : scorers->shadows()) {
       domain::Analysis& analysis = runs.emplace_back(base);

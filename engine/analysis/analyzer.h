@@ -19,6 +19,7 @@
 // must outlive those it handed to run_slow (a run given up on is recorded when it ends).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <expected>
@@ -55,6 +56,8 @@ struct AnalyzerParts {
   std::function<bool(std::move_only_function<void()>&&)> run_slow;
   // How long a slow run is waited for when the request gives no deadline, and for shadows.
   std::chrono::milliseconds slow_run_limit{std::chrono::seconds(10)};
+  // Set when the server stops: slow runs are no longer waited for; may be null.
+  const std::atomic<bool>* stopping = nullptr;
   // Where the pipeline's warnings go (shadow runs skipped or not kept); may be empty.
   std::function<void(const std::string&)> warn;
   // Waits before attempt `attempt` (0-based) of one analysis; empty: sleeps retry_pause().

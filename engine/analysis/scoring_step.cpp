@@ -107,13 +107,23 @@ SingleRun run_slow(const ScorerSet& set, const Scorer& scorer, const Features& f
   if (!slow.post(std::move(task)))
     return failed("the slow-scorer pool is full (server.slow_workers, server.slow_queue)");
   std::unique_lock lock(handoff->mutex);
-  if (!handoff->done.wait_until(lock, deadline, [&] { return handoff->run.has_value(); })) {
-    handoff->given_up = true;
-    return failed(
-        "no answer within " +
-        std::to_string(
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - start).count()) +
-        " ms: the slow run was given up on");
+  const auto ended = [&] { return handoff->run.has_value(); };
+  // In slices, so that a stop of the server ends the wait soon.
+  constexpr auto kSlice = std::chrono::milliseconds(50);
+  while (!ended()) {
+    if (slow.stopping != nullptr && slow.stopping->load()) {
+      handoff->given_up = true;
+      return failed("the server is stopping: the slow run was given up on");
+    }
+    if (Clock::now() >= deadline) {
+      handoff->given_up = true;
+      return failed(
+          "no answer within " +
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::milliseconds>(deadline - start).count()) +
+          " ms: the slow run was given up on");
+    }
+    handoff->done.wait_until(lock, std::min(deadline, Clock::now() + kSlice), ended);
   }
   return std::move(*handoff->run);
 }

@@ -19,6 +19,7 @@
 // asked answers inline: the offline commands call it once per row.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -57,6 +58,8 @@ struct SlowRuns {
   Clock::time_point deadline = Clock::time_point::max();
   // Keeps the scorers (their set) alive for a run that is still going when its caller gave up.
   std::shared_ptr<const void> owner;
+  // Set when the server stops: runs are no longer waited for (checked every 50 ms); may be null.
+  const std::atomic<bool>* stopping = nullptr;
   // Told, on the pool's thread, of a run given up on that ended after all: the features it
   // scored and the run as a failure (what it did, how long it took, its audit), so that its
   // audit is kept. May be empty.

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -210,6 +211,7 @@ class AnalyzerTest : public ::testing::Test {
           return slow_pool->post(std::move(task));
         };
         parts.slow_run_limit = slow_run_limit;
+        parts.stopping = &stopping;
       }
       analyzer_.emplace(store, std::move(parts));
     }
@@ -234,6 +236,7 @@ class AnalyzerTest : public ::testing::Test {
   bool pool_accepts = true;
   std::unique_ptr<SlowPool> slow_pool;  // none: slow scorers run on the analyzing thread
   std::chrono::milliseconds slow_run_limit{5000};
+  std::atomic<bool> stopping{false};
   std::vector<std::move_only_function<void()>> off_path;
   std::vector<std::string> failed_runs, warnings;
   std::vector<int> pauses;
@@ -618,6 +621,25 @@ TEST_F(AnalyzerTest, ASlowRunIsNotWaitedForPastTheRequestsDeadline) {
   EXPECT_NE(ended.error->find("when it had been given up on at"), std::string::npos);
   EXPECT_EQ(ended.audit, R"({"model":"m1","tokens_in":12})");
   EXPECT_GE(ended.latency_ms, 400.0);
+}
+
+TEST_F(AnalyzerTest, AStopOfTheServerEndsTheWaitForASlowRun) {
+  slow_pool = std::make_unique<SlowPool>(1, 0);
+  use_scorers(slow_scorers(std::chrono::milliseconds(400)), "llm");
+  store.add(lead_in(LeadStage::New));
+  std::thread stop([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    stopping = true;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto outcome = analyze();
+  const auto waited = std::chrono::steady_clock::now() - start;
+  stop.join();
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().error.message;
+  EXPECT_EQ(outcome->analysis.scorer, "heuristic");
+  EXPECT_EQ(outcome->fallback_from->error, "the server is stopping: the slow run was given up on");
+  EXPECT_LT(waited, std::chrono::milliseconds(300));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the run ends in the pool
 }
 
 TEST_F(AnalyzerTest, ASlowShadowRunsOnTheSlowPoolAndKeepsItsAudit) {
