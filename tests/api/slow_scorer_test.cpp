@@ -76,6 +76,12 @@ class SlowScorers : public ApiTest {
   std::string path_;
 };
 
+TEST_F(SlowScorers, ScorersSayWhichAreSlow) {
+  const json items = call("GET", "/scorers", "", viewer_key).json()["items"];
+  ASSERT_EQ(items.size(), 4u) << items;
+  for (const json& item : items) EXPECT_EQ(item["slow"], item["name"] != "heuristic") << item;
+}
+
 TEST_F(SlowScorers, HangingRunsStallNothingAFullPoolFallsBackAtOnceAndAuditsAreKept) {
   std::vector<std::int64_t> ids;
   for (int i = 0; i < 7; ++i) ids.push_back(create_lead({{"source", "partner"}})["id"]);
