@@ -35,6 +35,7 @@ json scorers_json(const Services& s, const scoring::ScorerSet& scorers) {
                      {"version", entry.scorer->version()},
                      {"role", entry.role.empty() ? json(nullptr) : json(entry.role)},
                      {"fallback", entry.fallback.empty() ? json(nullptr) : json(entry.fallback)},
+                     {"slow", entry.scorer->slow()},
                      {"last_error", error ? json{{"message", error->message}, {"at", error->at}}
                                           : json(nullptr)}});
   }

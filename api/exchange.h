@@ -5,6 +5,7 @@
 // Threading: plain values; an ApiRequest belongs to the one task that handles it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -31,6 +32,8 @@ struct ApiRequest {
   std::vector<std::pair<std::string, std::string>> query;
   std::string body;
   Identity identity;  // who asked; empty name on unauthenticated routes
+  // When the request arrived whole (its time limits count from here).
+  std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
 
   const std::string* param(std::string_view name) const;
   const std::string* query_value(std::string_view name) const;

@@ -221,6 +221,17 @@ json to_json(const domain::ScoreResult& r) {
   return out;
 }
 
+namespace {
+
+// A stored audit (a JSON object text) as JSON; null when the run kept none.
+json audit_json(const std::optional<std::string>& audit) {
+  if (!audit) return nullptr;
+  json parsed = json::parse(*audit, nullptr, /*allow_exceptions=*/false);
+  return parsed.is_discarded() ? json(*audit) : parsed;
+}
+
+}  // namespace
+
 json to_json(const domain::Analysis& a) {
   json out{{"id", a.id},
            {"scorer", a.scorer},
@@ -230,6 +241,7 @@ json to_json(const domain::Analysis& a) {
            {"features", features_json(a.features)},
            {"latency_ms", a.latency_ms},
            {"error", optional_text(a.error)},
+           {"audit", audit_json(a.audit)},
            {"created_at", a.created_at}};
   if (a.result) {
     json r = to_json(*a.result);

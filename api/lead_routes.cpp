@@ -277,8 +277,11 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
   if (!id) return fail(id.error(), r);
   if (auto e = check_query(r, {"scorer"})) return fail(*e, r);
   if (auto body = object_body(r, {}, /*empty_is_object=*/true); !body) return fail(body.error(), r);
-  analysis::AnalysisRequest request{*id, std::nullopt, r.identity.name};
+  analysis::AnalysisRequest request{*id, std::nullopt, r.identity.name, std::nullopt};
   if (const auto* name = r.query_value("scorer")) request.scorer = *name;
+  // A slow scorer's run is waited for only while the answer can still reach the client.
+  request.deadline =
+      r.received + std::chrono::milliseconds(config::slow_run_limit_ms(s.config->server));
   auto outcome = s.analyzer->analyze(request);
   if (!outcome) return failure_reply(outcome.error(), r);
   return json_reply(200, analysis_reply(*outcome));

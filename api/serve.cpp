@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -105,10 +106,26 @@ int serve(const std::string& config_path) {
                         config_path);
   // Shadow scorers run here, off the response path, with a queue of their own.
   api::WorkerPool shadow_pool(1, 10000);
+  // Slow scorers (an LLM) run here, never on the request workers, which wait for them until
+  // the request's deadline at most; a full pool fails the run at once (the fallback answers).
+  const config::SlowPoolSize slow_size = config::slow_pool_size(cfg->server);
+  spdlog::info(
+      "slow-scorer pool: {} threads, {} queued runs (server.slow_workers {}, server.slow_queue "
+      "{}, held to half of server.workers {}), waited for {} ms at most",
+      slow_size.threads, slow_size.queue, cfg->server.slow_workers, cfg->server.slow_queue,
+      cfg->server.workers, config::slow_run_limit_ms(cfg->server));
+  api::WorkerPool slow_pool(slow_size.threads,
+                            static_cast<std::size_t>(slow_size.threads + slow_size.queue),
+                            api::WorkerPool::Limit::InFlight);
+  // Set as the stop begins: no request worker goes on waiting for a slow run.
+  std::atomic<bool> stopping{false};
   store::AnalysisWriter analyses(*db);
   analysis::DatabaseAnalysisStore analysis_store(*db, &analyses);
-  const analysis::Analyzer analyzer(analysis_store,
-                                    api::analyzer_parts(live, &offers, &leads, &shadow_pool));
+  const analysis::Analyzer analyzer(
+      analysis_store,
+      api::analyzer_parts(live, &offers, &leads, &shadow_pool, &slow_pool,
+                          std::chrono::milliseconds(config::slow_run_limit_ms(cfg->server)),
+                          &stopping));
   api::Server server(api::Services{&*cfg, db.get(), &live, &keys, &analyzer, &offers},
                      cfg->server.host);
   try {
@@ -143,8 +160,10 @@ int serve(const std::string& config_path) {
     if (auto session = db->session())
       if (auto all = session->list_api_keys()) keys.replace(*all);
   }
+  stopping = true;
   server.stop();
-  shadow_pool.stop();
+  shadow_pool.stop();  // its slow runs go to the slow pool: stopped after it
+  slow_pool.stop();
   const auto written = analyses.stats();
   spdlog::info("analyses written: {} in {} statements (largest batch {})", written.requests,
                written.batches, written.largest_batch);

@@ -2,7 +2,7 @@
 
 namespace leadscore::api {
 
-WorkerPool::WorkerPool(int threads, std::size_t queue_limit) : queue_limit_(queue_limit) {
+WorkerPool::WorkerPool(int threads, std::size_t limit, Limit what) : limit_(limit), what_(what) {
   threads_.reserve(threads);
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
 }
@@ -12,7 +12,8 @@ WorkerPool::~WorkerPool() { stop(); }
 bool WorkerPool::post(Task&& task) {
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ || queue_.size() >= queue_limit_) return false;
+    const std::size_t taken = queue_.size() + (what_ == Limit::InFlight ? running_ : 0);
+    if (stopping_ || taken >= limit_) return false;
     queue_.push_back(std::move(task));
   }
   ready_.notify_one();
@@ -45,8 +46,14 @@ void WorkerPool::run() {
       if (queue_.empty()) return;  // stopping, and nothing left to run
       task = std::move(queue_.front());
       queue_.pop_front();
+      if (what_ == Limit::InFlight) ++running_;
     }
     task();
+    if (what_ == Limit::InFlight) {
+      task = nullptr;  // what the task holds goes before its place is given back
+      std::lock_guard lock(mutex_);
+      --running_;
+    }
   }
 }
 

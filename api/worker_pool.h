@@ -19,12 +19,16 @@ class WorkerPool {
  public:
   using Task = std::move_only_function<void()>;
 
-  WorkerPool(int threads, std::size_t queue_limit);
+  // What `limit` bounds: the tasks waiting for a thread, or those and the running ones together
+  // (a pool whose every task holds a waiting caller: the slow-scorer pool).
+  enum class Limit { Queued, InFlight };
+
+  WorkerPool(int threads, std::size_t limit, Limit what = Limit::Queued);
   ~WorkerPool();  // drains the queue, then joins
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // False when the queue is full or the pool is stopping; the task is then left untouched
+  // False when the limit is reached or the pool is stopping; the task is then left untouched
   // (not moved from) and not run, so the caller can still answer with what it holds.
   bool post(Task&& task);
 
@@ -37,7 +41,9 @@ class WorkerPool {
  private:
   void run();
 
-  const std::size_t queue_limit_;
+  const std::size_t limit_;
+  const Limit what_;
+  std::size_t running_ = 0;  // counted only for Limit::InFlight
   mutable std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<Task> queue_;

@@ -47,6 +47,9 @@ class AnalysisStore {
     // as stored afterwards.
     virtual Result<domain::Lead> record(const domain::Lead& seen, const domain::Analysis& analysis,
                                         Storage storage) = 0;
+    // Gives back what the session holds (its connection) before a wait that needs none (a
+    // slow scorer's run); the next call takes it again.
+    virtual void release() {}
   };
 
   virtual ~AnalysisStore() = default;

@@ -20,6 +20,11 @@ void sleep_before(int attempt) {
   std::this_thread::sleep_for(retry_pause(attempt, random));
 }
 
+// The request a shadow task stands for: its lead and actor.
+AnalysisRequest request_of(const domain::Analysis& analysis) {
+  return {analysis.lead_id, std::nullopt, analysis.actor, std::nullopt};
+}
+
 domain::Analysis analysis_of(const AnalysisRequest& request, bool primary, const Lead& lead,
                              std::shared_ptr<const domain::OfferView> offer) {
   domain::Analysis analysis;
@@ -28,6 +33,16 @@ domain::Analysis analysis_of(const AnalysisRequest& request, bool primary, const
   analysis.actor = request.actor;
   analysis.features = domain::features_of(lead, std::move(offer));
   return analysis;
+}
+
+// Whether a run of `scorer` may reach a slow scorer, itself or down its fallbacks.
+bool reaches_slow(const ScorerSet& set, const Scorer& scorer) {
+  const Scorer* at = &scorer;
+  for (std::size_t step = 0; at != nullptr && step <= set.entries().size(); ++step) {
+    if (at->slow()) return true;
+    at = set.fallback_of(*at);
+  }
+  return false;
 }
 
 }  // namespace
@@ -68,6 +83,13 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
   // A primary run may start from the cached lead: its write is guarded by the input revision.
   std::optional<Lead> seen =
       choice->primary && parts_.leads ? parts_.leads->find(id) : std::nullopt;
+  SlowRuns slow;
+  slow.post = parts_.run_slow;
+  slow.deadline = request.deadline.value_or(SlowRuns::Clock::now() + parts_.slow_run_limit);
+  slow.owner = scorers;
+  slow.stopping = parts_.stopping;
+  const bool may_wait = slow.post && reaches_slow(*scorers, *choice->scorer);
+  if (may_wait) slow.ended_late = ended_late(request, choice->primary ? "primary" : "adhoc");
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     parts_.pause(attempt);
     if (!seen) {
@@ -84,7 +106,10 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
                       {}});
     }
     domain::Analysis analysis = analysis_of(request, choice->primary, *seen, offer);
-    ScoringRun run = score_features(*scorers, *choice->scorer, analysis.features);
+    // A slow run may take seconds: no connection is held through it.
+    if (may_wait) session->release();
+    ScoringRun run =
+        score_features(*scorers, *choice->scorer, analysis.features, Fallbacks::Follow, &slow);
     // Every failed run is kept, with its error, before whatever answered instead.
     for (const ScorerFailure& failed_run : run.failures) {
       if (parts_.scorer_failed) parts_.scorer_failed(failed_run.scorer, failed_run.error);
@@ -92,6 +117,7 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
       failed.scorer = failed_run.scorer;
       failed.scorer_version = failed_run.version;
       failed.error = failed_run.error;
+      failed.audit = failed_run.audit;
       failed.latency_ms = failed_run.latency_ms;
       if (auto kept = session->append(failed); !kept) return failure(kept.error());
     }
@@ -100,6 +126,7 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
     analysis.scorer_version = run.scorer->version();
     analysis.latency_ms = run.latency_ms;
     analysis.result = std::move(*run.result);
+    analysis.audit = std::move(run.audit);
     auto stored =
         session->record(*seen, analysis, choice->primary ? Storage::OnLead : Storage::HistoryOnly);
     if (!stored && stored.error().code == ErrorCode::Conflict) {
@@ -141,23 +168,33 @@ void Analyzer::run_shadows(std::shared_ptr<const ScorerSet> scorers,
   base.role = "shadow";
   base.result.reset();
   base.error.reset();
+  base.audit.reset();
   const std::int64_t lead_id = primary.lead_id;
   std::move_only_function<void()> task = [this, scorers = std::move(scorers),
                                           base = std::move(base)] {
     std::vector<domain::Analysis> runs;
     runs.reserve(scorers->shadows().size());
+    SlowRuns slow;
+    slow.post = parts_.run_slow;
+    slow.deadline = SlowRuns::Clock::now() + parts_.slow_run_limit;
+    slow.owner = scorers;
+    slow.stopping = parts_.stopping;
+    slow.ended_late = ended_late(request_of(base), "shadow");
     for (const Scorer* shadow : scorers->shadows()) {
       domain::Analysis& analysis = runs.emplace_back(base);
-      ScoringRun run = score_features(*scorers, *shadow, analysis.features, Fallbacks::Ignore);
+      ScoringRun run =
+          score_features(*scorers, *shadow, analysis.features, Fallbacks::Ignore, &slow);
       analysis.scorer = shadow->name();
       analysis.scorer_version = shadow->version();
       if (run.result) {
         analysis.latency_ms = run.latency_ms;
         analysis.result = std::move(*run.result);
+        analysis.audit = std::move(run.audit);
       } else {
         const ScorerFailure& failed = run.failures.front();
         analysis.latency_ms = failed.latency_ms;
         analysis.error = failed.error;
+        analysis.audit = failed.audit;
         if (parts_.scorer_failed) parts_.scorer_failed(shadow->name(), failed.error);
       }
     }
@@ -174,6 +211,30 @@ void Analyzer::run_shadows(std::shared_ptr<const ScorerSet> scorers,
   };
   if (!parts_.run_off_path(std::move(task)))
     warn("shadow runs of lead " + std::to_string(lead_id) + " skipped: the shadow queue is full");
+}
+
+// A slow run given up on that ended after all is appended to the lead's history with what it did
+// and its audit (an LLM's tokens were spent all the same). Runs on the slow pool's thread, after
+// the analysis has answered: it holds the store, never the Analyzer.
+std::function<void(const Features&, ScorerFailure)> Analyzer::ended_late(
+    const AnalysisRequest& request, std::string role) const {
+  return [&store = store_, warn = parts_.warn, lead_id = request.lead_id, actor = request.actor,
+          role = std::move(role)](const Features& features, ScorerFailure run) {
+    domain::Analysis late;
+    late.lead_id = lead_id;
+    late.role = role;
+    late.actor = actor;
+    late.features = features;
+    late.scorer = std::move(run.scorer);
+    late.scorer_version = std::move(run.version);
+    late.error = std::move(run.error);
+    late.audit = std::move(run.audit);
+    late.latency_ms = run.latency_ms;
+    auto kept = store.session()->append(late);
+    if (!kept && warn)
+      warn("late run of " + late.scorer + " on lead " + std::to_string(lead_id) +
+           " not kept: " + kept.error().message);
+  };
 }
 
 void Analyzer::warn(const std::string& message) const {

@@ -8,14 +8,18 @@
 // Seams for what comes next:
 // - an experiment: choose_scorer() is where an arm would be chosen per lead (its scorer is then
 //   that lead's primary, and the analysis records the experiment and arm);
-// - a slow-scorer pool or a job runner: analyze() is a blocking call that any thread may make;
-//   a job runner calls it per lead, a pool for slow scorers calls it off the request threads;
+// - a job runner: analyze() is a blocking call that any thread may make; a job runner calls it
+//   per lead;
+// - slow scorers (an LLM) run wherever AnalyzerParts::run_slow sends them: the calling thread
+//   waits for each such run until the request's deadline at most, holding no store connection;
 // - the shadow runs go wherever AnalyzerParts::run_off_path sends them.
 //
 // Threading: analyze() is safe from any number of threads at once; it blocks on the store. The
-// Analyzer must outlive the tasks it handed to run_off_path (stop that pool first).
+// Analyzer must outlive the tasks it handed to run_off_path (stop that pool first); the store
+// must outlive those it handed to run_slow (a run given up on is recorded when it ends).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <expected>
@@ -46,6 +50,14 @@ struct AnalyzerParts {
   // Runs a task off the response path (the shadow runs of a primary analysis); false when it
   // refused the task, which is then dropped. Empty: no shadow runs.
   std::function<bool(std::move_only_function<void()>&&)> run_off_path;
+  // Runs a slow scorer's run (Scorer::slow()) off the calling thread, on a bounded pool; false
+  // when the pool is full, and the run fails at once (its fallback answers). Empty: slow
+  // scorers run on the calling thread like the others.
+  std::function<bool(std::move_only_function<void()>&&)> run_slow;
+  // How long a slow run is waited for when the request gives no deadline, and for shadows.
+  std::chrono::milliseconds slow_run_limit{std::chrono::seconds(10)};
+  // Set when the server stops: slow runs are no longer waited for; may be null.
+  const std::atomic<bool>* stopping = nullptr;
   // Where the pipeline's warnings go (shadow runs skipped or not kept); may be empty.
   std::function<void(const std::string&)> warn;
   // Waits before attempt `attempt` (0-based) of one analysis; empty: sleeps retry_pause().
@@ -58,6 +70,9 @@ struct AnalysisRequest {
   // recorded in the lead's history, never stored on the lead, no shadow runs.
   std::optional<std::string> scorer;
   std::string actor;  // the API key name that asked
+  // No slow scorer's run is waited for past this moment (the request must be answered before
+  // its connection times out); nullopt: AnalyzerParts::slow_run_limit from now.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 struct AnalysisOutcome {
@@ -112,6 +127,8 @@ class Analyzer {
  private:
   void run_shadows(std::shared_ptr<const ScorerSet> scorers, const domain::Analysis& primary) const;
   void warn(const std::string& message) const;
+  std::function<void(const Features&, ScorerFailure)> ended_late(const AnalysisRequest& request,
+                                                                 std::string role) const;
 
   AnalysisStore& store_;
   AnalyzerParts parts_;

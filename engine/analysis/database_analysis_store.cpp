@@ -34,6 +34,8 @@ class DatabaseSession final : public AnalysisStore::Session {
     return (*session)->record_analysis(seen, analysis, on_lead);
   }
 
+  void release() override { leased_.reset(); }
+
  private:
   // The connection of this session, leased on first use.
   Result<store::Session*> lease() {

@@ -8,10 +8,21 @@
 // the result with the scorer that produced it and, when a fallback answered,
 // `fallback_from: {scorer, error}` of the first failure.
 //
+// Slow scorers (Scorer::slow(): an LLM) run, when the caller gives SlowRuns, on a bounded pool
+// of their own: the calling thread waits for the run no later than the deadline (and the
+// scorer's budget_ms), and a full pool fails the run at once, so that its fallback answers. A
+// run given up on goes on in the pool until the plugin returns (a plugin call cannot be
+// stopped); its result is then dropped, and SlowRuns::ended_late told (with its audit). A queued
+// run whose deadline has passed never starts.
+//
 // Threading: safe from any thread (scorers are). Allocates nothing of its own when the scorer
-// asked answers: the offline commands call it once per row.
+// asked answers inline: the offline commands call it once per row.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +46,24 @@ struct ScorerFailure {
   std::string version;  // its version
   std::string error;    // why the run failed
   double latency_ms = 0;
+  std::optional<std::string> audit;  // the scorer's audit of the run, when it kept one
+};
+
+// Where the runs of slow scorers go, and how long they are waited for.
+struct SlowRuns {
+  using Clock = std::chrono::steady_clock;
+  // Posts a task to the slow-scorer pool; false when the pool is full (the task is not run).
+  std::function<bool(std::move_only_function<void()>&&)> post;
+  // No run is waited for past this moment (nor past its scorer's budget_ms).
+  Clock::time_point deadline = Clock::time_point::max();
+  // Keeps the scorers (their set) alive for a run that is still going when its caller gave up.
+  std::shared_ptr<const void> owner;
+  // Set when the server stops: runs are no longer waited for (checked every 50 ms); may be null.
+  const std::atomic<bool>* stopping = nullptr;
+  // Told, on the pool's thread, of a run given up on that ended after all: the features it
+  // scored and the run as a failure (what it did, how long it took, its audit), so that its
+  // audit is kept. May be empty.
+  std::function<void(const Features&, ScorerFailure)> ended_late;
 };
 
 struct ScoringRun {
@@ -46,7 +75,8 @@ struct ScoringRun {
   // scorer asked answered itself; when a fallback answered, failures.front() is the
   // `fallback_from` of the result.
   std::vector<ScorerFailure> failures;
-  double latency_ms = 0;  // of the run that produced `result` (0 when none did)
+  double latency_ms = 0;             // of the run that produced `result` (0 when none did)
+  std::optional<std::string> audit;  // that run's audit, when its scorer kept one
 
   bool fell_back() const { return result && !failures.empty(); }
   // "scorer a failed: ...; scorer b failed: ...", for a 503 when every scorer failed.
@@ -54,8 +84,9 @@ struct ScoringRun {
 };
 
 // Runs `scorer` (one of `set`) on the features and, with Fallbacks::Follow, its fallbacks until
-// one answers or the chain ends. Never throws (short of std::bad_alloc).
+// one answers or the chain ends. Slow scorers go to `slow` when it is given (and has a post),
+// else run on the calling thread like the others. Never throws (short of std::bad_alloc).
 ScoringRun score_features(const ScorerSet& set, const Scorer& scorer, const Features& features,
-                          Fallbacks fallbacks = Fallbacks::Follow);
+                          Fallbacks fallbacks = Fallbacks::Follow, const SlowRuns* slow = nullptr);
 
 }  // namespace leadscore::analysis

@@ -1,5 +1,6 @@
 #include "engine/config/app_config.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -51,6 +52,8 @@ void read_server(YamlMap server, ServerConfig& out) {
   server.read("header_timeout_ms", out.header_timeout_ms, {1000, 3'600'000});
   server.read("idle_timeout_ms", out.idle_timeout_ms, {1000, 3'600'000});
   server.read("expose_directly", out.expose_directly);
+  server.read("slow_workers", out.slow_workers, {1, 1024});
+  server.read("slow_queue", out.slow_queue, {0, 1'000'000});
   if (out.request_timeout_ms >= out.header_timeout_ms)
     server.error("request_timeout_ms",
                  "server.request_timeout_ms (" + std::to_string(out.request_timeout_ms) +
@@ -242,6 +245,20 @@ void apply_environment(const EnvOverrides& env, AppConfig& config,
 }
 
 }  // namespace
+
+SlowPoolSize slow_pool_size(const ServerConfig& server) {
+  const int half = server.workers / 2;
+  SlowPoolSize size;
+  size.threads = std::max(1, std::min(server.slow_workers, half));
+  size.queue = std::max(0, std::min(server.slow_queue, half - size.threads));
+  size.clamped = size.threads < server.slow_workers || size.queue < server.slow_queue;
+  return size;
+}
+
+int slow_run_limit_ms(const ServerConfig& server) {
+  const int answerable = std::min(server.header_timeout_ms, server.idle_timeout_ms) - 1000;
+  return std::max(0, answerable - std::min(1000, answerable / 2));
+}
 
 ScoringConfig default_scoring() {
   ScoringConfig scoring;

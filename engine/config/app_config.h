@@ -31,6 +31,12 @@ struct ServerConfig {
   // 408 and closed; above request_timeout_ms.
   int header_timeout_ms = 30000;
   int idle_timeout_ms = 60000;  // a kept-alive connection with no request is closed after this
+  // The pool that runs slow scorers (plugins flagged LS_PLUGIN_SLOW: an LLM), apart from the
+  // workers: its threads, and the runs that may wait for one. A request worker waits for its
+  // slow run, so the pool is held to half of `workers` (slow_pool_size): the other half keeps
+  // serving every other request.
+  int slow_workers = 8;
+  int slow_queue = 64;
   // Listen on a non-loopback address (without the front door). Off: leadscore refuses to.
   bool expose_directly = false;
 };
@@ -83,6 +89,23 @@ struct PluginsConfig {
   std::string dir;
   Position dir_position;
 };
+
+// The slow-scorer pool as the server builds it: slow_workers threads and slow_queue waiting
+// runs, held together to half of `workers` (threads first, at least one), because each run
+// holds the request worker that waits for it.
+struct SlowPoolSize {
+  int threads = 0;
+  int queue = 0;
+  bool clamped = false;  // smaller than configured
+};
+SlowPoolSize slow_pool_size(const ServerConfig& server);
+
+// How long a slow scorer's run may be waited for, counted from the moment its request arrived:
+// the request must be answered before Pistache times its connection out (408 past the header
+// timeout, closed past the idle timeout; the server sends nothing in the last second of either)
+// with time left for the fallback and the store: min(header_timeout_ms, idle_timeout_ms) less
+// one second, less another second (or half of what is left, when that is less).
+int slow_run_limit_ms(const ServerConfig& server);
 
 // Without a `scoring` section the engine runs the built-in heuristic with its default params.
 ScoringConfig default_scoring();

@@ -53,6 +53,9 @@ struct Analysis {
   Features features;
   std::optional<ScoreResult> result;
   std::optional<std::string> error;
+  // The scorer's audit of the run (an LLM's prompt version, model, tokens, raw answer), a JSON
+  // object text; kept for a failed run too. nullopt when the scorer kept none.
+  std::optional<std::string> audit;
   double latency_ms = 0;
   std::string created_at;  // RFC 3339, UTC; set by the store
 };

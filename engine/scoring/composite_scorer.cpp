@@ -90,6 +90,13 @@ CompositeScorer::CompositeScorer(std::string name, std::vector<CompositePart> pa
   version_ = version_of(parts_, rules_);
 }
 
+bool CompositeScorer::slow() const {
+  for (const auto& part : parts_)
+    for (const auto& runner : part.runners)
+      if (runner.scorer != nullptr && runner.scorer->slow()) return true;
+  return false;
+}
+
 std::expected<ScoreResult, std::string> CompositeScorer::score(const Features& features) const {
   std::vector<PartAnswer> answers;
   answers.reserve(parts_.size());

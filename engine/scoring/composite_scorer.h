@@ -76,6 +76,9 @@ class CompositeScorer final : public Scorer {
   const std::string& name() const override { return name_; }
   const std::string& version() const override { return version_; }
   std::expected<ScoreResult, std::string> score(const Features& features) const override;
+  // Slow when a scorer that may answer for one of its parts is (an LLM): the whole composite
+  // then runs on the slow pool, its parts in the same thread.
+  bool slow() const override;
 
   const std::vector<CompositePart>& parts() const { return parts_; }
   const CompositeRules& rules() const { return rules_; }

@@ -166,6 +166,12 @@ std::expected<void, std::string> PluginModule::open() {
       instance_version_ = table->instance_version;
     if (table->struct_size >= LS_FIELD_END(self_test)) self_test_ = table->self_test;
     if (table->struct_size >= LS_FIELD_END(trace)) trace_ = table->trace;
+    // `flags` and ls_result.audit_json came in together: a table that holds the one was
+    // built with the other.
+    if (table->struct_size >= LS_FIELD_END(flags)) {
+      flags_ = table->flags;
+      gives_audit_ = true;
+    }
   } catch (const std::exception& e) {
     return refuse(e.what());
   }

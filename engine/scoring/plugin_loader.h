@@ -53,6 +53,12 @@ class PluginModule {
   using Trace = int (*)(ls_instance*, const ls_features*, const char**, char*, std::size_t);
   SelfTest self_test() const { return self_test_; }
   Trace trace() const { return trace_; }
+  // The table's LS_PLUGIN_* flags; 0 for a table built before they existed.
+  std::uint32_t flags() const { return flags_; }
+  bool slow() const { return (flags_ & LS_PLUGIN_SLOW) != 0; }
+  // Whether the module was built with ls_result.audit_json (its table holds `flags`): the
+  // audit of an older module's result is never read.
+  bool gives_audit() const { return gives_audit_; }
 
  private:
   // Takes `copy_fd` (-1 for none): the private copy to load instead of the file.
@@ -70,6 +76,8 @@ class PluginModule {
   const char* (*instance_version_)(const ls_instance*) = nullptr;
   SelfTest self_test_ = nullptr;
   Trace trace_ = nullptr;
+  std::uint32_t flags_ = 0;
+  bool gives_audit_ = false;
 };
 
 }  // namespace leadscore::scoring

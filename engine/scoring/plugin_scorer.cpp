@@ -120,7 +120,36 @@ std::expected<ScoreResult, std::string> from_c(const ls_result& c) {
   return result;
 }
 
+std::string invalid_audit(const std::string& why) {
+  return nlohmann::json{{"invalid_audit", why}}.dump();
+}
+
+// A plugin's audit_json, read no further than one byte past the limit.
+std::string audit_of(const char* text) {
+  const std::size_t length = ::strnlen(text, kMaxAuditBytes + 1);
+  if (length > kMaxAuditBytes)
+    return invalid_audit("longer than " + std::to_string(kMaxAuditBytes) + " bytes");
+  return checked_audit(std::string_view(text, length));
+}
+
 }  // namespace
+
+std::string checked_audit(std::string_view text) {
+  if (text.size() > kMaxAuditBytes)
+    return invalid_audit("longer than " + std::to_string(kMaxAuditBytes) + " bytes");
+  const auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return invalid_audit("not JSON (or not UTF-8)");
+  if (!json.is_object()) return invalid_audit("not a JSON object");
+  std::string compact;
+  try {
+    compact = json.dump();
+  } catch (const nlohmann::json::exception&) {
+    return invalid_audit("not UTF-8");
+  }
+  // PostgreSQL's jsonb refuses the NUL character even escaped.
+  if (compact.find("\\u0000") != std::string::npos) return invalid_audit("holds a NUL character");
+  return compact;
+}
 
 PluginScorer::PluginScorer(std::shared_ptr<const PluginModule> module, std::string name,
                            ls_instance* instance)
@@ -157,31 +186,48 @@ std::expected<std::unique_ptr<PluginScorer>, std::string> PluginScorer::create(
 }
 
 std::expected<ScoreResult, std::string> PluginScorer::score(const Features& features) const {
+  return run(features).result;
+}
+
+ScorerAnswer PluginScorer::run(const Features& features) const {
+  ScorerAnswer answer{std::unexpected(std::string()), std::nullopt};
   try {
     CLead input;
     to_c(features, input);
     ls_result output{};
     output.struct_size = sizeof output;
+    output.audit_json = nullptr;
     char error[kErrorSize];
     error[0] = '\0';
     const int status = module_->table().score(instance_, &input.c, &output, error, sizeof error);
     error[sizeof error - 1] = '\0';
+    if (module_->gives_audit() && output.audit_json != nullptr &&
+        (status == LS_OK || status == LS_ERROR))
+      answer.audit = audit_of(output.audit_json);
     if (status != LS_OK) {
       if (status != LS_ERROR)
-        return std::unexpected("scorer " + name_ + " returned status " + std::to_string(status) +
-                               (*error != '\0' ? std::string(": ") + error : std::string()));
-      return std::unexpected(*error != '\0' ? std::string(error)
-                                            : "scorer " + name_ + " failed without a message");
+        answer.result =
+            std::unexpected("scorer " + name_ + " returned status " + std::to_string(status) +
+                            (*error != '\0' ? std::string(": ") + error : std::string()));
+      else
+        answer.result = std::unexpected(
+            *error != '\0' ? std::string(error) : "scorer " + name_ + " failed without a message");
+      return answer;
     }
     auto result = from_c(output);
     if (!result)
-      return std::unexpected("scorer " + name_ + " returned a malformed result: " + result.error());
-    return result;
+      answer.result =
+          std::unexpected("scorer " + name_ + " returned a malformed result: " + result.error());
+    else
+      answer.result = std::move(*result);
+    return answer;
   } catch (const std::exception& e) {
-    return std::unexpected("scorer " + name_ + ": " + e.what());
+    answer.result = std::unexpected("scorer " + name_ + ": " + e.what());
   } catch (...) {
-    return std::unexpected("scorer " + name_ + ": an exception crossed the plugin boundary");
+    answer.result =
+        std::unexpected("scorer " + name_ + ": an exception crossed the plugin boundary");
   }
+  return answer;
 }
 
 SelfTestResult PluginScorer::self_test() const {

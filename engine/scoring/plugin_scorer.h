@@ -10,6 +10,7 @@
 #include <expected>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/scoring/plugin_loader.h"
@@ -34,6 +35,10 @@ struct SelfTestResult {
   std::vector<Problem> problems;  // when Failed: at least one
 };
 
+// An audit as it is kept: `text` when it is a JSON object of at most kMaxAuditBytes (written
+// again compactly, as PostgreSQL's jsonb will take it), else {"invalid_audit": "<why>"}.
+std::string checked_audit(std::string_view text);
+
 class PluginScorer final : public Scorer {
  public:
   // Makes one instance of the plugin. On failure: the plugin's message (which may have several
@@ -52,6 +57,11 @@ class PluginScorer final : public Scorer {
   // The plugin's result once it passed the result contract (domain::check), or why this run
   // failed: the plugin's error, or what was wrong with its result.
   std::expected<ScoreResult, std::string> score(const Features& features) const override;
+  // The same, with the plugin's audit_json (checked_audit) after LS_OK and after LS_ERROR, when
+  // the module was built with it.
+  ScorerAnswer run(const Features& features) const override;
+  // The module is flagged LS_PLUGIN_SLOW.
+  bool slow() const override { return module_->slow(); }
 
   const PluginModule& module() const { return *module_; }
 

@@ -335,6 +335,17 @@ std::expected<ScorerSet, std::vector<ConfigError>> build_scorers(const config::A
       report_params_errors(scorer, params, made.error(), errors);
       continue;
     }
+    // A slow run is never waited for past the moment the request must be answered: a budget
+    // beyond it could never be spent, and would only mislead whoever reads the config.
+    const int limit = config::slow_run_limit_ms(config.server);
+    if (module->slow() && scorer.budget_ms >= limit)
+      errors.add(scorer.position,
+                 path + ".budget_ms (" + std::to_string(scorer.budget_ms) + ") must be below " +
+                     std::to_string(limit) + " ms for a slow scorer (plugin " + module->name() +
+                     " is flagged LS_PLUGIN_SLOW): a request must be answered before "
+                     "server.header_timeout_ms (" +
+                     std::to_string(config.server.header_timeout_ms) +
+                     ") less the time its fallback and the store need");
     ScorerEntry entry;
     entry.scorer = std::move(*made);
     entry.plugin = scorer.plugin;

@@ -13,19 +13,23 @@ CheckedRun run_checked(const Scorer& scorer, int budget_ms, const Features& feat
   const auto start = Clock::now();
   CheckedRun run;
   try {
-    run.result = scorer.score(features);
+    ScorerAnswer answer = scorer.run(features);
+    run.result = std::move(answer.result);
+    run.audit = std::move(answer.audit);
   } catch (const std::exception& e) {
     run.result = std::unexpected(std::string("threw: ") + e.what());
   } catch (...) {
     run.result = std::unexpected(std::string("threw an exception"));
   }
   run.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  // A plugin's result was held to the contract as the adapter read it (with the scorer's name
-  // in the message); the others are held to it here. Checking a result twice would only cost
-  // time on every row of a batch.
-  if (run.result && dynamic_cast<const PluginScorer*>(&scorer) == nullptr) {
-    if (auto ok = domain::check(*run.result); !ok)
-      run.result = std::unexpected("malformed result: " + ok.error());
+  // A plugin's result and audit were held to the contract as the adapter read them (with the
+  // scorer's name in the message); the others are held to it here. Checking a result twice
+  // would only cost time on every row of a batch.
+  if (dynamic_cast<const PluginScorer*>(&scorer) == nullptr) {
+    if (run.result)
+      if (auto ok = domain::check(*run.result); !ok)
+        run.result = std::unexpected("malformed result: " + ok.error());
+    if (run.audit) run.audit = checked_audit(*run.audit);
   }
   if (run.result && budget_ms > 0 && run.latency_ms > budget_ms)
     run.result = std::unexpected("took " + std::to_string(static_cast<long long>(run.latency_ms)) +

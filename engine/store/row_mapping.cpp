@@ -141,6 +141,7 @@ domain::Analysis read_analysis(const PgResult& r, int row) {
   analysis.latency_ms = r.real(row, 9);
   analysis.error = r.optional_text(row, 10);
   analysis.created_at = std::string(r.text(row, 11));
+  analysis.audit = r.optional_text(row, 12);
   return analysis;
 }
 

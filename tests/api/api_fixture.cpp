@@ -49,13 +49,19 @@ void ApiTest::SetUp() {
   live_scorers = std::make_unique<api::LiveScorers>(
       std::make_shared<const scoring::ScorerSet>(std::move(*scorers)), config_path());
   shadow_pool = std::make_unique<api::WorkerPool>(1, 1000);
+  const auto slow_size = config::slow_pool_size(config.server);
+  slow_pool = std::make_unique<api::WorkerPool>(
+      slow_size.threads, static_cast<std::size_t>(slow_size.threads + slow_size.queue),
+      api::WorkerPool::Limit::InFlight);
   analysis_writer = std::make_unique<store::AnalysisWriter>(*db);
   offer_cache = std::make_unique<api::OfferCache>(api::OfferCache::reader_of(*db));
   ASSERT_TRUE(offer_cache->load().has_value());
   analysis_store = std::make_unique<analysis::DatabaseAnalysisStore>(*db, analysis_writer.get());
   analyzer = std::make_unique<analysis::Analyzer>(
       *analysis_store,
-      api::analyzer_parts(*live_scorers, offer_cache.get(), &lead_cache, shadow_pool.get()));
+      api::analyzer_parts(*live_scorers, offer_cache.get(), &lead_cache, shadow_pool.get(),
+                          slow_pool.get(),
+                          std::chrono::milliseconds(config::slow_run_limit_ms(config.server))));
   server = std::make_unique<api::Server>(api::Services{&config, db.get(), live_scorers.get(), &keys,
                                                        analyzer.get(), offer_cache.get()},
                                          config.server.host);
@@ -71,6 +77,7 @@ void ApiTest::TearDown() {
   client.reset();
   if (server) server->stop();
   if (shadow_pool) shadow_pool->stop();
+  if (slow_pool) slow_pool->stop();
   server.reset();
   analyzer.reset();
   analysis_store.reset();

@@ -61,6 +61,7 @@ class ApiTest : public ::testing::Test {
   analysis::LeadCache lead_cache;
   std::unique_ptr<api::LiveScorers> live_scorers;
   std::unique_ptr<api::WorkerPool> shadow_pool;
+  std::unique_ptr<api::WorkerPool> slow_pool;  // slow scorers' runs, sized as the server does
   std::unique_ptr<store::AnalysisWriter> analysis_writer;
   std::unique_ptr<api::OfferCache> offer_cache;
   std::unique_ptr<analysis::DatabaseAnalysisStore> analysis_store;

@@ -269,5 +269,23 @@ TEST(WorkerPool, PostIsSafeFromSeveralThreads) {
   EXPECT_EQ(ran.count(), kPosters * kEach);
 }
 
+TEST(WorkerPool, AnInFlightLimitCountsTheRunningTasksWithTheQueuedOnes) {
+  Gate gate;
+  RunCount started, ran;
+  // Two threads and one waiting task: three in flight at most, whatever the threads are doing.
+  WorkerPool pool(2, 3, WorkerPool::Limit::InFlight);
+  occupy(pool, gate, started);
+  EXPECT_TRUE(pool.post([&ran] { ran.add(); }));
+  EXPECT_FALSE(pool.post([&ran] { ran.add(); }));
+  gate.open();
+  ASSERT_TRUE(ran.wait_for(1));
+  // Once the tasks are done their places are free again.
+  RunCount more;
+  for (int i = 0; i < 100 && !pool.post([&more] { more.add(); }); ++i)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_TRUE(more.wait_for(1));
+  pool.stop();
+}
+
 }  // namespace
 }  // namespace leadscore::api

@@ -5,10 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/engine/analysis/fake_scorer.h"
@@ -99,6 +104,11 @@ class MemoryStore::MemorySession final : public AnalysisStore::Session {
     return lead;
   }
 
+  void release() override {
+    std::lock_guard lock(store_.mutex);
+    store_.calls.push_back("release");
+  }
+
  private:
   MemoryStore& store_;
 };
@@ -106,6 +116,59 @@ class MemoryStore::MemorySession final : public AnalysisStore::Session {
 std::unique_ptr<AnalysisStore::Session> MemoryStore::session() {
   return std::make_unique<MemorySession>(*this);
 }
+
+// A bounded pool of threads, as the server's slow-scorer pool is: `threads` run, `queue` wait,
+// more are refused. Notes the thread that ran the last task.
+class SlowPool {
+ public:
+  SlowPool(int threads, std::size_t queue) : limit_(static_cast<std::size_t>(threads) + queue) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
+  }
+  ~SlowPool() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    ready_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  bool post(std::move_only_function<void()>&& task) {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() + running_ >= limit_) return false;
+    queue_.push_back(std::move(task));
+    ready_.notify_one();
+    return true;
+  }
+  std::thread::id last_thread() {
+    std::lock_guard lock(mutex_);
+    return last_;
+  }
+
+ private:
+  void work() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      auto task = std::move(queue_.front());
+      queue_.pop_front();
+      last_ = std::this_thread::get_id();
+      ++running_;
+      lock.unlock();
+      task();
+      lock.lock();
+      --running_;
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::move_only_function<void()>> queue_;
+  std::size_t limit_;
+  std::size_t running_ = 0;
+  bool stopping_ = false;
+  std::thread::id last_;
+  std::vector<std::thread> threads_;
+};
 
 Lead lead_in(LeadStage stage, std::int64_t id = 1) {
   Lead lead;
@@ -143,6 +206,13 @@ class AnalyzerTest : public ::testing::Test {
       };
       parts.warn = [this](const std::string& message) { warnings.push_back(message); };
       parts.pause = [this](int attempt) { pauses.push_back(attempt); };
+      if (slow_pool) {
+        parts.run_slow = [this](std::move_only_function<void()>&& task) {
+          return slow_pool->post(std::move(task));
+        };
+        parts.slow_run_limit = slow_run_limit;
+        parts.stopping = &stopping;
+      }
       analyzer_.emplace(store, std::move(parts));
     }
     return *analyzer_;
@@ -150,8 +220,10 @@ class AnalyzerTest : public ::testing::Test {
 
   std::expected<AnalysisOutcome, AnalysisFailure> analyze(
       std::optional<std::string> scorer = std::nullopt) {
-    return analyzer().analyze({1, std::move(scorer), "manager"});
+    return analyzer().analyze({1, std::move(scorer), "manager", std::nullopt});
   }
+
+  const ScorerSet& current_scorers() const { return *scorers_; }
 
   void run_off_path_tasks() {
     for (auto& task : off_path) task();
@@ -162,6 +234,9 @@ class AnalyzerTest : public ::testing::Test {
   LeadCache cache;
   std::shared_ptr<const domain::OfferView> offer;
   bool pool_accepts = true;
+  std::unique_ptr<SlowPool> slow_pool;  // none: slow scorers run on the analyzing thread
+  std::chrono::milliseconds slow_run_limit{5000};
+  std::atomic<bool> stopping{false};
   std::vector<std::move_only_function<void()>> off_path;
   std::vector<std::string> failed_runs, warnings;
   std::vector<int> pauses;
@@ -446,6 +521,147 @@ TEST_F(AnalyzerTest, AnAnalysisFinishesOnTheScorerSetItStartedWith) {
   use_scorers(one_scorer());  // a reload, before the shadow task runs
   run_off_path_tasks();
   EXPECT_EQ(store.rows().back().scorer, "shadow");
+}
+
+// A slow primary (as an LLM scorer), its fallback, and a slow shadow.
+std::vector<scoring::ScorerEntry> slow_scorers(std::chrono::milliseconds pause,
+                                               Mode primary_mode = Mode::Answer) {
+  std::vector<scoring::ScorerEntry> entries;
+  entries.push_back(testing::fake_entry("llm", primary_mode, "heuristic", 0, 0.9));
+  static_cast<FakeScorer&>(*entries.back().scorer)
+      .slow_with(pause, R"({"model":"m1","tokens_in":12})");
+  entries.push_back(testing::fake_entry("heuristic", Mode::Answer, "", 0, 0.3));
+  entries.push_back(testing::fake_entry("slow_shadow", Mode::Answer, "", 0, 0.6));
+  static_cast<FakeScorer&>(*entries.back().scorer).slow_with(pause, R"({"shadow":true})");
+  return entries;
+}
+
+TEST_F(AnalyzerTest, ASlowRunGoesToTheSlowPoolWithoutAConnectionAndKeepsItsAudit) {
+  slow_pool = std::make_unique<SlowPool>(1, 0);
+  use_scorers(slow_scorers(std::chrono::milliseconds(10)), "llm");
+  store.add(lead_in(LeadStage::New));
+  auto outcome = analyze();
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().error.message;
+  EXPECT_EQ(outcome->analysis.scorer, "llm");
+  EXPECT_EQ(outcome->analysis.audit, R"({"model":"m1","tokens_in":12})");
+  EXPECT_NE(slow_pool->last_thread(), std::this_thread::get_id());
+  // The connection is given back before the slow run, and taken again to record it.
+  EXPECT_EQ(store.calls, (std::vector<std::string>{"get 1", "release", "record llm on_lead"}));
+  EXPECT_EQ(store.rows().at(0).audit, R"({"model":"m1","tokens_in":12})");
+}
+
+TEST_F(AnalyzerTest, AFailedSlowRunIsKeptWithItsAuditAndTheFallbackAnswers) {
+  slow_pool = std::make_unique<SlowPool>(1, 0);
+  use_scorers(slow_scorers(std::chrono::milliseconds(1), Mode::Fail), "llm");
+  store.add(lead_in(LeadStage::New));
+  auto outcome = analyze();
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().error.message;
+  EXPECT_EQ(outcome->analysis.scorer, "heuristic");
+  EXPECT_FALSE(outcome->analysis.audit.has_value());  // the heuristic keeps none
+  const auto rows = store.rows();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].scorer, "llm");
+  EXPECT_EQ(rows[0].error, "llm is down");
+  EXPECT_EQ(rows[0].audit, R"({"model":"m1","tokens_in":12})");
+}
+
+TEST_F(AnalyzerTest, AFullSlowPoolFailsTheRunAtOnceAndTheFallbackAnswers) {
+  slow_pool = std::make_unique<SlowPool>(1, 0);
+  use_scorers(slow_scorers(std::chrono::milliseconds(300)), "llm");
+  store.add(lead_in(LeadStage::New));
+  store.add(lead_in(LeadStage::New, 2));
+  std::thread busy([&] { analyzer().analyze({2, std::nullopt, "manager", std::nullopt}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // lead 2's run holds the pool
+  const auto start = std::chrono::steady_clock::now();
+  auto outcome = analyze();
+  const auto waited = std::chrono::steady_clock::now() - start;
+  busy.join();
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().error.message;
+  EXPECT_EQ(outcome->analysis.scorer, "heuristic");
+  ASSERT_TRUE(outcome->fallback_from.has_value());
+  EXPECT_EQ(outcome->fallback_from->error,
+            "the slow-scorer pool is full (server.slow_workers, server.slow_queue)");
+  EXPECT_LT(waited, std::chrono::milliseconds(200));
+}
+
+TEST_F(AnalyzerTest, ASlowRunIsNotWaitedForPastTheRequestsDeadline) {
+  slow_pool = std::make_unique<SlowPool>(1, 1);
+  use_scorers(slow_scorers(std::chrono::milliseconds(400)), "llm");
+  store.add(lead_in(LeadStage::New));
+  const auto start = std::chrono::steady_clock::now();
+  AnalysisRequest request{1, std::nullopt, "manager", start + std::chrono::milliseconds(50)};
+  auto outcome = analyzer().analyze(request);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().error.message;
+  EXPECT_EQ(outcome->analysis.scorer, "heuristic");
+  const std::string& why = outcome->fallback_from->error;
+  EXPECT_TRUE(why.starts_with("no answer within ") &&
+              why.ends_with(" ms: the slow run was given up on"))
+      << why;
+  EXPECT_LT(waited, std::chrono::milliseconds(300));
+  EXPECT_FALSE(store.rows().at(0).audit.has_value());  // a run given up on has none yet
+  // A run queued behind it whose deadline has passed never starts.
+  store.add(lead_in(LeadStage::New, 2));
+  const auto late = std::chrono::steady_clock::now();
+  ASSERT_TRUE(
+      analyzer().analyze({2, std::nullopt, "manager", late + std::chrono::milliseconds(20)}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  const auto& llm = static_cast<const FakeScorer&>(*current_scorers().find("llm"));
+  EXPECT_EQ(llm.runs(), 1);
+  // The run given up on ended after all: it is kept with what it did and its audit.
+  const auto rows = store.rows();
+  ASSERT_EQ(rows.size(), 5u);  // lead 1: given up, heuristic; lead 2: the same; then the late run
+  const domain::Analysis& ended = rows.back();
+  EXPECT_EQ(ended.lead_id, 1);
+  EXPECT_EQ(ended.scorer, "llm");
+  EXPECT_EQ(ended.role, "primary");
+  EXPECT_EQ(ended.actor, "manager");
+  EXPECT_FALSE(ended.result.has_value());
+  EXPECT_TRUE(ended.error->starts_with("answered after ")) << *ended.error;
+  EXPECT_NE(ended.error->find("when it had been given up on at"), std::string::npos);
+  EXPECT_EQ(ended.audit, R"({"model":"m1","tokens_in":12})");
+  EXPECT_GE(ended.latency_ms, 400.0);
+}
+
+TEST_F(AnalyzerTest, AStopOfTheServerEndsTheWaitForASlowRun) {
+  slow_pool = std::make_unique<SlowPool>(1, 0);
+  use_scorers(slow_scorers(std::chrono::milliseconds(400)), "llm");
+  store.add(lead_in(LeadStage::New));
+  std::thread stop([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    stopping = true;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto outcome = analyze();
+  const auto waited = std::chrono::steady_clock::now() - start;
+  stop.join();
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().error.message;
+  EXPECT_EQ(outcome->analysis.scorer, "heuristic");
+  EXPECT_EQ(outcome->fallback_from->error, "the server is stopping: the slow run was given up on");
+  EXPECT_LT(waited, std::chrono::milliseconds(300));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the run ends in the pool
+}
+
+TEST_F(AnalyzerTest, ASlowShadowRunsOnTheSlowPoolAndKeepsItsAudit) {
+  slow_pool = std::make_unique<SlowPool>(1, 0);
+  use_scorers(slow_scorers(std::chrono::milliseconds(1)), "heuristic", {"slow_shadow"});
+  store.add(lead_in(LeadStage::New));
+  ASSERT_TRUE(analyze().has_value());
+  run_off_path_tasks();
+  const auto rows = store.rows();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].scorer, "slow_shadow");
+  EXPECT_EQ(rows[1].audit, R"({"shadow":true})");
+  EXPECT_NE(slow_pool->last_thread(), std::this_thread::get_id());
+}
+
+TEST_F(AnalyzerTest, WithoutASlowPoolASlowScorerRunsInPlace) {
+  use_scorers(slow_scorers(std::chrono::milliseconds(1)), "llm");
+  store.add(lead_in(LeadStage::New));
+  auto outcome = analyze();
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_EQ(outcome->analysis.scorer, "llm");
+  EXPECT_EQ(store.calls, (std::vector<std::string>{"get 1", "record llm on_lead"}));
 }
 
 TEST(RetryPause, NoneBeforeTheFirstTwoAttemptsThenARandomHalfToAllOfADoublingPause) {

@@ -2,9 +2,11 @@
 // tests of the scoring step and of the analysis pipeline.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <expected>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -19,6 +21,21 @@ class FakeScorer final : public scoring::Scorer {
   enum class Mode { Answer, Fail, Malformed, Slow, Throw };
   FakeScorer(std::string name, Mode mode, double score = 0.5)
       : name_(std::move(name)), mode_(mode), score_(score) {}
+  // A slow scorer (Scorer::slow()) whose runs take `pause` and keep `audit` (when given), as an
+  // LLM scorer does, whether they answer or fail.
+  FakeScorer& slow_with(std::chrono::milliseconds pause, std::optional<std::string> audit) {
+    slow_ = true;
+    pause_ = pause;
+    audit_ = std::move(audit);
+    return *this;
+  }
+  bool slow() const override { return slow_; }
+  scoring::ScorerAnswer run(const domain::Features& features) const override {
+    if (pause_.count() > 0) std::this_thread::sleep_for(pause_);
+    runs_.fetch_add(1);
+    return {score(features), audit_};
+  }
+  int runs() const { return runs_.load(); }  // runs that finished
   const std::string& name() const override { return name_; }
   const std::string& version() const override { return version_; }
   std::expected<domain::ScoreResult, std::string> score(const domain::Features&) const override {
@@ -38,6 +55,10 @@ class FakeScorer final : public scoring::Scorer {
   std::string version_ = "1";
   Mode mode_;
   double score_;
+  bool slow_ = false;
+  std::chrono::milliseconds pause_{0};
+  std::optional<std::string> audit_;
+  mutable std::atomic<int> runs_{0};
 };
 
 // A configured fake scorer: its fallback ("" for none) and budget (0 for none).

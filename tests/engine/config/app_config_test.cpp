@@ -71,6 +71,8 @@ TEST_F(AppConfigTest, ShippedConfigStatesTheBuiltInDefaults) {
   EXPECT_EQ(config->server.threads, defaults.server.threads);
   EXPECT_EQ(config->server.workers, defaults.server.workers);
   EXPECT_EQ(config->server.queue_limit, defaults.server.queue_limit);
+  EXPECT_EQ(config->server.slow_workers, defaults.server.slow_workers);
+  EXPECT_EQ(config->server.slow_queue, defaults.server.slow_queue);
   EXPECT_EQ(config->server.max_body_bytes, defaults.server.max_body_bytes);
   EXPECT_EQ(config->server.request_timeout_ms, defaults.server.request_timeout_ms);
   EXPECT_EQ(config->server.header_timeout_ms, defaults.server.header_timeout_ms);
@@ -445,6 +447,40 @@ TEST(ConfigErrorText, OmitsUnknownPosition) {
   EXPECT_EQ((ConfigError{"a.yaml", 3, 0, "bad"}).to_text(), "a.yaml:3: bad");
   EXPECT_EQ((ConfigError{"a.yaml", 0, 0, "bad"}).to_text(), "a.yaml: bad");
   EXPECT_EQ(to_text({{"a", 1, 1, "x"}, {"b", 2, 2, "y"}}), "a:1:1: x\nb:2:2: y\n");
+}
+
+TEST_F(AppConfigTest, SlowPoolIsReadAndHeldToHalfOfTheWorkers) {
+  auto config = load("server: {workers: 40, slow_workers: 4, slow_queue: 10}\n");
+  ASSERT_TRUE(config.has_value()) << to_text(config.error());
+  EXPECT_EQ(config->server.slow_workers, 4);
+  EXPECT_EQ(config->server.slow_queue, 10);
+  auto size = slow_pool_size(config->server);
+  EXPECT_EQ(size.threads, 4);
+  EXPECT_EQ(size.queue, 10);
+  EXPECT_FALSE(size.clamped);
+  // The defaults, 8 threads and 64 queued, with the default 32 workers: 16 may wait.
+  size = slow_pool_size(ServerConfig{});
+  EXPECT_EQ(size.threads, 8);
+  EXPECT_EQ(size.queue, 8);
+  EXPECT_TRUE(size.clamped);
+  ServerConfig one;
+  one.workers = 1;
+  EXPECT_EQ(slow_pool_size(one).threads, 1);
+  EXPECT_EQ(slow_pool_size(one).queue, 0);
+  EXPECT_EQ(
+      find_error(errors_of("server: {slow_workers: 0}\n"), "server.slow_workers must be").line, 1);
+}
+
+TEST_F(AppConfigTest, SlowRunsEndBeforeTheConnectionTimesOut) {
+  ServerConfig server;  // header 30 s, idle 60 s
+  EXPECT_EQ(slow_run_limit_ms(server), 28000);
+  server.header_timeout_ms = 3000;
+  EXPECT_EQ(slow_run_limit_ms(server), 1000);
+  server.header_timeout_ms = 1000;  // answers stop at once: no slow run can be waited for
+  EXPECT_EQ(slow_run_limit_ms(server), 0);
+  server.header_timeout_ms = 30000;
+  server.idle_timeout_ms = 10000;  // the shorter of the two counts
+  EXPECT_EQ(slow_run_limit_ms(server), 8000);
 }
 
 }  // namespace

@@ -210,5 +210,65 @@ TEST(PluginScorer, ExamplePluginRefusesBadParams) {
   EXPECT_EQ(scorer.error(), "3:1: min_activity must be an integer in 1..1000");
 }
 
+TEST_F(TestPluginScorer, KeepsTheAuditOfAnAnsweredRunWrittenCompactly) {
+  ASSERT_NE(scorer_, nullptr);
+  const ScorerAnswer answer = scorer_->run(lead_from("audit"));
+  ASSERT_TRUE(answer.result.has_value()) << answer.result.error();
+  EXPECT_EQ(answer.audit, R"({"model":"m1","tokens_in":12})");
+  EXPECT_FALSE(scorer_->run(lead_from("ok")).audit.has_value());  // the plugin gave none
+}
+
+TEST_F(TestPluginScorer, KeepsTheAuditOfAFailedRun) {
+  ASSERT_NE(scorer_, nullptr);
+  const ScorerAnswer answer = scorer_->run(lead_from("audit_error"));
+  ASSERT_FALSE(answer.result.has_value());
+  EXPECT_EQ(answer.result.error(), "the upstream failed");
+  EXPECT_EQ(answer.audit, R"({"raw":"HTTP 500","tries":3})");
+}
+
+TEST_F(TestPluginScorer, AnAuditTooLongOrNotAJsonObjectIsReplacedSayingWhy) {
+  ASSERT_NE(scorer_, nullptr);
+  EXPECT_EQ(scorer_->run(lead_from("longaudit")).audit,
+            R"({"invalid_audit":"longer than 16384 bytes"})");
+  EXPECT_EQ(scorer_->run(lead_from("listaudit")).audit, R"({"invalid_audit":"not a JSON object"})");
+  EXPECT_EQ(scorer_->run(lead_from("brokenaudit")).audit,
+            R"j({"invalid_audit":"not JSON (or not UTF-8)"})j");
+  // The run itself stands: an audit is a record, not a part of the result.
+  EXPECT_TRUE(scorer_->run(lead_from("listaudit")).result.has_value());
+}
+
+TEST(PluginAudit, CheckedAuditRefusesWhatPostgresqlWouldNotStore) {
+  EXPECT_EQ(checked_audit(R"({"a": "\u0000"})"), R"({"invalid_audit":"holds a NUL character"})");
+  EXPECT_EQ(checked_audit("{\"a\": \"\xff\"}"), R"j({"invalid_audit":"not JSON (or not UTF-8)"})j");
+  EXPECT_EQ(checked_audit(R"({"a": [1, {"b": null}]})"), R"({"a":[1,{"b":null}]})");
+}
+
+TEST(PluginAudit, ATableBuiltBeforeTheAuditIsNeverReadForOneNorSlow) {
+  auto old = make(std::string(TEST_PLUGIN_DIR) + "/test_old_table.so");
+  ASSERT_NE(old, nullptr);
+  EXPECT_FALSE(old->slow());
+  const ScorerAnswer answer = old->run(lead_from("audit"));  // its score() sets audit_json
+  EXPECT_TRUE(answer.result.has_value());
+  EXPECT_FALSE(answer.audit.has_value());
+}
+
+TEST(PluginAudit, ASlowPluginIsSlowAndAuditsEveryRun) {
+  auto fast = make(kTestPlugin);
+  ASSERT_NE(fast, nullptr);
+  EXPECT_FALSE(fast->slow());
+  auto slow = make(std::string(TEST_PLUGIN_DIR) + "/test_slow.so", R"({"sleep_ms": 5})");
+  ASSERT_NE(slow, nullptr);
+  EXPECT_TRUE(slow->slow());
+  const ScorerAnswer answered = slow->run(lead_from("ok"));
+  ASSERT_TRUE(answered.result.has_value());
+  EXPECT_EQ(answered.audit, R"({"prompt_version":"t1","slept_ms":5})");
+  auto down = make(std::string(TEST_PLUGIN_DIR) + "/test_slow.so", R"({"mode": "upstream_down"})");
+  ASSERT_NE(down, nullptr);
+  const ScorerAnswer failed = down->run(lead_from("ok"));
+  ASSERT_FALSE(failed.result.has_value());
+  EXPECT_EQ(failed.result.error(), "the upstream is down on purpose");
+  EXPECT_EQ(failed.audit, R"({"prompt_version":"t1","slept_ms":0})");
+}
+
 }  // namespace
 }  // namespace leadscore::scoring

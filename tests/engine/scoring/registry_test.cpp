@@ -190,29 +190,21 @@ TEST_F(RegistryTest, AParamNamingAnUnsetVariableWithoutADefaultIsPositioned) {
       << errors[0].message;
 }
 
-// config/hybrid.yaml: the composite of rules/icp_fit.lua and the llm plugin. Without llm.so in
-// the build, the llm scorer is all that is missing; with it, the whole set builds.
-TEST_F(RegistryTest, ShippedHybridConfigNeedsOnlyTheLlmModule) {
+// config/hybrid.yaml: the composite of rules/icp_fit.lua and the llm plugin builds whole, its
+// rule tests pass, and it runs on the slow pool, as its LLM part does.
+TEST_F(RegistryTest, ShippedHybridConfigBuildsAndIsSlowLikeItsLlmPart) {
   const std::string path = std::string(LEADSCORE_SOURCE_DIR) + "/config/hybrid.yaml";
   auto config = config::load_app_config(path, {});
   ASSERT_TRUE(config.has_value()) << config::to_text(config.error());
   EXPECT_EQ(config->scoring.primary, "hybrid");
   auto set = build_scorers(*config);
-  if (!std::filesystem::exists(std::string(LEADSCORE_PLUGIN_DIR) + "/llm.so")) {
-    ASSERT_FALSE(set.has_value());
-    ASSERT_EQ(set.error().size(), 2u) << config::to_text(set.error());
-    EXPECT_EQ(set.error()[0].message.rfind("scoring.scorers.hybrid.composite.parts[1] 'llm' "
-                                           "cannot run",
-                                           0),
-              0u)
-        << set.error()[0].message;
-    EXPECT_EQ(set.error()[1].message.rfind("scoring.scorers.llm.plugin 'llm': cannot load", 0), 0u)
-        << set.error()[1].message;
-    GTEST_SKIP() << "this build has no llm.so: the rest of config/hybrid.yaml is right";
-  }
   ASSERT_TRUE(set.has_value()) << config::to_text(set.error());
   EXPECT_EQ(set->primary().name(), "hybrid");
   EXPECT_EQ(set->fallback_of(set->primary()), set->find("icp_fit"));
+  ASSERT_NE(set->find("llm"), nullptr);
+  EXPECT_TRUE(set->find("llm")->slow());
+  EXPECT_TRUE(set->primary().slow());
+  EXPECT_FALSE(set->find("icp_fit")->slow());
   EXPECT_TRUE(run_self_tests(*set, *config).empty())
       << config::to_text(run_self_tests(*set, *config));
 }
@@ -765,6 +757,31 @@ TEST_F(RegistryTest, ASelfTestProblemWithoutAFileIsAtTheScorersParams) {
   EXPECT_EQ(errors[0].file, path_);
   EXPECT_EQ(errors[0].line, 6);
   EXPECT_EQ(errors[0].message, "scoring.scorers.t: the tests could not run");
+}
+
+TEST_F(RegistryTest, ASlowScorersBudgetMustEndBeforeTheRequestMustBeAnswered) {
+  const std::string slow = std::string(TEST_PLUGIN_DIR) + "/test_slow.so";
+  // header_timeout_ms 5000: answers are sent until 4000 ms, slow runs waited for until 3000.
+  const std::string head =
+      "server: {header_timeout_ms: 5000, request_timeout_ms: 1000}\n"
+      "scoring:\n  primary: llm\n  scorers:\n    llm:\n      plugin: " +
+      slow + "\n";
+  const auto errors = errors_of(head + "      budget_ms: 3000\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].line, 5);
+  EXPECT_NE(errors[0].message.find("scoring.scorers.llm.budget_ms (3000) must be below 3000 ms "
+                                   "for a slow scorer (plugin test is flagged LS_PLUGIN_SLOW)"),
+            std::string::npos)
+      << errors[0].message;
+  auto set = build_scorers(load(head + "      budget_ms: 2999\n"));
+  ASSERT_TRUE(set.has_value()) << config::to_text(set.error());
+  EXPECT_TRUE(set->primary().slow());
+  // A scorer that is not slow runs on the request's worker and may have any budget.
+  const std::string fast = std::string(TEST_PLUGIN_DIR) + "/test_good.so";
+  EXPECT_TRUE(build_scorers(load("server: {header_timeout_ms: 5000, request_timeout_ms: 1000}\n"
+                                 "scoring:\n  primary: t\n  scorers:\n    t:\n      plugin: " +
+                                 fast + "\n      budget_ms: 9000\n"))
+                  .has_value());
 }
 
 }  // namespace

@@ -7,6 +7,10 @@
  *   LS_TEST_VERSION_2      a valid plugin of version 0.2 (the next build, for reload tests)
  *   LS_TEST_OLD_TABLE      a table built before self_test and trace: its struct_size ends
  *                          before them, and what lies there must never be called
+ *   LS_TEST_SLOW           flagged LS_PLUGIN_SLOW, as an LLM plugin is: every score() sleeps
+ *                          for the params' "sleep_ms" (0 by default), then gives an audit
+ *                          {"prompt_version", "slept_ms"} and answers, or fails
+ *                          with that audit when the params mention "upstream_down"
  * create() fails when the params mention "refuse", with a positioned message on line 3 of the
  * params JSON (the line of the first value). self_test() passes unless the params mention
  * "self_test_fails" (a report with a problem at t.yaml:4) or "self_test_breaks" (no report, a
@@ -29,7 +33,20 @@
 
 struct ls_instance {
   int self_test; /* 0: passes, 1: fails with a report, 2: fails without one */
+  long sleep_ms; /* LS_TEST_SLOW: how long each score() takes */
+  int upstream_down;
 };
+
+/* An audit longer than the engine keeps (16 KiB). */
+static const char* long_audit(void) {
+  static char text[17 * 1024 + 16];
+  if (text[0] == '\0') {
+    memcpy(text, "{\"raw\": \"", 9);
+    memset(text + 9, 'x', 17 * 1024);
+    memcpy(text + 9 + 17 * 1024, "\"}", 3);
+  }
+  return text;
+}
 
 static const struct ls_contribution kHalf[] = {{"base", 0.25}, {"bonus", 0.25}};
 static const struct ls_contribution kUnnamed[] = {{NULL, 0.5}};
@@ -44,18 +61,41 @@ static ls_instance* test_create(const char* params_json, const char* config_dir,
   ls_instance* self = calloc(1, sizeof(ls_instance));
   if (self != NULL && strstr(params_json, "self_test_fails") != NULL) self->self_test = 1;
   if (self != NULL && strstr(params_json, "self_test_breaks") != NULL) self->self_test = 2;
+  if (self != NULL && strstr(params_json, "upstream_down") != NULL) self->upstream_down = 1;
+  const char* sleep = self != NULL ? strstr(params_json, "\"sleep_ms\"") : NULL;
+  if (sleep != NULL) {
+    sleep = strchr(sleep, ':');
+    if (sleep != NULL) self->sleep_ms = strtol(sleep + 1, NULL, 10);
+  }
   return self;
 }
 
-/* source "ok": score 0.5 from two contributions; "error": LS_ERROR with a message;
+/* source "audit": an audit with the result; "audit_error": LS_ERROR with an audit;
+ * "longaudit", "listaudit", "brokenaudit": audits the engine replaces.
+ * source "ok": score 0.5 from two contributions; "error": LS_ERROR with a message;
  * "silent_error": LS_ERROR without one; "status": returns 7; "slow": sleeps 30 ms, then answers;
  * "intent": intent "High"; "version": the version compiled in as the reason; "nan", "above",
  * "badrec", "norec", "noreason", "nocontrib", "badsum", "norule", "blankintent", "longintent",
  * "binaryintent": malformed results. */
 static int test_score(ls_instance* self, const struct ls_features* lead, struct ls_result* out,
                       char* err, size_t err_size) {
-  (void)self;
   const char* s = lead->source;
+#ifdef LS_TEST_SLOW
+  {
+    static _Thread_local char audit[128];
+    struct timespec pause = {self->sleep_ms / 1000, (self->sleep_ms % 1000) * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    snprintf(audit, sizeof audit, "{\"prompt_version\": \"t1\", \"slept_ms\": %ld}",
+             self->sleep_ms);
+    out->audit_json = audit;
+    if (self->upstream_down) {
+      snprintf(err, err_size, "the upstream is down on purpose");
+      return LS_ERROR;
+    }
+  }
+#else
+  (void)self;
+#endif
   out->score = 0.5;
   out->recommendation = "continue_qualification";
   out->reason = "half";
@@ -67,6 +107,15 @@ static int test_score(ls_instance* self, const struct ls_features* lead, struct 
     return LS_ERROR;
   }
   if (strcmp(s, "silent_error") == 0) return LS_ERROR;
+  if (strcmp(s, "audit_error") == 0) {
+    out->audit_json = "{\"raw\": \"HTTP 500\", \"tries\": 3}";
+    snprintf(err, err_size, "the upstream failed");
+    return LS_ERROR;
+  }
+  if (strcmp(s, "audit") == 0) out->audit_json = "{\"model\": \"m1\",  \"tokens_in\": 12}";
+  if (strcmp(s, "longaudit") == 0) out->audit_json = long_audit();
+  if (strcmp(s, "listaudit") == 0) out->audit_json = "[1, 2]";
+  if (strcmp(s, "brokenaudit") == 0) out->audit_json = "{\"raw\": ";
   if (strcmp(s, "status") == 0) return 7;
   if (strcmp(s, "slow") == 0) {
     struct timespec pause = {0, 30 * 1000 * 1000};
@@ -161,6 +210,10 @@ static const struct ls_plugin kPlugin = {
     .score = test_score,
     .destroy = test_destroy,
     .instance_version = NULL,
+    .trace = NULL,
+#ifdef LS_TEST_SLOW
+    .flags = LS_PLUGIN_SLOW,
+#endif
 };
 
 #ifndef LS_TEST_NO_ENTRY

@@ -3,6 +3,7 @@
 // a Conflict, another analysis does not.
 #include <barrier>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <utility>
@@ -325,6 +326,49 @@ TEST_F(Store, ScoreOutsideZeroToOneIsValidationErrorAndStoresNothing) {
   EXPECT_EQ(stored.error().code, ErrorCode::Validation);
   EXPECT_EQ(stored.error().field, "ai_score");
   EXPECT_EQ(sql("SELECT count(*) FROM analyses"), "0");
+}
+
+TEST_F(Store, TheAuditOfARunIsKeptOnEveryWayOfWritingIt) {
+  const domain::Lead lead = create();
+  const std::string audit = R"({"model":"m1","raw":"it's \"fine\"; ünïcödé","tokens_in":12})";
+  // A result stored on the lead, a result kept in the history only, a failed run appended.
+  domain::Analysis on_lead = analysis_of(lead, 0.5);
+  on_lead.audit = audit;
+  auto stored = s().record_analysis(lead, on_lead, true);
+  ASSERT_TRUE(stored) << stored.error().message;
+  domain::Analysis adhoc = analysis_of(lead, 0.25);
+  adhoc.role = "adhoc";
+  adhoc.audit = R"({"tries":2})";
+  ASSERT_TRUE(s().record_analysis(*stored, adhoc, false));
+  domain::Analysis failed = analysis_of(lead, 0.5);
+  failed.result.reset();
+  failed.error = "the upstream failed";
+  failed.audit = R"({"raw":"HTTP 500"})";
+  ASSERT_TRUE(s().append_analysis(failed));
+  domain::Analysis without = analysis_of(lead, 0.5);
+  without.result.reset();
+  without.error = "no audit";
+  ASSERT_TRUE(s().append_analysis(without));
+
+  auto history = s().lead_history(lead.id);
+  ASSERT_TRUE(history) << history.error().message;
+  ASSERT_EQ(history->analyses.size(), 4u);
+  // As jsonb keeps it: the same members, in jsonb's order.
+  EXPECT_EQ(nlohmann::json::parse(*history->analyses[0].audit), nlohmann::json::parse(audit));
+  EXPECT_EQ(history->analyses[1].audit, R"({"tries": 2})");
+  EXPECT_EQ(history->analyses[2].audit, R"({"raw": "HTTP 500"})");
+  EXPECT_EQ(history->analyses[2].error, "the upstream failed");
+  EXPECT_FALSE(history->analyses[3].audit.has_value());
+}
+
+TEST_F(Store, AnAuditThatIsNoJsonObjectIsRefusedByTheDatabase) {
+  const domain::Lead lead = create();
+  EXPECT_THROW(
+      query(url_,
+            "INSERT INTO analyses (lead_id, scorer, scorer_version, role, actor,"
+            " features, latency_ms, audit, created_at) VALUES (" +
+                std::to_string(lead.id) + ", 's', '1', 'primary', 'a', '{}', 0, '[1]', now())"),
+      std::runtime_error);
 }
 
 }  // namespace

@@ -220,6 +220,25 @@ TEST_F(Store, ABatchOfTheFormerShapeIsGuardedByUpdatedAt) {
   EXPECT_EQ(sql("SELECT count(*) FROM analyses"), "1");
 }
 
+TEST_F(Store, ABatchKeepsEachAnalysisesAuditAndABatchWithoutAuditsStillWrites) {
+  std::vector<domain::Lead> leads{create(), create()};
+  std::vector<domain::Analysis> analyses{analysis_of(leads[0], 0.5), analysis_of(leads[1], 0.5)};
+  analyses[0].audit = R"({"model":"m1","tokens_out":7})";
+  auto outcomes = s().record_analyses(batch_of(leads, analyses));
+  ASSERT_EQ(outcomes.size(), 2u);
+  ASSERT_TRUE(outcomes[0] && outcomes[1]);
+  EXPECT_EQ(s().lead_history(leads[0].id)->analyses.at(0).audit,
+            R"({"model": "m1", "tokens_out": 7})");
+  EXPECT_FALSE(s().lead_history(leads[1].id)->analyses.at(0).audit.has_value());
+  // Through the writer too.
+  const domain::Lead third = create();
+  domain::Analysis written = analysis_of(third, 0.5);
+  written.audit = R"({"tries":1})";
+  AnalysisWriter writer(*db_);
+  ASSERT_TRUE(writer.record(third, written));
+  EXPECT_EQ(s().lead_history(third.id)->analyses.at(0).audit, R"({"tries": 1})");
+}
+
 TEST_F(Store, TheWriterAnswersUnavailableWhenTheDatabaseIsGone) {
   const domain::Lead lead = create();
   session_.reset();
