@@ -26,6 +26,7 @@ void ApiTest::SetUp() {
   config.server.workers = 4;
   config.database.url = database_url;
   config.database.pool_size = 4;
+  config.jobs.in_flight = 2;
   configure(config);
 
   auto connected = store::Database::connect(database_url, config.database.pool_size);
@@ -56,9 +57,15 @@ void ApiTest::SetUp() {
   analyzer = std::make_unique<analysis::Analyzer>(
       *analysis_store,
       api::analyzer_parts(*live_scorers, offer_cache.get(), &lead_cache, shadow_pool.get()));
-  server = std::make_unique<api::Server>(api::Services{&config, db.get(), live_scorers.get(), &keys,
-                                                       analyzer.get(), offer_cache.get()},
-                                         config.server.host);
+  if (config.jobs.runners > 0) {
+    job_runner = std::make_unique<analysis::JobRunner>(*db, *analyzer,
+                                                       analysis::job_runner_options(config.jobs));
+    ASSERT_TRUE(job_runner->start().has_value());
+  }
+  server = std::make_unique<api::Server>(
+      api::Services{&config, db.get(), live_scorers.get(), &keys, analyzer.get(), offer_cache.get(),
+                    job_runner.get()},
+      config.server.host);
   server->start();
   client = std::make_unique<HttpClient>(server->port());
 }
@@ -70,8 +77,10 @@ std::string ApiTest::config_path() const {
 void ApiTest::TearDown() {
   client.reset();
   if (server) server->stop();
+  if (job_runner) job_runner->stop();
   if (shadow_pool) shadow_pool->stop();
   server.reset();
+  job_runner.reset();
   analyzer.reset();
   analysis_store.reset();
   analysis_writer.reset();
@@ -107,6 +116,14 @@ std::int64_t ApiTest::count_rows(const std::string& table) {
   PQclear(res);
   PQfinish(conn);
   return n;
+}
+
+void ApiTest::execute_sql(const std::string& statement) {
+  PGconn* conn = PQconnectdb(database_url.c_str());
+  PGresult* res = PQexec(conn, statement.c_str());
+  EXPECT_EQ(PQresultStatus(res), PGRES_COMMAND_OK) << PQerrorMessage(conn);
+  PQclear(res);
+  PQfinish(conn);
 }
 
 }  // namespace leadscore::testing
