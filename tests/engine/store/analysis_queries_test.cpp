@@ -175,8 +175,10 @@ TEST_F(Store, RecordAnalysisOfAnUnknownLeadIsNotFound) {
     ASSERT_FALSE(stored);
     EXPECT_EQ(stored.error().code, ErrorCode::NotFound);
   }
+  // A run alone is appended without a look at the lead: analyses have no foreign key to leads
+  // (migration 002), and reading the error of a successful append was undefined.
   domain::Analysis orphan = analysis_of(ghost, 0.5);
-  EXPECT_EQ(s().append_analysis(orphan).error().code, ErrorCode::NotFound);
+  EXPECT_TRUE(s().append_analysis(orphan));
 }
 
 TEST_F(Store, RecordAnalysisWithoutStoreOnLeadOnlyAppendsTheRun) {
