@@ -127,6 +127,7 @@ int serve(const std::string& config_path) {
     job_analyzer = std::make_unique<analysis::Analyzer>(
         *job_store, api::analyzer_parts(live, &offers, &leads, &shadow_pool));
     auto options = analysis::job_runner_options(cfg->jobs);
+    options.leads = &leads;
     options.warn = [](const std::string& message) { spdlog::warn("{}", message); };
     jobs = std::make_unique<analysis::JobRunner>(*jobs_db, *job_analyzer, std::move(options));
     auto interrupted = jobs->start();

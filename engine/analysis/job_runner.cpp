@@ -101,6 +101,10 @@ bool JobRunner::work_once() {
       if (claimed->empty()) continue;
       leads = std::move(*claimed);
       chosen = job;
+      if (options_.leads != nullptr && !job.scorer) {
+        if (auto read = session->get_leads(leads))
+          for (const domain::Lead& lead : *read) options_.leads->put(lead);
+      }
       break;
     }
   }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "engine/analysis/analyzer.h"
+#include "engine/analysis/lead_cache.h"
 #include "engine/config/app_config.h"
 #include "engine/store/store.h"
 
@@ -42,6 +43,11 @@ struct JobRunnerOptions {
   std::chrono::milliseconds idle_poll{500};
   // The name of this server in claims; empty: host:pid:random.
   std::string name;
+  // The Analyzer's lead cache: each claimed batch of a primary job is read in one statement
+  // and put there, so that each analysis starts from it instead of a read of its own (a lead
+  // changed meanwhile costs the analysis a Conflict and a fresh read, as any stale entry).
+  // nullptr: each analysis reads its lead.
+  LeadCache* leads = nullptr;
   // Where the runner's warnings go (a job failed, the database refused); may be empty.
   std::function<void(const std::string&)> warn;
 };

@@ -164,6 +164,8 @@ class Session {
   Result<std::vector<std::int64_t>> create_leads(std::span<const domain::NewLead> leads,
                                                  const std::string& actor);
   Result<domain::Lead> get_lead(std::int64_t id);
+  // The leads of `ids` that exist, in id order, in one statement.
+  Result<std::vector<domain::Lead>> get_leads(std::span<const std::int64_t> ids);
   Result<Page<domain::Lead>> list_leads(const LeadFilter& filter, const PageRequest& page);
   // NotFound, LeadFinal.
   Result<domain::Lead> update_lead(std::int64_t id, const domain::LeadPatch& patch);

@@ -58,8 +58,9 @@ void ApiTest::SetUp() {
       *analysis_store,
       api::analyzer_parts(*live_scorers, offer_cache.get(), &lead_cache, shadow_pool.get()));
   if (config.jobs.runners > 0) {
-    job_runner = std::make_unique<analysis::JobRunner>(*db, *analyzer,
-                                                       analysis::job_runner_options(config.jobs));
+    auto options = analysis::job_runner_options(config.jobs);
+    options.leads = &lead_cache;
+    job_runner = std::make_unique<analysis::JobRunner>(*db, *analyzer, std::move(options));
     ASSERT_TRUE(job_runner->start().has_value());
   }
   server = std::make_unique<api::Server>(
