@@ -122,7 +122,7 @@ int serve(const std::string& config_path) {
   if (cfg->jobs.runners > 0) {
     jobs_db = connect(*cfg, std::min(16, cfg->jobs.runners + cfg->jobs.in_flight));
     if (!jobs_db) return 1;
-    job_analyses = std::make_unique<store::AnalysisWriter>(*jobs_db);
+    job_analyses = std::make_unique<store::AnalysisWriter>(*jobs_db, 256);
     job_store = std::make_unique<analysis::DatabaseAnalysisStore>(*jobs_db, job_analyses.get());
     job_analyzer = std::make_unique<analysis::Analyzer>(
         *job_store, api::analyzer_parts(live, &offers, &leads, &shadow_pool));
@@ -184,6 +184,11 @@ int serve(const std::string& config_path) {
   const auto written = analyses.stats();
   spdlog::info("analyses written: {} in {} statements (largest batch {})", written.requests,
                written.batches, written.largest_batch);
+  if (job_analyses) {
+    const auto by_jobs = job_analyses->stats();
+    spdlog::info("analyses of jobs written: {} in {} statements (largest batch {})",
+                 by_jobs.requests, by_jobs.batches, by_jobs.largest_batch);
+  }
   spdlog::shutdown();
   return 0;
 }

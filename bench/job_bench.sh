@@ -14,7 +14,9 @@ cd "$root"
 leads=${LEADS:-100000}
 binary=${LEADSCORE_BINARY:-$root/build-release/leadscore}
 [[ -x "$binary" ]] || { echo "build first: make bench" >&2; exit 1; }
-export LEADSCORE_CONFIG=$root/${LEADSCORE_CONFIG:-config/leadscore.yaml}
+config=${LEADSCORE_CONFIG:-config/leadscore.yaml}
+[[ "$config" == /* ]] || config=$root/$config
+export LEADSCORE_CONFIG=$config
 
 work=$(mktemp -d /tmp/leadscore-job-bench.XXXXXX)
 chmod 755 "$work"
@@ -25,7 +27,7 @@ api_port=$(free_port 18300)
 server=""
 cleanup() {
   [[ -n "$server" ]] && kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
-  [[ -f "$work/server.log" ]] && grep -h "analyses written" "$work/server.log" | sed 's/^[^ ]* [^ ]* /server: /' || true
+  [[ -f "$work/server.log" ]] && grep -h "written: " "$work/server.log" | sed 's/^[^ ]* [^ ]* /server: /' || true
   "$root/scripts/pg_cluster.sh" stop "$work/pg" >/dev/null 2>&1 || true
   rm -rf "$work"
 }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <random>
 
@@ -65,20 +66,20 @@ void JobRunner::stop() {
 }
 
 void JobRunner::run() {
+  std::map<std::int64_t, std::int64_t> last_claimed;  // by job: the last lead claimed
   while (!stopping_) {
     std::uint64_t seen = 0;
     {
       std::lock_guard lock(mutex_);
       seen = wakes_;
     }
-    if (work_once()) continue;
+    if (work_once(last_claimed)) continue;
     std::unique_lock lock(mutex_);
     wake_.wait_for(lock, options_.idle_poll, [&] { return stopping_ || wakes_ != seen; });
   }
 }
 
-bool JobRunner::work_once() {
-  std::vector<domain::Job> jobs;
+bool JobRunner::work_once(std::map<std::int64_t, std::int64_t>& last_claimed) {
   std::vector<std::int64_t> leads;
   std::optional<domain::Job> chosen;
   {
@@ -91,8 +92,16 @@ bool JobRunner::work_once() {
     }
     for (const domain::Job& job : *active) {
       if (stopping_) return false;
-      auto claimed =
-          session->claim_job_leads(job.id, options_.name, options_.batch_size, options_.lease);
+      // From after the last lead this thread claimed of the job, then from the start: what
+      // lies behind is what was released or whose claim ran out.
+      std::int64_t& after = last_claimed[job.id];
+      auto claimed = session->claim_job_leads(job.id, options_.name, options_.batch_size,
+                                              options_.lease, after);
+      if (claimed && claimed->empty() && after != 0) {
+        after = 0;
+        claimed = session->claim_job_leads(job.id, options_.name, options_.batch_size,
+                                           options_.lease, after);
+      }
       if (!claimed) {
         if (options_.warn)
           options_.warn("job " + std::to_string(job.id) + ": " + claimed.error().message);
@@ -100,6 +109,7 @@ bool JobRunner::work_once() {
       }
       if (claimed->empty()) continue;
       leads = std::move(*claimed);
+      after = leads.back();
       chosen = job;
       if (options_.leads != nullptr && !job.scorer) {
         if (auto read = session->get_leads(leads))

@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -35,7 +36,7 @@ struct JobRunnerOptions {
   int batch_size = 256;  // leads claimed at once (jobs.batch_size)
   // Analyses each runner keeps going at once, so that the analysis writer stores them in
   // batches (jobs.in_flight).
-  int in_flight = 16;
+  int in_flight = 64;
   // A claim not extended or finished within this is another runner's to take; a running job
   // not touched for this long has no server left (jobs.lease_ms).
   std::chrono::milliseconds lease{30000};
@@ -78,7 +79,8 @@ class JobRunner {
  private:
   void run();
   // Claims and analyzes one batch of some active job; false when there was nothing to do.
-  bool work_once();
+  // `last_claimed`: the thread's last lead claimed, by job.
+  bool work_once(std::map<std::int64_t, std::int64_t>& last_claimed);
   void process(const domain::Job& job, const std::vector<std::int64_t>& leads);
 
   store::Database& db_;

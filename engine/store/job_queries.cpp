@@ -258,10 +258,11 @@ Result<std::vector<std::int64_t>> Session::interrupt_stale_jobs(std::chrono::mil
   });
 }
 
-// $1 job, $2 runner, $3 limit, $4 lease in ms. One statement: the job's open leads are locked
-// (SKIP LOCKED: those another runner is claiming now are left to it), the expired claims whose
-// analysis by the job is stored become done, the others are claimed, and the job's counts and
-// heartbeat follow (it becomes running, or done when the recovered leads were its last).
+// $1 job, $2 runner, $3 limit, $4 lease in ms, $5 only leads after this id. One statement: the
+// job's open leads are locked (SKIP LOCKED: those another runner is claiming now are left to it),
+// the expired claims whose analysis by the job is stored become done, the others are claimed, and
+// the job's counts and heartbeat follow (it becomes running, or done when the recovered leads were
+// its last).
 const Statement kClaimJobLeads{
     "claim_job_leads",
     "WITH live AS ("
@@ -269,18 +270,20 @@ const Statement kClaimJobLeads{
     " WHERE id = $1::bigint AND status IN ('queued', 'running')"
     "), picked AS ("
     " SELECT jl.lead_id, jl.state FROM job_leads jl"
-    " WHERE jl.job_id = $1::bigint AND EXISTS (SELECT 1 FROM live)"
+    " WHERE jl.job_id = $1::bigint AND jl.lead_id > $5::bigint AND EXISTS (SELECT 1 FROM live)"
     "  AND (jl.state = 'pending' OR (jl.state = 'claimed' AND jl.lease_until < now()))"
     " ORDER BY jl.lead_id LIMIT $3::bigint FOR UPDATE OF jl SKIP LOCKED"
     "), scored AS ("
-    " SELECT p.lead_id FROM picked p, live WHERE p.state = 'claimed' AND EXISTS ("
-    "  SELECT 1 FROM analyses a WHERE a.lead_id = p.lead_id AND a.actor = live.actor"
-    "  AND a.result IS NOT NULL)"
+    // A scalar subquery, so that it stays a look-up by lead per expired claim rather than a
+    // join against every analysis.
+    " SELECT p.lead_id FROM picked p WHERE p.state = 'claimed' AND coalesce(("
+    "  SELECT true FROM analyses a WHERE a.lead_id = p.lead_id"
+    "  AND a.actor = (SELECT actor FROM live) AND a.result IS NOT NULL LIMIT 1), false)"
     "), marked AS ("
     " UPDATE job_leads jl SET"
     "  state = CASE WHEN jl.lead_id IN (SELECT lead_id FROM scored) THEN 'done' ELSE 'claimed' END,"
     "  claimed_by = $2, lease_until = now() + $4::bigint * interval '1 millisecond', error = NULL"
-    " FROM picked p WHERE jl.job_id = $1::bigint AND jl.lead_id = p.lead_id"
+    " WHERE jl.job_id = $1::bigint AND jl.lead_id = ANY (ARRAY(SELECT lead_id FROM picked))"
     " RETURNING jl.lead_id, jl.state"
     "), job AS ("
     " UPDATE jobs SET status = CASE WHEN done + failed + (SELECT count(*) FROM scored) >= total"
@@ -297,13 +300,15 @@ const Statement kClaimJobLeads{
 
 Result<std::vector<std::int64_t>> Session::claim_job_leads(std::int64_t job_id,
                                                            const std::string& runner, int limit,
-                                                           std::chrono::milliseconds lease) {
+                                                           std::chrono::milliseconds lease,
+                                                           std::int64_t after_lead_id) {
   return guarded(impl_.get(), [&](PgConnection& c) -> Result<std::vector<std::int64_t>> {
     auto r = c.execute(kClaimJobLeads, Params()
                                            .integer(job_id)
                                            .text(runner)
                                            .integer(std::int64_t{limit})
-                                           .text(milliseconds(lease)));
+                                           .text(milliseconds(lease))
+                                           .integer(after_lead_id));
     if (!r) return failure(r.error());
     std::vector<std::int64_t> ids;
     ids.reserve(static_cast<std::size_t>(r->rows()));

@@ -255,10 +255,14 @@ class Session {
   Result<std::vector<std::int64_t>> interrupt_stale_jobs(std::chrono::milliseconds lease);
   // Claims up to `limit` open leads of a queued or running job for `runner`, until now +
   // `lease` (the job becomes running): pending leads, and claimed ones whose lease ran out —
-  // of those, a lead whose analysis by the job is stored is marked done instead. The ids
-  // claimed, ascending; none when the job is not active or nothing is left to claim.
+  // of those, a lead whose analysis by the job is stored is marked done instead. Only leads
+  // after `after_lead_id`: a runner passes the last it claimed, so that its claims do not
+  // walk again over the leads finished before (0 once that finds none: released and expired
+  // claims lie behind). The ids claimed, ascending; none when the job is not active or
+  // nothing is left to claim there.
   Result<std::vector<std::int64_t>> claim_job_leads(std::int64_t job_id, const std::string& runner,
-                                                    int limit, std::chrono::milliseconds lease);
+                                                    int limit, std::chrono::milliseconds lease,
+                                                    std::int64_t after_lead_id = 0);
   // Extends the leases of `runner`'s claims in the job to now + `lease`.
   Result<void> extend_job_leases(std::int64_t job_id, const std::string& runner,
                                  std::chrono::milliseconds lease);
