@@ -147,6 +147,21 @@ TEST_F(JobQueries, AnExpiredClaimIsTakenAgainUnlessTheJobScoredTheLead) {
   EXPECT_EQ(reread(j.id).done, 1);
 }
 
+TEST_F(JobQueries, ReleasedLeadsAreClaimedAgainFromTheStart) {
+  const auto leads = create_leads(6);
+  const auto j = job();
+  auto first = *s().claim_job_leads(j.id, "a", 3, 30s);
+  ASSERT_EQ(first, (std::vector<std::int64_t>{leads[0], leads[1], leads[2]}));
+  // A stopping server gives back what it had not started.
+  ASSERT_TRUE(s().release_job_leads(j.id, "a", std::vector<std::int64_t>{leads[1], leads[2]}));
+  // After the last lead claimed, only the leads beyond it; from the start, the released ones.
+  EXPECT_EQ(*s().claim_job_leads(j.id, "b", 10, 30s, leads[2]),
+            (std::vector<std::int64_t>{leads[3], leads[4], leads[5]}));
+  EXPECT_EQ(*s().claim_job_leads(j.id, "b", 10, 30s, 0),
+            (std::vector<std::int64_t>{leads[1], leads[2]}));
+  EXPECT_TRUE(s().claim_job_leads(j.id, "c", 10, 30s, 0)->empty());
+}
+
 TEST_F(JobQueries, CancelStopsClaimingAndResumeTakesOnlyAnInterruptedJob) {
   create_leads(4);
   const auto j = job();
