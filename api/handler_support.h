@@ -36,6 +36,14 @@ inline std::expected<json, Error> object_body(const ApiRequest& request,
   return body;
 }
 
+// The GET /leads filters (stage, source, min_score, max_score, recommendation) among `values`
+// (a query's parameters, or a JSON filter's members as text); Validation naming the field.
+// Defined in lead_routes.cpp.
+namespace routes {
+std::expected<store::LeadFilter, Error> lead_filter(
+    const Services& s, const std::vector<std::pair<std::string, std::string>>& values);
+}  // namespace routes
+
 // Keyset paging parameters: `limit` 1..1000 (default 50) and `cursor`.
 inline std::expected<store::PageRequest, Error> parse_page(const ApiRequest& r) {
   store::PageRequest page;

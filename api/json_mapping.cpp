@@ -265,6 +265,32 @@ json to_json(const domain::Offer& offer) {
           {"updated_at", offer.updated_at}};
 }
 
+json to_json(const domain::Job& job) {
+  const domain::JobFilter& f = job.filter;
+  json filter = json::object();
+  if (f.stage) filter["stage"] = domain::to_string(*f.stage);
+  if (f.source) filter["source"] = *f.source;
+  if (f.min_score) filter["min_score"] = *f.min_score;
+  if (f.max_score) filter["max_score"] = *f.max_score;
+  if (f.recommendation) filter["recommendation"] = domain::to_string(*f.recommendation);
+  if (f.unscored) filter["unscored"] = *f.unscored;
+  const auto eta = domain::job_eta_seconds(job);
+  return {{"id", job.id},
+          {"status", domain::to_string(job.status)},
+          {"scorer", optional_text(job.scorer)},
+          {"filter", std::move(filter)},
+          {"total", job.total},
+          {"done", job.done},
+          {"failed", job.failed},
+          {"created_by", job.created_by},
+          {"created_at", job.created_at},
+          {"started_at", optional_text(job.started_at)},
+          {"finished_at", optional_text(job.finished_at)},
+          {"rate", domain::job_rate(job)},
+          {"eta_seconds", eta ? json(*eta) : json(nullptr)},
+          {"error", optional_text(job.error)}};
+}
+
 std::expected<domain::OfferInput, Error> parse_offer(const json& body) {
   if (auto e =
           check_members(body, {"name", "description", "value_props", "ideal_use_cases", "active"},

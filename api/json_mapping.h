@@ -8,6 +8,7 @@
 
 #include "engine/domain/analysis.h"
 #include "engine/domain/error.h"
+#include "engine/domain/job.h"
 #include "engine/domain/lead.h"
 #include "engine/domain/lead_input.h"
 #include "engine/domain/offer.h"
@@ -27,6 +28,8 @@ json to_json(const domain::Analysis& analysis);
 json to_json(const domain::ScoreResult& result);
 json to_json(const store::ApiKey& key);  // never the hash
 json to_json(const domain::Offer& offer);
+// A job with its progress: rate (leads/s) and eta_seconds (null unless running).
+json to_json(const domain::Job& job);
 
 std::expected<domain::NewLead, domain::Error> parse_new_lead(const json& body);
 std::expected<domain::LeadPatch, domain::Error> parse_lead_patch(const json& body);

@@ -24,31 +24,47 @@ std::expected<double, Error> parse_score_bound(const std::string& text, const st
   return value;
 }
 
+// `source`, when it is one of the configured sources.
+std::expected<std::string, Error> known_source(const Services& s, const std::string& source) {
+  if (std::ranges::find(s.config->sources, source) == s.config->sources.end())
+    return std::unexpected(Error::validation("source", "unknown source " + source));
+  return source;
+}
+
 // The query's ?source=, one of the configured sources; nullopt when the query has none.
 std::expected<std::optional<std::string>, Error> source_query(const Services& s,
                                                               const ApiRequest& r) {
   const auto* source = r.query_value("source");
   if (!source) return std::nullopt;
-  if (std::ranges::find(s.config->sources, *source) == s.config->sources.end())
-    return std::unexpected(Error::validation("source", "unknown source " + *source));
-  return *source;
+  return known_source(s, *source);
 }
 
-// The GET /leads filters of the query (stage, source, min_score, max_score, recommendation).
-std::expected<store::LeadFilter, Error> lead_filter(const Services& s, const ApiRequest& r) {
+const std::string* value_of(const std::vector<std::pair<std::string, std::string>>& values,
+                            std::string_view name) {
+  for (const auto& [k, v] : values)
+    if (k == name) return &v;
+  return nullptr;
+}
+
+}  // namespace
+
+std::expected<store::LeadFilter, Error> lead_filter(
+    const Services& s, const std::vector<std::pair<std::string, std::string>>& values) {
   store::LeadFilter filter;
-  if (const auto* stage = r.query_value("stage")) {
+  if (const auto* stage = value_of(values, "stage")) {
     filter.stage = domain::parse_lead_stage(*stage);
     if (!filter.stage)
       return std::unexpected(Error::validation(
           "stage", "stage must be one of: new, contacted, qualified, transferred, lost"));
   }
-  auto source = source_query(s, r);
-  if (!source) return std::unexpected(source.error());
-  filter.source = std::move(*source);
+  if (const auto* source = value_of(values, "source")) {
+    auto known = known_source(s, *source);
+    if (!known) return std::unexpected(known.error());
+    filter.source = std::move(*known);
+  }
   for (auto [name, target] :
        {std::pair{"min_score", &filter.min_score}, std::pair{"max_score", &filter.max_score}}) {
-    if (const auto* text = r.query_value(name)) {
+    if (const auto* text = value_of(values, name)) {
       auto value = parse_score_bound(*text, name);
       if (!value) return std::unexpected(value.error());
       *target = *value;
@@ -56,7 +72,7 @@ std::expected<store::LeadFilter, Error> lead_filter(const Services& s, const Api
   }
   if (filter.min_score && filter.max_score && *filter.min_score > *filter.max_score)
     return std::unexpected(Error::validation("min_score", "min_score must not exceed max_score"));
-  if (const auto* rec = r.query_value("recommendation")) {
+  if (const auto* rec = value_of(values, "recommendation")) {
     filter.recommendation = domain::parse_recommendation(*rec);
     if (!filter.recommendation)
       return std::unexpected(Error::validation("recommendation",
@@ -65,6 +81,8 @@ std::expected<store::LeadFilter, Error> lead_filter(const Services& s, const Api
   }
   return filter;
 }
+
+namespace {
 
 std::expected<LeadStage, Error> stage_member(const json& body) {
   auto it = body.find("stage");
@@ -135,7 +153,7 @@ Reply list_leads(const Services& s, const ApiRequest& r) {
   if (auto e = check_query(
           r, {"stage", "source", "min_score", "max_score", "recommendation", "limit", "cursor"}))
     return fail(*e, r);
-  auto filter = lead_filter(s, r);
+  auto filter = lead_filter(s, r.query);
   if (!filter) return fail(filter.error(), r);
   auto page = parse_page(r);
   if (!page) return fail(page.error(), r);
@@ -149,7 +167,7 @@ Reply list_leads(const Services& s, const ApiRequest& r) {
 Reply export_leads(const Services& s, const ApiRequest& r) {
   if (auto e = check_query(r, {"stage", "source", "min_score", "max_score", "recommendation"}))
     return fail(*e, r);
-  auto filter = lead_filter(s, r);
+  auto filter = lead_filter(s, r.query);
   if (!filter) return fail(filter.error(), r);
   auto session = s.db->session();
   if (!session) return fail(session.error(), r);

@@ -36,6 +36,13 @@ const std::vector<RouteSpec>& route_table() {
       {"PUT", "/offers/:id", Manage, Worker, routes::replace_offer},
       {"DELETE", "/offers/:id", Manage, Worker, routes::delete_offer},
 
+      // Background scoring jobs: whoever may analyze a lead may score many.
+      {"POST", "/jobs/score", Manage, Worker, routes::create_job},
+      {"GET", "/jobs", Read, Worker, routes::list_jobs},
+      {"GET", "/jobs/:id", Read, Worker, routes::get_job},
+      {"DELETE", "/jobs/:id", Manage, Worker, routes::cancel_job},
+      {"POST", "/jobs/:id/resume", Manage, Worker, routes::resume_job},
+
       {"GET", "/scorers", Read, Inline, routes::list_scorers},
       {"POST", "/admin/reload", Analyze, Worker, routes::reload},
 

@@ -16,6 +16,7 @@
 #include "api/live_scorers.h"
 #include "api/offer_cache.h"
 #include "engine/analysis/analyzer.h"
+#include "engine/analysis/job_runner.h"
 #include "engine/config/app_config.h"
 #include "engine/scoring/registry.h"
 #include "engine/store/store.h"
@@ -30,6 +31,9 @@ struct Services {
   KeyCache* keys = nullptr;
   const analysis::Analyzer* analyzer = nullptr;  // runs POST /leads/{id}/analyze
   OfferCache* offers = nullptr;  // optional: the active offer scorers see (none without it)
+  // Optional: this server's job runner, woken when a job is created or resumed (without one,
+  // the runners of other servers on the database, or a later poll, take the job).
+  analysis::JobRunner* jobs = nullptr;
   // Set only while a ReactorRead route runs on a reactor: the reactor's own connection, leased
   // for this request. The handler reads through it and leases none (see with_path_id).
   store::Session* leased = nullptr;
@@ -58,7 +62,7 @@ struct RouteSpec {
 const std::vector<RouteSpec>& route_table();
 
 // Route handlers, grouped by resource (lead_routes.cpp, sale_routes.cpp, offer_routes.cpp,
-// admin_routes.cpp).
+// job_routes.cpp, admin_routes.cpp).
 namespace routes {
 Reply health(const Services&, const ApiRequest&);
 Reply ready(const Services&, const ApiRequest&);
@@ -82,6 +86,11 @@ Reply list_offers(const Services&, const ApiRequest&);
 Reply get_offer(const Services&, const ApiRequest&);
 Reply replace_offer(const Services&, const ApiRequest&);
 Reply delete_offer(const Services&, const ApiRequest&);
+Reply create_job(const Services&, const ApiRequest&);
+Reply get_job(const Services&, const ApiRequest&);
+Reply list_jobs(const Services&, const ApiRequest&);
+Reply cancel_job(const Services&, const ApiRequest&);
+Reply resume_job(const Services&, const ApiRequest&);
 Reply list_scorers(const Services&, const ApiRequest&);
 Reply reload(const Services&, const ApiRequest&);
 Reply create_key(const Services&, const ApiRequest&);

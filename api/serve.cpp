@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include "api/offer_cache.h"
 #include "api/server.h"
 #include "engine/analysis/database_analysis_store.h"
+#include "engine/analysis/job_runner.h"
 #include "engine/store/analysis_writer.h"
 
 namespace leadscore::command {
@@ -126,7 +128,42 @@ int serve(const std::string& config_path) {
       api::analyzer_parts(live, &offers, &leads, &shadow_pool, &slow_pool,
                           std::chrono::milliseconds(config::slow_run_limit_ms(cfg->server)),
                           &stopping));
-  api::Server server(api::Services{&*cfg, db.get(), &live, &keys, &analyzer, &offers},
+  // Background scoring jobs run on connections, an analysis writer and an Analyzer of their
+  // own (the same parts), so that a job never takes the request workers' connections.
+  std::unique_ptr<store::Database> jobs_db;
+  std::unique_ptr<store::AnalysisWriter> job_analyses;
+  std::unique_ptr<analysis::DatabaseAnalysisStore> job_store;
+  std::unique_ptr<analysis::Analyzer> job_analyzer;
+  std::unique_ptr<analysis::JobRunner> jobs;
+  if (cfg->jobs.runners > 0) {
+    jobs_db = connect(*cfg, std::min(16, cfg->jobs.runners + cfg->jobs.in_flight));
+    if (!jobs_db) return 1;
+    job_analyses = std::make_unique<store::AnalysisWriter>(*jobs_db, 256);
+    job_store = std::make_unique<analysis::DatabaseAnalysisStore>(*jobs_db, job_analyses.get());
+    job_analyzer = std::make_unique<analysis::Analyzer>(
+        *job_store,
+        api::analyzer_parts(live, &offers, &leads, &shadow_pool, &slow_pool,
+                            std::chrono::milliseconds(config::slow_run_limit_ms(cfg->server)),
+                            &stopping));
+    auto options = analysis::job_runner_options(cfg->jobs);
+    options.leads = &leads;
+    options.warn = [](const std::string& message) { spdlog::warn("{}", message); };
+    jobs = std::make_unique<analysis::JobRunner>(*jobs_db, *job_analyzer, std::move(options));
+    auto interrupted = jobs->start();
+    if (!interrupted) {
+      std::fprintf(stderr, "leadscore: cannot start the job runners: %s\n",
+                   interrupted.error().message.c_str());
+      return 1;
+    }
+    for (std::int64_t id : *interrupted)
+      spdlog::warn(
+          "job {} was running with no server left: interrupted (resume it with POST "
+          "/jobs/{}/resume)",
+          id, id);
+    spdlog::info("job runners: {} as {}", cfg->jobs.runners, jobs->name());
+  }
+
+  api::Server server(api::Services{&*cfg, db.get(), &live, &keys, &analyzer, &offers, jobs.get()},
                      cfg->server.host);
   try {
     server.start();
@@ -162,11 +199,17 @@ int serve(const std::string& config_path) {
   }
   stopping = true;
   server.stop();
+  if (jobs) jobs->stop();
   shadow_pool.stop();  // its slow runs go to the slow pool: stopped after it
   slow_pool.stop();
   const auto written = analyses.stats();
   spdlog::info("analyses written: {} in {} statements (largest batch {})", written.requests,
                written.batches, written.largest_batch);
+  if (job_analyses) {
+    const auto by_jobs = job_analyses->stats();
+    spdlog::info("analyses of jobs written: {} in {} statements (largest batch {})",
+                 by_jobs.requests, by_jobs.batches, by_jobs.largest_batch);
+  }
   spdlog::shutdown();
   return 0;
 }

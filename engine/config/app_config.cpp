@@ -76,6 +76,15 @@ void read_database(YamlMap database, DatabaseConfig& out) {
   database.finish();
 }
 
+void read_jobs(YamlMap jobs, JobsConfig& out) {
+  jobs.read("runners", out.runners, {0, 64});
+  jobs.read("batch_size", out.batch_size, {1, 10'000});
+  jobs.read("in_flight", out.in_flight, {1, 256});
+  jobs.read("lease_ms", out.lease_ms, {1000, 3'600'000});
+  jobs.read("poll_ms", out.poll_ms, {10, 60'000});
+  jobs.finish();
+}
+
 void read_log(YamlMap log, LogConfig& out) {
   log.read_one_of("level", out.level, kLogLevels);
   log.read("requests", out.requests);
@@ -303,6 +312,7 @@ std::expected<AppConfig, std::vector<ConfigError>> load_app_config(const std::st
     YamlMap root(root_node, "", errors, Position{1, 1});
     read_server(root.map("server"), config.server);
     read_database(root.map("database"), config.database);
+    read_jobs(root.map("jobs"), config.jobs);
     read_log(root.map("log"), config.log);
     read_handoff(root.map("handoff"), config.handoff);
     read_sources(root, config.sources);

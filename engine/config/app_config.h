@@ -46,6 +46,15 @@ struct DatabaseConfig {
   int pool_size = 8;
 };
 
+// Background scoring jobs (POST /jobs/score): the runner threads of this server.
+struct JobsConfig {
+  int runners = 2;       // threads claiming batches of leads of active jobs
+  int batch_size = 256;  // leads one claim takes
+  int in_flight = 64;    // analyses each runner keeps going at once
+  int lease_ms = 30000;  // a claim (and a running job) not touched for this long is abandoned
+  int poll_ms = 500;     // how often an idle runner looks for work of other servers' jobs
+};
+
 struct LogConfig {
   std::string level = "info";  // trace | debug | info | warn | error | off
   bool requests = true;        // one line per request
@@ -115,6 +124,7 @@ struct AppConfig {
   std::string dir;   // the absolute directory of that file: relative paths resolve against it
   ServerConfig server;
   DatabaseConfig database;
+  JobsConfig jobs;
   LogConfig log;
   domain::HandoffPolicy handoff;
   std::vector<std::string> sources{"scanner", "partner", "manual"};

@@ -137,6 +137,27 @@ Result<domain::Lead> Session::get_lead(std::int64_t id) {
   });
 }
 
+// $1: a PostgreSQL array of ids, {1,2,3}.
+const Statement kGetLeads{
+    "get_leads",
+    cat({"SELECT ", lead_columns(), " FROM leads WHERE id = ANY($1::bigint[]) ORDER BY id"})};
+
+Result<std::vector<domain::Lead>> Session::get_leads(std::span<const std::int64_t> ids) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<std::vector<domain::Lead>> {
+    std::vector<domain::Lead> leads;
+    if (ids.empty()) return leads;
+    std::string array = "{";
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      array.append(i ? "," : "").append(std::to_string(ids[i]));
+    array += "}";
+    auto r = c.execute(kGetLeads, Params().text(std::move(array)));
+    if (!r) return failure(r.error());
+    leads.reserve(static_cast<std::size_t>(r->rows()));
+    for (int row = 0; row < r->rows(); ++row) leads.push_back(read_lead(*r, row));
+    return leads;
+  });
+}
+
 // One plan for every combination of filters: an unset filter is a NULL parameter.
 const Statement kListLeads{"list_leads",
                            cat({"SELECT ", lead_columns(),

@@ -1,4 +1,5 @@
-// The PostgreSQL store of leads, sales, stage events, analyses, offers and API keys (libpq).
+// The PostgreSQL store of leads, sales, stage events, analyses, offers, API keys and scoring
+// jobs (libpq).
 //
 // Threading: a Database is safe to use from any thread; it owns a fixed pool of connections.
 // A Session is one connection leased from the pool, for one thread at a time: take one with
@@ -22,6 +23,7 @@
 #include "engine/domain/analysis.h"
 #include "engine/domain/error.h"
 #include "engine/domain/handoff.h"
+#include "engine/domain/job.h"
 #include "engine/domain/lead.h"
 #include "engine/domain/lead_input.h"
 #include "engine/domain/offer.h"
@@ -102,6 +104,12 @@ struct OfferChange {
   ActiveOffer active;
 };
 
+// What one outcome of a job's lead is: done (no error) or failed (the error).
+struct JobLeadOutcome {
+  std::int64_t lead_id = 0;
+  std::optional<std::string> error;
+};
+
 class Session;
 
 class Database {
@@ -156,6 +164,8 @@ class Session {
   Result<std::vector<std::int64_t>> create_leads(std::span<const domain::NewLead> leads,
                                                  const std::string& actor);
   Result<domain::Lead> get_lead(std::int64_t id);
+  // The leads of `ids` that exist, in id order, in one statement.
+  Result<std::vector<domain::Lead>> get_leads(std::span<const std::int64_t> ids);
   Result<Page<domain::Lead>> list_leads(const LeadFilter& filter, const PageRequest& page);
   // NotFound, LeadFinal.
   Result<domain::Lead> update_lead(std::int64_t id, const domain::LeadPatch& patch);
@@ -217,6 +227,52 @@ class Session {
   // The key with this hash (authentication); NotFound when there is none.
   Result<ApiKey> find_api_key(const std::string& key_hash);
   Result<void> delete_api_key(const std::string& name);
+
+  // Scoring jobs (job_queries.cpp). A job selects its leads when it is created; runners of
+  // any number of servers claim them in batches (FOR UPDATE SKIP LOCKED) under a lease named
+  // by the runner, and mark each done or failed, so each lead is scored at most once per job.
+  //
+  // Creates a job over the leads `filter` selects now (never a lead in a final stage: it
+  // cannot be scored), `queued`, or `done` at once when it selects none.
+  Result<domain::Job> create_job(const domain::JobFilter& filter,
+                                 const std::optional<std::string>& scorer,
+                                 const std::string& created_by);
+  Result<domain::Job> get_job(std::int64_t id);
+  // In id order, paged like leads.
+  Result<Page<domain::Job>> list_jobs(const PageRequest& page);
+  // The jobs runners work on (queued or running), oldest first.
+  Result<std::vector<domain::Job>> active_jobs();
+  // Stops a queued, running or interrupted job: no lead of it is claimed any more (those
+  // claimed already finish). NotFound; Conflict when it has ended.
+  Result<domain::Job> cancel_job(std::int64_t id);
+  // Runs an interrupted job again: its leads not yet done are claimed again (a lead whose
+  // analysis by the job was stored counts as done). NotFound; Conflict unless interrupted.
+  Result<domain::Job> resume_job(std::int64_t id);
+  // Ends a job that cannot run (its scorer is gone) as `failed`, with `error`.
+  Result<void> fail_job(std::int64_t id, const std::string& error);
+  // Marks `interrupted` every running job that no runner has touched for `lease`: the servers
+  // running it went away. Their ids.
+  Result<std::vector<std::int64_t>> interrupt_stale_jobs(std::chrono::milliseconds lease);
+  // Claims up to `limit` open leads of a queued or running job for `runner`, until now +
+  // `lease` (the job becomes running): pending leads, and claimed ones whose lease ran out —
+  // of those, a lead whose analysis by the job is stored is marked done instead. Only leads
+  // after `after_lead_id`: a runner passes the last it claimed, so that its claims do not
+  // walk again over the leads finished before (0 once that finds none: released and expired
+  // claims lie behind). The ids claimed, ascending; none when the job is not active or
+  // nothing is left to claim there.
+  Result<std::vector<std::int64_t>> claim_job_leads(std::int64_t job_id, const std::string& runner,
+                                                    int limit, std::chrono::milliseconds lease,
+                                                    std::int64_t after_lead_id = 0);
+  // Extends the leases of `runner`'s claims in the job to now + `lease`.
+  Result<void> extend_job_leases(std::int64_t job_id, const std::string& runner,
+                                 std::chrono::milliseconds lease);
+  // Marks `runner`'s claimed leads done or failed and adds them to the job's counts; the job
+  // is done once every lead is. A lead no longer claimed by `runner` is left as it is.
+  Result<void> finish_job_leads(std::int64_t job_id, const std::string& runner,
+                                std::span<const JobLeadOutcome> outcomes);
+  // Gives `runner`'s claims of `lead_ids` back (a stopping server): pending again.
+  Result<void> release_job_leads(std::int64_t job_id, const std::string& runner,
+                                 std::span<const std::int64_t> lead_ids);
 
   struct Impl;
   explicit Session(std::unique_ptr<Impl> impl);

@@ -26,6 +26,7 @@ void ApiTest::SetUp() {
   config.server.workers = 4;
   config.database.url = database_url;
   config.database.pool_size = 4;
+  config.jobs.in_flight = 2;
   configure(config);
 
   auto connected = store::Database::connect(database_url, config.database.pool_size);
@@ -62,9 +63,16 @@ void ApiTest::SetUp() {
       api::analyzer_parts(*live_scorers, offer_cache.get(), &lead_cache, shadow_pool.get(),
                           slow_pool.get(),
                           std::chrono::milliseconds(config::slow_run_limit_ms(config.server))));
-  server = std::make_unique<api::Server>(api::Services{&config, db.get(), live_scorers.get(), &keys,
-                                                       analyzer.get(), offer_cache.get()},
-                                         config.server.host);
+  if (config.jobs.runners > 0) {
+    auto options = analysis::job_runner_options(config.jobs);
+    options.leads = &lead_cache;
+    job_runner = std::make_unique<analysis::JobRunner>(*db, *analyzer, std::move(options));
+    ASSERT_TRUE(job_runner->start().has_value());
+  }
+  server = std::make_unique<api::Server>(
+      api::Services{&config, db.get(), live_scorers.get(), &keys, analyzer.get(), offer_cache.get(),
+                    job_runner.get()},
+      config.server.host);
   server->start();
   client = std::make_unique<HttpClient>(server->port());
 }
@@ -76,9 +84,11 @@ std::string ApiTest::config_path() const {
 void ApiTest::TearDown() {
   client.reset();
   if (server) server->stop();
+  if (job_runner) job_runner->stop();
   if (shadow_pool) shadow_pool->stop();
   if (slow_pool) slow_pool->stop();
   server.reset();
+  job_runner.reset();
   analyzer.reset();
   analysis_store.reset();
   analysis_writer.reset();
@@ -114,6 +124,14 @@ std::int64_t ApiTest::count_rows(const std::string& table) {
   PQclear(res);
   PQfinish(conn);
   return n;
+}
+
+void ApiTest::execute_sql(const std::string& statement) {
+  PGconn* conn = PQconnectdb(database_url.c_str());
+  PGresult* res = PQexec(conn, statement.c_str());
+  EXPECT_EQ(PQresultStatus(res), PGRES_COMMAND_OK) << PQerrorMessage(conn);
+  PQclear(res);
+  PQfinish(conn);
 }
 
 }  // namespace leadscore::testing

@@ -17,6 +17,7 @@
 #include "api/worker_pool.h"
 #include "engine/analysis/analyzer.h"
 #include "engine/analysis/database_analysis_store.h"
+#include "engine/analysis/job_runner.h"
 #include "engine/config/app_config.h"
 #include "engine/store/analysis_writer.h"
 #include "engine/store/store.h"
@@ -47,6 +48,8 @@ class ApiTest : public ::testing::Test {
   // Walks a lead to `qualified` through contacted.
   void qualify(std::int64_t id);
   std::int64_t count_rows(const std::string& table);
+  // Runs `statement` on the test's database outside the server (to stage what a test needs).
+  void execute_sql(const std::string& statement);
   std::string logs() const { return log_stream_->str(); }
 
   std::string admin_key = "lsk_test_admin";
@@ -66,6 +69,8 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<api::OfferCache> offer_cache;
   std::unique_ptr<analysis::DatabaseAnalysisStore> analysis_store;
   std::unique_ptr<analysis::Analyzer> analyzer;
+  // The job runner, with config.jobs (none when config.jobs.runners is 0).
+  std::unique_ptr<analysis::JobRunner> job_runner;
   std::unique_ptr<api::Server> server;
   std::unique_ptr<HttpClient> client;
   std::shared_ptr<std::ostringstream> log_stream_ = std::make_shared<std::ostringstream>();

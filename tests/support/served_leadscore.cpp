@@ -128,7 +128,8 @@ std::string raw_exchange(int port, const std::string& request, std::chrono::mill
 
 ServedLeadscore::ServedLeadscore(Options options) {
   directory_ = make_directory();
-  database_url_ = PgCluster::shared().create_database();
+  database_url_ =
+      options.database_url ? *options.database_url : PgCluster::shared().create_database();
   port_ = free_port();
   const std::string log_path = directory_ + "/server.log";
 
@@ -223,6 +224,14 @@ std::pair<int, std::chrono::milliseconds> ServedLeadscore::terminate(
   }
   pid_ = -1;
   return {result, took};
+}
+
+void ServedLeadscore::kill_now() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
 }
 
 ServedLeadscore::~ServedLeadscore() {

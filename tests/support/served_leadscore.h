@@ -24,6 +24,9 @@ class ServedLeadscore {
     bool front_door = false;
     std::optional<long> open_files;          // RLIMIT_NOFILE, soft and hard, of the server
     std::map<std::string, std::string> env;  // more environment (e.g. LEADSCORE_CONFIG)
+    // The database to serve (another server's): several servers on one database. Default: a
+    // fresh database on the shared cluster.
+    std::optional<std::string> database_url;
   };
 
   // Starts the server and waits until /health answers (and the front door, if asked for);
@@ -43,6 +46,8 @@ class ServedLeadscore {
   // Sends SIGTERM and waits up to `limit` for the server to exit: its exit status (or -1
   // when it had to be killed) and how long it took.
   std::pair<int, std::chrono::milliseconds> terminate(std::chrono::milliseconds limit);
+  // Kills the server with SIGKILL at once (no clean stop) and reaps it.
+  void kill_now();
 
  private:
   void stop_front_door();

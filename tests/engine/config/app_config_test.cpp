@@ -84,6 +84,27 @@ TEST_F(AppConfigTest, ShippedConfigStatesTheBuiltInDefaults) {
   EXPECT_EQ(config->log.requests, defaults.log.requests);
   EXPECT_EQ(config->handoff.min_score, defaults.handoff.min_score);
   EXPECT_EQ(config->sources, defaults.sources);
+  EXPECT_EQ(config->jobs.runners, defaults.jobs.runners);
+  EXPECT_EQ(config->jobs.batch_size, defaults.jobs.batch_size);
+  EXPECT_EQ(config->jobs.in_flight, defaults.jobs.in_flight);
+  EXPECT_EQ(config->jobs.lease_ms, defaults.jobs.lease_ms);
+  EXPECT_EQ(config->jobs.poll_ms, defaults.jobs.poll_ms);
+}
+
+TEST_F(AppConfigTest, ReadsTheJobsSectionAndRefusesWhatIsOutOfRange) {
+  auto config = load(
+      "jobs:\n  runners: 0\n  batch_size: 10\n  in_flight: 1\n  lease_ms: 1000\n"
+      "  poll_ms: 50\n");
+  ASSERT_TRUE(config.has_value()) << to_text(config.error());
+  EXPECT_EQ(config->jobs.runners, 0);
+  EXPECT_EQ(config->jobs.batch_size, 10);
+  EXPECT_EQ(config->jobs.in_flight, 1);
+  EXPECT_EQ(config->jobs.lease_ms, 1000);
+  EXPECT_EQ(config->jobs.poll_ms, 50);
+  const auto errors = errors_of("jobs:\n  runners: 65\n  lease_ms: 10\n  speed: 3\n");
+  EXPECT_EQ(find_error(errors, "runners").line, 2);
+  EXPECT_EQ(find_error(errors, "lease_ms").line, 3);
+  EXPECT_EQ(find_error(errors, "speed").line, 4);
 }
 
 TEST_F(AppConfigTest, EmptyFileGivesDefaults) {

@@ -1,0 +1,198 @@
+#include "engine/analysis/job_runner.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <random>
+
+namespace leadscore::analysis {
+namespace {
+
+std::string default_name() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::random_device random;
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" +
+         std::to_string(random() % 100000);
+}
+
+}  // namespace
+
+JobRunnerOptions job_runner_options(const config::JobsConfig& jobs) {
+  JobRunnerOptions options;
+  options.runners = jobs.runners;
+  options.batch_size = jobs.batch_size;
+  options.in_flight = jobs.in_flight;
+  options.lease = std::chrono::milliseconds(jobs.lease_ms);
+  options.idle_poll = std::chrono::milliseconds(jobs.poll_ms);
+  return options;
+}
+
+JobRunner::JobRunner(store::Database& db, const Analyzer& analyzer, JobRunnerOptions options)
+    : db_(db), analyzer_(analyzer), options_(std::move(options)) {
+  if (options_.name.empty()) options_.name = default_name();
+  options_.runners = std::max(1, options_.runners);
+  options_.batch_size = std::max(1, options_.batch_size);
+  options_.in_flight = std::max(1, options_.in_flight);
+}
+
+JobRunner::~JobRunner() { stop(); }
+
+store::Result<std::vector<std::int64_t>> JobRunner::start() {
+  auto session = db_.session();
+  if (!session) return std::unexpected(session.error());
+  auto interrupted = session->interrupt_stale_jobs(options_.lease);
+  if (!interrupted) return interrupted;
+  for (int i = 0; i < options_.runners; ++i) threads_.emplace_back([this] { run(); });
+  return interrupted;
+}
+
+void JobRunner::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    ++wakes_;
+  }
+  wake_.notify_all();
+}
+
+void JobRunner::stop() {
+  stopping_ = true;
+  wake();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+void JobRunner::run() {
+  std::map<std::int64_t, std::int64_t> last_claimed;  // by job: the last lead claimed
+  while (!stopping_) {
+    std::uint64_t seen = 0;
+    {
+      std::lock_guard lock(mutex_);
+      seen = wakes_;
+    }
+    if (work_once(last_claimed)) continue;
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, options_.idle_poll, [&] { return stopping_ || wakes_ != seen; });
+  }
+}
+
+bool JobRunner::work_once(std::map<std::int64_t, std::int64_t>& last_claimed) {
+  std::vector<std::int64_t> leads;
+  std::optional<domain::Job> chosen;
+  {
+    auto session = db_.session();
+    if (!session) return false;
+    auto active = session->active_jobs();
+    if (!active) {
+      if (options_.warn) options_.warn("job runner: " + active.error().message);
+      return false;
+    }
+    for (const domain::Job& job : *active) {
+      if (stopping_) return false;
+      // From after the last lead this thread claimed of the job, then from the start: what
+      // lies behind is what was released or whose claim ran out.
+      std::int64_t& after = last_claimed[job.id];
+      auto claimed = session->claim_job_leads(job.id, options_.name, options_.batch_size,
+                                              options_.lease, after);
+      if (claimed && claimed->empty() && after != 0) {
+        after = 0;
+        claimed = session->claim_job_leads(job.id, options_.name, options_.batch_size,
+                                           options_.lease, after);
+      }
+      if (!claimed) {
+        if (options_.warn)
+          options_.warn("job " + std::to_string(job.id) + ": " + claimed.error().message);
+        continue;
+      }
+      if (claimed->empty()) continue;
+      leads = std::move(*claimed);
+      after = leads.back();
+      chosen = job;
+      if (options_.leads != nullptr && !job.scorer) {
+        if (auto read = session->get_leads(leads))
+          for (const domain::Lead& lead : *read) options_.leads->put(lead);
+      }
+      break;
+    }
+  }
+  if (!chosen) return false;
+  process(*chosen, leads);
+  return true;
+}
+
+void JobRunner::process(const domain::Job& job, const std::vector<std::int64_t>& leads) {
+  const std::string actor = domain::job_actor(job);
+  std::vector<std::optional<store::JobLeadOutcome>> outcomes(leads.size());
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> scorer_gone{false};
+  std::mutex gone_mutex;
+  std::string gone_reason;
+
+  // The analyses of a batch run on a few threads at once, so that the analysis writer stores
+  // them in batches. The first thread also extends the leases while they run.
+  auto analyst = [&](bool extends_leases) {
+    auto extended = std::chrono::steady_clock::now();
+    for (;;) {
+      if (stopping_ || scorer_gone) return;
+      const std::size_t i = next.fetch_add(1);
+      if (i >= leads.size()) return;
+      auto outcome = analyzer_.analyze(AnalysisRequest{leads[i], job.scorer, actor});
+      if (!outcome && job.scorer && outcome.error().error.code == domain::ErrorCode::Validation) {
+        // The job's scorer is no longer configured (a reload removed it): the job cannot run.
+        std::lock_guard lock(gone_mutex);
+        gone_reason = outcome.error().error.message;
+        scorer_gone = true;
+        return;
+      }
+      outcomes[i] = store::JobLeadOutcome{
+          leads[i], outcome ? std::nullopt : std::optional(outcome.error().error.message)};
+      const auto now = std::chrono::steady_clock::now();
+      if (extends_leases && now - extended > options_.lease / 3) {
+        if (auto session = db_.session())
+          (void)session->extend_job_leases(job.id, options_.name, options_.lease);
+        extended = now;
+      }
+    }
+  };
+  {
+    const int threads = std::min<int>(options_.in_flight, static_cast<int>(leads.size()));
+    std::vector<std::thread> analysts;
+    for (int t = 1; t < threads; ++t) analysts.emplace_back(analyst, false);
+    analyst(true);
+    for (auto& t : analysts) t.join();
+  }
+
+  std::vector<store::JobLeadOutcome> finished;
+  std::vector<std::int64_t> unstarted;
+  for (std::size_t i = 0; i < leads.size(); ++i) {
+    if (outcomes[i])
+      finished.push_back(std::move(*outcomes[i]));
+    else
+      unstarted.push_back(leads[i]);
+  }
+  // A mark that fails is not lost work: the claims' lease runs out, and whoever claims them
+  // again finds the job's analyses stored and marks them done without scoring them again.
+  auto session = db_.session();
+  if (!session) {
+    if (options_.warn)
+      options_.warn("job " + std::to_string(job.id) + ": " + session.error().message);
+    return;
+  }
+  if (auto marked = session->finish_job_leads(job.id, options_.name, finished); !marked) {
+    if (options_.warn)
+      options_.warn("job " + std::to_string(job.id) + ": " + marked.error().message);
+  }
+  if (auto released = session->release_job_leads(job.id, options_.name, unstarted); !released) {
+    if (options_.warn)
+      options_.warn("job " + std::to_string(job.id) + ": " + released.error().message);
+  }
+  if (scorer_gone) {
+    if (options_.warn) options_.warn("job " + std::to_string(job.id) + " failed: " + gone_reason);
+    (void)session->fail_job(job.id, gone_reason);
+  }
+}
+
+}  // namespace leadscore::analysis

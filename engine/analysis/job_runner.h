@@ -1,0 +1,96 @@
+// The runner of background scoring jobs (POST /jobs/score): a few threads that claim the
+// leads of queued and running jobs in batches and analyze each through the one analysis
+// pipeline (Analyzer::analyze, with the job's scorer and "job N (key)" as the actor), then mark
+// them done or failed and move the job's counts. Claims are row locks taken with SKIP LOCKED
+// and held under a lease in the database (engine/store job_queries.cpp), so the runners of
+// several servers on one database share a job's work and no lead is scored twice by it; a
+// server that goes away leaves its claims to the others once their lease runs out.
+//
+// It lives beside the pipeline but in its own library (leadscore_job_runner): the pipeline
+// itself knows no database, and the runner is the loop of claims and marks around it.
+//
+// Threading: start(), wake() and stop() from any thread; stop() before the Database and the
+// Analyzer go. The runner threads are its own.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/analysis/analyzer.h"
+#include "engine/analysis/lead_cache.h"
+#include "engine/config/app_config.h"
+#include "engine/store/store.h"
+
+namespace leadscore::analysis {
+
+struct JobRunnerOptions {
+  int runners = 2;       // threads claiming batches (jobs.runners)
+  int batch_size = 256;  // leads claimed at once (jobs.batch_size)
+  // Analyses each runner keeps going at once, so that the analysis writer stores them in
+  // batches (jobs.in_flight).
+  int in_flight = 64;
+  // A claim not extended or finished within this is another runner's to take; a running job
+  // not touched for this long has no server left (jobs.lease_ms).
+  std::chrono::milliseconds lease{30000};
+  // How often an idle runner looks for work besides being woken.
+  std::chrono::milliseconds idle_poll{500};
+  // The name of this server in claims; empty: host:pid:random.
+  std::string name;
+  // The Analyzer's lead cache: each claimed batch of a primary job is read in one statement
+  // and put there, so that each analysis starts from it instead of a read of its own (a lead
+  // changed meanwhile costs the analysis a Conflict and a fresh read, as any stale entry).
+  // nullptr: each analysis reads its lead.
+  LeadCache* leads = nullptr;
+  // Where the runner's warnings go (a job failed, the database refused); may be empty.
+  std::function<void(const std::string&)> warn;
+};
+
+// The options the `jobs` section of the config sets; the others keep their defaults.
+JobRunnerOptions job_runner_options(const config::JobsConfig& jobs);
+
+class JobRunner {
+ public:
+  // `db` and `analyzer` must outlive the runner (stop() it first).
+  JobRunner(store::Database& db, const Analyzer& analyzer, JobRunnerOptions options);
+  ~JobRunner();  // stop()
+  JobRunner(const JobRunner&) = delete;
+  JobRunner& operator=(const JobRunner&) = delete;
+
+  // Marks `interrupted` the running jobs that no runner has touched for a lease (their
+  // servers went away: POST /jobs/{id}/resume continues them), then starts the threads.
+  // The ids interrupted, or why the database refused.
+  store::Result<std::vector<std::int64_t>> start();
+  // Looks for work now (a job was created or resumed) rather than at the next poll.
+  void wake();
+  // Stops claiming; each runner finishes the analyses it has started, marks them, gives the
+  // rest of its batch back to the job, and its thread ends. Idempotent.
+  void stop();
+
+  const std::string& name() const { return options_.name; }
+
+ private:
+  void run();
+  // Claims and analyzes one batch of some active job; false when there was nothing to do.
+  // `last_claimed`: the thread's last lead claimed, by job.
+  bool work_once(std::map<std::int64_t, std::int64_t>& last_claimed);
+  void process(const domain::Job& job, const std::vector<std::int64_t>& leads);
+
+  store::Database& db_;
+  const Analyzer& analyzer_;
+  JobRunnerOptions options_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::uint64_t wakes_ = 0;  // guarded by mutex_
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace leadscore::analysis
