@@ -139,7 +139,7 @@ void JobRunner::process(const domain::Job& job, const std::vector<std::int64_t>&
       if (stopping_ || scorer_gone) return;
       const std::size_t i = next.fetch_add(1);
       if (i >= leads.size()) return;
-      auto outcome = analyzer_.analyze(AnalysisRequest{leads[i], job.scorer, actor});
+      auto outcome = analyzer_.analyze(AnalysisRequest{leads[i], job.scorer, actor, std::nullopt});
       if (!outcome && job.scorer && outcome.error().error.code == domain::ErrorCode::Validation) {
         // The job's scorer is no longer configured (a reload removed it): the job cannot run.
         std::lock_guard lock(gone_mutex);
