@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
@@ -98,6 +99,26 @@ bool CompositeScorer::slow() const {
 }
 
 std::expected<ScoreResult, std::string> CompositeScorer::score(const Features& features) const {
+  std::vector<std::pair<std::string, std::string>> audits;
+  return compose(features, audits);
+}
+
+ScorerAnswer CompositeScorer::run(const Features& features) const {
+  std::vector<std::pair<std::string, std::string>> audits;
+  ScorerAnswer answer{compose(features, audits), std::nullopt};
+  if (!audits.empty()) {
+    nlohmann::json parts = nlohmann::json::object();
+    for (auto& [scorer, text] : audits) {
+      auto audit = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+      if (!audit.is_discarded()) parts[scorer] = std::move(audit);
+    }
+    answer.audit = nlohmann::json{{"parts", std::move(parts)}}.dump();
+  }
+  return answer;
+}
+
+std::expected<ScoreResult, std::string> CompositeScorer::compose(
+    const Features& features, std::vector<std::pair<std::string, std::string>>& audits) const {
   std::vector<PartAnswer> answers;
   answers.reserve(parts_.size());
   for (const auto& part : parts_) {
@@ -105,6 +126,7 @@ std::expected<ScoreResult, std::string> CompositeScorer::score(const Features& f
     std::optional<PartAnswer> answer;
     for (const auto& runner : part.runners) {
       CheckedRun run = run_checked(*runner.scorer, runner.budget_ms, features);
+      if (run.audit) audits.emplace_back(runner.scorer->name(), std::move(*run.audit));
       if (run.result) {
         answer = PartAnswer{std::move(*run.result), runner.scorer, std::move(failures)};
         break;

@@ -35,6 +35,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/scoring/scorer.h"
@@ -76,6 +77,9 @@ class CompositeScorer final : public Scorer {
   const std::string& name() const override { return name_; }
   const std::string& version() const override { return version_; }
   std::expected<ScoreResult, std::string> score(const Features& features) const override;
+  // score(), with the audits of its parts' runs, answered or failed, as one audit:
+  // {"parts": {"<scorer>": <its audit>, ...}} (an LLM part's prompt version, tokens, ...).
+  ScorerAnswer run(const Features& features) const override;
   // Slow when a scorer that may answer for one of its parts is (an LLM): the whole composite
   // then runs on the slow pool, its parts in the same thread.
   bool slow() const override;
@@ -90,6 +94,10 @@ class CompositeScorer final : public Scorer {
   CompositeRules rules_;
   double max_points_ = 0;
   std::string version_;
+
+  // The composite's result; the audit of each part's run that gave one, as (scorer, audit).
+  std::expected<ScoreResult, std::string> compose(
+      const Features& features, std::vector<std::pair<std::string, std::string>>& audits) const;
 };
 
 }  // namespace leadscore::scoring

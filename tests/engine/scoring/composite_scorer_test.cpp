@@ -38,6 +38,10 @@ class PartScorer final : public Scorer {
 
   const std::string& name() const override { return name_; }
   const std::string& version() const override { return version_; }
+  // An audit of every run, as an LLM part gives one: {"by": name, "tokens_in": 7}.
+  ScorerAnswer run(const Features& features) const override {
+    return {score(features), R"({"by":")" + name_ + R"(","tokens_in":7})"};
+  }
   std::expected<ScoreResult, std::string> score(const Features&) const override {
     if (mode_ == Mode::Fail) return std::unexpected(name_ + " is down");
     if (mode_ == Mode::Slow) std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -301,6 +305,23 @@ TEST(CompositeScorer, RefusesNoPartsAndPartsWorthNothing) {
   EXPECT_THROW(CompositeScorer("c", {part(*a, 0)}, hybrid_rules()), std::invalid_argument);
   EXPECT_THROW(CompositeScorer("c", {CompositePart{"a", 10, {}}}, hybrid_rules()),
                std::invalid_argument);
+}
+
+TEST(CompositeScorer, KeepsTheAuditOfEveryPartRunAnsweredOrFailed) {
+  PartScorer rules("rules", {{"all", 0.8}});
+  PartScorer llm("llm", {}, PartScorer::Mode::Fail);
+  PartScorer backup("backup", {{"all", 0.5}});
+  const CompositeScorer hybrid("hybrid", {part(rules, 50), part(llm, 50, {&backup})},
+                               hybrid_rules());
+  const ScorerAnswer answer = hybrid.run(lead_with_domain());
+  ASSERT_TRUE(answer.result) << answer.result.error();
+  EXPECT_DOUBLE_EQ(answer.result->score, (0.8 * 50 + 0.5 * 50) / 100);
+  ASSERT_TRUE(answer.audit);
+  EXPECT_EQ(*answer.audit,
+            R"({"parts":{"backup":{"by":"backup","tokens_in":7},"llm":{"by":"llm","tokens_in":7},)"
+            R"("rules":{"by":"rules","tokens_in":7}}})");
+  // score() gives the same result without the audit.
+  EXPECT_DOUBLE_EQ(hybrid.score(lead_with_domain())->score, answer.result->score);
 }
 
 }  // namespace
