@@ -37,7 +37,7 @@ class DatabaseSession final : public AnalysisStore::Session {
   void release() override { leased_.reset(); }
 
  private:
-  // The connection of this session, leased on first use.
+  // The database connection this analysis holds, leased on its first query.
   Result<store::Session*> lease() {
     if (!leased_) {
       auto session = db_.session();
