@@ -123,11 +123,11 @@ int serve(const std::string& config_path) {
   std::atomic<bool> stopping{false};
   store::AnalysisWriter analyses(*db);
   analysis::DatabaseAnalysisStore analysis_store(*db, &analyses);
-  const analysis::Analyzer analyzer(
-      analysis_store,
-      api::analyzer_parts(live, &offers, &leads, &shadow_pool, &slow_pool,
-                          std::chrono::milliseconds(config::slow_run_limit_ms(cfg->server)),
-                          &stopping));
+  // The parts of the pipeline that the requests' and the jobs' analyzers share.
+  const analysis::AnalyzerParts parts = api::analyzer_parts(
+      live, &offers, &leads, &shadow_pool, &slow_pool,
+      std::chrono::milliseconds(config::slow_run_limit_ms(cfg->server)), &stopping);
+  const analysis::Analyzer analyzer(analysis_store, parts);
   // Background scoring jobs run on connections, an analysis writer and an Analyzer of their
   // own (the same parts), so that a job never takes the request workers' connections.
   std::unique_ptr<store::Database> jobs_db;
@@ -140,11 +140,7 @@ int serve(const std::string& config_path) {
     if (!jobs_db) return 1;
     job_analyses = std::make_unique<store::AnalysisWriter>(*jobs_db, 256);
     job_store = std::make_unique<analysis::DatabaseAnalysisStore>(*jobs_db, job_analyses.get());
-    job_analyzer = std::make_unique<analysis::Analyzer>(
-        *job_store,
-        api::analyzer_parts(live, &offers, &leads, &shadow_pool, &slow_pool,
-                            std::chrono::milliseconds(config::slow_run_limit_ms(cfg->server)),
-                            &stopping));
+    job_analyzer = std::make_unique<analysis::Analyzer>(*job_store, parts);
     auto options = analysis::job_runner_options(cfg->jobs);
     options.leads = &leads;
     options.warn = [](const std::string& message) { spdlog::warn("{}", message); };
