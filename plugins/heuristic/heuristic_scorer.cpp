@@ -10,6 +10,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "plugins/support/fnv1a.h"
+
 namespace leadscore::heuristic {
 namespace {
 
@@ -68,15 +70,6 @@ std::string exact(double value) {
   return out;
 }
 
-std::uint64_t fnv1a(std::string_view text) {
-  std::uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
-
 // The version names the effective weights, so equal weights written differently (defaults
 // left out, sources in another order) give the same version.
 std::string version_of(const HeuristicParams& p) {
@@ -93,7 +86,7 @@ std::string version_of(const HeuristicParams& p) {
           ";cap=" + shortest(p.no_business_domain_cap) +
           ";transfer=" + shortest(p.transfer_min_score) + ";drop=" + shortest(p.drop_max_score);
   char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a(text)));
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(plugin::fnv1a(text)));
   return "1.0+" + std::string(hex, 8);
 }
 

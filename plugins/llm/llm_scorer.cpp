@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "plugins/llm/llm_exchange.h"
+#include "plugins/support/fnv1a.h"
 
 namespace leadscore::llm {
 
@@ -23,15 +24,6 @@ using nlohmann::ordered_json;
 using std::chrono::duration_cast;
 
 constexpr std::size_t kMaxAuditBytes = 15 * 1024;  // the ABI allows 16 KiB
-
-std::uint64_t fnv1a(std::string_view text) {
-  std::uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
 
 std::string host_of(const std::string& url) {
   std::string_view rest = url;
@@ -119,7 +111,7 @@ LlmScorer::LlmScorer(LlmConfig config)
   const LlmParams& p = config_.params;
   char hash[17];
   std::snprintf(hash, sizeof hash, "%016llx",
-                static_cast<unsigned long long>(fnv1a(config_.canonical)));
+                static_cast<unsigned long long>(plugin::fnv1a(config_.canonical)));
   version_ = std::string(kPluginVersion) + "+prompt:" + config_.prompt.version() +
              "+model:" + p.model + "+" + std::string(hash, 8);
   url_ = endpoint_url(p);

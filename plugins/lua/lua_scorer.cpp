@@ -11,6 +11,8 @@
 #include <system_error>
 #include <thread>
 
+#include "plugins/support/fnv1a.h"
+
 namespace leadscore::lua {
 
 struct LuaScorer::Program {
@@ -33,14 +35,6 @@ std::atomic<std::uint64_t> next_program_id{1};
 // Program::sandboxes. The program id (never reused) says whose state it is.
 thread_local std::uint64_t t_program = 0;
 thread_local LuaSandbox* t_sandbox = nullptr;
-
-std::uint64_t fnv1a(std::uint64_t hash, std::string_view text) {
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
 
 std::expected<std::string, std::string> read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -187,13 +181,12 @@ std::expected<std::unique_ptr<LuaScorer>, std::vector<LoadError>> LuaScorer::fro
   auto sandbox = LuaSandbox::create(program->sources, program->params, program->limits);
   if (!sandbox) return std::unexpected(std::vector<LoadError>{sandbox.error()});
 
-  std::uint64_t hash = 14695981039346656037ull;
-  hash = fnv1a(hash, program->sources.script.text);
+  std::uint64_t hash = plugin::fnv1a(program->sources.script.text);
   for (const auto& lib : program->sources.libs) {
-    hash = fnv1a(hash, std::string_view("\0", 1));
-    hash = fnv1a(hash, lib.name.substr(lib.name.find_last_of('/') + 1));
-    hash = fnv1a(hash, std::string_view("\0", 1));
-    hash = fnv1a(hash, lib.text);
+    hash = plugin::fnv1a(std::string_view("\0", 1), hash);
+    hash = plugin::fnv1a(lib.name.substr(lib.name.find_last_of('/') + 1), hash);
+    hash = plugin::fnv1a(std::string_view("\0", 1), hash);
+    hash = plugin::fnv1a(lib.text, hash);
   }
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
