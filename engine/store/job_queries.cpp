@@ -133,15 +133,7 @@ Result<Job> Session::create_job(const JobFilter& filter, const std::optional<std
       const std::int64_t id = inserted->integer(0, 0);
       Params p;
       p.integer(id);
-      if (filter.stage)
-        p.text(domain::to_string(*filter.stage));
-      else
-        p.null();
-      p.text(filter.source).real(filter.min_score).real(filter.max_score);
-      if (filter.recommendation)
-        p.text(domain::to_string(*filter.recommendation));
-      else
-        p.null();
+      bind_lead_filter(p, filter);
       if (filter.unscored)
         p.text(*filter.unscored ? "true" : "false");
       else

@@ -175,15 +175,7 @@ Result<Page<domain::Lead>> Session::list_leads(const LeadFilter& filter, const P
     if (auto e = check_limit(page)) return std::unexpected(*e);
     Params p;
     p.integer(page.after_id);
-    if (filter.stage)
-      p.text(domain::to_string(*filter.stage));
-    else
-      p.null();
-    p.text(filter.source).real(filter.min_score).real(filter.max_score);
-    if (filter.recommendation)
-      p.text(domain::to_string(*filter.recommendation));
-    else
-      p.null();
+    bind_lead_filter(p, filter);
     p.integer(std::int64_t{page.limit} + 1);
     auto r = c.execute(kListLeads, p);
     if (!r) return failure(r.error());

@@ -150,4 +150,21 @@ Result<Page<T>> list_page(PgConnection& c, const Statement& statement, const Pag
   return read_page<T>(*r, page.limit, read);
 }
 
+// Binds the filters of GET /leads, in this order: stage, source, min_score, max_score,
+// recommendation (NULL for each one not given). `Filter` is a LeadFilter, or anything with its
+// members (a job's filter).
+template <typename Filter>
+Params& bind_lead_filter(Params& p, const Filter& filter) {
+  if (filter.stage)
+    p.text(domain::to_string(*filter.stage));
+  else
+    p.null();
+  p.text(filter.source).real(filter.min_score).real(filter.max_score);
+  if (filter.recommendation)
+    p.text(domain::to_string(*filter.recommendation));
+  else
+    p.null();
+  return p;
+}
+
 }  // namespace leadscore::store
