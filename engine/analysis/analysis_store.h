@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <expected>
 #include <memory>
+#include <span>
+#include <vector>
 
 #include "engine/domain/analysis.h"
 #include "engine/domain/error.h"
@@ -19,6 +21,27 @@ namespace leadscore::analysis {
 
 template <typename T>
 using Result = std::expected<T, domain::Error>;
+
+// What a set write (Session::record_set) did with one analysis meant for its lead.
+enum class SetOutcome {
+  Stored,   // on the lead, and in its history
+  Final,    // the lead is transferred or lost: nothing written
+  Changed,  // the lead's inputs changed since it was read: nothing written
+  Missing,  // no such lead
+};
+
+// One analysis of a set write, to store on its lead as record(*seen, *analysis, OnLead) would.
+struct ToRecord {
+  const domain::Lead* seen = nullptr;
+  const domain::Analysis* analysis = nullptr;  // with a result
+};
+
+// One row of a set write that is only appended: a failed run, or a shadow run that belongs
+// with its lead's analysis and is kept only when that was stored.
+struct ToAppend {
+  const domain::Analysis* analysis = nullptr;
+  bool only_if_stored = false;
+};
 
 // Where a recorded result goes besides the history of analyses.
 enum class Storage {
@@ -47,6 +70,13 @@ class AnalysisStore {
     // as stored afterwards.
     virtual Result<domain::Lead> record(const domain::Lead& seen, const domain::Analysis& analysis,
                                         Storage storage) = 0;
+    // Stores analyses of distinct leads at once (a job's batch), each as record(seen,
+    // analysis, Storage::OnLead) would, and appends `appended`. The outcome of each of
+    // `on_leads`, in order; Validation when the set cannot be written as one (two analyses of
+    // one lead, a text that is not UTF-8: nothing written), Unavailable. This default writes
+    // them one by one; a store may write the set in one go.
+    virtual Result<std::vector<SetOutcome>> record_set(std::span<const ToRecord> on_leads,
+                                                       std::span<const ToAppend> appended);
     // Gives back what the session holds (its connection) before a wait that needs none (a
     // slow scorer's run); the next call takes it again.
     virtual void release() {}

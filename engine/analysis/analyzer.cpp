@@ -35,6 +35,49 @@ domain::Analysis analysis_of(const AnalysisRequest& request, bool primary, const
   return analysis;
 }
 
+// The row of a run of `analysis` that failed, kept before whatever answered instead.
+domain::Analysis failed_row(const domain::Analysis& analysis, const ScorerFailure& run) {
+  domain::Analysis failed = analysis;
+  failed.scorer = run.scorer;
+  failed.scorer_version = run.version;
+  failed.error = run.error;
+  failed.audit = run.audit;
+  failed.latency_ms = run.latency_ms;
+  return failed;
+}
+
+// A shadow run of `shadow` on the features of `base` (a primary analysis): its result, or as
+// failed, with why (no fallback answers for a shadow).
+domain::Analysis shadow_row(const domain::Analysis& base, const Scorer& shadow, ScoringRun run) {
+  domain::Analysis analysis = base;
+  analysis.role = "shadow";
+  analysis.scorer = shadow.name();
+  analysis.scorer_version = shadow.version();
+  analysis.result.reset();
+  analysis.error.reset();
+  analysis.audit.reset();
+  if (run.result) {
+    analysis.latency_ms = run.latency_ms;
+    analysis.result = std::move(*run.result);
+    analysis.audit = std::move(run.audit);
+  } else {
+    const ScorerFailure& failed = run.failures.front();
+    analysis.latency_ms = failed.latency_ms;
+    analysis.error = failed.error;
+    analysis.audit = failed.audit;
+  }
+  return analysis;
+}
+
+AnalysisFailure lead_final(std::int64_t id, domain::LeadStage stage) {
+  return {{ErrorCode::LeadFinal,
+           "lead " + std::to_string(id) + " is " + std::string(domain::to_string(stage)) +
+               " and cannot be analyzed",
+           {},
+           {}},
+          std::nullopt};
+}
+
 // Whether a run of `scorer` may reach a slow scorer, itself or down its fallbacks.
 bool reaches_slow(const ScorerSet& set, const Scorer& scorer) {
   const Scorer* at = &scorer;
@@ -99,11 +142,7 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
     }
     if (domain::is_final(seen->stage)) {
       if (parts_.leads) parts_.leads->erase(id);
-      return failure({ErrorCode::LeadFinal,
-                      "lead " + std::to_string(id) + " is " +
-                          std::string(domain::to_string(seen->stage)) + " and cannot be analyzed",
-                      {},
-                      {}});
+      return std::unexpected(lead_final(id, seen->stage));
     }
     domain::Analysis analysis = analysis_of(request, choice->primary, *seen, offer);
     // A slow run may take seconds: no connection is held through it.
@@ -113,13 +152,8 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
     // Every failed run is kept, with its error, before whatever answered instead.
     for (const ScorerFailure& failed_run : run.failures) {
       if (parts_.scorer_failed) parts_.scorer_failed(failed_run.scorer, failed_run.error);
-      domain::Analysis failed = analysis;
-      failed.scorer = failed_run.scorer;
-      failed.scorer_version = failed_run.version;
-      failed.error = failed_run.error;
-      failed.audit = failed_run.audit;
-      failed.latency_ms = failed_run.latency_ms;
-      if (auto kept = session->append(failed); !kept) return failure(kept.error());
+      if (auto kept = session->append(failed_row(analysis, failed_run)); !kept)
+        return failure(kept.error());
     }
     if (!run.result) return failure({ErrorCode::ScorerUnavailable, run.failure_summary(), {}, {}});
     analysis.scorer = run.scorer->name();
@@ -157,6 +191,113 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
                       1});
 }
 
+bool Analyzer::batches(const std::optional<std::string>& scorer) const {
+  const auto scorers = parts_.scorers();
+  const auto choice = choose_scorer(*scorers, AnalysisRequest{0, scorer, {}, std::nullopt});
+  if (!choice || reaches_slow(*scorers, *choice->scorer)) return false;
+  return !choice->primary ||
+         std::ranges::none_of(scorers->shadows(), [](const Scorer* s) { return s->slow(); });
+}
+
+std::vector<BatchOutcome> Analyzer::analyze_batch(std::span<const Lead> leads,
+                                                  const std::optional<std::string>& scorer,
+                                                  const std::string& actor) const {
+  std::vector<BatchOutcome> outcomes(leads.size());
+  auto one_by_one = [&](std::size_t i) {
+    auto outcome = analyze(AnalysisRequest{leads[i].id, scorer, actor, std::nullopt});
+    if (!outcome) outcomes[i] = std::unexpected(std::move(outcome.error()));
+  };
+  const auto scorers = parts_.scorers();  // the batch finishes on the set it started with
+  const auto choice = choose_scorer(*scorers, AnalysisRequest{0, scorer, actor, std::nullopt});
+  if (!choice) {
+    std::ranges::fill(outcomes, failure(choice.error()));
+    return outcomes;
+  }
+  if (!batches(scorer)) {
+    for (std::size_t i = 0; i < leads.size(); ++i) one_by_one(i);
+    return outcomes;
+  }
+  const auto offer = parts_.offer ? parts_.offer() : nullptr;
+  // Every row of the set. Reserved up front: the set write points into both.
+  const std::size_t shadows = choice->primary ? scorers->shadows().size() : 0;
+  std::vector<domain::Analysis> analyses;
+  analyses.reserve(leads.size());
+  std::vector<domain::Analysis> rows;
+  std::vector<ToRecord> on_leads;
+  std::vector<ToAppend> appended;
+  std::vector<std::size_t> lead_of;  // the index in `leads` of each of on_leads
+  for (std::size_t i = 0; i < leads.size(); ++i) {
+    const Lead& lead = leads[i];
+    if (domain::is_final(lead.stage)) {
+      if (parts_.leads) parts_.leads->erase(lead.id);
+      outcomes[i] = std::unexpected(lead_final(lead.id, lead.stage));
+      continue;
+    }
+    domain::Analysis analysis = analysis_of(AnalysisRequest{lead.id, scorer, actor, std::nullopt},
+                                            choice->primary, lead, offer);
+    ScoringRun run =
+        score_features(*scorers, *choice->scorer, analysis.features, Fallbacks::Follow, nullptr);
+    for (const ScorerFailure& failed_run : run.failures) {
+      if (parts_.scorer_failed) parts_.scorer_failed(failed_run.scorer, failed_run.error);
+      rows.push_back(failed_row(analysis, failed_run));
+      appended.push_back({nullptr, false});
+    }
+    if (!run.result) {
+      outcomes[i] = failure({ErrorCode::ScorerUnavailable, run.failure_summary(), {}, {}});
+      continue;
+    }
+    analysis.scorer = run.scorer->name();
+    analysis.scorer_version = run.scorer->version();
+    analysis.latency_ms = run.latency_ms;
+    analysis.result = std::move(*run.result);
+    analysis.audit = std::move(run.audit);
+    for (std::size_t n = 0; n < shadows; ++n) {
+      const Scorer& shadow = *scorers->shadows()[n];
+      rows.push_back(shadow_row(
+          analysis, shadow,
+          score_features(*scorers, shadow, analysis.features, Fallbacks::Ignore, nullptr)));
+      if (rows.back().error && parts_.scorer_failed)
+        parts_.scorer_failed(shadow.name(), *rows.back().error);
+      appended.push_back({nullptr, true});
+    }
+    analyses.push_back(std::move(analysis));
+    on_leads.push_back({&lead, nullptr});
+    lead_of.push_back(i);
+  }
+  for (std::size_t n = 0; n < on_leads.size(); ++n) on_leads[n].analysis = &analyses[n];
+  for (std::size_t n = 0; n < appended.size(); ++n) appended[n].analysis = &rows[n];
+
+  auto written = store_.session()->record_set(on_leads, appended);
+  if (!written && written.error().code == ErrorCode::Unavailable) {
+    for (const std::size_t i : lead_of) outcomes[i] = failure(written.error());
+    return outcomes;
+  }
+  if (!written) {  // the set cannot be written as one: each on its own, so that only its own fails
+    for (const std::size_t i : lead_of) one_by_one(i);
+    return outcomes;
+  }
+  for (std::size_t n = 0; n < lead_of.size(); ++n) {
+    const std::size_t i = lead_of[n];
+    const std::int64_t id = leads[i].id;
+    switch ((*written)[n]) {
+      case SetOutcome::Stored:
+        // The cached lead, if any, holds an older result: the next analysis reads it again.
+        if (parts_.leads) parts_.leads->erase(id);
+        break;
+      // Changed since it was read (final, maybe): analyze() reads it again and says which.
+      case SetOutcome::Final:
+      case SetOutcome::Changed:
+        one_by_one(i);
+        break;
+      case SetOutcome::Missing:
+        outcomes[i] =
+            failure(domain::Error::not_found("lead " + std::to_string(id) + " not found"));
+        break;
+    }
+  }
+  return outcomes;
+}
+
 // Runs the shadow scorers on the features the primary saw, off the response path: recorded as
 // analyses (role "shadow"), never stored on the lead, never delaying the answer. Each is held to
 // its own checks and budget_ms, with no fallback: a failed run is kept as failed, with why. When
@@ -164,14 +305,8 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
 void Analyzer::run_shadows(std::shared_ptr<const ScorerSet> scorers,
                            const domain::Analysis& primary) const {
   if (!parts_.run_off_path || scorers->shadows().empty()) return;
-  domain::Analysis base = primary;
-  base.role = "shadow";
-  base.result.reset();
-  base.error.reset();
-  base.audit.reset();
   const std::int64_t lead_id = primary.lead_id;
-  std::move_only_function<void()> task = [this, scorers = std::move(scorers),
-                                          base = std::move(base)] {
+  std::move_only_function<void()> task = [this, scorers = std::move(scorers), base = primary] {
     std::vector<domain::Analysis> runs;
     runs.reserve(scorers->shadows().size());
     SlowRuns slow;
@@ -181,22 +316,11 @@ void Analyzer::run_shadows(std::shared_ptr<const ScorerSet> scorers,
     slow.stopping = parts_.stopping;
     slow.ended_late = ended_late(request_of(base), "shadow");
     for (const Scorer* shadow : scorers->shadows()) {
-      domain::Analysis& analysis = runs.emplace_back(base);
-      ScoringRun run =
-          score_features(*scorers, *shadow, analysis.features, Fallbacks::Ignore, &slow);
-      analysis.scorer = shadow->name();
-      analysis.scorer_version = shadow->version();
-      if (run.result) {
-        analysis.latency_ms = run.latency_ms;
-        analysis.result = std::move(*run.result);
-        analysis.audit = std::move(run.audit);
-      } else {
-        const ScorerFailure& failed = run.failures.front();
-        analysis.latency_ms = failed.latency_ms;
-        analysis.error = failed.error;
-        analysis.audit = failed.audit;
-        if (parts_.scorer_failed) parts_.scorer_failed(shadow->name(), failed.error);
-      }
+      const domain::Analysis& analysis = runs.emplace_back(
+          shadow_row(base, *shadow,
+                     score_features(*scorers, *shadow, base.features, Fallbacks::Ignore, &slow)));
+      if (analysis.error && parts_.scorer_failed)
+        parts_.scorer_failed(shadow->name(), *analysis.error);
     }
     // The connection is taken only once every shadow has run.
     const auto session = store_.session();

@@ -8,8 +8,9 @@
 // Seams for what comes next:
 // - an experiment: choose_scorer() is where an arm would be chosen per lead (its scorer is then
 //   that lead's primary, and the analysis records the experiment and arm);
-// - a job runner: analyze() is a blocking call that any thread may make; a job runner calls it
-//   per lead;
+// - a job runner: analyze_batch() scores a claimed batch of leads on the calling thread and
+//   stores it with one set write (when no scorer it may run is slow); analyze() is a blocking
+//   call that any thread may make, per lead;
 // - slow scorers (an LLM) run wherever AnalyzerParts::run_slow sends them: the calling thread
 //   waits for each such run until the request's deadline at most, holding no store connection;
 // - the shadow runs go wherever AnalyzerParts::run_off_path sends them.
@@ -27,7 +28,9 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "engine/analysis/analysis_store.h"
 #include "engine/analysis/lead_cache.h"
@@ -106,6 +109,9 @@ std::expected<ScorerChoice, domain::Error> choose_scorer(const ScorerSet& set,
 // spread out instead of meeting the next change together.
 std::chrono::microseconds retry_pause(int attempt, std::minstd_rand& random);
 
+// One lead's outcome of Analyzer::analyze_batch: analyzed, or why not.
+using BatchOutcome = std::expected<void, AnalysisFailure>;
+
 class Analyzer {
  public:
   // An analysis is stored only on the lead as it scored it: when another request changes the
@@ -123,6 +129,20 @@ class Analyzer {
   // it leaves the lead cache), ScorerUnavailable (every scorer of the chain failed), or
   // Unavailable with retry_after_seconds when the lead kept changing for kAttempts attempts.
   std::expected<AnalysisOutcome, AnalysisFailure> analyze(const AnalysisRequest& request) const;
+
+  // Whether analyze_batch() scores a batch for the scorer named `scorer` (nullopt: the primary)
+  // on the calling thread: no scorer it may run — down its fallbacks, and the shadows of a
+  // primary analysis — is slow, and the scorer exists.
+  bool batches(const std::optional<std::string>& scorer) const;
+  // Analyzes distinct leads, as read from the store, each as analyze({lead.id, scorer, actor})
+  // would — the same scorers, fallbacks, failed runs kept, shadow runs of a primary analysis —
+  // with two differences: every run is made on the calling thread, and the batch is stored by
+  // one set write (AnalysisStore::Session::record_set), shadows included. A lead whose inputs
+  // changed since it was read is analyzed again through analyze(). When batches(scorer) is
+  // false, each lead goes through analyze() in turn. The outcome of each lead, in order.
+  std::vector<BatchOutcome> analyze_batch(std::span<const domain::Lead> leads,
+                                          const std::optional<std::string>& scorer,
+                                          const std::string& actor) const;
 
  private:
   void run_shadows(std::shared_ptr<const ScorerSet> scorers, const domain::Analysis& primary) const;

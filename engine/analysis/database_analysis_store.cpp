@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace leadscore::analysis {
 namespace {
@@ -32,6 +33,39 @@ class DatabaseSession final : public AnalysisStore::Session {
     auto session = lease();
     if (!session) return std::unexpected(session.error());
     return (*session)->record_analysis(seen, analysis, on_lead);
+  }
+
+  Result<std::vector<SetOutcome>> record_set(std::span<const ToRecord> on_leads,
+                                             std::span<const ToAppend> appended) override {
+    auto session = lease();
+    if (!session) return std::unexpected(session.error());
+    std::vector<store::AnalysisToRecord> records;
+    records.reserve(on_leads.size());
+    for (const ToRecord& item : on_leads) records.push_back({item.seen, item.analysis});
+    std::vector<store::AnalysisToAppend> rows;
+    rows.reserve(appended.size());
+    for (const ToAppend& row : appended) rows.push_back({row.analysis, row.only_if_stored});
+    auto written = (*session)->record_analysis_set(records, rows);
+    if (!written) return std::unexpected(written.error());
+    std::vector<SetOutcome> outcomes;
+    outcomes.reserve(written->size());
+    for (const store::SetOutcome outcome : *written) {
+      switch (outcome) {
+        case store::SetOutcome::Stored:
+          outcomes.push_back(SetOutcome::Stored);
+          break;
+        case store::SetOutcome::Final:
+          outcomes.push_back(SetOutcome::Final);
+          break;
+        case store::SetOutcome::Changed:
+          outcomes.push_back(SetOutcome::Changed);
+          break;
+        case store::SetOutcome::Missing:
+          outcomes.push_back(SetOutcome::Missing);
+          break;
+      }
+    }
+    return outcomes;
   }
 
   void release() override { leased_.reset(); }

@@ -111,10 +111,6 @@ bool JobRunner::work_once(std::map<std::int64_t, std::int64_t>& last_claimed) {
       leads = std::move(*claimed);
       after = leads.back();
       chosen = job;
-      if (options_.leads != nullptr && !job.scorer) {
-        if (auto read = session->get_leads(leads))
-          for (const domain::Lead& lead : *read) options_.leads->put(lead);
-      }
       break;
     }
   }
@@ -124,7 +120,54 @@ bool JobRunner::work_once(std::map<std::int64_t, std::int64_t>& last_claimed) {
 }
 
 void JobRunner::process(const domain::Job& job, const std::vector<std::int64_t>& leads) {
+  if (analyzer_.batches(job.scorer))
+    process_batch(job, leads);
+  else
+    process_in_flight(job, leads);
+}
+
+// The batch's leads read in one statement, scored on this thread, stored by one set write, then
+// marked: a few statements per batch rather than a few per lead.
+void JobRunner::process_batch(const domain::Job& job, const std::vector<std::int64_t>& leads) {
+  // A claim not marked is not lost: its lease runs out and it is claimed again.
+  auto found = [&]() -> store::Result<std::vector<domain::Lead>> {
+    auto session = db_.session();  // given back before the analyzer leases its own
+    if (!session) return std::unexpected(session.error());
+    return session->get_leads(leads);
+  }();
+  if (!found) return warn(job, found.error().message);
+  const auto outcomes = analyzer_.analyze_batch(*found, job.scorer, domain::job_actor(job));
+  std::vector<store::JobLeadOutcome> finished;
+  finished.reserve(leads.size());
+  std::size_t next = 0;  // both in id order: the leads found are a subsequence of `leads`
+  for (const std::int64_t id : leads) {
+    if (next < found->size() && (*found)[next].id == id) {
+      const BatchOutcome& outcome = outcomes[next++];
+      finished.push_back(
+          {id, outcome ? std::nullopt : std::optional(outcome.error().error.message)});
+    } else {
+      finished.push_back({id, "lead " + std::to_string(id) + " not found"});
+    }
+  }
+  auto session = db_.session();
+  if (!session) return warn(job, session.error().message);
+  if (auto marked = session->finish_job_leads(job.id, options_.name, finished); !marked)
+    warn(job, marked.error().message);
+}
+
+void JobRunner::warn(const domain::Job& job, const std::string& message) const {
+  if (options_.warn) options_.warn("job " + std::to_string(job.id) + ": " + message);
+}
+
+// The analyses of a batch with a slow scorer, each through Analyzer::analyze, `in_flight` at
+// once so that their waits overlap (and the analysis writer stores them in batches).
+void JobRunner::process_in_flight(const domain::Job& job, const std::vector<std::int64_t>& leads) {
   const std::string actor = domain::job_actor(job);
+  if (options_.leads != nullptr && !job.scorer) {
+    if (auto session = db_.session())
+      if (auto read = session->get_leads(leads))
+        for (const domain::Lead& lead : *read) options_.leads->put(lead);
+  }
   std::vector<std::optional<store::JobLeadOutcome>> outcomes(leads.size());
   std::atomic<std::size_t> next{0};
   std::atomic<bool> scorer_gone{false};

@@ -1,8 +1,10 @@
 // The runner of background scoring jobs (POST /jobs/score): a few threads that claim the
-// leads of queued and running jobs in batches and analyze each through the one analysis
-// pipeline (Analyzer::analyze, with the job's scorer and "job N (key)" as the actor), then mark
-// them done or failed and move the job's counts. Claims are row locks taken with SKIP LOCKED
-// and held under a lease in the database (engine/store job_queries.cpp), so the runners of
+// leads of queued and running jobs in batches and analyze them through the one analysis
+// pipeline, with the job's scorer and "job N (key)" as the actor — a whole batch at once
+// (Analyzer::analyze_batch: scored on the runner's thread, stored by one set write) unless a
+// scorer it may run is slow, then each lead through Analyzer::analyze, `in_flight` at a time —
+// then mark them done or failed and move the job's counts. Claims are row locks taken with SKIP
+// LOCKED and held under a lease in the database (engine/store job_queries.cpp), so the runners of
 // several servers on one database share a job's work and no lead is scored twice by it; a
 // server that goes away leaves its claims to the others once their lease runs out.
 //
@@ -32,10 +34,10 @@
 namespace leadscore::analysis {
 
 struct JobRunnerOptions {
-  int runners = 2;       // threads claiming batches (jobs.runners)
-  int batch_size = 256;  // leads claimed at once (jobs.batch_size)
-  // Analyses each runner keeps going at once, so that the analysis writer stores them in
-  // batches (jobs.in_flight).
+  int runners = 3;        // threads claiming batches (jobs.runners)
+  int batch_size = 1000;  // leads claimed at once (jobs.batch_size)
+  // Analyses each runner keeps going at once when a scorer of the job is slow (an LLM), so
+  // that their waits overlap (jobs.in_flight).
   int in_flight = 64;
   // A claim not extended or finished within this is another runner's to take; a running job
   // not touched for this long has no server left (jobs.lease_ms).
@@ -44,10 +46,10 @@ struct JobRunnerOptions {
   std::chrono::milliseconds idle_poll{500};
   // The name of this server in claims; empty: host:pid:random.
   std::string name;
-  // The Analyzer's lead cache: each claimed batch of a primary job is read in one statement
-  // and put there, so that each analysis starts from it instead of a read of its own (a lead
-  // changed meanwhile costs the analysis a Conflict and a fresh read, as any stale entry).
-  // nullptr: each analysis reads its lead.
+  // The Analyzer's lead cache: each claimed batch of a primary job with a slow scorer is read
+  // in one statement and put there, so that each analysis starts from it instead of a read of its
+  // own (a lead changed meanwhile costs the analysis a Conflict and a fresh read, as any stale
+  // entry). nullptr: each analysis reads its lead.
   LeadCache* leads = nullptr;
   // Where the runner's warnings go (a job failed, the database refused); may be empty.
   std::function<void(const std::string&)> warn;
@@ -82,6 +84,9 @@ class JobRunner {
   // `last_claimed`: the thread's last lead claimed, by job.
   bool work_once(std::map<std::int64_t, std::int64_t>& last_claimed);
   void process(const domain::Job& job, const std::vector<std::int64_t>& leads);
+  void process_batch(const domain::Job& job, const std::vector<std::int64_t>& leads);
+  void process_in_flight(const domain::Job& job, const std::vector<std::int64_t>& leads);
+  void warn(const domain::Job& job, const std::string& message) const;
 
   store::Database& db_;
   const Analyzer& analyzer_;

@@ -123,10 +123,13 @@ const Statement kSetJobTotal{"set_job_total",
                                   " WHERE id = $1::bigint RETURNING ",
                                   kJobColumns})};
 
+// A job of this many leads or more has job_leads analysed when it is created.
+constexpr std::int64_t kAnalyzeJobLeadsFrom = 1000;
+
 Result<Job> Session::create_job(const JobFilter& filter, const std::optional<std::string>& scorer,
                                 const std::string& created_by) {
   return guarded(impl_.get(), [&](PgConnection& c) -> Result<Job> {
-    return in_transaction(c, [&]() -> Result<Job> {
+    auto created = in_transaction(c, [&]() -> Result<Job> {
       auto inserted = c.execute(
           kInsertJob, Params().text(scorer).text(filter_json(filter).dump()).text(created_by));
       if (!inserted) return failure(inserted.error());
@@ -144,6 +147,11 @@ Result<Job> Session::create_job(const JobFilter& filter, const std::optional<std
       if (!total) return failure(total.error());
       return read_job(*total, 0);
     });
+    // The job's leads were all just written: without fresh statistics the planner takes the
+    // job for a few rows and marks each batch done by a scan of every one of its leads.
+    if (created && created->total >= kAnalyzeJobLeadsFrom)
+      (void)c.execute_script("ANALYZE job_leads");
+    return created;
   });
 }
 
@@ -336,7 +344,9 @@ const Statement kFinishJobLeads{
     "), marked AS ("
     " UPDATE job_leads jl SET state = CASE WHEN i.error IS NULL THEN 'done' ELSE 'failed' END,"
     "  error = i.error, lease_until = NULL"
-    " FROM input i WHERE jl.job_id = $1::bigint AND jl.lead_id = i.lead_id"
+    // ANY (ARRAY(...)): by primary key, not a hash join over every lead of the job.
+    " FROM input i WHERE jl.job_id = $1::bigint"
+    "  AND jl.lead_id = ANY (ARRAY(SELECT lead_id FROM input)) AND jl.lead_id = i.lead_id"
     "  AND jl.state = 'claimed' AND jl.claimed_by = $2"
     " RETURNING jl.state"
     "), counts AS ("

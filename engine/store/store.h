@@ -90,6 +90,21 @@ struct AnalysisToRecord {
   const domain::Analysis* analysis = nullptr;
 };
 
+// A row a set write appends (Session::record_analysis_set): a failed run, or a shadow run that
+// belongs with the analysis stored on the same lead.
+struct AnalysisToAppend {
+  const domain::Analysis* analysis = nullptr;
+  bool only_if_stored = false;  // appended only when the lead's analysis of the set was stored
+};
+
+// What a set write did with one analysis meant for its lead.
+enum class SetOutcome {
+  Stored,   // on the lead, and appended to its history
+  Final,    // the lead is transferred or lost: nothing written
+  Changed,  // the lead's inputs changed since it was read: nothing written
+  Missing,  // no such lead
+};
+
 // The active offer as of one revision of the offers. Every committed offer write moves the
 // revision forward, and offer writes commit one at a time: of two states, the one with the
 // larger revision is the later.
@@ -199,6 +214,14 @@ class Session {
   std::vector<Result<domain::Lead>> record_analyses(std::span<const AnalysisToRecord> batch);
   // Appends an analysis row only (shadow runs, failed runs).
   Result<void> append_analysis(const domain::Analysis& analysis);
+  // The write of a whole batch of analyses of distinct leads (a job's claim) in one statement
+  // and one commit, by set rather than row by row: each of `on_leads` as
+  // record_analysis(seen, analysis, true) would — stored on its lead only while the lead's
+  // input_revision is still seen's — and each of `appended` as a row of its lead's history
+  // (none for a missing lead). The outcomes of `on_leads`, in order. Validation when two of
+  // `on_leads` are of one lead or have no result, or a text is not UTF-8 (nothing written).
+  Result<std::vector<SetOutcome>> record_analysis_set(std::span<const AnalysisToRecord> on_leads,
+                                                      std::span<const AnalysisToAppend> appended);
 
   // Sales.
   Result<domain::Sale> get_sale(std::int64_t id);

@@ -664,6 +664,99 @@ TEST_F(AnalyzerTest, WithoutASlowPoolASlowScorerRunsInPlace) {
   EXPECT_EQ(store.calls, (std::vector<std::string>{"get 1", "record llm on_lead"}));
 }
 
+// A batch of leads 1..n in `stage`, as a job reads them from the store.
+std::vector<Lead> batch_of(MemoryStore& store, int n, LeadStage stage = LeadStage::New) {
+  std::vector<Lead> leads;
+  for (int id = 1; id <= n; ++id) {
+    store.add(lead_in(stage, id));
+    leads.push_back(store.leads[id]);
+  }
+  return leads;
+}
+
+TEST_F(AnalyzerTest, ABatchIsScoredAndStoredInOneSetWithItsShadowRuns) {
+  use_scorers(primary_other_and_shadow(), "primary", {"shadow"});
+  const std::vector<Lead> leads = batch_of(store, 3);
+  ASSERT_TRUE(analyzer().batches(std::nullopt));
+  const auto outcomes = analyzer().analyze_batch(leads, std::nullopt, "job 7 (manager)");
+  ASSERT_EQ(outcomes.size(), 3u);
+  for (const auto& outcome : outcomes) EXPECT_TRUE(outcome.has_value());
+  // One session for the whole batch, no reads: the leads came with it; shadows not handed off.
+  EXPECT_EQ(store.calls,
+            (std::vector<std::string>{"record primary on_lead", "record primary on_lead",
+                                      "record primary on_lead", "append shadow", "append shadow",
+                                      "append shadow"}));
+  EXPECT_TRUE(off_path.empty());
+  for (int id = 1; id <= 3; ++id) EXPECT_EQ(store.leads[id].ai_score, 0.7);
+  const auto rows = store.rows();
+  ASSERT_EQ(rows.size(), 6u);
+  EXPECT_EQ(rows[0].role, "primary");
+  EXPECT_EQ(rows[0].actor, "job 7 (manager)");
+  EXPECT_EQ(rows[3].role, "shadow");
+  EXPECT_EQ(rows[3].scorer, "shadow");
+  EXPECT_EQ(rows[3].lead_id, 1);
+  EXPECT_EQ(rows[3].result->score, 0.4);
+}
+
+TEST_F(AnalyzerTest, ABatchKeepsFailedRunsAndLetsTheFallbackAnswer) {
+  std::vector<scoring::ScorerEntry> entries;
+  entries.push_back(testing::fake_entry("primary", Mode::Fail, "second"));
+  entries.push_back(testing::fake_entry("second", Mode::Answer, "", 0, 0.25));
+  use_scorers(std::move(entries));
+  const std::vector<Lead> leads = batch_of(store, 2);
+  const auto outcomes = analyzer().analyze_batch(leads, std::nullopt, "job 1 (m)");
+  ASSERT_TRUE(outcomes[0].has_value());
+  ASSERT_TRUE(outcomes[1].has_value());
+  EXPECT_EQ(store.leads[1].ai_scorer, "second");
+  const auto rows = store.rows();
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].scorer, "primary");
+  ASSERT_TRUE(rows[0].error.has_value());
+  EXPECT_EQ(rows[2].scorer, "second");
+  EXPECT_EQ(failed_runs.size(), 2u);
+}
+
+TEST_F(AnalyzerTest, InABatchAFinalLeadFailsAloneAndAChangedOneIsAnalyzedAgain) {
+  use_scorers(one_scorer(0.6));
+  std::vector<Lead> leads = batch_of(store, 3);
+  store.leads[2].stage = LeadStage::Lost;
+  leads[1].stage = LeadStage::Lost;
+  store.changes_before_write = 1;  // lead 1's write finds it changed
+  const auto outcomes = analyzer().analyze_batch(leads, std::nullopt, "job 1 (m)");
+  ASSERT_TRUE(outcomes[0].has_value()) << outcomes[0].error().error.message;
+  ASSERT_FALSE(outcomes[1].has_value());
+  EXPECT_EQ(outcomes[1].error().error.code, ErrorCode::LeadFinal);
+  EXPECT_TRUE(outcomes[2].has_value());
+  EXPECT_EQ(store.leads[1].ai_score, 0.6);
+  EXPECT_EQ(store.leads[1].input_revision, 2);
+  EXPECT_EQ(store.calls,
+            (std::vector<std::string>{"record primary on_lead", "record primary on_lead", "get 1",
+                                      "record primary on_lead"}));
+}
+
+TEST_F(AnalyzerTest, ABatchForAnUnknownScorerFailsEveryLead) {
+  use_scorers(one_scorer());
+  const std::vector<Lead> leads = batch_of(store, 2);
+  EXPECT_FALSE(analyzer().batches("missing"));
+  const auto outcomes = analyzer().analyze_batch(leads, "missing", "job 1 (m)");
+  for (const auto& outcome : outcomes) {
+    ASSERT_FALSE(outcome.has_value());
+    EXPECT_EQ(outcome.error().error.code, ErrorCode::Validation);
+  }
+  EXPECT_TRUE(store.calls.empty());
+}
+
+TEST_F(AnalyzerTest, ABatchWithASlowScorerGoesLeadByLead) {
+  use_scorers(slow_scorers(std::chrono::milliseconds(1)), "llm");
+  const std::vector<Lead> leads = batch_of(store, 2);
+  EXPECT_FALSE(analyzer().batches(std::nullopt));
+  const auto outcomes = analyzer().analyze_batch(leads, std::nullopt, "job 1 (m)");
+  EXPECT_TRUE(outcomes[0].has_value());
+  EXPECT_TRUE(outcomes[1].has_value());
+  EXPECT_EQ(store.calls, (std::vector<std::string>{"get 1", "record llm on_lead", "get 2",
+                                                   "record llm on_lead"}));
+}
+
 TEST(RetryPause, NoneBeforeTheFirstTwoAttemptsThenARandomHalfToAllOfADoublingPause) {
   std::minstd_rand random(42);
   EXPECT_EQ(retry_pause(0, random).count(), 0);

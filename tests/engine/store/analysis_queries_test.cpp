@@ -1,6 +1,7 @@
 // Analyses: the append-only record of scorer runs, and the one-statement write of a result
 // onto its lead guarded by the lead's input revision: a change of what the scorer saw makes it
 // a Conflict, another analysis does not.
+#include <algorithm>
 #include <barrier>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -210,6 +211,95 @@ TEST_F(Store, FailedRunIsAppendedWithItsErrorAndLeavesTheLeadAlone) {
     EXPECT_EQ(row.role, "shadow");
   }
   EXPECT_LT(history->analyses[0].id, history->analyses[1].id);
+}
+
+TEST_F(Store, ASetWriteStoresEachAnalysisOnItsLeadAndAppendsItsRows) {
+  const domain::Lead first = create(new_lead("partner"));
+  const domain::Lead second = create(new_lead("scanner"));
+  domain::Analysis a = analysis_of(first, 0.8);
+  domain::Analysis b = analysis_of(second, 0.3, Recommendation::DropLead);
+  b.audit = R"({"model":"m"})";
+  domain::Analysis failed = analysis_of(first, 0);
+  failed.result.reset();
+  failed.scorer = "rules";
+  failed.error = "rules: budget exhausted";
+  domain::Analysis shadow = analysis_of(second, 0.5);
+  shadow.scorer = "shadow";
+  shadow.role = "shadow";
+  const std::vector<AnalysisToRecord> on_leads{{&first, &a}, {&second, &b}};
+  const std::vector<AnalysisToAppend> appended{{&failed, false}, {&shadow, true}};
+
+  auto written = s().record_analysis_set(on_leads, appended);
+  ASSERT_TRUE(written) << written.error().message;
+  EXPECT_EQ(*written, (std::vector<SetOutcome>{SetOutcome::Stored, SetOutcome::Stored}));
+  const domain::Lead one = *s().get_lead(first.id);
+  EXPECT_EQ(one.ai_score, 0.8);
+  EXPECT_EQ(one.input_revision, first.input_revision);  // a score is no input
+  const domain::Lead two = *s().get_lead(second.id);
+  EXPECT_EQ(two.ai_recommendation, Recommendation::DropLead);
+
+  const auto history_one = s().lead_history(first.id)->analyses;
+  ASSERT_EQ(history_one.size(), 2u);
+  const auto primary_one = std::ranges::find(history_one, "heuristic", &domain::Analysis::scorer);
+  ASSERT_NE(primary_one, history_one.end());
+  EXPECT_EQ(primary_one->created_at, *one.ai_analyzed_at);
+  EXPECT_EQ(primary_one->features.source, "partner");
+  const auto failed_one = std::ranges::find(history_one, "rules", &domain::Analysis::scorer);
+  ASSERT_NE(failed_one, history_one.end());
+  EXPECT_EQ(failed_one->error, "rules: budget exhausted");
+  EXPECT_FALSE(failed_one->result);
+  const auto history_two = s().lead_history(second.id)->analyses;
+  ASSERT_EQ(history_two.size(), 2u);
+  const auto primary_two = std::ranges::find(history_two, "heuristic", &domain::Analysis::scorer);
+  EXPECT_EQ(primary_two->audit, R"({"model": "m"})");
+  EXPECT_NE(std::ranges::find(history_two, "shadow", &domain::Analysis::role), history_two.end());
+}
+
+TEST_F(Store, ASetWriteStoresNothingForAChangedFinalOrMissingLeadButTheRowsThatStandAlone) {
+  const domain::Lead fresh = create();
+  const domain::Lead changed = create();
+  const domain::Lead lost = create();
+  domain::Lead missing = create();
+  missing.id = 999999;
+  ASSERT_TRUE(s().add_activity(changed.id, 1));  // its inputs move on after the read
+  move(lost, LeadStage::Lost);
+  domain::Analysis a = analysis_of(fresh, 0.1), b = analysis_of(changed, 0.2),
+                   c = analysis_of(lost, 0.3), d = analysis_of(missing, 0.4);
+  for (domain::Analysis* primary : {&a, &b, &c, &d}) primary->role = "primary";
+  domain::Analysis shadow_of_changed = analysis_of(changed, 0.9);
+  shadow_of_changed.role = "shadow";
+  domain::Analysis failed_of_changed = analysis_of(changed, 0);
+  failed_of_changed.result.reset();
+  failed_of_changed.error = "down";
+  failed_of_changed.role = "primary";
+  domain::Analysis failed_of_missing = failed_of_changed;
+  failed_of_missing.lead_id = missing.id;
+  const std::vector<AnalysisToRecord> on_leads{
+      {&fresh, &a}, {&changed, &b}, {&lost, &c}, {&missing, &d}};
+  const std::vector<AnalysisToAppend> appended{
+      {&shadow_of_changed, true}, {&failed_of_changed, false}, {&failed_of_missing, false}};
+
+  auto written = s().record_analysis_set(on_leads, appended);
+  ASSERT_TRUE(written) << written.error().message;
+  EXPECT_EQ(*written, (std::vector<SetOutcome>{SetOutcome::Stored, SetOutcome::Changed,
+                                               SetOutcome::Final, SetOutcome::Missing}));
+  EXPECT_FALSE(s().get_lead(changed.id)->ai_score);
+  EXPECT_FALSE(s().get_lead(lost.id)->ai_score);
+  // Of the changed lead only its failed run, which stands alone; nothing of the missing lead.
+  EXPECT_EQ(
+      sql("SELECT string_agg(lead_id || ':' || role || ':' || coalesce(error, 'ok'), ','"
+          " ORDER BY lead_id, id) FROM analyses"),
+      std::to_string(fresh.id) + ":primary:ok," + std::to_string(changed.id) + ":primary:down");
+}
+
+TEST_F(Store, ASetWithTwoAnalysesOfOneLeadIsRefusedAndWritesNothing) {
+  const domain::Lead lead = create();
+  const domain::Analysis a = analysis_of(lead, 0.1), b = analysis_of(lead, 0.2);
+  const std::vector<AnalysisToRecord> on_leads{{&lead, &a}, {&lead, &b}};
+  auto written = s().record_analysis_set(on_leads, {});
+  ASSERT_FALSE(written);
+  EXPECT_EQ(written.error().code, ErrorCode::Validation);
+  EXPECT_EQ(sql("SELECT count(*) FROM analyses"), "0");
 }
 
 TEST_F(Store, ConcurrentAnalysesOfOneReadAreAllStored) {
