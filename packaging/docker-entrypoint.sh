@@ -4,10 +4,13 @@
 # package's systemd units. Whichever stops first stops the other, and the container exits with
 # its status, so that the restart policy restarts both. With arguments, runs them instead
 # (`docker compose run --rm leadscore leadscore --config /etc/leadscore/leadscore.yaml migrate`).
+# LEADSCORE_FRONT_DOOR_CONFIG names another nginx.conf for the front door (the package test
+# runs this script on a host with one whose ports are free).
 set -euo pipefail
 [[ $# -gt 0 ]] && exec "$@"
 
 config=/etc/leadscore/leadscore.yaml
+front_door_config=${LEADSCORE_FRONT_DOOR_CONFIG:-/etc/leadscore/nginx.conf}
 setpriv --reuid=leadscore --regid=leadscore --init-groups \
   /usr/bin/leadscore --config "$config" serve &
 server=$!
@@ -25,7 +28,7 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 
-/usr/sbin/nginx -e stderr -c /etc/leadscore/nginx.conf &
+/usr/sbin/nginx -e stderr -c "$front_door_config" &
 front=$!
 
 status=0

@@ -129,12 +129,19 @@ check(ignored("engine/domain/stage_machine.cpp"), ".dockerignore sends the sourc
 
 # The entrypoint runs what the systemd units run.
 entrypoint = open(os.path.join(source_dir, "packaging", "docker-entrypoint.sh")).read()
-for unit, wanted in (("leadscore.service", "/usr/bin/leadscore --config \"$config\" serve"),
-                     ("leadscore-front-door.service", "/usr/sbin/nginx -e stderr -c /etc/leadscore/nginx.conf")):
+defaults = {'"$config"': "/etc/leadscore/leadscore.yaml",
+            '"$front_door_config"': "/etc/leadscore/nginx.conf"}
+check('config=/etc/leadscore/leadscore.yaml\n' in entrypoint and
+      'front_door_config=${LEADSCORE_FRONT_DOOR_CONFIG:-/etc/leadscore/nginx.conf}\n' in entrypoint,
+      "the entrypoint's config files are not the package's")
+for unit, wanted in (("leadscore.service", '/usr/bin/leadscore --config "$config" serve'),
+                     ("leadscore-front-door.service", '/usr/sbin/nginx -e stderr -c "$front_door_config"')):
     exec_start = re.search(r"^ExecStart=(.*)$",
                            open(os.path.join(source_dir, "packaging", unit)).read(), re.M).group(1)
-    check(exec_start == wanted.replace('"$config"', "/etc/leadscore/leadscore.yaml"),
-          f"{unit} runs {exec_start}")
+    expanded = wanted
+    for variable, value in defaults.items():
+        expanded = expanded.replace(variable, value)
+    check(exec_start == expanded, f"{unit} runs {exec_start}, the entrypoint {expanded}")
     check(wanted in entrypoint, f"the entrypoint does not run {wanted}")
 check("EXPOSE 8000" in instructions, "the image does not expose the front door's port 8000")
 

@@ -5,8 +5,9 @@
 # its environment file, /etc/leadscore/leadscore.yaml, the installed plugins and rules, behind
 # the installed front door (the command line of leadscore-front-door.service with
 # /etc/leadscore/nginx.conf, its two ports moved to free ones). A lead is created and analyzed
-# with the installed Lua rules through the front door; then the package is purged and nothing
-# of it may remain. systemd does not run here: its units are checked with systemd-analyze.
+# with the installed Lua rules through the front door. The Docker image's entrypoint then runs
+# the same two processes from the package. Last, the package is purged and nothing of it may
+# remain. systemd does not run here: its units are checked with systemd-analyze.
 #
 #   package_install_test.sh SOURCE_DIR BUILD_DIR
 # Exits 77 (skipped) unless root, or when a leadscore package is already installed.
@@ -21,7 +22,7 @@ fi
 
 work=$(mktemp -d)
 chmod 755 "$work"
-server="" front="" pg_started="" installed=""
+server="" front="" entrypoint="" pg_started="" installed=""
 alive() { [[ -r "/proc/$1/stat" && $(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1) != Z ]]; }
 stop_pid() {
   [[ -n "$1" ]] || return 0
@@ -30,6 +31,7 @@ stop_pid() {
   kill -KILL "$1" 2>/dev/null || true
 }
 cleanup() {
+  stop_pid "$entrypoint"
   stop_pid "$front"
   stop_pid "$server"
   [[ -n "$pg_started" ]] && "$source_dir/scripts/pg_cluster.sh" stop "$work/pg" || true
@@ -178,6 +180,30 @@ stop_pid "$front"
 front=""
 stop_pid "$server"
 server=""
+
+# The Docker image's entrypoint, on the installed package: it starts both, as the units do,
+# and when leadscore stops, the front door stops and the entrypoint exits.
+(
+  export DATABASE_URL=$database_url LEADSCORE_ADMIN_KEY=$key PORT=$internal
+  export LEADSCORE_FRONT_DOOR_CONFIG=$work/nginx.conf
+  exec setsid "$source_dir/packaging/docker-entrypoint.sh"
+) >"$work/entrypoint.log" 2>&1 &
+entrypoint=$!
+for _ in $(seq 300); do
+  curl -sf "$api/health" >/dev/null 2>&1 && break
+  alive "$entrypoint" || { cat "$work/entrypoint.log" >&2; fail "the entrypoint exited"; }
+  sleep 0.1
+done
+expect 200 "GET /leads/$id through the entrypoint's front door" "${auth[@]}" "$api/leads/$id" >/dev/null
+server=$(pgrep -P "$entrypoint" -x leadscore) || fail "the entrypoint runs no leadscore process"
+[[ $(stat -c %U "/proc/$server") == leadscore ]] || fail "the entrypoint runs leadscore as $(stat -c %U "/proc/$server")"
+kill -KILL "$server"
+server=""
+for _ in $(seq 100); do alive "$entrypoint" || break; sleep 0.05; done
+alive "$entrypoint" && { stop_pid "$entrypoint"; fail "the entrypoint outlived leadscore"; }
+wait "$entrypoint" && fail "the entrypoint exited 0 after leadscore was killed"
+entrypoint=""
+port_free "$front_port" || fail "the entrypoint's front door outlived leadscore"
 
 # Purged, the package leaves nothing behind.
 dpkg --purge leadscore >"$work/purge.log" 2>&1 || { cat "$work/purge.log" >&2; fail "dpkg --purge failed"; }
