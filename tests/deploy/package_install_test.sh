@@ -195,7 +195,9 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 expect 200 "GET /leads/$id through the entrypoint's front door" "${auth[@]}" "$api/leads/$id" >/dev/null
-server=$(pgrep -P "$entrypoint" -x leadscore) || fail "the entrypoint runs no leadscore process"
+server=$(awk -v parent="$entrypoint" '$2 == "(leadscore)" && $4 == parent { print $1 }' \
+  /proc/[0-9]*/stat 2>/dev/null || true)
+[[ -n "$server" ]] || fail "the entrypoint runs no leadscore process"
 [[ $(stat -c %U "/proc/$server") == leadscore ]] || fail "the entrypoint runs leadscore as $(stat -c %U "/proc/$server")"
 kill -KILL "$server"
 server=""
