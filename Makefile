@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test lint format bench sanitize clean
+.PHONY: all deps build run test lint format bench sanitize package clean
 
 all: build
 
@@ -25,6 +25,12 @@ run: deps $(BUILD)/CMakeCache.txt
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
+
+# The Debian package (build/leadscore_VERSION_ARCH.deb): the server, plugins, rules, config,
+# systemd units and the nginx front door. Builds only what the package holds.
+package: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) --target leadscore_packaged -j$(JOBS)
+	cd $(BUILD) && cpack -G DEB
 
 # Every C and C++ file as clang-format (the project's .clang-format) writes it, and the shell
 # scripts parse. `make format` rewrites the files that are not.

@@ -8,6 +8,7 @@ packages=(
   libcurl4-openssl-dev libpq-dev libcli11-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql nginx openssl wrk curl jq clang-format
+  docker-compose python3-yaml
 )
 
 missing=()
@@ -15,14 +16,29 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+command -v npm >/dev/null || missing+=(npm)
 
-echo "installing: ${missing[*]}"
-sudo=()
-if [[ $(id -u) -ne 0 ]]; then
-  command -v sudo >/dev/null || { echo "need root or sudo to install: ${missing[*]}" >&2; exit 1; }
-  sudo=(sudo)
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "installing: ${missing[*]}"
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    sudo=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# npm tools at pinned versions, in .tools/ (not tracked): dockerfile-utils lints the Dockerfile
+# (tests/deploy/package_compose_test.py).
+root=$(cd "$(dirname "$0")/.." && pwd)
+npm_tools=(dockerfile-utils@0.16.3)
+for tool in "${npm_tools[@]}"; do
+  name=${tool%@*} version=${tool##*@}
+  installed=$(node -p "require('$root/.tools/node_modules/$name/package.json').version" 2>/dev/null || true)
+  if [[ "$installed" != "$version" ]]; then
+    echo "installing (npm): $tool"
+    npm install --prefix "$root/.tools" --no-save --no-audit --no-fund --silent "$tool"
+  fi
+done
