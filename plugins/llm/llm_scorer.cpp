@@ -365,8 +365,9 @@ LlmRun LlmScorer::score(const plugin::Features& lead, const char* offer_json) co
   const auto end = std::chrono::steady_clock::now();
   breaker.record(admitted, result.has_value(), end, breaker_policy_);
   budget_->add(tokens_in + tokens_out, std::chrono::system_clock::now());
+  // The cache is the upstream's, read by instances with other keys: it keeps no key.
   if (result && verdict_to_keep && cache_ttl_.count() > 0)
-    upstream_->cache.put(cache_key, {std::move(*verdict_to_keep), raw}, end);
+    upstream_->cache.put(cache_key, {std::move(*verdict_to_keep), masked(raw)}, end);
   return finish();
 }
 

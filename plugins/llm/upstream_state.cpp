@@ -99,14 +99,17 @@ std::expected<void, std::string> write_budget_file(const std::filesystem::path& 
   const std::string temporary = file.string() + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return std::unexpected(std::string("cannot write it: ") + std::strerror(errno));
-  bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  const int write_errno = errno;
-  written = written && ::fsync(fd) == 0;
+  std::string problem;
+  if (::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    problem = std::strerror(errno);
+  else if (::fsync(fd) != 0)
+    problem = std::strerror(errno);
   ::close(fd);
-  if (!written || std::rename(temporary.c_str(), file.c_str()) != 0) {
-    const std::string why = std::strerror(written ? errno : write_errno);
+  if (problem.empty() && std::rename(temporary.c_str(), file.c_str()) != 0)
+    problem = std::strerror(errno);
+  if (!problem.empty()) {
     ::unlink(temporary.c_str());
-    return std::unexpected("cannot write it: " + why);
+    return std::unexpected("cannot write it: " + problem);
   }
   return {};
 }
