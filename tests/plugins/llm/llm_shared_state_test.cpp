@@ -1,7 +1,8 @@
 // What the LLM scorer keeps beyond one instance (plugins/llm/upstream_state.h), through llm.so
 // against the fake LLM server: a reload destroys the instances and makes new ones from the same
 // loaded module, and the new instance of the same upstream continues the breaker, the cache and
-// the day's token budget, while a changed identity starts fresh. budget.state_file keeps the
+// the day's token budget, while a changed identity starts fresh (also through the engine's own
+// build_scorers, as a reload runs it). budget.state_file keeps the
 // day's count over a restart (a fresh copy of the module: fresh memory), tolerating a missing,
 // stale, corrupt or unwritable file.
 #include <gtest/gtest.h>
@@ -14,6 +15,9 @@
 #include <sstream>
 #include <string>
 
+#include "engine/config/app_config.h"
+#include "engine/config/config_error.h"
+#include "engine/scoring/registry.h"
 #include "tests/plugins/llm/llm_plugin_fixture.h"
 
 namespace leadscore::llm {
@@ -90,6 +94,35 @@ TEST_F(LlmSharedState, TheNewInstanceMadeBesideTheOldSharesItsBreaker) {
   EXPECT_EQ(run(old_instance).audit["breaker"], "open");
   drop(old_instance);
   EXPECT_EQ(run(new_instance).audit["tries"], 0);
+  EXPECT_EQ(server_.request_count(), 2u);
+}
+
+TEST_F(LlmSharedState, TheEnginesReloadKeepsAnOpenBreaker) {
+  // As LiveScorers::reload does it: the config read again, the new scorer set built while the
+  // old one still serves, then the old one dropped.
+  const std::string path =
+      dir_.write("leadscore.yaml",
+                 "scoring:\n  primary: llm\n  scorers:\n    llm:\n      plugin: llm\n"
+                 "      params: " +
+                     open_breaker_params().dump() + "\n");
+  auto config = config::load_app_config(path, {});
+  ASSERT_TRUE(config) << config::to_text(config.error());
+  auto serving =
+      std::make_unique<scoring::ScorerSet>(std::move(scoring::build_scorers(*config).value()));
+  domain::Features lead;
+  lead.source = "partner";
+  server_.push(FakeLlmBehaviour::error_status(500));
+  server_.push(FakeLlmBehaviour::error_status(500));
+  EXPECT_FALSE(serving->primary().score(lead));
+  EXPECT_FALSE(serving->primary().score(lead));  // the breaker opens
+  auto reloaded = scoring::build_scorers(*config);
+  ASSERT_TRUE(reloaded) << config::to_text(reloaded.error());
+  serving.reset();
+  auto refused = reloaded->primary().score(lead);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("the circuit breaker is open after 2 failed runs in a row"),
+            std::string::npos)
+      << refused.error();
   EXPECT_EQ(server_.request_count(), 2u);
 }
 
