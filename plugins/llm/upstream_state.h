@@ -15,11 +15,11 @@
 //
 // In memory this lasts as long as the module is loaded: not over a restart, nor over a reload
 // that loads a rebuilt llm.so beside the old one (a new module: fresh state). budget.state_file
-// keeps the day's count in a file as well: it is read when the budget is first used and
-// updated after every call that spent tokens (read, add, write to a temporary file, rename,
-// under an advisory lock on "<file>.lock"), so a restart, a rebuilt module, or another process
-// with the same file continue the same day's count. A missing file starts at 0; an unreadable
-// or corrupt one starts at 0 too, with a line on stderr that says why.
+// keeps the day's count in a file as well: it is read when the first instance of the budget is
+// made and updated after every call that spent tokens (read, add, write to a temporary file,
+// rename, under an advisory lock on "<file>.lock"), so a restart, a rebuilt module, or another
+// process with the same file continue the same day's count. A missing file starts at 0; an
+// unreadable or corrupt one starts at 0 too, with a line on stderr that says why.
 //
 // Threading: every function and member is safe from any number of threads.
 #pragma once
