@@ -25,21 +25,29 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   return bytes;
 }
 
+// The value of header `name` (lower case, with its colon) in `line`, without the line end.
+std::optional<std::string> header_value(std::string_view line, std::string_view name) {
+  if (line.size() <= name.size() ||
+      !std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
+        return a == (b >= 'A' && b <= 'Z' ? static_cast<char>(b - 'A' + 'a') : b);
+      }))
+    return std::nullopt;
+  line.remove_prefix(name.size());
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  return std::string(line);
+}
+
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
   auto* received = static_cast<Received*>(user);
   const std::size_t bytes = size * count;
   std::string_view line(data, bytes);
-  constexpr std::string_view kName = "retry-after:";
-  if (line.size() > kName.size() &&
-      std::equal(kName.begin(), kName.end(), line.begin(), [](char a, char b) {
-        return a == (b >= 'A' && b <= 'Z' ? static_cast<char>(b - 'A' + 'a') : b);
-      })) {
-    line.remove_prefix(kName.size());
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-    received->reply->retry_after = std::string(line);
-  }
+  if (auto value = header_value(line, "retry-after:")) received->reply->retry_after = value;
+  if (auto value = header_value(line, "retry-after-ms:")) received->reply->retry_after_ms = value;
   // A new status line (after a 100 Continue or a redirect) starts a new answer.
-  if (line.starts_with("HTTP/")) received->reply->retry_after.reset();
+  if (line.starts_with("HTTP/")) {
+    received->reply->retry_after.reset();
+    received->reply->retry_after_ms.reset();
+  }
   return bytes;
 }
 

@@ -1,7 +1,7 @@
 // One HTTP POST through libcurl for the LLM scorer: JSON body, given headers, a total timeout,
 // no retries of its own (the scorer owns the retries), no signals, the answer body kept up to a
-// limit, the Retry-After header read. One HttpPost per thread: it keeps its connection alive
-// between calls.
+// limit, the Retry-After and retry-after-ms headers read. One HttpPost per thread: it keeps its
+// connection alive between calls.
 //
 // Threading: an HttpPost is used by one thread at a time. curl_global_init must have run
 // (CurlGlobal) before the first one is made.
@@ -31,6 +31,7 @@ struct HttpReply {
   long status = 0;           // the HTTP status when failure == None
   std::string body;          // at most kMaxBodyBytes
   std::optional<std::string> retry_after;
+  std::optional<std::string> retry_after_ms;  // OpenAI's, beside Retry-After
 };
 
 class HttpPost {

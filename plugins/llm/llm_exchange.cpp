@@ -1,5 +1,6 @@
 #include "plugins/llm/llm_exchange.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -95,9 +96,14 @@ const json& verdict_schema() {
 
 std::string request_body(const LlmParams& params, const std::string& prompt) {
   json body = {{"model", params.model},
-               {"max_tokens", params.max_tokens},
-               {"temperature", 0},
-               {"messages", json::array({{{"role", "user"}, {"content", prompt}}})}};
+               {std::string(to_string(params.token_limit_field)), params.max_tokens}};
+  if (params.temperature) {
+    if (*params.temperature == std::floor(*params.temperature))
+      body["temperature"] = static_cast<std::int64_t>(*params.temperature);  // 0, as before
+    else
+      body["temperature"] = *params.temperature;
+  }
+  body["messages"] = json::array({{{"role", "user"}, {"content", prompt}}});
   if (params.response_schema) {
     if (params.provider == Provider::Anthropic) {
       body["tools"] = json::array({{{"name", kSchemaName},
@@ -123,6 +129,14 @@ std::expected<ProviderAnswer, std::string> read_provider_answer(Provider provide
     const bool anthropic = provider == Provider::Anthropic;
     answer.tokens_in = integer_at(*usage, anthropic ? "input_tokens" : "prompt_tokens");
     answer.tokens_out = integer_at(*usage, anthropic ? "output_tokens" : "completion_tokens");
+    if (const auto details = usage->find("completion_tokens_details");
+        !anthropic && details != usage->end() && details->is_object() &&
+        details->contains("reasoning_tokens") &&
+        (*details)["reasoning_tokens"].is_number_integer()) {
+      answer.tokens_reasoning = std::max<std::int64_t>(integer_at(*details, "reasoning_tokens"), 0);
+      if (*answer.tokens_reasoning > answer.tokens_out)
+        answer.tokens_out += *answer.tokens_reasoning;
+    }
   }
   if (provider == Provider::Anthropic) {
     const auto content = parsed.find("content");
@@ -228,8 +242,12 @@ std::expected<Verdict, std::string> read_verdict(const json& object) {
 std::expected<Verdict, std::string> verdict_of(const ProviderAnswer& answer,
                                                std::int64_t max_tokens) {
   if (answer.cut_off)
-    return std::unexpected("the answer was cut off at max_tokens (" + std::to_string(max_tokens) +
-                           "): raise max_tokens or shorten the prompt");
+    return std::unexpected(
+        "the answer was cut off at max_tokens (" + std::to_string(max_tokens) + ")" +
+        (answer.tokens_reasoning && *answer.tokens_reasoning > 0
+             ? ", " + std::to_string(*answer.tokens_reasoning) + " of them spent on reasoning"
+             : std::string()) +
+        ": raise max_tokens or shorten the prompt");
   if (!answer.refusal.empty())
     return std::unexpected("the model refused: " + cut_utf8(answer.refusal, 200));
   if (answer.tool_input) {

@@ -22,8 +22,9 @@ namespace leadscore::llm {
 // recommendation, reason}, strict (every property required, nothing else allowed).
 const nlohmann::json& verdict_schema();
 
-// The request body for the provider: the prompt as one user message, temperature 0, max_tokens,
-// and (response_schema) the schema as OpenAI's response_format or Anthropic's forced tool.
+// The request body for the provider: the prompt as one user message, the temperature (when
+// sent), max_tokens as the params' token_limit_field, and (response_schema) the schema as
+// OpenAI's response_format or Anthropic's forced tool.
 std::string request_body(const LlmParams& params, const std::string& prompt);
 
 // The provider's answer to a 2xx response.
@@ -33,7 +34,12 @@ struct ProviderAnswer {
   bool cut_off = false;                      // finish_reason "length" / stop_reason "max_tokens"
   std::string refusal;                       // OpenAI: the model refused (message.refusal)
   std::int64_t tokens_in = 0;
+  // The output tokens billed, reasoning tokens included. OpenAI counts a reasoning model's
+  // reasoning tokens in completion_tokens already and reports them apart as
+  // completion_tokens_details.reasoning_tokens; a server whose reasoning tokens exceed its
+  // completion_tokens cannot have counted them there, and has them added.
   std::int64_t tokens_out = 0;
+  std::optional<std::int64_t> tokens_reasoning;  // when the usage reports them
 };
 
 // Reads the provider's response body; an error when it is not that provider's shape.
@@ -57,7 +63,8 @@ struct Verdict {
 std::expected<Verdict, std::string> read_verdict(const nlohmann::json& object);
 
 // The verdict in the provider's answer: the tool input, else the object recovered from the
-// text. A cut-off answer, a refusal or an answer without a valid verdict is an error.
+// text. A cut-off answer (its message says how many of the tokens went to reasoning), a
+// refusal or an answer without a valid verdict is an error.
 std::expected<Verdict, std::string> verdict_of(const ProviderAnswer& answer,
                                                std::int64_t max_tokens);
 

@@ -81,6 +81,39 @@ void read_features(ParamsMap& params, LlmParams& out) {
   out.features = std::move(features);
 }
 
+// token_limit_field and temperature, whose defaults follow the model: an OpenAI reasoning model
+// gets max_completion_tokens and no temperature.
+void read_token_limit(ParamsMap& params, LlmParams& p) {
+  const bool reasoning = p.provider == Provider::OpenAi && is_reasoning_model(p.model);
+  p.token_limit_field =
+      reasoning ? TokenLimitField::MaxCompletionTokens : TokenLimitField::MaxTokens;
+  p.temperature = reasoning ? std::nullopt : std::optional<double>(0.0);
+  std::string field;
+  if (read_text(params, "token_limit_field", field)) {
+    if (field == "max_tokens") {
+      p.token_limit_field = TokenLimitField::MaxTokens;
+    } else if (field == "max_completion_tokens" && p.provider == Provider::OpenAi) {
+      p.token_limit_field = TokenLimitField::MaxCompletionTokens;
+    } else if (field == "max_completion_tokens") {
+      params.error("token_limit_field",
+                   "params.token_limit_field: the anthropic API takes max_tokens only");
+    } else {
+      params.error("token_limit_field",
+                   "params.token_limit_field must be max_tokens or max_completion_tokens, got '" +
+                       field + "'");
+    }
+  }
+  const JsonValue* temperature = params.value("temperature");
+  if (temperature == nullptr) return;
+  if (temperature->kind == JsonValue::Kind::Null ||
+      (temperature->kind == JsonValue::Kind::String && temperature->text == "none")) {
+    p.temperature.reset();
+    return;
+  }
+  double value = 0;
+  if (params.read("temperature", value, {0, 2})) p.temperature = value;
+}
+
 void read_intent_points(ParamsMap& params, LlmParams& out) {
   ParamsMap points = params.map("intent_points");
   constexpr plugin::NumberRange kRange{0, 50};
@@ -100,6 +133,11 @@ std::string canonical_text(const LlmParams& p, const std::string& template_text)
   std::string text = std::string(to_string(p.provider)) + "|" + p.base_url + "|" + p.model + "|" +
                      p.api_key_env + "|" + std::to_string(p.max_tokens) + "|" +
                      (p.response_schema ? "schema" : "free") + "|";
+  // What is sent besides: only when it differs from max_tokens at temperature 0, so that the
+  // version of a scorer configured before these params existed stays the same.
+  if (p.token_limit_field != TokenLimitField::MaxTokens || p.temperature != 0.0)
+    text += std::string(to_string(p.token_limit_field)) + "|" +
+            (p.temperature ? "temperature " + shortest(*p.temperature) : "no temperature") + "|";
   for (const auto& f : p.features) text += f + ",";
   text += "|" + shortest(p.intent_points.high) + "," + shortest(p.intent_points.medium) + "," +
           shortest(p.intent_points.low) + "|" + template_text;
@@ -110,6 +148,26 @@ std::string canonical_text(const LlmParams& p, const std::string& template_text)
 
 std::string_view to_string(Provider provider) {
   return provider == Provider::Anthropic ? "anthropic" : "openai";
+}
+
+std::string_view to_string(TokenLimitField field) {
+  return field == TokenLimitField::MaxCompletionTokens ? "max_completion_tokens" : "max_tokens";
+}
+
+bool is_reasoning_model(std::string_view model) {
+  if (const auto slash = model.rfind('/'); slash != std::string_view::npos)
+    model.remove_prefix(slash + 1);
+  // The number after `prefix`, and that it ends the name or is followed by one of `after`.
+  const auto number_after = [&](std::string_view prefix, std::string_view after) -> int {
+    if (!model.starts_with(prefix)) return -1;
+    std::string_view rest = model.substr(prefix.size());
+    int number = 0;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), number);
+    if (ec != std::errc{} || end == rest.data()) return -1;
+    if (end != rest.data() + rest.size() && after.find(*end) == std::string_view::npos) return -1;
+    return number;
+  };
+  return number_after("o", "-") >= 1 || number_after("gpt-", "-.") >= 5;
 }
 
 std::string endpoint_url(const LlmParams& params) {
@@ -154,6 +212,7 @@ std::expected<LlmConfig, std::string> read_llm_config(std::string_view params_js
       config.api_key = key;
   }
   params.read("max_tokens", p.max_tokens, {1, 100000});
+  read_token_limit(params, p);
   read_flag(params, "response_schema", p.response_schema);
   std::string prompt;
   if (params.require("prompt") && read_text(params, "prompt", prompt))
@@ -181,6 +240,9 @@ std::expected<LlmConfig, std::string> read_llm_config(std::string_view params_js
   {
     ParamsMap budget = params.map("budget");
     budget.read("tokens_per_day", p.tokens_per_day, {0, std::int64_t{1} << 50});
+    std::string state_file;
+    if (read_text(budget, "state_file", state_file))
+      p.budget_state_file = (config_dir / state_file).lexically_normal();
     budget.finish();
   }
   params.finish();

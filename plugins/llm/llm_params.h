@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <expected>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,18 @@ namespace leadscore::llm {
 enum class Provider { OpenAi, Anthropic };
 
 std::string_view to_string(Provider provider);
+
+// The request member that carries max_tokens. OpenAI's reasoning models (o1, o3, o4-mini,
+// gpt-5, ...) refuse max_tokens and take max_completion_tokens, which also bounds their
+// reasoning tokens; Anthropic takes max_tokens only.
+enum class TokenLimitField { MaxTokens, MaxCompletionTokens };
+
+std::string_view to_string(TokenLimitField field);
+
+// Whether the model name is one of OpenAI's reasoning models: "o" and a number (o1, o3-mini,
+// o4-mini-2025-04-16), or "gpt-" and a number of 5 or more (gpt-5, gpt-5-mini, gpt-5.1),
+// after any "vendor/" prefix a router adds ("openai/o3-mini").
+bool is_reasoning_model(std::string_view model);
 
 // Points of each intent out of 50, used as the score when the model gives none.
 struct IntentPoints {
@@ -34,6 +47,11 @@ struct LlmParams {
   std::string model;
   std::string api_key_env;  // empty: no key (a local server)
   std::int64_t max_tokens = 300;
+  // Default: max_completion_tokens for an OpenAI reasoning model, else max_tokens.
+  TokenLimitField token_limit_field = TokenLimitField::MaxTokens;
+  // nullopt: not sent (the default for an OpenAI reasoning model, which refuses any but its
+  // own); else 0 unless the params say otherwise.
+  std::optional<double> temperature = 0.0;
   bool response_schema = true;  // ask for the JSON schema (response_format / a forced tool)
   std::filesystem::path prompt_file;
   std::vector<std::string> features{"source", "stage",   "activity_count", "business_domain",
@@ -46,8 +64,9 @@ struct LlmParams {
   std::int64_t breaker_failures = 5;  // 0: no breaker
   double breaker_cooldown_s = 30;
   std::int64_t max_concurrency = 8;
-  double cache_ttl_s = 0;           // 0: no cache
-  std::int64_t tokens_per_day = 0;  // 0: no limit
+  double cache_ttl_s = 0;                   // 0: no cache
+  std::int64_t tokens_per_day = 0;          // 0: no limit
+  std::filesystem::path budget_state_file;  // empty: the day's count in memory only
 };
 
 // What create() needs besides the params: the template and the key, read once.

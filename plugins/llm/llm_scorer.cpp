@@ -70,6 +70,21 @@ std::string printable(std::string_view text) {
   return out;
 }
 
+// "120 s", "1500 ms": a wait as the upstream asked for it.
+std::string wait_text(milliseconds wait) {
+  return wait.count() % 1000 == 0 ? std::to_string(wait.count() / 1000) + " s"
+                                  : std::to_string(wait.count()) + " ms";
+}
+
+// The wait the answer asks for before the next try: retry-after-ms when it reads (the finer),
+// else Retry-After, seconds or an HTTP date against `now`.
+std::optional<milliseconds> asked_wait(const HttpReply& reply, WallTime now) {
+  if (reply.retry_after_ms)
+    if (auto wait = parse_retry_after_ms(*reply.retry_after_ms)) return wait;
+  if (reply.retry_after) return parse_retry_after(*reply.retry_after, now);
+  return std::nullopt;
+}
+
 bool retryable_status(long status) {
   return status == 408 || status == 409 || status == 429 || (status >= 500 && status <= 599);
 }
@@ -103,11 +118,13 @@ std::string offer_text(const char* offer_json) {
 
 LlmScorer::LlmScorer(LlmConfig config)
     : config_(std::move(config)),
-      breaker_(config_.params.breaker_failures,
-               milliseconds(static_cast<std::int64_t>(config_.params.breaker_cooldown_s * 1000))),
-      budget_(config_.params.tokens_per_day),
-      gate_(config_.params.max_concurrency),
-      cache_(milliseconds(static_cast<std::int64_t>(config_.params.cache_ttl_s * 1000))) {
+      breaker_policy_{
+          config_.params.breaker_failures,
+          milliseconds(static_cast<std::int64_t>(config_.params.breaker_cooldown_s * 1000))},
+      cache_ttl_(static_cast<std::int64_t>(config_.params.cache_ttl_s * 1000)),
+      upstream_(upstream_state(config_.params)),
+      budget_(budget_state(config_.params)),
+      gate_(config_.params.max_concurrency) {
   const LlmParams& p = config_.params;
   char hash[17];
   std::snprintf(hash, sizeof hash, "%016llx",
@@ -188,6 +205,7 @@ LlmRun LlmScorer::score(const plugin::Features& lead, const char* offer_json) co
   ThreadState& state = threads_.for_this_thread();
 
   std::int64_t tokens_in = 0, tokens_out = 0;
+  std::optional<std::int64_t> tokens_reasoning;
   int tries = 0;
   long http_status = 0;
   bool cached = false;
@@ -195,16 +213,17 @@ LlmRun LlmScorer::score(const plugin::Features& lead, const char* offer_json) co
   std::expected<plugin::ScoreResult, std::string> result = std::unexpected(std::string());
 
   const auto finish = [&]() {
-    ordered_json audit = {
-        {"prompt_version", config_.prompt.version()},
-        {"model", p.model},
-        {"provider", to_string(p.provider)},
-        {"tokens_in", tokens_in},
-        {"tokens_out", tokens_out},
-        {"tries", tries},
-        {"latency_ms",
-         duration_cast<milliseconds>(std::chrono::steady_clock::now() - start).count()},
-        {"cached", cached}};
+    ordered_json audit = {{"prompt_version", config_.prompt.version()},
+                          {"model", p.model},
+                          {"provider", to_string(p.provider)},
+                          {"tokens_in", tokens_in},
+                          {"tokens_out", tokens_out}};
+    if (tokens_reasoning) audit["tokens_reasoning"] = *tokens_reasoning;
+    const auto now = std::chrono::steady_clock::now();
+    audit["tries"] = tries;
+    audit["latency_ms"] = duration_cast<milliseconds>(now - start).count();
+    audit["cached"] = cached;
+    audit["breaker"] = to_string(upstream_->breaker.state(now, breaker_policy_));
     if (http_status != 0) audit["http_status"] = http_status;
     if (!result) result = std::unexpected(masked(printable(result.error())));
     if (!result) audit["error"] = result.error();
@@ -227,15 +246,15 @@ LlmRun LlmScorer::score(const plugin::Features& lead, const char* offer_json) co
   }
   const std::string body = request_body(p, *prompt);
   const std::string cache_key = config_.prompt.version() + '\n' + body;
-  if (cache_.enabled()) {
-    if (auto hit = cache_.find(cache_key, start)) {
+  if (cache_ttl_.count() > 0) {
+    if (auto hit = upstream_->cache.find(cache_key, start, cache_ttl_)) {
       cached = true;
       raw = std::move(hit->raw);
-      result = std::move(hit->result);
+      result = to_result(hit->verdict, p.intent_points);
       return finish();
     }
   }
-  if (budget_.spent(std::chrono::system_clock::now())) {
+  if (budget_->spent(std::chrono::system_clock::now(), p.tokens_per_day)) {
     result = std::unexpected("the token budget of " + std::to_string(p.tokens_per_day) +
                              " tokens per day is spent; runs fail until the UTC day changes");
     return finish();
@@ -247,8 +266,10 @@ LlmRun LlmScorer::score(const plugin::Features& lead, const char* offer_json) co
         " calls to the LLM are already in flight (max_concurrency): " + "this run was not sent");
     return finish();
   }
-  if (breaker_.admit(start) == CircuitBreaker::Admission::Refused) {
-    const auto left = breaker_.open_for(start);
+  CircuitBreaker& breaker = upstream_->breaker;
+  const CircuitBreaker::Admission admitted = breaker.admit(start, breaker_policy_);
+  if (admitted == CircuitBreaker::Admission::Refused) {
+    const auto left = breaker.open_for(start);
     result = std::unexpected("the circuit breaker is open after " +
                              std::to_string(p.breaker_failures) + " failed runs in a row; " +
                              (left.count() > 0
@@ -258,6 +279,7 @@ LlmRun LlmScorer::score(const plugin::Features& lead, const char* offer_json) co
   }
 
   std::string last_error;
+  std::optional<Verdict> verdict_to_keep;
   for (;;) {
     const auto elapsed = duration_cast<milliseconds>(std::chrono::steady_clock::now() - start);
     if (elapsed >= deadline) {
@@ -292,25 +314,27 @@ LlmRun LlmScorer::score(const plugin::Features& lead, const char* offer_json) co
       }
       tokens_in += answer->tokens_in;
       tokens_out += answer->tokens_out;
+      if (answer->tokens_reasoning)
+        tokens_reasoning = tokens_reasoning.value_or(0) + *answer->tokens_reasoning;
       auto verdict = verdict_of(*answer, p.max_tokens);
-      if (verdict)
+      if (verdict) {
         result = to_result(*verdict, p.intent_points);
-      else
+        verdict_to_keep = std::move(*verdict);
+      } else {
         result = std::unexpected(verdict.error());
+      }
       break;
     } else if (retryable_status(reply.status)) {
       last_error = host_ + " answered " + std::to_string(reply.status) + ": " + error_excerpt(raw);
       retry = true;
-      if (reply.retry_after) {
-        if (auto seconds = parse_retry_after(*reply.retry_after)) {
-          if (seconds->count() > kMaxRetryAfterSeconds) {
-            result = std::unexpected(last_error + " (it asks to retry after " +
-                                     std::to_string(seconds->count()) + " s, more than " +
-                                     std::to_string(kMaxRetryAfterSeconds) + " s: not waiting)");
-            break;
-          }
-          wait = *seconds;
+      if (auto asked = asked_wait(reply, std::chrono::system_clock::now())) {
+        if (*asked > std::chrono::seconds(kMaxRetryAfterSeconds)) {
+          result = std::unexpected(last_error + " (it asks to retry after " + wait_text(*asked) +
+                                   ", more than " + std::to_string(kMaxRetryAfterSeconds) +
+                                   " s: not waiting)");
+          break;
         }
+        wait = *asked;
       }
     } else {
       result = std::unexpected(host_ + " answered " + std::to_string(reply.status) + ": " +
@@ -339,9 +363,11 @@ LlmRun LlmScorer::score(const plugin::Features& lead, const char* offer_json) co
     std::this_thread::sleep_for(*wait);
   }
   const auto end = std::chrono::steady_clock::now();
-  breaker_.record(result.has_value(), end);
-  budget_.add(tokens_in + tokens_out, std::chrono::system_clock::now());
-  if (result && cache_.enabled()) cache_.put(cache_key, {*result, raw}, end);
+  breaker.record(admitted, result.has_value(), end, breaker_policy_);
+  budget_->add(tokens_in + tokens_out, std::chrono::system_clock::now());
+  // The cache is the upstream's, read by instances with other keys: it keeps no key.
+  if (result && verdict_to_keep && cache_ttl_.count() > 0)
+    upstream_->cache.put(cache_key, {std::move(*verdict_to_keep), masked(raw)}, end);
   return finish();
 }
 

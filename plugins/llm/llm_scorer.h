@@ -2,13 +2,17 @@
 // active offer, asks an OpenAI-compatible chat-completions endpoint or the Anthropic messages
 // API for a verdict, and turns the checked verdict into a score. Every run, answered or failed,
 // comes with its audit (a JSON object text: prompt version, model, provider, tokens, tries,
-// latency, whether the cache answered, the first 4 KiB of the upstream's last answer).
+// latency, whether the cache answered, the breaker's state, the first 4 KiB of the upstream's
+// last answer).
 //
 // Bounded time and cost: one owner of retries (this class; libcurl retries nothing) with
-// exponential backoff and jitter, Retry-After honoured up to 60 s, one deadline over all tries
-// and waits, a circuit breaker, a bound on calls in flight, an optional answer cache and an
-// optional daily token budget (upstream_guard.h). The API key is sent as a header and never
-// appears in an error, an audit or a result: any text the upstream sends back has it masked.
+// exponential backoff and jitter, retry-after-ms or Retry-After (seconds or an HTTP date)
+// honoured up to 60 s, one deadline over all tries and waits, a circuit breaker, a bound on
+// calls in flight, an optional answer cache and an optional daily token budget
+// (upstream_guard.h). The breaker, the cache and the budget outlive the instance: they are the
+// upstream's and the account's, shared by every instance of the same identity, so a reload
+// continues them (upstream_state.h). The API key is sent as a header and never appears in an
+// error, an audit or a result: any text the upstream sends back has it masked.
 //
 // Threading: score() is safe from any number of threads at once; each thread keeps its own
 // connection.
@@ -25,6 +29,7 @@
 #include "plugins/llm/http_post.h"
 #include "plugins/llm/llm_params.h"
 #include "plugins/llm/upstream_guard.h"
+#include "plugins/llm/upstream_state.h"
 #include "plugins/support/lead_features.h"
 #include "plugins/support/per_thread.h"
 #include "plugins/support/score_answer.h"
@@ -63,10 +68,6 @@ class LlmScorer final {
 
  private:
   struct ThreadState;
-  struct CachedAnswer {
-    plugin::ScoreResult result;
-    std::string raw;
-  };
 
   explicit LlmScorer(LlmConfig config);
   std::expected<std::string, std::string> render(const plugin::Features& lead,
@@ -80,10 +81,11 @@ class LlmScorer final {
   std::string url_;
   std::string host_;
   std::vector<std::string> headers_;
-  mutable CircuitBreaker breaker_;
-  mutable TokenBudget budget_;
+  BreakerPolicy breaker_policy_;
+  milliseconds cache_ttl_;
+  std::shared_ptr<UpstreamState> upstream_;  // the breaker and the cache
+  std::shared_ptr<BudgetState> budget_;
   mutable ConcurrencyGate gate_;
-  mutable AnswerCache<CachedAnswer> cache_;
   mutable plugin::PerThread<ThreadState> threads_;
 };
 

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <set>
 #include <stdexcept>
 
 namespace leadscore::testing {
@@ -52,10 +53,12 @@ std::string reason_phrase(int status) {
   }
 }
 
-std::string response(int status, const std::string& body, const std::string& retry_after = "") {
+std::string response(int status, const std::string& body, const std::string& retry_after = "",
+                     const std::string& retry_after_ms = "") {
   std::string head = "HTTP/1.1 " + std::to_string(status) + " " + reason_phrase(status) + "\r\n";
   head += "Content-Type: application/json\r\nConnection: close\r\n";
   if (!retry_after.empty()) head += "Retry-After: " + retry_after + "\r\n";
+  if (!retry_after_ms.empty()) head += "retry-after-ms: " + retry_after_ms + "\r\n";
   head += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
   return head + body;
 }
@@ -85,6 +88,11 @@ std::string answer_body(const FakeLlmBehaviour& b, const RecordedRequest& reques
                 {"usage", {{"input_tokens", b.tokens_in}, {"output_tokens", b.tokens_out}}}}
         .dump();
   }
+  json usage = {{"prompt_tokens", b.tokens_in},
+                {"completion_tokens", b.tokens_out},
+                {"total_tokens", b.tokens_in + b.tokens_out}};
+  if (b.tokens_reasoning >= 0)
+    usage["completion_tokens_details"] = {{"reasoning_tokens", b.tokens_reasoning}};
   return json{
       {"id", "chatcmpl-fake"},
       {"object", "chat.completion"},
@@ -93,10 +101,7 @@ std::string answer_body(const FakeLlmBehaviour& b, const RecordedRequest& reques
        {{{"index", 0},
          {"message", {{"role", "assistant"}, {"content", b.verdict ? b.verdict->dump() : b.text}}},
          {"finish_reason", b.cut_off ? "length" : "stop"}}}},
-      {"usage",
-       {{"prompt_tokens", b.tokens_in},
-        {"completion_tokens", b.tokens_out},
-        {"total_tokens", b.tokens_in + b.tokens_out}}}}
+      {"usage", usage}}
       .dump();
 }
 
@@ -186,6 +191,8 @@ std::optional<FakeLlmBehaviour> FakeLlmBehaviour::from_json(const json& j) {
   else
     return std::nullopt;
   if (j.contains("delay_ms") && b.kind == Kind::Answer) b.delay_ms = j.value("delay_ms", 0);
+  b.retry_after_ms = j.value("retry_after_ms", "");
+  b.tokens_reasoning = j.value("tokens_reasoning", -1);
   return b;
 }
 
@@ -197,24 +204,35 @@ std::string RecordedRequest::header(const std::string& name) const {
 json RecordedRequest::json() const { return json::parse(body, nullptr, false); }
 
 FakeLlmServer::FakeLlmServer(int port) : default_(FakeLlmBehaviour::good()) {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) throw std::runtime_error("fake LLM server: socket() failed");
-  const int one = 1;
-  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  socklen_t length = sizeof address;
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(listen_fd_, 64) != 0 ||
-      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    const std::string why = std::strerror(errno);
-    ::close(listen_fd_);
-    throw std::runtime_error("fake LLM server: cannot listen on 127.0.0.1:" + std::to_string(port) +
-                             ": " + why);
+  static std::mutex used_mutex;
+  static std::set<int> used_ports;  // every port a server of this process listened on
+  std::lock_guard used_lock(used_mutex);
+  std::vector<int> passed_over;  // sockets on ports used before, held so the next bind differs
+  for (;;) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (listen_fd_ < 0) throw std::runtime_error("fake LLM server: socket() failed");
+    const int one = 1;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    socklen_t length = sizeof address;
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(listen_fd_, 64) != 0 ||
+        ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      const std::string why = std::strerror(errno);
+      ::close(listen_fd_);
+      for (int fd : passed_over) ::close(fd);
+      throw std::runtime_error(
+          "fake LLM server: cannot listen on 127.0.0.1:" + std::to_string(port) + ": " + why);
+    }
+    port_ = ntohs(address.sin_port);
+    if (port != 0 || !used_ports.contains(port_) || passed_over.size() >= 64) break;
+    passed_over.push_back(listen_fd_);
   }
-  port_ = ntohs(address.sin_port);
+  for (int fd : passed_over) ::close(fd);
+  used_ports.insert(port_);
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 
@@ -389,7 +407,7 @@ void FakeLlmServer::serve(int fd) {
       send_all(fd, response(200, answer_body(b, request)));
       return;
     case FakeLlmBehaviour::Kind::Status:
-      send_all(fd, response(b.status, b.body, b.retry_after));
+      send_all(fd, response(b.status, b.body, b.retry_after, b.retry_after_ms));
       return;
     case FakeLlmBehaviour::Kind::Hang:
       wait_ms(b.delay_ms);

@@ -4,7 +4,9 @@
 // (good JSON, fenced or chatty JSON, garbage, an answer cut off at max_tokens, an error status
 // with or without Retry-After, a hang, a slow trickle, ...), and the default behaviour once the
 // queue is empty. Every request is recorded (method, path, headers, body). stop() closes the
-// listening socket, so that calls are refused from then on.
+// listening socket, so that calls are refused from then on. The servers of one process never
+// share a port, one after the other either: the LLM scorer keeps state per upstream (its
+// base_url) for as long as its module is loaded, and a test must not meet an earlier test's.
 //
 // Started and stopped in-process by the tests; the fake_llm_server executable serves the same
 // for tests that start a server process (fake_llm_server_main.cpp).
@@ -42,11 +44,15 @@ struct FakeLlmBehaviour {
   bool cut_off = false;  // finish_reason "length" / stop_reason "max_tokens"
   int tokens_in = 100;
   int tokens_out = 20;
+  // OpenAI: usage.completion_tokens_details.reasoning_tokens (included in tokens_out, as
+  // OpenAI counts them); -1: not reported.
+  int tokens_reasoning = -1;
   // Status
   int status = 200;
   std::string body;
-  std::string retry_after;  // "" for none
-  int delay_ms = 0;         // Answer: a wait before answering; Hang, Trickle: see above
+  std::string retry_after;     // "" for none
+  std::string retry_after_ms;  // the retry-after-ms header OpenAI sends; "" for none
+  int delay_ms = 0;            // Answer: a wait before answering; Hang, Trickle: see above
 
   // {"intent": intent, "score": score (null when < 0), "recommendation", "reason"}.
   static FakeLlmBehaviour good(std::string intent = "High", double score = 0.8,

@@ -4,8 +4,9 @@
 //   POST /fake/queue    a behaviour or a list of them, answered in order: {"kind": "good",
 //                       "intent", "score", "recommendation", "reason"}, {"kind": "text",
 //                       "text"}, {"kind": "cut_off"}, {"kind": "status", "status": 429,
-//                       "retry_after": "1"}, {"kind": "hang", "ms"}, {"kind": "trickle", "ms"},
-//                       {"kind": "echo_key"}, {"kind": "close"}
+//                       "retry_after": "1", "retry_after_ms": "250"}, {"kind": "hang", "ms"},
+//                       {"kind": "trickle", "ms"}, {"kind": "echo_key"}, {"kind": "close"};
+//                       any of them with "tokens_reasoning": N (OpenAI's reasoning tokens)
 //   POST /fake/default  the behaviour once the queue is empty (first: a good High verdict)
 //   GET  /fake/requests every request recorded: method, path, headers, body
 // Usage: fake_llm_server [PORT]   (default 0: a free port)

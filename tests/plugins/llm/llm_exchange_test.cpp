@@ -40,6 +40,29 @@ TEST(LlmRequest, AnthropicForcesOneToolWithTheSchema) {
   EXPECT_EQ(body["max_tokens"], 123);
 }
 
+TEST(LlmRequest, AReasoningModelsLimitGoesAsMaxCompletionTokensWithoutATemperature) {
+  LlmParams p = params_for(Provider::OpenAi);
+  p.token_limit_field = TokenLimitField::MaxCompletionTokens;
+  p.temperature.reset();
+  const json body = json::parse(request_body(p, "p"));
+  EXPECT_EQ(body["max_completion_tokens"], 123);
+  EXPECT_FALSE(body.contains("max_tokens"));
+  EXPECT_FALSE(body.contains("temperature"));
+  p.temperature = 0.7;
+  EXPECT_EQ(json::parse(request_body(p, "p"))["temperature"], 0.7);
+}
+
+TEST(LlmRequest, ReasoningModelsAreKnownByTheirNames) {
+  for (const char* model :
+       {"o1", "o1-mini", "o1-preview", "o3", "o3-mini", "o3-pro", "o4-mini", "o4-mini-2025-04-16",
+        "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5.1", "gpt-6", "openai/o3-mini", "openai/gpt-5"})
+    EXPECT_TRUE(is_reasoning_model(model)) << model;
+  for (const char* model :
+       {"gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-3.5-turbo", "o", "omni", "o1x", "ollama-o3",
+        "gpt-5x", "claude-3-5-haiku-latest", "qwen2.5:7b", "local", "gpt-", "o0"})
+    EXPECT_FALSE(is_reasoning_model(model)) << model;
+}
+
 TEST(LlmRequest, WithoutResponseSchemaAsksForNone) {
   LlmParams p = params_for(Provider::OpenAi);
   p.response_schema = false;
@@ -90,6 +113,33 @@ TEST(LlmAnswer, KnowsACutOffAnswerOfEitherApi) {
   ASSERT_FALSE(verdict);
   EXPECT_EQ(verdict.error(),
             "the answer was cut off at max_tokens (300): raise max_tokens or shorten the prompt");
+}
+
+TEST(LlmAnswer, CountsReasoningTokensAsTheOutputTheyAreBilledAs) {
+  // OpenAI: completion_tokens holds the reasoning tokens already.
+  auto openai = read_provider_answer(Provider::OpenAi, R"({"choices": [{"message": {"content":
+      ""}, "finish_reason": "length"}], "usage": {"prompt_tokens": 90, "completion_tokens": 300,
+      "completion_tokens_details": {"reasoning_tokens": 300}}})");
+  ASSERT_TRUE(openai);
+  EXPECT_EQ(openai->tokens_in, 90);
+  EXPECT_EQ(openai->tokens_out, 300);
+  EXPECT_EQ(openai->tokens_reasoning, 300);
+  EXPECT_EQ(verdict_of(*openai, 300).error(),
+            "the answer was cut off at max_tokens (300), 300 of them spent on reasoning: raise "
+            "max_tokens or shorten the prompt");
+  // A server that counts them apart: more reasoning tokens than completion tokens.
+  auto apart = read_provider_answer(Provider::OpenAi, R"({"choices": [{"message": {"content":
+      "x"}}], "usage": {"prompt_tokens": 90, "completion_tokens": 40,
+      "completion_tokens_details": {"reasoning_tokens": 500}}})");
+  ASSERT_TRUE(apart);
+  EXPECT_EQ(apart->tokens_out, 540);
+  EXPECT_EQ(apart->tokens_reasoning, 500);
+  // None reported: none counted apart.
+  auto plain = read_provider_answer(Provider::OpenAi, R"({"choices": [{"message": {"content":
+      "x"}}], "usage": {"prompt_tokens": 9, "completion_tokens": 4}})");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->tokens_out, 4);
+  EXPECT_FALSE(plain->tokens_reasoning);
 }
 
 TEST(LlmAnswer, RefusesAnAnswerOfTheOtherShape) {

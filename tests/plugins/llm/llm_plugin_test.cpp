@@ -1,147 +1,26 @@
 // The LLM scorer as a plugin module (llm.so) through the engine's loader, against the fake LLM
 // server on loopback (tests/support/fake_llm_server.h): both APIs, what is sent (only
-// allow-listed fields, the key as a header, the schema), recovered and refused answers,
-// retries with backoff, Retry-After, the deadline, the circuit breaker, the cache, the token
-// budget, the bound on calls in flight, the audit of every run, and the key kept out of every
-// error and audit.
+// allow-listed fields, the key as a header, the schema, the token limit and temperature of
+// chat and reasoning models), recovered and refused answers, retries with backoff,
+// Retry-After (seconds and HTTP dates) and retry-after-ms, the deadline, the circuit breaker
+// and its state in every audit, the cache, the token budget (reasoning tokens counted), the
+// bound on calls in flight, the audit of every run, and the key kept out of every error and
+// audit.
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstdlib>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "engine/scoring/plugin_scorer.h"
-#include "plugins/support/lead_features.h"
-#include "tests/support/fake_llm_server.h"
-#include "tests/support/temp_file.h"
+#include "tests/plugins/llm/llm_plugin_fixture.h"
 
 namespace leadscore::llm {
 namespace {
 
-using nlohmann::json;
-using scoring::PluginModule;
-using scoring::PluginScorer;
-using testing::FakeLlmBehaviour;
-using testing::FakeLlmServer;
-
-constexpr const char* kKeyEnv = "LEADSCORE_TEST_LLM_KEY";
-constexpr const char* kKey = "sk-test-9f8e7d6c5b4a3210-secret";
-
-std::shared_ptr<const PluginModule> module() {
-  static auto loaded = PluginModule::load(std::string(LEADSCORE_PLUGIN_DIR) + "/llm.so");
-  EXPECT_TRUE(loaded.has_value()) << loaded.error();
-  return loaded ? *loaded : nullptr;
-}
-
-plugin::Features a_lead() {
-  plugin::Features lead;
-  lead.source = "partner";
-  lead.stage = plugin::Stage::Qualified;
-  lead.activity_count = 4;
-  lead.business_domain = "acme.io";
-  for (std::string_view name : plugin::kNamedProfileFields) lead.set_field(name, std::nullopt);
-  lead.set_field("name", "Ada Secretname");
-  lead.set_field("email", "ada@private.example");
-  lead.set_field("role", "Head of Sales Ops");
-  lead.set_field("company", "Acme");
-  lead.set_field("industry", "logistics");
-  lead.set_field("bio", "Writes about her family");
-  lead.set_field("phone", "+1 555 0100");
-  return lead;
-}
-
-constexpr const char* kOffer =
-    R"({"id": 77, "name": "RouteWise", "description": "internal-only note",
-        "value_props": ["cuts empty miles"], "ideal_use_cases": ["fleet operators"]})";
-
-struct ScoreRun {
-  int rc = LS_ERROR;
-  std::string error;
-  json audit;
-  std::string audit_text;
-  double score = -1;
-  std::string recommendation, reason, intent;
-  std::vector<std::pair<std::string, double>> contributions;
-  std::chrono::milliseconds elapsed{0};
-};
-
-class LlmPlugin : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ::setenv(kKeyEnv, kKey, 1);
-    dir_.write("prompt.txt", "version: t-1\nQualify this lead.\n{{lead}}\nOffer: {{offer}}\n");
-  }
-  void TearDown() override {
-    for (ls_instance* instance : instances_) module()->table().destroy(instance);
-  }
-
-  json params(json extra = json::object()) const {
-    json p = {{"provider", "openai"},   {"base_url", server_.base_url() + "/v1"},
-              {"model", "test-model"},  {"api_key_env", kKeyEnv},
-              {"prompt", "prompt.txt"}, {"backoff", {{"initial_ms", 20}, {"max_ms", 80}}},
-              {"deadline_ms", 3000}};
-    for (auto& [key, value] : extra.items()) {
-      if (value.is_null())
-        p.erase(key);
-      else
-        p[key] = value;
-    }
-    return p;
-  }
-
-  ls_instance* make(const json& p) {
-    char err[1024] = {};
-    ls_instance* instance =
-        module()->table().create(p.dump().c_str(), dir_.path().c_str(), err, sizeof err);
-    EXPECT_NE(instance, nullptr) << err;
-    if (instance != nullptr) instances_.push_back(instance);
-    return instance;
-  }
-
-  std::string create_error(const json& p) {
-    char err[1024] = {};
-    ls_instance* instance =
-        module()->table().create(p.dump().c_str(), dir_.path().c_str(), err, sizeof err);
-    if (instance != nullptr) instances_.push_back(instance);
-    return instance == nullptr ? std::string(err) : std::string("(created)");
-  }
-
-  static ScoreRun run(ls_instance* instance, const plugin::Features& lead = a_lead(),
-                      const char* offer = kOffer) {
-    const plugin::CFeatures features(lead, offer);
-    ls_result out{};
-    out.struct_size = sizeof out;
-    char err[1024] = {};
-    const auto start = std::chrono::steady_clock::now();
-    ScoreRun r;
-    r.rc = module()->table().score(instance, &features.get(), &out, err, sizeof err);
-    r.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - start);
-    r.error = err;
-    if (out.audit_json != nullptr) {
-      r.audit_text = out.audit_json;
-      r.audit = json::parse(r.audit_text, nullptr, false);
-    }
-    if (r.rc == LS_OK) {
-      r.score = out.score;
-      r.recommendation = out.recommendation;
-      r.reason = out.reason;
-      r.intent = out.intent != nullptr ? out.intent : "";
-      for (std::size_t i = 0; i < out.contribution_count; ++i)
-        r.contributions.emplace_back(out.contributions[i].rule, out.contributions[i].points);
-    }
-    return r;
-  }
-
-  std::string host() const { return "127.0.0.1:" + std::to_string(server_.port()); }
-
-  FakeLlmServer server_;
-  leadscore::testing::TempDir dir_;
-  std::vector<ls_instance*> instances_;
-};
+using namespace plugin_test;  // NOLINT(google-build-using-namespace): the fixture's names
 
 TEST_F(LlmPlugin, IsASlowPluginNamedLlm) {
   EXPECT_EQ(std::string(module()->table().name), "llm");
@@ -168,6 +47,7 @@ TEST_F(LlmPlugin, ScoresAGoodOpenAiAnswerWithItsAudit) {
   EXPECT_EQ(r.audit["tokens_out"], 20);
   EXPECT_EQ(r.audit["tries"], 1);
   EXPECT_EQ(r.audit["cached"], false);
+  EXPECT_EQ(r.audit["breaker"], "closed");
   EXPECT_GE(r.audit["latency_ms"].get<int>(), 0);
   EXPECT_NE(r.audit["raw"].get<std::string>().find("chatcmpl-fake"), std::string::npos);
   const auto requests = server_.requests();
@@ -187,9 +67,139 @@ TEST_F(LlmPlugin, AsksOpenAiForTheSchemaWithTheKeyAsABearerHeader) {
   EXPECT_EQ(body["model"], "test-model");
   EXPECT_EQ(body["temperature"], 0);
   EXPECT_EQ(body["max_tokens"], 300);
+  EXPECT_FALSE(body.contains("max_completion_tokens"));
   EXPECT_EQ(body["response_format"]["type"], "json_schema");
   EXPECT_EQ(body["response_format"]["json_schema"]["strict"], true);
   EXPECT_TRUE(body["response_format"]["json_schema"]["schema"].is_object());
+}
+
+TEST_F(LlmPlugin, AReasoningModelGetsMaxCompletionTokensAndNoTemperature) {
+  for (const char* model : {"o1", "o3-mini", "o4-mini", "gpt-5", "gpt-5-mini", "gpt-5.1"}) {
+    server_.clear_requests();
+    ls_instance* llm = make(params({{"model", model}, {"max_tokens", 2000}}));
+    ASSERT_EQ(run(llm).rc, LS_OK) << model;
+    const json body = server_.requests().at(0).json();
+    EXPECT_EQ(body["model"], model);
+    EXPECT_EQ(body["max_completion_tokens"], 2000) << model;
+    EXPECT_FALSE(body.contains("max_tokens")) << model;
+    EXPECT_FALSE(body.contains("temperature")) << model;
+    EXPECT_EQ(body["response_format"]["type"], "json_schema") << model;
+  }
+}
+
+TEST_F(LlmPlugin, AChatModelGetsMaxTokensAtTemperatureZero) {
+  for (const char* model : {"gpt-4o-mini", "gpt-4.1", "qwen2.5:7b", "local-model"}) {
+    server_.clear_requests();
+    ASSERT_EQ(run(make(params({{"model", model}}))).rc, LS_OK) << model;
+    const json body = server_.requests().at(0).json();
+    EXPECT_EQ(body["max_tokens"], 300) << model;
+    EXPECT_EQ(body["temperature"], 0) << model;
+    EXPECT_FALSE(body.contains("max_completion_tokens")) << model;
+  }
+}
+
+TEST_F(LlmPlugin, TheTokenLimitFieldAndTemperatureSetInTheParamsWin) {
+  ls_instance* reasoning =
+      make(params({{"model", "o3"}, {"token_limit_field", "max_tokens"}, {"temperature", 1}}));
+  ls_instance* chat = make(params({{"model", "my-proxy-name"},
+                                   {"token_limit_field", "max_completion_tokens"},
+                                   {"temperature", "none"}}));
+  ls_instance* warm = make(params({{"temperature", 0.7}}));
+  ASSERT_EQ(run(reasoning).rc, LS_OK);
+  ASSERT_EQ(run(chat).rc, LS_OK);
+  ASSERT_EQ(run(warm).rc, LS_OK);
+  const auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].json()["max_tokens"], 300);
+  EXPECT_FALSE(requests[0].json().contains("max_completion_tokens"));
+  EXPECT_EQ(requests[0].json()["temperature"], 1);
+  EXPECT_EQ(requests[1].json()["max_completion_tokens"], 300);
+  EXPECT_FALSE(requests[1].json().contains("max_tokens"));
+  EXPECT_FALSE(requests[1].json().contains("temperature"));
+  EXPECT_EQ(requests[2].json()["temperature"], 0.7);
+  EXPECT_EQ(requests[2].json()["max_tokens"], 300);
+}
+
+TEST_F(LlmPlugin, AnthropicTakesMaxTokensWhateverTheModelIsCalled) {
+  ls_instance* llm =
+      make(params({{"provider", "anthropic"}, {"base_url", server_.base_url()}, {"model", "o3"}}));
+  ASSERT_EQ(run(llm).rc, LS_OK);
+  const json body = server_.requests().at(0).json();
+  EXPECT_EQ(body["max_tokens"], 300);
+  EXPECT_EQ(body["temperature"], 0);
+  const std::string error = create_error(params({{"provider", "anthropic"},
+                                                 {"base_url", server_.base_url()},
+                                                 {"token_limit_field", "max_completion_tokens"}}));
+  EXPECT_TRUE(
+      error.ends_with(": params.token_limit_field: the anthropic API takes max_tokens only"))
+      << error;
+}
+
+TEST_F(LlmPlugin, AWrongTokenLimitFieldOrTemperatureIsAPositionedCreateError) {
+  auto made = PluginScorer::create(
+      module(), "llm",
+      "{\n\"provider\": \"openai\",\n\"model\": \"o3\",\n\"prompt\": \"prompt.txt\",\n"
+      "\"token_limit_field\":\n\"max_output_tokens\",\n\"temperature\":\n3\n}",
+      dir_.path().string());
+  ASSERT_FALSE(made);
+  EXPECT_EQ(made.error(),
+            "6:1: params.token_limit_field must be max_tokens or max_completion_tokens, got "
+            "'max_output_tokens'\n"
+            "8:1: params.temperature must be between 0 and 2, got 3");
+}
+
+TEST_F(LlmPlugin, ReasoningTokensAreAuditedAndCountTowardTheBudget) {
+  // OpenAI counts reasoning tokens in completion_tokens: 100 in + 220 out (200 of them
+  // reasoning) = 320 billed, past a budget of 300 after one run.
+  ls_instance* llm = make(params({{"model", "o4-mini"}, {"budget", {{"tokens_per_day", 300}}}}));
+  FakeLlmBehaviour reasoning = FakeLlmBehaviour::good();
+  reasoning.tokens_out = 220;
+  reasoning.tokens_reasoning = 200;
+  server_.push(reasoning);
+  const ScoreRun first = run(llm);
+  ASSERT_EQ(first.rc, LS_OK) << first.error;
+  EXPECT_EQ(first.audit["tokens_in"], 100);
+  EXPECT_EQ(first.audit["tokens_out"], 220);
+  EXPECT_EQ(first.audit["tokens_reasoning"], 200);
+  const ScoreRun refused = run(llm);
+  ASSERT_EQ(refused.rc, LS_ERROR);
+  EXPECT_NE(refused.error.find("the token budget of 300 tokens per day is spent"),
+            std::string::npos)
+      << refused.error;
+  EXPECT_EQ(server_.request_count(), 1u);
+}
+
+TEST_F(LlmPlugin, ReasoningTokensReportedApartFromTheCompletionAreAddedToIt) {
+  // 100 in + 20 out + 200 reasoning that completion_tokens (20) cannot have held: 320 billed.
+  ls_instance* llm = make(params({{"model", "o4-mini"}, {"budget", {{"tokens_per_day", 300}}}}));
+  FakeLlmBehaviour reasoning = FakeLlmBehaviour::good();
+  reasoning.tokens_reasoning = 200;
+  server_.push(reasoning);
+  const ScoreRun first = run(llm);
+  ASSERT_EQ(first.rc, LS_OK) << first.error;
+  EXPECT_EQ(first.audit["tokens_out"], 220);
+  EXPECT_EQ(run(llm).rc, LS_ERROR);
+  EXPECT_EQ(server_.request_count(), 1u);
+}
+
+TEST_F(LlmPlugin, AReasoningModelCutOffWhileReasoningSaysSo) {
+  ls_instance* llm = make(params({{"model", "o3-mini"}}));
+  FakeLlmBehaviour cut = FakeLlmBehaviour::cut_off_text("");
+  cut.tokens_out = 300;
+  cut.tokens_reasoning = 300;
+  server_.push(cut);
+  const ScoreRun r = run(llm);
+  ASSERT_EQ(r.rc, LS_ERROR);
+  EXPECT_EQ(r.error,
+            "llm: the answer was cut off at max_tokens (300), 300 of them spent on reasoning: "
+            "raise max_tokens or shorten the prompt");
+  EXPECT_EQ(r.audit["tokens_reasoning"], 300);
+}
+
+TEST_F(LlmPlugin, AChatModelsAuditHasNoReasoningTokens) {
+  const ScoreRun r = run(make(params()));
+  ASSERT_EQ(r.rc, LS_OK) << r.error;
+  EXPECT_FALSE(r.audit.contains("tokens_reasoning")) << r.audit_text;
 }
 
 TEST_F(LlmPlugin, SpeaksTheAnthropicMessagesApi) {
@@ -331,6 +341,13 @@ TEST_F(LlmPlugin, InstanceVersionNamesThePluginPromptAndModel) {
   EXPECT_TRUE(std::string(module()->table().instance_version(b)).starts_with("1.0+prompt:t-2+"));
   ls_instance* c = make(params({{"intent_points", {{"High", 40}}}}));
   EXPECT_NE(std::string(module()->table().instance_version(c)), version);
+  // What is sent besides the prompt is part of it too.
+  ls_instance* d = make(params({{"temperature", 0.5}}));
+  ls_instance* e = make(params({{"token_limit_field", "max_completion_tokens"}}));
+  ls_instance* f = make(params({{"temperature", 0}, {"token_limit_field", "max_tokens"}}));
+  EXPECT_NE(std::string(module()->table().instance_version(d)), version);
+  EXPECT_NE(std::string(module()->table().instance_version(e)), version);
+  EXPECT_EQ(std::string(module()->table().instance_version(f)), version);
 }
 
 TEST_F(LlmPlugin, RecoversFencedAndChattyAnswers) {
@@ -478,6 +495,96 @@ TEST_F(LlmPlugin, ARetryAfterOverSixtySecondsFailsAtOnce) {
   EXPECT_EQ(server_.request_count(), 1u);
 }
 
+// `at` as an HTTP date in the IMF-fixdate form.
+std::string imf_fixdate(std::chrono::system_clock::time_point at) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(at);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[64];
+  std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &utc);
+  return text;
+}
+
+TEST_F(LlmPlugin, HonoursRetryAfterAsAnHttpDate) {
+  ls_instance* llm = make(params({{"deadline_ms", 8000}}));
+  // Three seconds from now, to the second: a wait of more than 2 s and at most 3 s.
+  server_.push(FakeLlmBehaviour::error_status(
+      503, imf_fixdate(std::chrono::system_clock::now() + std::chrono::seconds(3))));
+  server_.push(FakeLlmBehaviour::good());
+  const ScoreRun r = run(llm);
+  ASSERT_EQ(r.rc, LS_OK) << r.error;
+  EXPECT_GE(r.elapsed.count(), 1900);  // not the 20 ms backoff
+  EXPECT_LT(r.elapsed.count(), 5000);
+  EXPECT_EQ(r.audit["tries"], 2);
+}
+
+TEST_F(LlmPlugin, ARetryAfterDateMoreThanSixtySecondsAwayFailsAtOnce) {
+  ls_instance* llm = make(params());
+  server_.push(FakeLlmBehaviour::error_status(
+      429, imf_fixdate(std::chrono::system_clock::now() + std::chrono::seconds(90))));
+  const ScoreRun r = run(llm);
+  ASSERT_EQ(r.rc, LS_ERROR);
+  // 89 to 90 s: the date is to the second.
+  EXPECT_TRUE(
+      r.error.starts_with("llm: " + host() + " answered 429: fake error (it asks to retry after "))
+      << r.error;
+  EXPECT_TRUE(r.error.ends_with(", more than 60 s: not waiting)")) << r.error;
+  EXPECT_LT(r.elapsed.count(), 1000);
+  EXPECT_EQ(server_.request_count(), 1u);
+}
+
+TEST_F(LlmPlugin, ARetryAfterDateAlreadyPastRetriesAtOnceInEachForm) {
+  // A backoff would wait at least a second: a date in the past asks for no wait at all.
+  ls_instance* llm = make(params({{"backoff", {{"initial_ms", 2000}, {"max_ms", 2000}}}}));
+  for (const char* date : {"Wed, 21 Oct 2015 07:28:00 GMT", "Wednesday, 21-Oct-15 07:28:00 GMT",
+                           "Wed Oct 21 07:28:00 2015"}) {
+    server_.push(FakeLlmBehaviour::error_status(503, date));
+    server_.push(FakeLlmBehaviour::good());
+    const ScoreRun r = run(llm);
+    ASSERT_EQ(r.rc, LS_OK) << date << ": " << r.error;
+    EXPECT_EQ(r.audit["tries"], 2) << date;
+    EXPECT_LT(r.elapsed.count(), 500) << date;
+  }
+}
+
+TEST_F(LlmPlugin, RetryAfterMsGoesBeforeRetryAfter) {
+  ls_instance* llm = make(params());
+  FakeLlmBehaviour limited = FakeLlmBehaviour::error_status(429, "30");  // 30 s: not taken
+  limited.retry_after_ms = "300";
+  server_.push(limited);
+  server_.push(FakeLlmBehaviour::good());
+  const ScoreRun r = run(llm);
+  ASSERT_EQ(r.rc, LS_OK) << r.error;
+  EXPECT_GE(r.elapsed.count(), 300);
+  EXPECT_LT(r.elapsed.count(), 2000);
+  EXPECT_EQ(r.audit["tries"], 2);
+}
+
+TEST_F(LlmPlugin, ARetryAfterMsOverSixtySecondsFailsAtOnce) {
+  ls_instance* llm = make(params());
+  FakeLlmBehaviour limited = FakeLlmBehaviour::error_status(429);
+  limited.retry_after_ms = "90500";
+  server_.push(limited);
+  const ScoreRun r = run(llm);
+  ASSERT_EQ(r.rc, LS_ERROR);
+  EXPECT_EQ(r.error, "llm: " + host() +
+                         " answered 429: fake error (it asks to retry after 90500 ms, more than 60 "
+                         "s: not waiting)");
+  EXPECT_EQ(server_.request_count(), 1u);
+}
+
+TEST_F(LlmPlugin, AnUnreadableRetryAfterFallsBackToTheBackoff) {
+  ls_instance* llm = make(params());
+  FakeLlmBehaviour limited = FakeLlmBehaviour::error_status(429, "soon");
+  limited.retry_after_ms = "later";
+  server_.push(limited);
+  server_.push(FakeLlmBehaviour::good());
+  const ScoreRun r = run(llm);
+  ASSERT_EQ(r.rc, LS_OK) << r.error;
+  EXPECT_EQ(r.audit["tries"], 2);
+  EXPECT_LT(r.elapsed.count(), 500);  // the 20 ms backoff
+}
+
 TEST_F(LlmPlugin, ARetryAfterPastTheDeadlineFailsAtOnce) {
   ls_instance* llm = make(params({{"deadline_ms", 500}}));
   server_.push(FakeLlmBehaviour::error_status(503, "2"));
@@ -585,6 +692,65 @@ TEST_F(LlmPlugin, TheBreakerOpensAfterFailedRunsAndLetsAProbeThroughAfterTheCool
   EXPECT_EQ(server_.request_count(), 4u);
 }
 
+TEST_F(LlmPlugin, EveryRunsAuditSaysTheBreakersState) {
+  ls_instance* llm = make(params({{"max_retries", 0},
+                                  {"cache_ttl_s", 60},
+                                  {"breaker", {{"failures", 2}, {"cooldown_s", 1}}}}));
+  EXPECT_EQ(run(llm).audit["breaker"], "closed");
+  EXPECT_EQ(run(llm).audit["breaker"], "closed");  // answered from the cache
+  plugin::Features other = a_lead();
+  other.activity_count = 9;
+  server_.push(FakeLlmBehaviour::error_status(500));
+  server_.push(FakeLlmBehaviour::error_status(500));
+  EXPECT_EQ(run(llm, other).audit["breaker"], "closed");  // 1 failure of 2
+  const ScoreRun opened = run(llm, other);
+  ASSERT_EQ(opened.rc, LS_ERROR);
+  EXPECT_EQ(opened.audit["breaker"], "open");
+  const ScoreRun refused = run(llm, other);
+  ASSERT_EQ(refused.rc, LS_ERROR);
+  EXPECT_EQ(refused.audit["breaker"], "open");
+  EXPECT_EQ(refused.audit["tries"], 0);
+  EXPECT_EQ(run(llm).audit["breaker"], "open");  // a cached answer says so too
+  std::this_thread::sleep_for(std::chrono::milliseconds(1020));
+  // The cooldown has passed: half open. A slow probe goes; a run meanwhile is refused.
+  FakeLlmBehaviour slow = FakeLlmBehaviour::good();
+  slow.delay_ms = 300;
+  server_.push(slow);
+  const std::size_t before = server_.request_count();
+  ScoreRun probe;
+  std::thread in_flight([&] { probe = run(llm, other); });
+  while (server_.request_count() == before)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  plugin::Features third = a_lead();
+  third.activity_count = 10;
+  const ScoreRun meanwhile = run(llm, third);
+  in_flight.join();
+  ASSERT_EQ(meanwhile.rc, LS_ERROR);
+  EXPECT_EQ(meanwhile.audit["breaker"], "half_open");
+  EXPECT_NE(meanwhile.error.find("a probe run is in flight"), std::string::npos) << meanwhile.error;
+  ASSERT_EQ(probe.rc, LS_OK) << probe.error;
+  EXPECT_EQ(probe.audit["breaker"], "closed");
+}
+
+TEST_F(LlmPlugin, AFailedProbeLeavesTheBreakerOpenInItsAudit) {
+  ls_instance* llm =
+      make(params({{"max_retries", 0}, {"breaker", {{"failures", 1}, {"cooldown_s", 0.2}}}}));
+  server_.set_default(FakeLlmBehaviour::error_status(500));
+  EXPECT_EQ(run(llm).audit["breaker"], "open");
+  std::this_thread::sleep_for(std::chrono::milliseconds(220));
+  const ScoreRun probe = run(llm);
+  ASSERT_EQ(probe.rc, LS_ERROR);
+  EXPECT_EQ(probe.audit["tries"], 1);
+  EXPECT_EQ(probe.audit["breaker"], "open");
+}
+
+TEST_F(LlmPlugin, WithoutABreakerEveryAuditSaysClosed) {
+  ls_instance* llm = make(params({{"max_retries", 0}, {"breaker", {{"failures", 0}}}}));
+  server_.set_default(FakeLlmBehaviour::error_status(500));
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(run(llm).audit["breaker"], "closed");
+  EXPECT_EQ(server_.request_count(), 6u);
+}
+
 TEST_F(LlmPlugin, TheCacheAnswersAnIdenticalRequest) {
   ls_instance* llm = make(params({{"cache_ttl_s", 60}}));
   const ScoreRun first = run(llm);
@@ -681,7 +847,7 @@ TEST_F(LlmPlugin, TheShippedPromptRendersTheLeadAndTheOffer) {
   const std::string p = params({{"prompt", "prompts/lead_intent.txt"}}).dump();
   ls_instance* llm = module()->table().create(p.c_str(), config_dir.c_str(), err, sizeof err);
   ASSERT_NE(llm, nullptr) << err;
-  instances_.push_back(llm);
+  instances_.emplace_back(llm, module());
   EXPECT_TRUE(std::string(module()->table().instance_version(llm))
                   .starts_with("1.0+prompt:lead_intent-1+"));
   ASSERT_EQ(run(llm).rc, LS_OK);
