@@ -12,6 +12,7 @@
 #include "engine/store/row_mapping.h"
 #include "engine/store/session_impl.h"
 #include "engine/store/store.h"
+#include "engine/store/webhook_outbox.h"
 
 namespace leadscore::store {
 namespace {
@@ -96,24 +97,32 @@ std::string analyses_batch_json(std::span<const AnalysisToRecord> batch) {
 // matched, the last branch (which reads the statement's snapshot, before any concurrent
 // change) says why: the lead is final, or its inputs changed since it was read (also when a
 // concurrent change made it final: the caller re-reads).
-// $1 lead, $2 input_revision as read, $3 score, $4 recommendation, $5 reason, $6.. analysis.
-const Statement kRecordAnalysisOnLead{
-    "record_analysis_on_lead",
-    cat({"WITH lead AS ("
-         " UPDATE leads SET ai_score = $3::float8, ai_recommendation = $4::text,"
-         "  ai_reason = $5::text, ai_scorer = $6::text, ai_scorer_version = $7::text, ",
-         kAnalysisTime, ", ", kTouch,
-         "  WHERE id = $1::bigint AND input_revision = $2::bigint"
-         "   AND stage NOT IN ('transferred', 'lost')"
-         " RETURNING *), analysis AS (",
-         kAnalysisInsert,
-         " SELECT id, $6::text, $7::text, $8::text, $9::text, $10::jsonb, $11::jsonb,"
-         "  $12::jsonb, $13::float8, $14::text, $15::jsonb, ai_analyzed_at FROM lead)"
-         " SELECT 'stored' AS outcome, ",
-         lead_columns(),
-         " FROM lead UNION ALL"
-         " SELECT CASE WHEN stage IN ('transferred', 'lost') THEN 'final' ELSE 'changed' END, ",
-         lead_columns(), " FROM leads WHERE id = $1::bigint AND NOT EXISTS (SELECT 1 FROM lead)"})};
+// $1 lead, $2 input_revision as read, $3 score, $4 recommendation, $5 reason, $6.. analysis;
+// `events`: the WITH items that write the analysis.completed event of the lead as stored (with
+// the webhooks in $16), or nothing.
+std::string record_analysis_on_lead(std::string_view events) {
+  return cat(
+      {"WITH lead AS ("
+       " UPDATE leads SET ai_score = $3::float8, ai_recommendation = $4::text,"
+       "  ai_reason = $5::text, ai_scorer = $6::text, ai_scorer_version = $7::text, ",
+       kAnalysisTime, ", ", kTouch,
+       "  WHERE id = $1::bigint AND input_revision = $2::bigint"
+       "   AND stage NOT IN ('transferred', 'lost')"
+       " RETURNING *), analysis AS (",
+       kAnalysisInsert,
+       " SELECT id, $6::text, $7::text, $8::text, $9::text, $10::jsonb, $11::jsonb,"
+       "  $12::jsonb, $13::float8, $14::text, $15::jsonb, ai_analyzed_at FROM lead)",
+       events, " SELECT 'stored' AS outcome, ", lead_columns(),
+       " FROM lead UNION ALL"
+       " SELECT CASE WHEN stage IN ('transferred', 'lost') THEN 'final' ELSE 'changed' "
+       "END, ",
+       lead_columns(), " FROM leads WHERE id = $1::bigint AND NOT EXISTS (SELECT 1 FROM lead)"});
+}
+const Statement kRecordAnalysisOnLead{"record_analysis_on_lead", record_analysis_on_lead("")};
+// The same, with the analysis.completed event for the webhooks of $16 (a text[]).
+const Statement kRecordAnalysisOnLeadWithEvent{
+    "record_analysis_on_lead_with_event",
+    record_analysis_on_lead(analysis_event_items("lead", "id", "$16"))};
 // Appends the analysis and reads the lead, in one statement; no row when the lead is missing.
 // $1 lead, $2.. as kAppendAnalysis.
 const Statement kRecordAnalysisOnly{
@@ -145,7 +154,10 @@ Result<domain::Lead> Session::record_analysis(const domain::Lead& seen,
     const domain::ScoreResult& result = *analysis.result;
     p.integer(seen.input_revision);  // 0, a lead not read from the store, matches no lead
     p.real(result.score).text(domain::to_string(result.recommendation)).text(result.reason);
-    auto r = c.execute(kRecordAnalysisOnLead, analysis_fields(p, analysis));
+    analysis_fields(p, analysis);
+    const auto webhooks = analysis_event_webhooks(*impl_);
+    if (webhooks) p.text(*webhooks);
+    auto r = c.execute(webhooks ? kRecordAnalysisOnLeadWithEvent : kRecordAnalysisOnLead, p);
     if (!r) return failure(r.error());
     if (r->rows() == 0) return lead_not_found(seen.id);
     return recorded(*r, 0, 1, seen.id);
@@ -161,6 +173,14 @@ const Statement kRecordAnalysesOnLeads{
     "record_analyses_on_leads",
     cat({"SELECT outcome, a_n, ", lead_columns(),
          " FROM leadscore_record_analyses($1::jsonb) AS r, LATERAL (SELECT (r.lead).*) AS l"})};
+// The same, with an analysis.completed event of each analysis stored, for the webhooks of $2 (a
+// text[]), in the order the analyses were stored.
+const Statement kRecordAnalysesOnLeadsWithEvents{
+    "record_analyses_on_leads_with_events",
+    cat({"WITH r AS (SELECT * FROM leadscore_record_analyses($1::jsonb)),"
+         " stored AS (SELECT r.a_n AS stored_n, (r.lead).* FROM r WHERE r.outcome = 'stored')",
+         analysis_event_items("stored", "id, stored_n", "$2"), " SELECT outcome, a_n, ",
+         lead_columns(), " FROM r, LATERAL (SELECT (r.lead).*) AS l"})};
 
 std::vector<Result<domain::Lead>> Session::record_analyses(
     std::span<const AnalysisToRecord> batch) {
@@ -187,7 +207,11 @@ std::vector<Result<domain::Lead>> Session::record_analyses(
       refused = true;  // a text that is not UTF-8: PostgreSQL would refuse it too
       return std::unexpected(Error::validation("reason", "text that is not UTF-8"));
     }
-    auto r = c.execute(kRecordAnalysesOnLeads, Params().text(std::move(input)));
+    const auto webhooks = analysis_event_webhooks(*impl_);
+    Params p;
+    p.text(std::move(input));
+    if (webhooks) p.text(*webhooks);
+    auto r = c.execute(webhooks ? kRecordAnalysesOnLeadsWithEvents : kRecordAnalysesOnLeads, p);
     if (!r) {
       auto e = failure(r.error());
       refused = e.error().code != ErrorCode::Unavailable;
