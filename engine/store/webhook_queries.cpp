@@ -131,20 +131,20 @@ std::optional<std::string> analysis_event_webhooks(const Session::Impl& session)
 
 std::string analysis_event_items(std::string_view rows, std::string_view order,
                                  std::string_view webhooks_param) {
-  return cat({", analysis_events AS ("
-              " INSERT INTO webhook_events (type, lead_id, data)"
-              " SELECT 'analysis.completed', id, jsonb_build_object('lead_id', id,"
-              "  'score', ai_score, 'recommendation', ai_recommendation, 'reason', ai_reason,"
-              "  'scorer', jsonb_build_object('name', ai_scorer, 'version', ai_scorer_version),"
-              "  'analyzed_at', leadscore_rfc3339(ai_analyzed_at))"
-              " FROM ",
-              rows, " ORDER BY ", order,
-              " RETURNING id, lead_id), analysis_deliveries AS ("
-              " INSERT INTO webhook_deliveries (event_id, webhook, lead_id)"
-              " SELECT e.id, w.name, e.lead_id FROM analysis_events e,"
-              "  unnest(",
-              webhooks_param,
-              "::text[]) WITH ORDINALITY AS w(name, n) ORDER BY e.id, w.n)"});
+  return cat(
+      {", analysis_events AS ("
+       " INSERT INTO webhook_events (type, lead_id, data)"
+       " SELECT 'analysis.completed', id, jsonb_build_object('lead_id', id,"
+       "  'score', ai_score, 'recommendation', ai_recommendation, 'reason', ai_reason,"
+       "  'scorer', jsonb_build_object('name', ai_scorer, 'version', ai_scorer_version),"
+       "  'analyzed_at', leadscore_rfc3339(ai_analyzed_at))"
+       " FROM ",
+       rows, " ORDER BY ", order,
+       " RETURNING id, lead_id), analysis_deliveries AS ("
+       " INSERT INTO webhook_deliveries (event_id, webhook, lead_id)"
+       " SELECT e.id, w.name, e.lead_id FROM analysis_events e,"
+       "  unnest(",
+       webhooks_param, "::text[]) WITH ORDINALITY AS w(name, n) ORDER BY e.id, w.n)"});
 }
 
 // --- dispatchers ---
@@ -322,14 +322,13 @@ Result<void> read_attempts(PgConnection& c, std::span<WebhookDelivery> deliverie
 }
 
 std::unexpected<Error> delivery_not_found(std::int64_t id) {
-  return std::unexpected(
-      Error::not_found("webhook delivery " + std::to_string(id) + " not found"));
+  return std::unexpected(Error::not_found("webhook delivery " + std::to_string(id) + " not found"));
 }
 
 }  // namespace
 
-Result<Page<WebhookDelivery>> Session::list_webhook_deliveries(
-    const WebhookDeliveryFilter& filter, const PageRequest& page) {
+Result<Page<WebhookDelivery>> Session::list_webhook_deliveries(const WebhookDeliveryFilter& filter,
+                                                               const PageRequest& page) {
   return guarded(impl_.get(), [&](PgConnection& c) -> Result<Page<WebhookDelivery>> {
     if (auto e = check_limit(page)) return std::unexpected(*e);
     Params p;

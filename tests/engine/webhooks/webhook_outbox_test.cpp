@@ -26,9 +26,10 @@ class Outbox : public Store {
   }
 
   std::string events(const std::string& where = "true") {
-    return sql("SELECT coalesce(string_agg(type || '@' || lead_id, ' ' ORDER BY id), '')"
-               " FROM webhook_events WHERE " +
-               where);
+    return sql(
+        "SELECT coalesce(string_agg(type || '@' || lead_id, ' ' ORDER BY id), '')"
+        " FROM webhook_events WHERE " +
+        where);
   }
   std::string deliveries(const std::string& where = "true") {
     return sql(
@@ -112,11 +113,12 @@ TEST_F(Outbox, SaleStageChangesWriteStageChangedAndPaidOrLost) {
   ASSERT_TRUE(s().change_sale_stage(lost.id, SaleStage::Lost, "closer"));
   const std::string p = std::to_string(paid.lead_id), l = std::to_string(lost.lead_id);
   EXPECT_EQ(events(), "sale.stage_changed@" + p + " sale.stage_changed@" + p +
-                          " sale.stage_changed@" + p + " sale.paid@" + p +
-                          " sale.stage_changed@" + l + " sale.lost@" + l);
-  EXPECT_EQ(deliveries("e.type <> 'sale.stage_changed'"), "sale.paid>crm sale.paid>audit sale.lost>audit");
-  const auto data = nlohmann::json::parse(
-      sql("SELECT data FROM webhook_events WHERE type = 'sale.paid'"));
+                          " sale.stage_changed@" + p + " sale.paid@" + p + " sale.stage_changed@" +
+                          l + " sale.lost@" + l);
+  EXPECT_EQ(deliveries("e.type <> 'sale.stage_changed'"),
+            "sale.paid>crm sale.paid>audit sale.lost>audit");
+  const auto data =
+      nlohmann::json::parse(sql("SELECT data FROM webhook_events WHERE type = 'sale.paid'"));
   EXPECT_EQ(data["from"], "agreement");
   EXPECT_EQ(data["to"], "paid");
   EXPECT_EQ(data["sale"]["stage"], "paid");
@@ -144,7 +146,8 @@ TEST_F(Outbox, StoredAnalysesWriteAnalysisCompletedOneByOneAndInBatches) {
                 " WHERE lead_id = " +
                 std::to_string(b.id)),
             "0.2 0.9");
-  const auto data = nlohmann::json::parse(sql("SELECT data FROM webhook_events ORDER BY id LIMIT 1"));
+  const auto data =
+      nlohmann::json::parse(sql("SELECT data FROM webhook_events ORDER BY id LIMIT 1"));
   EXPECT_EQ(data["recommendation"], "transfer_to_sales");
   EXPECT_EQ(data["scorer"]["name"], "heuristic");
   EXPECT_EQ(data["analyzed_at"], stored->ai_analyzed_at.value_or(""));
@@ -178,7 +181,8 @@ TEST_F(Outbox, ADeliveryIsClaimedByOneDispatcherAtATime) {
 }
 
 TEST_F(Outbox, ALeadsLaterEventWaitsUntilTheEarlierIsDeliveredOrDead) {
-  subscribe({{EventType::LeadTransferred, {"crm"}}, {EventType::SaleStageChanged, {"crm", "audit"}}});
+  subscribe(
+      {{EventType::LeadTransferred, {"crm"}}, {EventType::SaleStageChanged, {"crm", "audit"}}});
   const domain::Sale sale = hand_off(qualified_lead());
   ASSERT_TRUE(s().change_sale_stage(sale.id, SaleStage::Kyc, "closer"));
   ASSERT_TRUE(s().change_sale_stage(sale.id, SaleStage::Agreement, "closer"));
@@ -261,7 +265,8 @@ TEST_F(Outbox, RetrySendsADeadDeliveryAgainAndRefusesADeliveredOne) {
 }
 
 TEST_F(Outbox, DeliveriesListByStatusWebhookAndTypeInPages) {
-  subscribe({{EventType::LeadTransferred, {"crm", "audit"}}, {EventType::SaleStageChanged, {"crm"}}});
+  subscribe(
+      {{EventType::LeadTransferred, {"crm", "audit"}}, {EventType::SaleStageChanged, {"crm"}}});
   for (int i = 0; i < 3; ++i) {
     const domain::Sale sale = hand_off(qualified_lead());
     ASSERT_TRUE(s().change_sale_stage(sale.id, SaleStage::Kyc, "closer"));
