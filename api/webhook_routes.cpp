@@ -15,8 +15,8 @@ json delivery_json(const store::WebhookDelivery& d) {
                         {"error", a.error ? json(*a.error) : json(nullptr)},
                         {"latency_ms", a.latency_ms},
                         {"server", a.server}});
-  const bool settled = d.status == domain::DeliveryStatus::Delivered ||
-                       d.status == domain::DeliveryStatus::Dead;
+  const bool settled =
+      d.status == domain::DeliveryStatus::Delivered || d.status == domain::DeliveryStatus::Dead;
   return {{"id", d.id},
           {"event_id", d.event_id},
           {"type", domain::to_string(d.event_type)},
@@ -37,8 +37,8 @@ std::expected<store::WebhookDeliveryFilter, Error> delivery_filter(const ApiRequ
   if (const auto* status = r.query_value("status")) {
     filter.status = domain::parse_delivery_status(*status);
     if (!filter.status)
-      return std::unexpected(Error::validation(
-          "status", "status must be one of pending, failed, delivered, dead"));
+      return std::unexpected(
+          Error::validation("status", "status must be one of pending, failed, delivered, dead"));
   }
   if (const auto* webhook = r.query_value("webhook")) {
     if (webhook->empty())

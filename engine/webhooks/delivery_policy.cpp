@@ -44,8 +44,8 @@ store::DeliveryAttemptOutcome decide(const AttemptResult& attempt, int attempts_
   // The last attempt falls on the give-up age at the latest; if it fails too, the delivery is
   // dead.
   outcome.next = DeliveryStatus::Failed;
-  outcome.retry_in = std::min(backoff(attempts_before + 1, jitter, policy),
-                              policy.give_up_after - age);
+  outcome.retry_in =
+      std::min(backoff(attempts_before + 1, jitter, policy), policy.give_up_after - age);
   return outcome;
 }
 

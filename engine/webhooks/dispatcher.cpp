@@ -30,9 +30,7 @@ void init_curl_once() {
   (void)done;
 }
 
-std::size_t discard_body(char*, std::size_t size, std::size_t count, void*) {
-  return size * count;
-}
+std::size_t discard_body(char*, std::size_t size, std::size_t count, void*) { return size * count; }
 
 // Stops a transfer once the server is stopping.
 int on_progress(void* stopping, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
@@ -96,8 +94,7 @@ void Dispatcher::stop() {
   // for another server, instead of when its lease runs out.
   if (auto session = db_.session(std::chrono::seconds(2)))
     if (auto released = session->release_webhook_deliveries(name_); !released && warn_)
-      warn_("webhooks: cannot give back the claims of " + name_ + ": " +
-            released.error().message);
+      warn_("webhooks: cannot give back the claims of " + name_ + ": " + released.error().message);
 }
 
 bool Dispatcher::sleep_for(milliseconds wait) {
@@ -143,10 +140,10 @@ void Dispatcher::deliver(store::Session& session, void* handle, const store::Cla
   }
   const auto started = std::chrono::steady_clock::now();
   if (!attempt.error) {
-    const std::string timestamp = std::to_string(
-        std::chrono::duration_cast<std::chrono::seconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    const std::string timestamp =
+        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count());
     curl_slist* headers = nullptr;
     for (const std::string& header :
          {std::string("Content-Type: application/json"),
@@ -187,8 +184,7 @@ void Dispatcher::deliver(store::Session& session, void* handle, const store::Cla
     }
   }
   attempt.latency_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-          .count();
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   const store::DeliveryAttemptOutcome outcome = decide(attempt, d.attempts, d.age, jitter, policy_);
   if (auto recorded = session.record_webhook_attempt(d.id, name_, outcome); !recorded) {
     // The claim stays until its lease runs out; then the delivery is sent again.
@@ -200,8 +196,8 @@ void Dispatcher::deliver(store::Session& session, void* handle, const store::Cla
   if (outcome.next == domain::DeliveryStatus::Dead && warn_)
     warn_("webhooks: delivery " + std::to_string(d.id) + " of event " + std::to_string(d.event_id) +
           " (" + std::string(domain::to_string(d.event_type)) + ") to " + d.webhook +
-          " is dead after " + std::to_string(d.attempts + 1) + " attempts: " +
-          outcome.error.value_or("no answer") + " (POST /webhooks/deliveries/" +
+          " is dead after " + std::to_string(d.attempts + 1) +
+          " attempts: " + outcome.error.value_or("no answer") + " (POST /webhooks/deliveries/" +
           std::to_string(d.id) + "/retry sends it again)");
 }
 

@@ -44,10 +44,10 @@ struct Answer {
 Answer call(const ServedLeadscore& s, const std::string& method, const std::string& path,
             const json& body = nullptr) {
   const std::string text = body.is_null() ? "" : body.dump();
-  const std::string request = method + " " + path +
-                              " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + s.admin_key() +
-                              "\r\nContent-Type: application/json\r\nContent-Length: " +
-                              std::to_string(text.size()) + "\r\n\r\n" + text;
+  const std::string request =
+      method + " " + path + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + s.admin_key() +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(text.size()) +
+      "\r\n\r\n" + text;
   const auto started = Clock::now();
   const std::string answer = raw_exchange(s.port(), request, 30s);
   Answer out;
@@ -107,8 +107,8 @@ class WebhooksServed : public ::testing::Test {
         "\n  endpoints:\n"
         "    - name: crm\n"
         "      url: " +
-        receiver_.url() + "\n      events: [" + events + "]\n      secret_env: " +
-        kSecretVariable + "\n";
+        receiver_.url() + "\n      events: [" + events + "]\n      secret_env: " + kSecretVariable +
+        "\n";
     ServedLeadscore::Options options;
     options.env["LEADSCORE_CONFIG"] = dir_.write("webhooks.yaml", config);
     options.env[kSecretVariable] = kSecret;
@@ -193,8 +193,7 @@ class WebhooksServed : public ::testing::Test {
       // repeat comes before anything later).
       const std::int64_t lead = lead_of[id];
       if (auto it = last_of_lead.find(lead); it != last_of_lead.end()) {
-        EXPECT_GE(id, it->second) << "lead " << lead << ": event " << id << " after "
-                                  << it->second;
+        EXPECT_GE(id, it->second) << "lead " << lead << ": event " << id << " after " << it->second;
       }
       last_of_lead[lead] = std::max(last_of_lead[lead], id);
       arrived.insert(id);
@@ -282,8 +281,8 @@ TEST_F(WebhooksServed, AFailingDeliveryIsDeadAfterItsGiveUpAgeAndRetrySendsItAga
 
   // Sent again once asked, and delivered now that the receiver takes it.
   receiver_.set_status(204);
-  const std::string retry = "/webhooks/deliveries/" + std::to_string(delivery["id"].get<int>()) +
-                            "/retry";
+  const std::string retry =
+      "/webhooks/deliveries/" + std::to_string(delivery["id"].get<int>()) + "/retry";
   const Answer retried = call(s, "POST", retry);
   ASSERT_EQ(retried.status, 202) << retried.body.dump();
   EXPECT_EQ(retried.body["status"], "pending");
@@ -306,8 +305,7 @@ TEST_F(WebhooksServed, AFailingDeliveryIsDeadAfterItsGiveUpAgeAndRetrySendsItAga
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(bad.body["error"]["details"].value("field", ""), "status") << bad.body.dump();
   EXPECT_EQ(call(s, "GET", "/webhooks/deliveries?type=sale.exploded").status, 400);
-  EXPECT_EQ(call(s, "GET", "/webhooks/deliveries?type=lead.transferred").body["items"].size(),
-            1u);
+  EXPECT_EQ(call(s, "GET", "/webhooks/deliveries?type=lead.transferred").body["items"].size(), 1u);
 }
 
 TEST_F(WebhooksServed, TwoServersOnOneDatabaseDeliverEachEventOnce) {

@@ -181,8 +181,9 @@ void WebhookReceiver::serve(int fd) {
         break;
       }
       request.answered = status_;
-      const std::string answer = "HTTP/1.1 " + std::to_string(status_) +
-                                 " Status\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok";
+      const std::string answer =
+          "HTTP/1.1 " + std::to_string(status_) +
+          " Status\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok";
       // Recorded before it is answered: a sender that saw the answer finds it recorded.
       requests_.push_back(std::move(request));
       lock.unlock();

@@ -86,21 +86,20 @@ TEST_F(WebhookConfigTest, EveryProblemIsPositioned) {
             std::string::npos)
       << unknown_event.message;
 
-  auto bad_url = error_of(head + "      url: ftp://x\n      events: [sale.paid]\n      secret: s\n");
+  auto bad_url =
+      error_of(head + "      url: ftp://x\n      events: [sale.paid]\n      secret: s\n");
   EXPECT_EQ(bad_url.line, 4);
   EXPECT_NE(bad_url.message.find("url must be an http:// or https:// URL"), std::string::npos);
 
   auto no_secret = error_of(head + "      url: http://x\n      events: [sale.paid]\n");
-  EXPECT_NE(no_secret.message.find("missing key 'secret'"), std::string::npos)
-      << no_secret.message;
+  EXPECT_NE(no_secret.message.find("missing key 'secret'"), std::string::npos) << no_secret.message;
 
   ::unsetenv("LEADSCORE_TEST_HOOK_UNSET");
   auto unset = error_of(head +
                         "      url: http://x\n      events: [sale.paid]\n"
                         "      secret_env: LEADSCORE_TEST_HOOK_UNSET\n");
   EXPECT_EQ(unset.line, 6);
-  EXPECT_NE(unset.message.find("'LEADSCORE_TEST_HOOK_UNSET', which is not set"),
-            std::string::npos);
+  EXPECT_NE(unset.message.find("'LEADSCORE_TEST_HOOK_UNSET', which is not set"), std::string::npos);
 
   auto unknown_key = error_of(head +
                               "      url: http://x\n      events: [sale.paid]\n      secret: s\n"

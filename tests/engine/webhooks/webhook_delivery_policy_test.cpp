@@ -1,8 +1,8 @@
 // The delivery policy: exponential backoff with jitter, delivered on 2xx, dead at the give-up
 // age.
-#include "engine/webhooks/delivery_policy.h"
-
 #include <gtest/gtest.h>
+
+#include "engine/webhooks/delivery_policy.h"
 
 namespace leadscore::webhooks {
 namespace {

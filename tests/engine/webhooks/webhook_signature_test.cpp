@@ -1,7 +1,7 @@
 // The signature of a webhook delivery: HMAC-SHA256 of "<timestamp>.<body>" in lower-case hex.
-#include "engine/webhooks/signature.h"
-
 #include <gtest/gtest.h>
+
+#include "engine/webhooks/signature.h"
 
 namespace leadscore::webhooks {
 namespace {
