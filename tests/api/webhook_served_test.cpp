@@ -32,8 +32,8 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kSecretVariable = "LEADSCORE_TEST_WEBHOOK_SECRET";
 constexpr const char* kSecret = "whsec_served_test";
 // An attempt waits this long for the receiver: far longer than any handoff may take.
-constexpr int kDeliveryTimeoutMs = 3000;
-constexpr auto kPromptly = 1500ms;
+constexpr int kDeliveryTimeoutMs = 6000;
+constexpr auto kPromptly = 3000ms;
 
 struct Answer {
   int status = 0;
@@ -223,6 +223,15 @@ class WebhooksServed : public ::testing::Test {
     // and the payment.
     EXPECT_EQ(rows(url, "SELECT count(*) FROM webhook_events").at(0).at(0), "600");
     EXPECT_EQ(receiver_.accepted().size(), 0u);
+    if (down == WebhookReceiver::Mode::Hang) {
+      // The dispatchers were held by the hanging receiver all along, and the stop cut their
+      // attempts short (recorded, and due again at once).
+      EXPECT_GT(receiver_.requests().size(), 0u);
+      EXPECT_NE(rows(url, "SELECT count(*) FROM webhook_attempts WHERE error LIKE 'interrupted%'")
+                    .at(0)
+                    .at(0),
+                "0");
+    }
 
     receiver_.down();
     receiver_.up(WebhookReceiver::Mode::Answer);
