@@ -49,6 +49,11 @@ const std::vector<RouteSpec>& route_table() {
       {"POST", "/admin/keys", Administer, Worker, routes::create_key},
       {"GET", "/admin/keys", Administer, Worker, routes::list_keys},
       {"DELETE", "/admin/keys/:name", Administer, Worker, routes::delete_key},
+
+      // The webhook outbox's delivery log, and sending a delivery again (admin only).
+      {"GET", "/webhooks/deliveries", Administer, Worker, routes::list_webhook_deliveries},
+      {"POST", "/webhooks/deliveries/:id/retry", Administer, Worker,
+       routes::retry_webhook_delivery},
   };
   return table;
 }

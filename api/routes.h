@@ -62,7 +62,7 @@ struct RouteSpec {
 const std::vector<RouteSpec>& route_table();
 
 // Route handlers, grouped by resource (lead_routes.cpp, sale_routes.cpp, offer_routes.cpp,
-// job_routes.cpp, admin_routes.cpp).
+// job_routes.cpp, admin_routes.cpp, webhook_routes.cpp).
 namespace routes {
 Reply health(const Services&, const ApiRequest&);
 Reply ready(const Services&, const ApiRequest&);
@@ -96,6 +96,8 @@ Reply reload(const Services&, const ApiRequest&);
 Reply create_key(const Services&, const ApiRequest&);
 Reply list_keys(const Services&, const ApiRequest&);
 Reply delete_key(const Services&, const ApiRequest&);
+Reply list_webhook_deliveries(const Services&, const ApiRequest&);
+Reply retry_webhook_delivery(const Services&, const ApiRequest&);
 }  // namespace routes
 
 }  // namespace leadscore::api

@@ -19,6 +19,7 @@
 #include "engine/analysis/database_analysis_store.h"
 #include "engine/analysis/job_runner.h"
 #include "engine/store/analysis_writer.h"
+#include "engine/webhooks/dispatcher.h"
 
 namespace leadscore::command {
 namespace {
@@ -74,6 +75,10 @@ int serve(const std::string& config_path) {
   std::signal(SIGPIPE, SIG_IGN);
   auto db = connect(*cfg, cfg->database.pool_size);
   if (!db || !migrate(*db)) return 1;
+
+  // Every change writes its webhook events into the outbox, in its own transaction, for the
+  // webhooks subscribed to them; the dispatchers send them later, off the request path.
+  db->set_webhook_subscriptions(webhooks::subscriptions_of(cfg->webhooks));
 
   api::KeyCache keys;
   {
@@ -138,6 +143,7 @@ int serve(const std::string& config_path) {
   if (cfg->jobs.runners > 0) {
     jobs_db = connect(*cfg, std::min(16, cfg->jobs.runners + cfg->jobs.in_flight));
     if (!jobs_db) return 1;
+    jobs_db->set_webhook_subscriptions(webhooks::subscriptions_of(cfg->webhooks));
     job_analyses = std::make_unique<store::AnalysisWriter>(*jobs_db, 256);
     job_store = std::make_unique<analysis::DatabaseAnalysisStore>(*jobs_db, job_analyses.get());
     job_analyzer = std::make_unique<analysis::Analyzer>(*job_store, parts);
@@ -157,6 +163,20 @@ int serve(const std::string& config_path) {
           "/jobs/{}/resume)",
           id, id);
     spdlog::info("job runners: {} as {}", cfg->jobs.runners, jobs->name());
+  }
+
+  // The webhook dispatchers, on connections of their own.
+  std::unique_ptr<store::Database> webhooks_db;
+  std::unique_ptr<webhooks::Dispatcher> dispatcher;
+  if (!cfg->webhooks.endpoints.empty()) {
+    webhooks_db = connect(*cfg, cfg->webhooks.dispatchers + 1);
+    if (!webhooks_db) return 1;
+    dispatcher = std::make_unique<webhooks::Dispatcher>(
+        *webhooks_db, cfg->webhooks, "",
+        [](const std::string& message) { spdlog::warn("{}", message); });
+    dispatcher->start();
+    spdlog::info("webhook dispatchers: {} as {}, for {} webhooks", cfg->webhooks.dispatchers,
+                 dispatcher->name(), cfg->webhooks.endpoints.size());
   }
 
   api::Server server(api::Services{&*cfg, db.get(), &live, &keys, &analyzer, &offers, jobs.get()},
@@ -196,6 +216,7 @@ int serve(const std::string& config_path) {
   stopping = true;
   server.stop();
   if (jobs) jobs->stop();
+  if (dispatcher) dispatcher->stop();
   shadow_pool.stop();  // its slow runs go to the slow pool: stopped after it
   slow_pool.stop();
   const auto written = analyses.stats();

@@ -85,6 +85,102 @@ void read_jobs(YamlMap jobs, JobsConfig& out) {
   jobs.finish();
 }
 
+// One item of webhooks.endpoints.
+void read_webhook(const YAML::Node& node, const std::string& path, Position at, YamlErrors& errors,
+                  std::vector<WebhookConfig>& out) {
+  YamlMap map(node, path, errors, at);
+  if (!map.present()) {
+    if (node.IsNull()) errors.add(at, path + " must be a mapping with name, url, events, secret");
+    return;
+  }
+  WebhookConfig hook;
+  hook.position = map.position();
+  if (map.require("name") && map.read("name", hook.name) && !is_plain_name(hook.name, false))
+    map.error("name",
+              path + ".name must be 1 to 64 of a-z, 0-9, '_' or '-', got '" + hook.name + "'");
+  if (map.require("url") && map.read("url", hook.url) &&
+      !(hook.url.starts_with("http://") || hook.url.starts_with("https://")))
+    map.error("url", path + ".url must be an http:// or https:// URL, got '" + hook.url + "'");
+  std::vector<std::string> events;
+  if (map.require("events") && map.read("events", events)) {
+    const YAML::Node list = map.value("events");
+    if (events.empty()) map.error("events", path + ".events must name at least one event");
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const Position event_at = value_position(list[i], map.key_position("events"));
+      const auto type = domain::parse_event_type(events[i]);
+      const std::string what = path + ".events[" + std::to_string(i) + "]";
+      if (!type)
+        errors.add(event_at, what + " is not an event: '" + events[i] +
+                                 "' (lead.transferred, sale.stage_changed, sale.paid, "
+                                 "sale.lost, analysis.completed)");
+      else if (std::ranges::find(hook.events, *type) != hook.events.end())
+        errors.add(event_at, what + " repeats '" + events[i] + "'");
+      else
+        hook.events.push_back(*type);
+    }
+  }
+  // The signing key, written out or named by an environment variable: exactly one of the two.
+  const bool literal = map.has("secret");
+  const bool from_env = map.has("secret_env");
+  if (literal && from_env) {
+    map.error("secret_env", path + " has both `secret` and `secret_env`: give one");
+  } else if (literal) {
+    if (map.read("secret", hook.secret) && hook.secret.empty())
+      map.error("secret", path + ".secret must not be empty");
+  } else if (from_env) {
+    std::string variable;
+    if (map.read("secret_env", variable)) {
+      const char* value = variable.empty() ? nullptr : std::getenv(variable.c_str());
+      if (value == nullptr || *value == '\0')
+        map.error("secret_env", path + ".secret_env names the environment variable '" + variable +
+                                    "', which is not set (or empty)");
+      else
+        hook.secret = value;
+    }
+  } else {
+    errors.add(map.position(),
+               "missing key 'secret' in " + path + " (or 'secret_env', naming a variable)");
+  }
+  map.finish();
+  out.push_back(std::move(hook));
+}
+
+void read_webhooks(YamlMap webhooks, WebhooksConfig& out) {
+  webhooks.read("timeout_ms", out.timeout_ms, {100, 600'000});
+  webhooks.read("backoff_start_ms", out.backoff_start_ms, {1, 3'600'000});
+  webhooks.read("backoff_max_ms", out.backoff_max_ms, {1, 86'400'000});
+  webhooks.read("give_up_after_ms", out.give_up_after_ms, {1, 30LL * 86'400'000});
+  webhooks.read("dispatchers", out.dispatchers, {1, 64});
+  webhooks.read("poll_ms", out.poll_ms, {10, 60'000});
+  if (out.backoff_max_ms < out.backoff_start_ms)
+    webhooks.error("backoff_max_ms", "webhooks.backoff_max_ms (" +
+                                         std::to_string(out.backoff_max_ms) +
+                                         ") must be at least webhooks.backoff_start_ms (" +
+                                         std::to_string(out.backoff_start_ms) + ")");
+  const YAML::Node endpoints = webhooks.value("endpoints");
+  if (endpoints.IsDefined() && !endpoints.IsNull()) {
+    const Position list_at = webhooks.key_position("endpoints");
+    if (!endpoints.IsSequence()) {
+      webhooks.error("endpoints",
+                     "webhooks.endpoints must be a list of webhooks, got " + describe(endpoints));
+    } else {
+      std::set<std::string, std::less<>> names;
+      for (std::size_t i = 0; i < endpoints.size(); ++i) {
+        const std::string path = "webhooks.endpoints[" + std::to_string(i) + "]";
+        const std::size_t before = out.endpoints.size();
+        read_webhook(endpoints[i], path, value_position(endpoints[i], list_at), webhooks.errors(),
+                     out.endpoints);
+        if (out.endpoints.size() > before && !out.endpoints.back().name.empty() &&
+            !names.insert(out.endpoints.back().name).second)
+          webhooks.errors().add(
+              out.endpoints.back().position,
+              path + " repeats the webhook name '" + out.endpoints.back().name + "'");
+      }
+    }
+  }
+  webhooks.finish();
+}
+
 void read_log(YamlMap log, LogConfig& out) {
   log.read_one_of("level", out.level, kLogLevels);
   log.read("requests", out.requests);
@@ -313,6 +409,7 @@ std::expected<AppConfig, std::vector<ConfigError>> load_app_config(const std::st
     read_server(root.map("server"), config.server);
     read_database(root.map("database"), config.database);
     read_jobs(root.map("jobs"), config.jobs);
+    read_webhooks(root.map("webhooks"), config.webhooks);
     read_log(root.map("log"), config.log);
     read_handoff(root.map("handoff"), config.handoff);
     read_sources(root, config.sources);

@@ -15,6 +15,7 @@
 
 #include "engine/config/config_error.h"
 #include "engine/domain/handoff.h"
+#include "engine/domain/webhook_event.h"
 
 namespace leadscore::config {
 
@@ -53,6 +54,31 @@ struct JobsConfig {
   int in_flight = 64;     // analyses each runner keeps going at once
   int lease_ms = 30000;   // a claim (and a running job) not touched for this long is abandoned
   int poll_ms = 500;      // how often an idle runner looks for work of other servers' jobs
+};
+
+// One webhook: where the events of the types it subscribes to are POSTed, signed with its
+// secret.
+struct WebhookConfig {
+  std::string name;  // plain (a-z, 0-9, '_', '-'): deliveries are stored under it
+  std::string url;   // http:// or https://
+  std::vector<domain::EventType> events;
+  // The signing key: `secret` as written, or the value of the environment variable that
+  // `secret_env` names (read when the file is loaded). Never logged.
+  std::string secret;
+  Position position;  // of the webhook in the file
+};
+
+// Webhooks, and how this server's dispatchers deliver their events (engine/webhooks/).
+struct WebhooksConfig {
+  std::vector<WebhookConfig> endpoints;  // in file order
+  int timeout_ms = 10000;                // one attempt: connect, send, answer
+  int backoff_start_ms = 1000;           // the wait after the first failed attempt; doubles
+  int backoff_max_ms = 3'600'000;        // the longest wait between two attempts
+  // A delivery still failing this long after its event (or its last retry by an operator)
+  // is dead: no more attempts until an operator asks for one.
+  std::int64_t give_up_after_ms = 86'400'000;
+  int dispatchers = 2;  // threads sending deliveries (none without endpoints)
+  int poll_ms = 500;    // how often an idle dispatcher looks for due deliveries
 };
 
 struct LogConfig {
@@ -125,6 +151,7 @@ struct AppConfig {
   ServerConfig server;
   DatabaseConfig database;
   JobsConfig jobs;
+  WebhooksConfig webhooks;
   LogConfig log;
   domain::HandoffPolicy handoff;
   std::vector<std::string> sources{"scanner", "partner", "manual"};

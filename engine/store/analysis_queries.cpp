@@ -13,6 +13,7 @@
 #include "engine/store/row_mapping.h"
 #include "engine/store/session_impl.h"
 #include "engine/store/store.h"
+#include "engine/store/webhook_outbox.h"
 
 namespace leadscore::store {
 namespace {
@@ -123,24 +124,32 @@ std::string appended_json(std::span<const AnalysisToAppend> rows) {
 // matched, the last branch (which reads the statement's snapshot, before any concurrent
 // change) says why: the lead is final, or its inputs changed since it was read (also when a
 // concurrent change made it final: the caller re-reads).
-// $1 lead, $2 input_revision as read, $3 score, $4 recommendation, $5 reason, $6.. analysis.
-const Statement kRecordAnalysisOnLead{
-    "record_analysis_on_lead",
-    cat({"WITH lead AS ("
-         " UPDATE leads SET ai_score = $3::float8, ai_recommendation = $4::text,"
-         "  ai_reason = $5::text, ai_scorer = $6::text, ai_scorer_version = $7::text, ",
-         kAnalysisTime, ", ", kTouch,
-         "  WHERE id = $1::bigint AND input_revision = $2::bigint"
-         "   AND stage NOT IN ('transferred', 'lost')"
-         " RETURNING *), analysis AS (",
-         kAnalysisInsert,
-         " SELECT id, $6::text, $7::text, $8::text, $9::text, $10::jsonb, $11::jsonb,"
-         "  $12::jsonb, $13::float8, $14::text, $15::jsonb, ai_analyzed_at FROM lead)"
-         " SELECT 'stored' AS outcome, ",
-         lead_columns(),
-         " FROM lead UNION ALL"
-         " SELECT CASE WHEN stage IN ('transferred', 'lost') THEN 'final' ELSE 'changed' END, ",
-         lead_columns(), " FROM leads WHERE id = $1::bigint AND NOT EXISTS (SELECT 1 FROM lead)"})};
+// $1 lead, $2 input_revision as read, $3 score, $4 recommendation, $5 reason, $6.. analysis;
+// `events`: the WITH items that write the analysis.completed event of the lead as stored (with
+// the webhooks in $16), or nothing.
+std::string record_analysis_on_lead(std::string_view events) {
+  return cat(
+      {"WITH lead AS ("
+       " UPDATE leads SET ai_score = $3::float8, ai_recommendation = $4::text,"
+       "  ai_reason = $5::text, ai_scorer = $6::text, ai_scorer_version = $7::text, ",
+       kAnalysisTime, ", ", kTouch,
+       "  WHERE id = $1::bigint AND input_revision = $2::bigint"
+       "   AND stage NOT IN ('transferred', 'lost')"
+       " RETURNING *), analysis AS (",
+       kAnalysisInsert,
+       " SELECT id, $6::text, $7::text, $8::text, $9::text, $10::jsonb, $11::jsonb,"
+       "  $12::jsonb, $13::float8, $14::text, $15::jsonb, ai_analyzed_at FROM lead)",
+       events, " SELECT 'stored' AS outcome, ", lead_columns(),
+       " FROM lead UNION ALL"
+       " SELECT CASE WHEN stage IN ('transferred', 'lost') THEN 'final' ELSE 'changed' "
+       "END, ",
+       lead_columns(), " FROM leads WHERE id = $1::bigint AND NOT EXISTS (SELECT 1 FROM lead)"});
+}
+const Statement kRecordAnalysisOnLead{"record_analysis_on_lead", record_analysis_on_lead("")};
+// The same, with the analysis.completed event for the webhooks of $16 (a text[]).
+const Statement kRecordAnalysisOnLeadWithEvent{
+    "record_analysis_on_lead_with_event",
+    record_analysis_on_lead(analysis_event_items("lead", "id", "$16"))};
 // Appends the analysis and reads the lead, in one statement; no row when the lead is missing.
 // $1 lead, $2.. as kAppendAnalysis.
 const Statement kRecordAnalysisOnly{
@@ -172,7 +181,10 @@ Result<domain::Lead> Session::record_analysis(const domain::Lead& seen,
     const domain::ScoreResult& result = *analysis.result;
     p.integer(seen.input_revision);  // 0, a lead not read from the store, matches no lead
     p.real(result.score).text(domain::to_string(result.recommendation)).text(result.reason);
-    auto r = c.execute(kRecordAnalysisOnLead, analysis_fields(p, analysis));
+    analysis_fields(p, analysis);
+    const auto webhooks = analysis_event_webhooks(*impl_);
+    if (webhooks) p.text(*webhooks);
+    auto r = c.execute(webhooks ? kRecordAnalysisOnLeadWithEvent : kRecordAnalysisOnLead, p);
     if (!r) return failure(r.error());
     if (r->rows() == 0) return lead_not_found(seen.id);
     return recorded(*r, 0, 1, seen.id);
@@ -188,6 +200,14 @@ const Statement kRecordAnalysesOnLeads{
     "record_analyses_on_leads",
     cat({"SELECT outcome, a_n, ", lead_columns(),
          " FROM leadscore_record_analyses($1::jsonb) AS r, LATERAL (SELECT (r.lead).*) AS l"})};
+// The same, with an analysis.completed event of each analysis stored, for the webhooks of $2 (a
+// text[]), in the order the analyses were stored.
+const Statement kRecordAnalysesOnLeadsWithEvents{
+    "record_analyses_on_leads_with_events",
+    cat({"WITH r AS (SELECT * FROM leadscore_record_analyses($1::jsonb)),"
+         " stored AS (SELECT r.a_n AS stored_n, (r.lead).* FROM r WHERE r.outcome = 'stored')",
+         analysis_event_items("stored", "id, stored_n", "$2"), " SELECT outcome, a_n, ",
+         lead_columns(), " FROM r, LATERAL (SELECT (r.lead).*) AS l"})};
 
 std::vector<Result<domain::Lead>> Session::record_analyses(
     std::span<const AnalysisToRecord> batch) {
@@ -214,7 +234,11 @@ std::vector<Result<domain::Lead>> Session::record_analyses(
       refused = true;  // a text that is not UTF-8: PostgreSQL would refuse it too
       return std::unexpected(Error::validation("reason", "text that is not UTF-8"));
     }
-    auto r = c.execute(kRecordAnalysesOnLeads, Params().text(std::move(input)));
+    const auto webhooks = analysis_event_webhooks(*impl_);
+    Params p;
+    p.text(std::move(input));
+    if (webhooks) p.text(*webhooks);
+    auto r = c.execute(webhooks ? kRecordAnalysesOnLeadsWithEvents : kRecordAnalysesOnLeads, p);
     if (!r) {
       auto e = failure(r.error());
       refused = e.error().code != ErrorCode::Unavailable;
@@ -246,44 +270,55 @@ std::vector<Result<domain::Lead>> Session::record_analyses(
 // `id = ANY (ARRAY(...))`: an index scan whatever the planner guesses of the batch's size (a
 // join on the input alone was planned as a hash join over every lead).
 // $1 analyses_batch_json, $2 appended_json. One answer row per analysis of $1: a_n, outcome.
+// Stored analyses write their analysis.completed events too when webhooks want them.
 constexpr std::string_view kSetColumns =
     "a_scorer text, a_scorer_version text, a_role text, a_actor text, a_features jsonb,"
     " a_result jsonb, a_contributions jsonb, a_latency_ms float8, a_error text, a_audit jsonb";
-const Statement kRecordAnalysisSet{
-    "record_analysis_set",
-    cat({"WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(a_n int,"
-         "  a_lead bigint, a_revision bigint, a_score float8, a_recommendation text,"
-         "  a_reason text, ",
-         kSetColumns,
-         ")), extra AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS e(a_lead bigint,"
-         "  a_if_stored boolean, ",
-         kSetColumns,
-         ")), stored AS ("
-         " UPDATE leads l SET ai_score = i.a_score, ai_recommendation = i.a_recommendation,"
-         "  ai_reason = i.a_reason, ai_scorer = i.a_scorer,"
-         "  ai_scorer_version = i.a_scorer_version,"
-         "  ai_analyzed_at = greatest(clock_timestamp(), l.ai_analyzed_at + interval '1 "
-         "microsecond'),"
-         "  updated_at = greatest(clock_timestamp(), l.updated_at + interval '1 microsecond')"
-         " FROM input i WHERE l.id = ANY (ARRAY(SELECT a_lead FROM input)) AND l.id = i.a_lead"
-         "  AND l.input_revision = i.a_revision AND l.stage NOT IN ('transferred', 'lost')"
-         " RETURNING l.id, l.ai_analyzed_at"
-         "), kept AS (",
-         kAnalysisInsert,
-         " SELECT i.a_lead, i.a_scorer, i.a_scorer_version, i.a_role, i.a_actor, i.a_features,"
-         "  i.a_result, i.a_contributions, i.a_latency_ms, NULL, i.a_audit, s.ai_analyzed_at"
-         " FROM input i JOIN stored s ON s.id = i.a_lead"
-         " UNION ALL"
-         " SELECT e.a_lead, e.a_scorer, e.a_scorer_version, e.a_role, e.a_actor, e.a_features,"
-         "  e.a_result, e.a_contributions, e.a_latency_ms, e.a_error, e.a_audit, now()"
-         " FROM extra e WHERE EXISTS (SELECT 1 FROM leads l WHERE l.id = e.a_lead)"
-         "  AND (NOT e.a_if_stored OR e.a_lead IN (SELECT id FROM stored)))"
-         // IN (SELECT ...), hashed, rather than a join with `stored`, which is planned as a
-         // loop over it per row (its size is unknown to the planner).
-         " SELECT i.a_n, CASE WHEN i.a_lead IN (SELECT id FROM stored) THEN 'stored'"
-         "  WHEN l.id IS NULL THEN 'missing'"
-         "  WHEN l.stage IN ('transferred', 'lost') THEN 'final' ELSE 'changed' END"
-         " FROM input i LEFT JOIN leads l ON l.id = i.a_lead"})};
+// `events`: the WITH items that write analysis.completed (analysis_event_items), or "".
+std::string record_analysis_set_sql(std::string_view events) {
+  return cat(
+      {"WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(a_n int,"
+       "  a_lead bigint, a_revision bigint, a_score float8, a_recommendation text,"
+       "  a_reason text, ",
+       kSetColumns,
+       ")), extra AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS e(a_lead bigint,"
+       "  a_if_stored boolean, ",
+       kSetColumns,
+       ")), stored AS ("
+       " UPDATE leads l SET ai_score = i.a_score, ai_recommendation = i.a_recommendation,"
+       "  ai_reason = i.a_reason, ai_scorer = i.a_scorer,"
+       "  ai_scorer_version = i.a_scorer_version,"
+       "  ai_analyzed_at ="
+       "   greatest(clock_timestamp(), l.ai_analyzed_at + interval '1 microsecond'),"
+       "  updated_at = greatest(clock_timestamp(), l.updated_at + interval '1 microsecond')"
+       " FROM input i WHERE l.id = ANY (ARRAY(SELECT a_lead FROM input)) AND l.id = i.a_lead"
+       "  AND l.input_revision = i.a_revision AND l.stage NOT IN ('transferred', 'lost')"
+       " RETURNING l.id, l.ai_score, l.ai_recommendation, l.ai_reason, l.ai_scorer,"
+       "  l.ai_scorer_version, l.ai_analyzed_at"
+       "), kept AS (",
+       kAnalysisInsert,
+       " SELECT i.a_lead, i.a_scorer, i.a_scorer_version, i.a_role, i.a_actor, i.a_features,"
+       "  i.a_result, i.a_contributions, i.a_latency_ms, NULL, i.a_audit, s.ai_analyzed_at"
+       " FROM input i JOIN stored s ON s.id = i.a_lead"
+       " UNION ALL"
+       " SELECT e.a_lead, e.a_scorer, e.a_scorer_version, e.a_role, e.a_actor, e.a_features,"
+       "  e.a_result, e.a_contributions, e.a_latency_ms, e.a_error, e.a_audit, now()"
+       " FROM extra e WHERE EXISTS (SELECT 1 FROM leads l WHERE l.id = e.a_lead)"
+       "  AND (NOT e.a_if_stored OR e.a_lead IN (SELECT id FROM stored)))",
+       events,
+       // IN (SELECT ...), hashed, rather than a join with `stored`, which is planned as a
+       // loop over it per row (its size is unknown to the planner).
+       " SELECT i.a_n, CASE WHEN i.a_lead IN (SELECT id FROM stored) THEN 'stored'"
+       "  WHEN l.id IS NULL THEN 'missing'"
+       "  WHEN l.stage IN ('transferred', 'lost') THEN 'final' ELSE 'changed' END"
+       " FROM input i LEFT JOIN leads l ON l.id = i.a_lead"});
+}
+const Statement kRecordAnalysisSet{"record_analysis_set", record_analysis_set_sql("")};
+// The same, with an analysis.completed event of each analysis stored, for the webhooks of $3 (a
+// text[]), in the order of the leads' ids.
+const Statement kRecordAnalysisSetWithEvents{
+    "record_analysis_set_with_events",
+    record_analysis_set_sql(analysis_event_items("stored", "id", "$3"))};
 
 Result<std::vector<SetOutcome>> Session::record_analysis_set(
     std::span<const AnalysisToRecord> on_leads, std::span<const AnalysisToAppend> appended) {
@@ -307,7 +342,11 @@ Result<std::vector<SetOutcome>> Session::record_analysis_set(
     return std::unexpected(Error::validation("reason", "text that is not UTF-8"));
   }
   return guarded(impl_.get(), [&](PgConnection& c) -> Result<std::vector<SetOutcome>> {
-    auto r = c.execute(kRecordAnalysisSet, Params().text(std::move(first)).text(std::move(second)));
+    const auto webhooks = analysis_event_webhooks(*impl_);
+    Params p;
+    p.text(std::move(first)).text(std::move(second));
+    if (webhooks) p.text(*webhooks);
+    auto r = c.execute(webhooks ? kRecordAnalysisSetWithEvents : kRecordAnalysisSet, p);
     if (!r) return failure(r.error());
     std::vector<SetOutcome> outcomes(on_leads.size(), SetOutcome::Missing);
     for (int row = 0; row < r->rows(); ++row) {

@@ -100,6 +100,14 @@ Database::~Database() = default;
 
 int Database::pool_size() const { return impl_->pool.size(); }
 
+void Database::set_webhook_subscriptions(WebhookSubscriptions subscriptions) {
+  impl_->set_subscriptions(std::make_shared<const WebhookSubscriptions>(std::move(subscriptions)));
+}
+
+std::shared_ptr<const WebhookSubscriptions> Database::webhook_subscriptions() const {
+  return impl_->subscriptions();
+}
+
 void Database::cancel_running() { impl_->pool.cancel_leased(); }
 
 Result<Session> Database::session(std::chrono::milliseconds wait) {
@@ -108,7 +116,7 @@ Result<Session> Database::session(std::chrono::milliseconds wait) {
     if (connection == nullptr)
       return std::unexpected(unavailable("no database connection became free within " +
                                          std::to_string(wait.count()) + " ms"));
-    auto lease = std::make_unique<Session::Impl>(impl_->pool, *connection);
+    auto lease = std::make_unique<Session::Impl>(*impl_, *connection);
     if (!connection->ensure_ok())
       return std::unexpected(
           unavailable("cannot reach the database: " + connection->error_message()));
@@ -126,7 +134,7 @@ std::optional<Session> Database::try_session() {
     return std::nullopt;
   }
   try {
-    return Session(std::make_unique<Session::Impl>(impl_->pool, *connection));
+    return Session(std::make_unique<Session::Impl>(*impl_, *connection));
   } catch (const std::exception&) {  // no memory for the lease: the connection goes back
     impl_->pool.release(connection);
     return std::nullopt;
@@ -138,7 +146,7 @@ Result<std::vector<std::string>> Database::migrate() {
     PgConnection* connection = impl_->pool.acquire(std::chrono::seconds(30));
     if (connection == nullptr)
       return std::unexpected(unavailable("no database connection became free to migrate"));
-    Session::Impl lease(impl_->pool, *connection);
+    Session::Impl lease(*impl_, *connection);
     if (!connection->ensure_ok())
       return std::unexpected(
           unavailable("cannot reach the database: " + connection->error_message()));

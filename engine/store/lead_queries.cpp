@@ -12,6 +12,7 @@
 #include "engine/store/row_mapping.h"
 #include "engine/store/session_impl.h"
 #include "engine/store/store.h"
+#include "engine/store/webhook_outbox.h"
 
 namespace leadscore::store {
 namespace {
@@ -295,6 +296,8 @@ Result<StageChange> Session::change_lead_stage(std::int64_t id, LeadStage to,
           return failure(sale.error());
         }
         change.sale = read_sale(*sale, 0);
+        if (auto event = write_handoff_event(*impl_, change, actor); !event)
+          return std::unexpected(event.error());
       }
       return change;
     });

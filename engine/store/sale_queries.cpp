@@ -6,6 +6,7 @@
 #include "engine/store/row_mapping.h"
 #include "engine/store/session_impl.h"
 #include "engine/store/store.h"
+#include "engine/store/webhook_outbox.h"
 
 namespace leadscore::store {
 namespace {
@@ -74,7 +75,10 @@ Result<domain::Sale> Session::change_sale_stage(std::int64_t id, SaleStage to,
       auto r = c.execute(kSetSaleStage,
                          Params().integer(id).text(domain::to_string(to)).text(from).text(actor));
       if (!r) return failure(r.error());
-      return read_sale(*r, 0);
+      domain::Sale changed = read_sale(*r, 0);
+      if (auto events = write_sale_events(*impl_, changed, sale.stage, actor); !events)
+        return std::unexpected(events.error());
+      return changed;
     });
   });
 }

@@ -4,7 +4,8 @@
 //
 // The queries are split by aggregate, each file with the statements it runs beside the methods
 // that run them: lead_queries.cpp (leads, their stage changes and the handoff),
-// analysis_queries.cpp, sale_queries.cpp, offer_queries.cpp, api_key_queries.cpp; session.cpp
+// analysis_queries.cpp, sale_queries.cpp, offer_queries.cpp, api_key_queries.cpp,
+// job_queries.cpp, webhook_queries.cpp (the outbox: events and their deliveries); session.cpp
 // holds the Session's lifetime. A Statement is defined `const` at namespace scope there, so it
 // is private to its file (internal linkage); its name must still be unique in the store.
 #pragma once
@@ -14,6 +15,8 @@
 #include <exception>
 #include <expected>
 #include <initializer_list>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,11 +32,27 @@ struct Database::Impl {
   explicit Impl(std::vector<std::unique_ptr<PgConnection>> connections)
       : pool(std::move(connections)) {}
   ConnectionPool pool;
+
+  // The webhooks each event is written for; never null.
+  std::shared_ptr<const WebhookSubscriptions> subscriptions() const {
+    std::lock_guard lock(subscriptions_mutex);
+    return subscriptions_;
+  }
+  void set_subscriptions(std::shared_ptr<const WebhookSubscriptions> subscriptions) {
+    std::lock_guard lock(subscriptions_mutex);
+    subscriptions_ = std::move(subscriptions);
+  }
+
+ private:
+  mutable std::mutex subscriptions_mutex;
+  std::shared_ptr<const WebhookSubscriptions> subscriptions_ =
+      std::make_shared<const WebhookSubscriptions>();
 };
 
 // A leased connection; returns it to the pool, clean, when destroyed.
 struct Session::Impl {
-  Impl(ConnectionPool& pool, PgConnection& connection) : pool(pool), connection(connection) {}
+  Impl(Database::Impl& db, PgConnection& connection)
+      : db(db), pool(db.pool), connection(connection) {}
   ~Impl() {
     connection.prepare_for_reuse();
     pool.release(&connection);
@@ -41,6 +60,7 @@ struct Session::Impl {
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
+  Database::Impl& db;
   ConnectionPool& pool;
   PgConnection& connection;
 };

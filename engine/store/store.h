@@ -1,5 +1,5 @@
-// The PostgreSQL store of leads, sales, stage events, analyses, offers, API keys and scoring
-// jobs (libpq).
+// The PostgreSQL store of leads, sales, stage events, analyses, offers, API keys, scoring
+// jobs and the webhook outbox (libpq).
 //
 // Threading: a Database is safe to use from any thread; it owns a fixed pool of connections.
 // A Session is one connection leased from the pool, for one thread at a time: take one with
@@ -11,6 +11,7 @@
 // unexpectedly).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <expected>
@@ -27,6 +28,7 @@
 #include "engine/domain/lead.h"
 #include "engine/domain/lead_input.h"
 #include "engine/domain/offer.h"
+#include "engine/domain/webhook_event.h"
 
 namespace leadscore::store {
 
@@ -125,6 +127,77 @@ struct JobLeadOutcome {
   std::optional<std::string> error;
 };
 
+// Which configured webhooks subscribe to each event type (by name, in config order). A change
+// writes its event to the outbox, in its own transaction, with one delivery per webhook
+// subscribed to the event's type; with none subscribed, nothing is written.
+struct WebhookSubscriptions {
+  std::array<std::vector<std::string>, domain::kEventTypeCount> webhooks;  // by EventType
+
+  std::vector<std::string>& of(domain::EventType type) {
+    return webhooks[static_cast<std::size_t>(type)];
+  }
+  const std::vector<std::string>& of(domain::EventType type) const {
+    return webhooks[static_cast<std::size_t>(type)];
+  }
+};
+
+// One attempt to deliver a webhook event: the HTTP status answered, or the error when there
+// was no answer (connection refused, timeout, ...).
+struct WebhookAttempt {
+  std::string at;  // RFC 3339, UTC
+  std::optional<int> status_code;
+  std::optional<std::string> error;
+  double latency_ms = 0;
+  std::string server;  // the dispatcher that made it
+};
+
+// One event to one webhook, with every attempt made so far.
+struct WebhookDelivery {
+  std::int64_t id = 0;
+  std::int64_t event_id = 0;
+  domain::EventType event_type = domain::EventType::LeadTransferred;
+  std::string webhook;
+  std::int64_t lead_id = 0;
+  domain::DeliveryStatus status = domain::DeliveryStatus::Pending;
+  int attempt_count = 0;
+  std::string created_at;       // RFC 3339, UTC: the event's
+  std::string next_attempt_at;  // RFC 3339, UTC: meaningful while pending or failed
+  std::optional<std::string> delivered_at;
+  std::optional<std::string> last_error;
+  std::vector<WebhookAttempt> attempts;  // oldest first
+};
+
+// GET /webhooks/deliveries filters; unset members do not filter.
+struct WebhookDeliveryFilter {
+  std::optional<domain::DeliveryStatus> status;
+  std::optional<std::string> webhook;
+  std::optional<domain::EventType> event_type;
+};
+
+// A delivery a dispatcher claimed: what it sends.
+struct ClaimedDelivery {
+  std::int64_t id = 0;
+  std::int64_t event_id = 0;
+  domain::EventType event_type = domain::EventType::LeadTransferred;
+  std::string webhook;
+  std::string event_created_at;  // RFC 3339, UTC
+  std::string data;              // the event's data, a JSON object
+  int attempts = 0;              // made before this one
+  // How long it has waited, by the database's clock: since its event was created, or since an
+  // operator last asked to send it again (the give-up age counts this).
+  std::chrono::milliseconds age{0};
+};
+
+// What one attempt came to, and what becomes of the delivery.
+struct DeliveryAttemptOutcome {
+  std::optional<int> status_code;
+  std::optional<std::string> error;
+  double latency_ms = 0;
+  // Delivered, Dead, or Failed: attempted again after `retry_in`.
+  domain::DeliveryStatus next = domain::DeliveryStatus::Failed;
+  std::chrono::milliseconds retry_in{0};
+};
+
 class Session;
 
 class Database {
@@ -152,6 +225,10 @@ class Database {
   Result<std::vector<std::string>> migrate();
 
   int pool_size() const;
+  // The webhooks each event type is written for, from now on (every connection of this
+  // Database). Any thread; none until set.
+  void set_webhook_subscriptions(WebhookSubscriptions subscriptions);
+  std::shared_ptr<const WebhookSubscriptions> webhook_subscriptions() const;
   // Cancels every statement running now (they fail as Unavailable): a stopping server does
   // not wait for long ones. Any thread.
   void cancel_running();
@@ -296,6 +373,33 @@ class Session {
   // Gives `runner`'s claims of `lead_ids` back (a stopping server): pending again.
   Result<void> release_job_leads(std::int64_t job_id, const std::string& runner,
                                  std::span<const std::int64_t> lead_ids);
+
+  // The webhook outbox (webhook_queries.cpp). Events are written by the changes above, in
+  // their transactions (Database::set_webhook_subscriptions). Dispatchers of any number of
+  // servers claim due deliveries with row locks (FOR UPDATE SKIP LOCKED) under a lease named
+  // by the dispatcher, so each is attempted by one at a time; a delivery is never claimed while
+  // an earlier one of the same lead to the same webhook is unsettled (pending or failed), so a
+  // webhook receives a lead's events in order.
+  //
+  // Claims up to `limit` due deliveries to the webhooks named in `webhooks` for `dispatcher`,
+  // until now + `lease`: oldest due first.
+  Result<std::vector<ClaimedDelivery>> claim_webhook_deliveries(
+      std::span<const std::string> webhooks, const std::string& dispatcher, int limit,
+      std::chrono::milliseconds lease);
+  // Records an attempt of a delivery `dispatcher` claimed, and settles it as the outcome says
+  // (releasing the claim). A delivery no longer claimed by `dispatcher` keeps its state; the
+  // attempt is recorded all the same.
+  Result<void> record_webhook_attempt(std::int64_t delivery_id, const std::string& dispatcher,
+                                      const DeliveryAttemptOutcome& outcome);
+  // Gives `dispatcher`'s claims back (a stopping server): due again at once.
+  Result<void> release_webhook_deliveries(const std::string& dispatcher);
+  // In id order, paged like leads, each with its attempts.
+  Result<Page<WebhookDelivery>> list_webhook_deliveries(const WebhookDeliveryFilter& filter,
+                                                        const PageRequest& page);
+  Result<WebhookDelivery> get_webhook_delivery(std::int64_t id);
+  // Sends a dead or failed delivery again: pending, due now, its give-up age counted from now.
+  // NotFound; Conflict when it was delivered.
+  Result<WebhookDelivery> retry_webhook_delivery(std::int64_t id);
 
   struct Impl;
   explicit Session(std::unique_ptr<Impl> impl);
