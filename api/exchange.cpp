@@ -37,6 +37,7 @@ constexpr ErrorRow kErrorTable[] = {
     {ErrorCode::Unavailable, 503, "unavailable"},
     {ErrorCode::Unauthorized, 401, "unauthorized"},
     {ErrorCode::Forbidden, 403, "forbidden"},
+    {ErrorCode::RateLimited, 429, "rate_limited"},
     {ErrorCode::PayloadTooLarge, 413, "payload_too_large"},
     {ErrorCode::MalformedRequest, 400, "bad_request"},
     {ErrorCode::LengthRequired, 411, "length_required"},

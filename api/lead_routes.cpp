@@ -1,5 +1,5 @@
 // Lead routes: create, read, list, import, export, edit, stage, activity, analyze, transfer,
-// history, delete; and the liveness and readiness probes.
+// history, the lead's sale, delete; and the liveness and readiness probes.
 #include <algorithm>
 #include <charconv>
 
@@ -15,6 +15,16 @@ using domain::Lead;
 using domain::LeadStage;
 
 constexpr int kExportPageSize = 1000;  // leads read per query of an export
+// The largest activity_count PATCH /leads/{id}/activity sets.
+constexpr std::int64_t kMaxActivityCount = 1'000'000'000;
+
+// ?order=oldest (the default) or newest.
+std::expected<store::LeadOrder, Error> lead_order(const ApiRequest& r) {
+  const auto* order = r.query_value("order");
+  if (!order || *order == "oldest") return store::LeadOrder::Oldest;
+  if (*order == "newest") return store::LeadOrder::Newest;
+  return std::unexpected(Error::validation("order", "order must be one of: oldest, newest"));
+}
 
 std::expected<double, Error> parse_score_bound(const std::string& text, const std::string& field) {
   double value = 0;
@@ -150,16 +160,18 @@ Reply get_lead(const Services& s, const ApiRequest& r) {
 }
 
 Reply list_leads(const Services& s, const ApiRequest& r) {
-  if (auto e = check_query(
-          r, {"stage", "source", "min_score", "max_score", "recommendation", "limit", "cursor"}))
+  if (auto e = check_query(r, {"stage", "source", "min_score", "max_score", "recommendation",
+                               "order", "limit", "cursor"}))
     return fail(*e, r);
   auto filter = lead_filter(s, r.query);
   if (!filter) return fail(filter.error(), r);
+  auto order = lead_order(r);
+  if (!order) return fail(order.error(), r);
   auto page = parse_page(r);
   if (!page) return fail(page.error(), r);
   auto session = s.db->session();
   if (!session) return fail(session.error(), r);
-  auto leads = session->list_leads(*filter, *page);
+  auto leads = session->list_leads(*filter, *page, *order);
   if (!leads) return fail(leads.error(), r);
   return page_reply(*leads);
 }
@@ -290,6 +302,27 @@ Reply add_activity(const Services& s, const ApiRequest& r) {
   return json_reply(200, to_json(*lead));
 }
 
+Reply set_activity(const Services& s, const ApiRequest& r) {
+  auto id = parse_id(r.param("id"), "id");
+  if (!id) return fail(id.error(), r);
+  auto body = object_body(r, {"activity_count"});
+  if (!body) return fail(body.error(), r);
+  auto it = body->find("activity_count");
+  if (it == body->end())
+    return fail(Error::validation("activity_count", "activity_count is required"), r);
+  if (!it->is_number_integer() ||
+      (it->is_number_unsigned() && it->get<std::uint64_t>() > std::uint64_t(kMaxActivityCount)) ||
+      it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > kMaxActivityCount)
+    return fail(Error::validation("activity_count", "activity_count must be an integer from 0 to " +
+                                                        std::to_string(kMaxActivityCount)),
+                r);
+  auto session = s.db->session();
+  if (!session) return fail(session.error(), r);
+  auto lead = session->set_activity(*id, it->get<std::int64_t>());
+  if (!lead) return fail(lead.error(), r);
+  return json_reply(200, to_json(*lead));
+}
+
 Reply analyze_lead(const Services& s, const ApiRequest& r) {
   auto id = parse_id(r.param("id"), "id");
   if (!id) return fail(id.error(), r);
@@ -316,6 +349,11 @@ Reply lead_history(const Services& s, const ApiRequest& r) {
   for (const auto& e : history->stage_events) events.push_back(to_json(e));
   for (const auto& a : history->analyses) analyses.push_back(to_json(a));
   return json_reply(200, {{"stage_events", std::move(events)}, {"analyses", std::move(analyses)}});
+}
+
+Reply lead_sale(const Services& s, const ApiRequest& r) {
+  return get_by_id(
+      s, r, [](store::Session& session, std::int64_t id) { return session.get_lead_sale(id); });
 }
 
 Reply delete_lead(const Services& s, const ApiRequest& r) {

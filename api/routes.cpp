@@ -20,9 +20,11 @@ const std::vector<RouteSpec>& route_table() {
       {"DELETE", "/leads/:id", Administer, Worker, routes::delete_lead},
       {"PATCH", "/leads/:id/stage", Manage, Worker, routes::change_lead_stage},
       {"POST", "/leads/:id/activity", Manage, Worker, routes::add_activity},
+      {"PATCH", "/leads/:id/activity", Manage, Worker, routes::set_activity},
       {"POST", "/leads/:id/analyze", Manage, Worker, routes::analyze_lead},
       {"POST", "/leads/:id/transfer", Manage, Worker, routes::transfer_lead},
       {"GET", "/leads/:id/history", Read, Worker, routes::lead_history},
+      {"GET", "/leads/:id/sale", Read, ReactorRead, routes::lead_sale},
 
       {"GET", "/sales", Read, Worker, routes::list_sales},
       {"GET", "/sales/:id", Read, ReactorRead, routes::get_sale},

@@ -74,6 +74,8 @@ Reply export_leads(const Services&, const ApiRequest&);
 Reply update_lead(const Services&, const ApiRequest&);
 Reply change_lead_stage(const Services&, const ApiRequest&);
 Reply add_activity(const Services&, const ApiRequest&);
+Reply set_activity(const Services&, const ApiRequest&);
+Reply lead_sale(const Services&, const ApiRequest&);
 Reply analyze_lead(const Services&, const ApiRequest&);
 Reply transfer_lead(const Services&, const ApiRequest&);
 Reply lead_history(const Services&, const ApiRequest&);

@@ -17,6 +17,8 @@
 #include <thread>
 
 #include "api/connection_guard.h"
+#include "api/cors.h"
+#include "api/rate_limiter.h"
 #include "api/reactor_reads.h"
 #include "api/worker_pool.h"
 
@@ -63,6 +65,7 @@ Http::Method method_of(std::string_view name) {
   if (name == "POST") return Http::Method::Post;
   if (name == "PUT") return Http::Method::Put;
   if (name == "PATCH") return Http::Method::Patch;
+  if (name == "OPTIONS") return Http::Method::Options;
   return Http::Method::Delete;
 }
 
@@ -151,6 +154,9 @@ struct Server::Impl {
   std::shared_ptr<Rest::Router> router = std::make_shared<Rest::Router>();
   std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<ReactorReads> reactor_reads;  // after the pool: it posts repairs there
+  std::unique_ptr<CorsPolicy> cors;
+  std::unique_ptr<RateLimiter> rate_limiter;
+  std::vector<PreflightRoute> preflights;  // the OPTIONS answer of each path
   std::atomic<bool> stopping{false};
   bool running = false;
   int descriptor_high_water = 1 << 30;
@@ -162,6 +168,9 @@ struct Server::Impl {
     Clock::time_point started;
     bool keep_alive = true;
     std::shared_ptr<ClientConnection> connection;  // null only when the client already left
+    std::string origin;                            // the Origin header, read when CORS is on
+    const std::string* preflight = nullptr;        // a preflight's methods (OPTIONS), else null
+    int retry_after_s = 0;                         // Retry-After of a 429
   };
 
   void add_route(const RouteSpec& spec) {
@@ -178,9 +187,9 @@ struct Server::Impl {
               const Rest::Request& request, Http::ResponseWriter writer) {
     auto connection = GuardedHandler::connection_of(writer);
     if (connection) connection->in_flight.fetch_add(1);
-    auto exchange =
-        std::make_unique<Exchange>(Exchange{copy_request(request), std::move(writer), Clock::now(),
-                                            keep_alive(request), std::move(connection)});
+    auto exchange = std::make_unique<Exchange>(
+        Exchange{copy_request(request), std::move(writer), Clock::now(), keep_alive(request),
+                 std::move(connection), cors->enabled() ? origin_of(request) : "", nullptr, 0});
     const std::size_t body_limit = spec.body_limit == BodyLimit::Import
                                        ? services.config->server.max_import_bytes
                                        : services.config->server.max_body_bytes;
@@ -208,6 +217,11 @@ struct Server::Impl {
                                          key ? "the API key is not valid"
                                              : "an Authorization: Bearer <key> header is required",
                                          *exchange));
+      }
+      if (auto over = rate_limiter->enabled() ? rate_limiter->take(identity->name, identity->role)
+                                              : std::nullopt) {
+        exchange->retry_after_s = over->retry_after_s;
+        return finish(*exchange, rate_limited(*over, *exchange));
       }
       if (!role_allows(identity->role, right_of(spec.access))) {
         return finish(*exchange, refusal(ErrorCode::Forbidden,
@@ -257,6 +271,24 @@ struct Server::Impl {
   // A refusal of the HTTP layer, answered through the one error table like any other.
   static Reply refusal(ErrorCode code, std::string message, const Exchange& ex) {
     return error_reply({code, std::move(message), {}, {}}, ex.request.id);
+  }
+
+  static Reply rate_limited(const RateLimiter::Refusal& over, const Exchange& ex) {
+    return error_reply({ErrorCode::RateLimited, refusal_message(over), {}, {}}, ex.request.id,
+                       {{"retry_after_seconds", over.retry_after_s},
+                        {"rate_per_s", over.limit.rate_per_s},
+                        {"burst", over.limit.burst}});
+  }
+
+  // A preflight (OPTIONS) of `route`'s path: 204, with the CORS headers when its origin is
+  // allowed. It needs no key: browsers send none with a preflight.
+  void answer_preflight(const PreflightRoute& route, const Rest::Request& request,
+                        Http::ResponseWriter writer) {
+    auto connection = GuardedHandler::connection_of(writer);
+    if (connection) connection->in_flight.fetch_add(1);
+    Exchange ex{copy_request(request), std::move(writer),  Clock::now(),   keep_alive(request),
+                std::move(connection), origin_of(request), &route.methods, 0};
+    finish(ex, empty_reply(204));
   }
 
   static Reply run(const RouteSpec& spec, const Services& services, const ApiRequest& request) {
@@ -331,7 +363,11 @@ struct Server::Impl {
         headers.add<Http::Header::Connection>(ex.keep_alive ? Http::ConnectionControl::KeepAlive
                                                             : Http::ConnectionControl::Close);
         headers.add<RequestIdHeader>(ex.request.id);
-        if (reply.status == 503) headers.add<RetryAfterHeader>(1);
+        if (ex.retry_after_s > 0)
+          headers.add<RetryAfterHeader>(ex.retry_after_s);
+        else if (reply.status == 503)
+          headers.add<RetryAfterHeader>(1);
+        cors->add_headers(ex.origin, ex.preflight, headers);
         ex.writer.send(static_cast<Http::Code>(reply.status), reply.body,
                        media_type(reply.content_type));
         // The client asked to close: the end of the stream follows the answer (the reactor
@@ -361,8 +397,17 @@ Server::~Server() { stop(); }
 void Server::start() {
   auto& d = *impl_;
   const auto& cfg = d.services.config->server;
+  d.cors = std::make_unique<CorsPolicy>(cfg.cors);
+  d.rate_limiter = std::make_unique<RateLimiter>(d.services.config->rate_limit);
   for (const auto& spec : route_table()) d.add_route(spec);
-  d.router->addNotFoundHandler([](const Rest::Request request, Http::ResponseWriter writer) {
+  d.preflights = preflight_routes(route_table());
+  for (const auto& route : d.preflights)
+    d.router->options(route.path,
+                      [&d, &route](const Rest::Request request, Http::ResponseWriter writer) {
+                        d.answer_preflight(route, request, std::move(writer));
+                        return Rest::Route::Result::Ok;
+                      });
+  d.router->addNotFoundHandler([&d](const Rest::Request request, Http::ResponseWriter writer) {
     // Through the one error table (its JSON replaces what is not UTF-8 in the path).
     const std::string id = request_id_of(request);
     const Reply reply = error_reply(
@@ -371,6 +416,7 @@ void Server::start() {
         id);
     writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
     writer.headers().add<RequestIdHeader>(id);
+    d.cors->add_headers(d.cors->enabled() ? origin_of(request) : "", nullptr, writer.headers());
     writer.send(Http::Code::Not_Found, reply.body, MIME(Application, Json));
     return Rest::Route::Result::Ok;
   });

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -21,6 +22,7 @@ namespace {
 
 constexpr std::array<std::string_view, 6> kLogLevels{"trace", "debug", "info",
                                                      "warn",  "error", "off"};
+constexpr std::array<std::string_view, 4> kRoles{"viewer", "manager", "analyst", "admin"};
 constexpr std::string_view kEnvironment = "<environment>";
 
 // Lead sources and scorer names end up in URLs, CSV files and the database: keep them plain.
@@ -32,6 +34,68 @@ bool is_plain_name(std::string_view name, bool allow_upper_and_dot) {
     if (!ok) return false;
   }
   return true;
+}
+
+// An origin as browsers send it: http(s)://host[:port], nothing after; or "*".
+bool is_origin(std::string_view origin) {
+  if (origin == "*") return true;
+  std::string_view rest;
+  if (origin.starts_with("https://"))
+    rest = origin.substr(8);
+  else if (origin.starts_with("http://"))
+    rest = origin.substr(7);
+  else
+    return false;
+  if (rest.empty() || rest.size() > 253) return false;
+  for (unsigned char c : rest) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+                    c == ':' || c == '[' || c == ']';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A header name: an HTTP token.
+bool is_header_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (unsigned char c : name)
+    if (!std::isalnum(c) &&
+        std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) == std::string_view::npos)
+      return false;
+  return true;
+}
+
+void read_cors(YamlMap cors, CorsConfig& out) {
+  std::vector<std::string> origins;
+  if (cors.read("allowed_origins", origins)) {
+    const YAML::Node list = cors.value("allowed_origins");
+    bool ok = true;
+    for (std::size_t i = 0; i < origins.size(); ++i) {
+      if (is_origin(origins[i])) continue;
+      cors.errors().add(value_position(list[i], cors.key_position("allowed_origins")),
+                        cors.key_path("allowed_origins") + "[" + std::to_string(i) +
+                            "] must be \"*\" or an origin such as https://crm.example.com "
+                            "(lower-case scheme://host[:port], no path), got '" +
+                            origins[i] + "'");
+      ok = false;
+    }
+    if (ok) out.allowed_origins = std::move(origins);
+  }
+  std::vector<std::string> headers;
+  if (cors.read("allowed_headers", headers)) {
+    const YAML::Node list = cors.value("allowed_headers");
+    bool ok = true;
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+      if (is_header_name(headers[i])) continue;
+      cors.errors().add(value_position(list[i], cors.key_position("allowed_headers")),
+                        cors.key_path("allowed_headers") + "[" + std::to_string(i) +
+                            "] must be a header name, got '" + headers[i] + "'");
+      ok = false;
+    }
+    if (ok) out.allowed_headers = std::move(headers);
+  }
+  cors.read("max_age_s", out.max_age_s, {0, 86'400});
+  cors.finish();
 }
 
 void read_server(YamlMap server, ServerConfig& out) {
@@ -54,6 +118,7 @@ void read_server(YamlMap server, ServerConfig& out) {
   server.read("expose_directly", out.expose_directly);
   server.read("slow_workers", out.slow_workers, {1, 1024});
   server.read("slow_queue", out.slow_queue, {0, 1'000'000});
+  read_cors(server.map("cors"), out.cors);
   if (out.request_timeout_ms >= out.header_timeout_ms)
     server.error("request_timeout_ms",
                  "server.request_timeout_ms (" + std::to_string(out.request_timeout_ms) +
@@ -185,6 +250,37 @@ void read_log(YamlMap log, LogConfig& out) {
   log.read_one_of("level", out.level, kLogLevels);
   log.read("requests", out.requests);
   log.finish();
+}
+
+std::optional<TokenBucketConfig> read_bucket(YamlMap bucket) {
+  if (!bucket.present()) return std::nullopt;
+  TokenBucketConfig out;
+  const bool has_rate = bucket.require("rate_per_s") &&
+                        bucket.read("rate_per_s", out.rate_per_s, {0.001, 1'000'000.0});
+  const bool has_burst = bucket.require("burst") && bucket.read("burst", out.burst, {1, 1'000'000});
+  bucket.finish();
+  if (!has_rate || !has_burst) return std::nullopt;
+  return out;
+}
+
+void read_rate_limit(YamlMap rate_limit, RateLimitConfig& out) {
+  if (!rate_limit.present()) return;
+  out.per_key = read_bucket(rate_limit.map("per_key"));
+  YamlMap roles = rate_limit.map("per_role");
+  if (roles.present()) {
+    for (const auto& entry : roles.entries()) {
+      if (std::ranges::find(kRoles, entry.key) == kRoles.end()) {
+        roles.errors().add(entry.key_position, roles.path() + " names unknown role '" + entry.key +
+                                                   "' (roles: viewer, manager, analyst, admin)");
+        continue;
+      }
+      auto bucket = read_bucket(
+          YamlMap(entry.value, roles.key_path(entry.key), roles.errors(), entry.key_position));
+      if (bucket) out.per_role[entry.key] = *bucket;
+    }
+  }
+  roles.finish();
+  rate_limit.finish();
 }
 
 void read_handoff(YamlMap handoff, domain::HandoffPolicy& out) {
@@ -411,6 +507,7 @@ std::expected<AppConfig, std::vector<ConfigError>> load_app_config(const std::st
     read_jobs(root.map("jobs"), config.jobs);
     read_webhooks(root.map("webhooks"), config.webhooks);
     read_log(root.map("log"), config.log);
+    read_rate_limit(root.map("rate_limit"), config.rate_limit);
     read_handoff(root.map("handoff"), config.handoff);
     read_sources(root, config.sources);
     read_plugins(root.map("plugins"), config.dir, config.plugins);

@@ -19,6 +19,18 @@
 
 namespace leadscore::config {
 
+// Cross-origin requests from browsers (server.cors): which web origins may call the API.
+// Nothing is allowed by default.
+struct CorsConfig {
+  // Exact origins ("https://crm.example.com", scheme://host[:port]), or "*" for any.
+  std::vector<std::string> allowed_origins;
+  // Request headers a browser may send (Access-Control-Allow-Headers of a preflight).
+  std::vector<std::string> allowed_headers{"Authorization", "Content-Type", "X-Request-Id"};
+  int max_age_s = 600;  // how long a browser may keep a preflight's answer
+
+  bool enabled() const { return !allowed_origins.empty(); }
+};
+
 struct ServerConfig {
   std::string host = "127.0.0.1";  // listen address; 0.0.0.0 for every interface
   int port = 8000;
@@ -40,6 +52,23 @@ struct ServerConfig {
   int slow_queue = 64;
   // Listen on a non-loopback address (without the front door). Off: leadscore refuses to.
   bool expose_directly = false;
+  CorsConfig cors;
+};
+
+// A token bucket: `burst` requests at once, refilled at `rate_per_s` a second.
+struct TokenBucketConfig {
+  double rate_per_s = 0;
+  int burst = 0;
+};
+
+// Requests per API key (rate_limit): off when absent. `per_role` overrides `per_key` for the
+// keys of one role (viewer, manager, analyst, admin), and limits that role alone when
+// `per_key` is absent.
+struct RateLimitConfig {
+  std::optional<TokenBucketConfig> per_key;
+  std::map<std::string, TokenBucketConfig> per_role;
+
+  bool enabled() const { return per_key.has_value() || !per_role.empty(); }
 };
 
 struct DatabaseConfig {
@@ -153,6 +182,7 @@ struct AppConfig {
   JobsConfig jobs;
   WebhooksConfig webhooks;
   LogConfig log;
+  RateLimitConfig rate_limit;
   domain::HandoffPolicy handoff;
   std::vector<std::string> sources{"scanner", "partner", "manual"};
   PluginsConfig plugins;

@@ -23,6 +23,7 @@ enum class ErrorCode {
   // Refusals of the HTTP layer, before any engine code runs.
   Unauthorized,      // no key, or not a valid one: 401 unauthorized
   Forbidden,         // the key's role lacks the right: 403 forbidden
+  RateLimited,       // the key used up its rate limit (rate_limit): 429 rate_limited
   PayloadTooLarge,   // 413 payload_too_large
   MalformedRequest,  // request framing the server cannot read: 400 bad_request
   LengthRequired,    // a body without a Content-Length: 411 length_required

@@ -171,14 +171,27 @@ const Statement kListLeads{"list_leads",
                                 "  AND ($6::text IS NULL OR ai_recommendation = $6::text)"
                                 " ORDER BY id LIMIT $7::bigint"})};
 
-Result<Page<domain::Lead>> Session::list_leads(const LeadFilter& filter, const PageRequest& page) {
+// The same, newest first: $1 is the last id of the previous page, the next are below it.
+const Statement kListLeadsNewest{"list_leads_newest",
+                                 cat({"SELECT ", lead_columns(),
+                                      " FROM leads"
+                                      " WHERE ($1::bigint IS NULL OR id < $1::bigint)"
+                                      "  AND ($2::text IS NULL OR stage = $2::text)"
+                                      "  AND ($3::text IS NULL OR source = $3::text)"
+                                      "  AND ($4::float8 IS NULL OR ai_score >= $4::float8)"
+                                      "  AND ($5::float8 IS NULL OR ai_score <= $5::float8)"
+                                      "  AND ($6::text IS NULL OR ai_recommendation = $6::text)"
+                                      " ORDER BY id DESC LIMIT $7::bigint"})};
+
+Result<Page<domain::Lead>> Session::list_leads(const LeadFilter& filter, const PageRequest& page,
+                                               LeadOrder order) {
   return guarded(impl_.get(), [&](PgConnection& c) -> Result<Page<domain::Lead>> {
     if (auto e = check_limit(page)) return std::unexpected(*e);
     Params p;
     p.integer(page.after_id);
     bind_lead_filter(p, filter);
     p.integer(std::int64_t{page.limit} + 1);
-    auto r = c.execute(kListLeads, p);
+    auto r = c.execute(order == LeadOrder::Newest ? kListLeadsNewest : kListLeads, p);
     if (!r) return failure(r.error());
     return read_page<domain::Lead>(*r, page.limit, read_lead);
   });
@@ -235,6 +248,28 @@ Result<domain::Lead> Session::add_activity(std::int64_t id, std::int64_t count) 
           return std::unexpected(Error::validation("count", "activity_count would overflow"));
         return std::unexpected(std::move(e));
       }
+      return read_lead(*r, 0);
+    });
+  });
+}
+
+const Statement kSetActivity{"set_activity",
+                             cat({"UPDATE leads SET activity_count = $2::bigint, ", kTouch,
+                                  " WHERE id = $1::bigint RETURNING ", lead_columns()})};
+
+Result<domain::Lead> Session::set_activity(std::int64_t id, std::int64_t count) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<domain::Lead> {
+    if (count < 0)
+      return std::unexpected(Error::validation("activity_count", "activity_count must be >= 0"));
+    return in_transaction(c, [&]() -> Result<domain::Lead> {
+      auto locked = c.execute(kLockLeadStage, Params().integer(id));
+      if (!locked) return failure(locked.error());
+      if (locked->rows() == 0) return lead_not_found(id);
+      auto stage = domain::parse_lead_stage(locked->text(0, 0));
+      if (!stage) return std::unexpected(Error::internal("unknown lead stage in the database"));
+      if (domain::is_final(*stage)) return lead_final(id, *stage);
+      auto r = c.execute(kSetActivity, Params().integer(id).integer(count));
+      if (!r) return failure(r.error());
       return read_lead(*r, 0);
     });
   });

@@ -30,13 +30,47 @@ Result<domain::Sale> Session::get_sale(std::int64_t id) {
   });
 }
 
+// $1 lead. No row: no such lead; a row of NULLs: the lead has no sale.
+const Statement kGetLeadSale{"get_lead_sale",
+                             cat({"SELECT sale.* FROM leads"
+                                  " LEFT JOIN LATERAL (SELECT ",
+                                  kSaleColumns,
+                                  " FROM sales WHERE lead_id = $1::bigint) sale ON true"
+                                  " WHERE leads.id = $1::bigint"})};
+
+Result<domain::Sale> Session::get_lead_sale(std::int64_t lead_id) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<domain::Sale> {
+    auto r = c.execute(kGetLeadSale, Params().integer(lead_id));
+    if (!r) return failure(r.error());
+    if (r->rows() == 0)
+      return std::unexpected(Error::not_found("lead " + std::to_string(lead_id) + " not found"));
+    if (r->is_null(0, 0))
+      return std::unexpected(Error::not_found("lead " + std::to_string(lead_id) +
+                                              " has no sale (it has not been handed off)"));
+    return read_sale(*r, 0);
+  });
+}
+
+// One plan for every combination of filters: an unset filter is a NULL parameter.
 const Statement kListSales{"list_sales", cat({"SELECT ", kSaleColumns,
                                               " FROM sales WHERE id > coalesce($1::bigint, 0)"
-                                              " ORDER BY id LIMIT $2::bigint"})};
+                                              "  AND ($2::bigint IS NULL OR lead_id = $2::bigint)"
+                                              "  AND ($3::text IS NULL OR stage = $3::text)"
+                                              " ORDER BY id LIMIT $4::bigint"})};
 
-Result<Page<domain::Sale>> Session::list_sales(const PageRequest& page) {
-  return guarded(impl_.get(), [&](PgConnection& c) {
-    return list_page<domain::Sale>(c, kListSales, page, read_sale);
+Result<Page<domain::Sale>> Session::list_sales(const SaleFilter& filter, const PageRequest& page) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<Page<domain::Sale>> {
+    if (auto e = check_limit(page)) return std::unexpected(*e);
+    Params p;
+    p.integer(page.after_id).integer(filter.lead_id);
+    if (filter.stage)
+      p.text(domain::to_string(*filter.stage));
+    else
+      p.null();
+    p.integer(std::int64_t{page.limit} + 1);
+    auto r = c.execute(kListSales, p);
+    if (!r) return failure(r.error());
+    return read_page<domain::Sale>(*r, page.limit, read_sale);
   });
 }
 

@@ -45,7 +45,17 @@ struct LeadFilter {
   std::optional<domain::Recommendation> recommendation;
 };
 
-// Keyset paging by id, ascending: `after_id` is the last id of the previous page.
+// The order of GET /leads: oldest first (ascending id, the default) or newest first.
+enum class LeadOrder { Oldest, Newest };
+
+// GET /sales filters; unset members do not filter.
+struct SaleFilter {
+  std::optional<std::int64_t> lead_id;
+  std::optional<domain::SaleStage> stage;
+};
+
+// Keyset paging by id (ascending, or descending for LeadOrder::Newest): `after_id` is the last
+// id of the previous page.
 struct PageRequest {
   std::optional<std::int64_t> after_id;
   int limit = 50;
@@ -258,11 +268,17 @@ class Session {
   Result<domain::Lead> get_lead(std::int64_t id);
   // The leads of `ids` that exist, in id order, in one statement.
   Result<std::vector<domain::Lead>> get_leads(std::span<const std::int64_t> ids);
-  Result<Page<domain::Lead>> list_leads(const LeadFilter& filter, const PageRequest& page);
+  // Ids are given in creation order, so Newest is descending id; a page's next_after_id
+  // continues in the same order.
+  Result<Page<domain::Lead>> list_leads(const LeadFilter& filter, const PageRequest& page,
+                                        LeadOrder order = LeadOrder::Oldest);
   // NotFound, LeadFinal.
   Result<domain::Lead> update_lead(std::int64_t id, const domain::LeadPatch& patch);
   // NotFound, LeadFinal, Validation (count < 1).
   Result<domain::Lead> add_activity(std::int64_t id, std::int64_t count);
+  // Sets activity_count to `count` (a messaging system's sync). NotFound, LeadFinal,
+  // Validation (count < 0).
+  Result<domain::Lead> set_activity(std::int64_t id, std::int64_t count);
   // NotFound, LeadFinal, InvalidTransition, HandoffRejected (all failed checks).
   // Reaching `transferred` creates the sale in the same transaction.
   Result<StageChange> change_lead_stage(std::int64_t id, domain::LeadStage to,
@@ -302,7 +318,10 @@ class Session {
 
   // Sales.
   Result<domain::Sale> get_sale(std::int64_t id);
-  Result<Page<domain::Sale>> list_sales(const PageRequest& page);
+  // The sale of lead `lead_id`, in one statement; NotFound saying whether the lead is missing
+  // or has no sale.
+  Result<domain::Sale> get_lead_sale(std::int64_t lead_id);
+  Result<Page<domain::Sale>> list_sales(const SaleFilter& filter, const PageRequest& page);
   // NotFound, InvalidTransition (including from a final stage).
   Result<domain::Sale> change_sale_stage(std::int64_t id, domain::SaleStage to,
                                          const std::string& actor);

@@ -1,9 +1,15 @@
 // The front door as `make run` starts it: nginx in front of leadscore. Its limits answer in
 // leadscore's JSON error shape, the import route alone takes large bodies, and the request id
-// and the client's address reach leadscore's request log.
+// and the client's address reach leadscore's request log. Browsers' preflights, CORS headers and
+// rate-limit refusals pass through it unchanged.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -99,6 +105,62 @@ TEST_F(FrontDoor, TheRequestIdAndTheClientAddressReachTheRequestLog) {
   }
   EXPECT_NE(log.find("GET /health 200"), std::string::npos);
   EXPECT_NE(log.find("rid=door-check-7 client=127.0.0.1"), std::string::npos) << log;
+}
+
+// The value of header `name` in a raw answer's head ("" when it has none).
+std::string header_of(const std::string& answer, std::string name) {
+  std::string head = answer.substr(0, answer.find("\r\n\r\n") + 2);
+  std::ranges::transform(head, head.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::ranges::transform(name, name.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::size_t at = head.find("\r\n" + name + ":");
+  if (at == std::string::npos) return "";
+  std::size_t begin = at + name.size() + 3;
+  while (begin < head.size() && head[begin] == ' ') ++begin;
+  // The value as sent (header values keep their case).
+  return answer.substr(begin, head.find("\r\n", begin) - begin);
+}
+
+TEST(FrontDoorWithLimits, PassesPreflightsCorsHeadersAndRateLimitRefusals) {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("leadscore-limits-" + std::to_string(::getpid()) + ".yaml"))
+                               .string();
+  std::ofstream(path) << "server:\n  cors:\n    allowed_origins: [https://crm.example.com]\n"
+                         "rate_limit:\n  per_key: {rate_per_s: 0.5, burst: 2}\n";
+  ServedLeadscore::Options options;
+  options.front_door = true;
+  options.env["LEADSCORE_CONFIG"] = path;
+  ServedLeadscore served(options);
+  const std::string origin = "Origin: https://crm.example.com\r\n";
+
+  const std::string preflight =
+      raw_exchange(served.front_port(),
+                   "OPTIONS /leads/5 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" + origin +
+                       "Access-Control-Request-Method: PATCH\r\n"
+                       "Access-Control-Request-Headers: authorization, content-type\r\n\r\n");
+  EXPECT_EQ(status_of(preflight), 204) << preflight;
+  EXPECT_EQ(header_of(preflight, "Access-Control-Allow-Origin"), "https://crm.example.com")
+      << preflight;
+  EXPECT_EQ(header_of(preflight, "Access-Control-Allow-Methods"), "GET, PATCH, DELETE, OPTIONS");
+  EXPECT_EQ(header_of(preflight, "Access-Control-Allow-Headers"),
+            "Authorization, Content-Type, X-Request-Id");
+  EXPECT_EQ(header_of(preflight, "Access-Control-Max-Age"), "600");
+
+  const std::string read = "GET /leads HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" + origin +
+                           "Authorization: Bearer " + served.admin_key() + "\r\n\r\n";
+  std::string answer;
+  for (int i = 0; i < 3; ++i) {
+    answer = raw_exchange(served.front_port(), read);
+    if (status_of(answer) == 429) break;
+    EXPECT_EQ(status_of(answer), 200) << answer;
+    EXPECT_EQ(header_of(answer, "Access-Control-Allow-Origin"), "https://crm.example.com");
+    EXPECT_EQ(header_of(answer, "Vary"), "Origin");
+  }
+  ASSERT_EQ(status_of(answer), 429) << answer;
+  EXPECT_EQ(error_of(answer)["code"], "rate_limited");
+  const std::string retry_after = header_of(answer, "Retry-After");
+  EXPECT_TRUE(retry_after == "1" || retry_after == "2") << answer;
+  EXPECT_EQ(header_of(answer, "Access-Control-Allow-Origin"), "https://crm.example.com");
+  std::filesystem::remove(path);
 }
 
 TEST(FrontDoorAlone, AnswersUnavailableInJsonWhenLeadscoreIsDown) {

@@ -107,6 +107,63 @@ TEST_F(AppConfigTest, ReadsTheJobsSectionAndRefusesWhatIsOutOfRange) {
   EXPECT_EQ(find_error(errors, "speed").line, 4);
 }
 
+TEST_F(AppConfigTest, CorsAndRateLimitsAreOffByDefaultAndInTheShippedConfig) {
+  auto shipped = load_app_config(kShippedConfig, {});
+  ASSERT_TRUE(shipped.has_value()) << to_text(shipped.error());
+  EXPECT_FALSE(shipped->server.cors.enabled());
+  EXPECT_FALSE(shipped->rate_limit.enabled());
+  EXPECT_EQ(shipped->server.cors.allowed_headers, AppConfig().server.cors.allowed_headers);
+  EXPECT_EQ(shipped->server.cors.max_age_s, AppConfig().server.cors.max_age_s);
+}
+
+TEST_F(AppConfigTest, ReadsCorsAndRefusesWhatIsNotAnOrigin) {
+  auto config = load(
+      "server:\n  cors:\n    allowed_origins: [\"https://crm.example.com\", "
+      "\"http://127.0.0.1:3000\"]\n    allowed_headers: [Authorization]\n    max_age_s: 60\n");
+  ASSERT_TRUE(config.has_value()) << to_text(config.error());
+  EXPECT_EQ(config->server.cors.allowed_origins,
+            (std::vector<std::string>{"https://crm.example.com", "http://127.0.0.1:3000"}));
+  EXPECT_EQ(config->server.cors.allowed_headers, std::vector<std::string>{"Authorization"});
+  EXPECT_EQ(config->server.cors.max_age_s, 60);
+  auto any = load("server: {cors: {allowed_origins: [\"*\"]}}\n");
+  ASSERT_TRUE(any.has_value()) << to_text(any.error());
+  EXPECT_TRUE(any->server.cors.enabled());
+
+  const auto errors = errors_of(
+      "server:\n  cors:\n    allowed_origins:\n      - https://crm.example.com/app\n"
+      "      - crm.example.com\n    allowed_headers: [\"X Bad\"]\n    max_age_s: -1\n"
+      "    origins: []\n");
+  EXPECT_EQ(find_error(errors, "server.cors.allowed_origins[0]").line, 4);
+  EXPECT_EQ(find_error(errors, "server.cors.allowed_origins[1]").line, 5);
+  EXPECT_EQ(find_error(errors, "server.cors.allowed_headers[0]").line, 6);
+  EXPECT_EQ(find_error(errors, "max_age_s").line, 7);
+  EXPECT_EQ(find_error(errors, "origins'").line, 8);
+}
+
+TEST_F(AppConfigTest, ReadsRateLimitsPerKeyAndPerRole) {
+  auto config = load(
+      "rate_limit:\n  per_key: {rate_per_s: 2.5, burst: 10}\n  per_role:\n"
+      "    admin: {rate_per_s: 100, burst: 200}\n");
+  ASSERT_TRUE(config.has_value()) << to_text(config.error());
+  ASSERT_TRUE(config->rate_limit.per_key);
+  EXPECT_EQ(config->rate_limit.per_key->rate_per_s, 2.5);
+  EXPECT_EQ(config->rate_limit.per_key->burst, 10);
+  ASSERT_EQ(config->rate_limit.per_role.count("admin"), 1u);
+  EXPECT_EQ(config->rate_limit.per_role.at("admin").burst, 200);
+  auto role_only = load("rate_limit: {per_role: {viewer: {rate_per_s: 1, burst: 1}}}\n");
+  ASSERT_TRUE(role_only.has_value()) << to_text(role_only.error());
+  EXPECT_TRUE(role_only->rate_limit.enabled());
+  EXPECT_FALSE(role_only->rate_limit.per_key);
+
+  const auto errors = errors_of(
+      "rate_limit:\n  per_key:\n    rate_per_s: 0\n    burst: 1.5\n  per_role:\n"
+      "    owner: {rate_per_s: 1, burst: 1}\n    viewer: {burst: 3}\n");
+  EXPECT_EQ(find_error(errors, "rate_per_s must").line, 3);
+  EXPECT_EQ(find_error(errors, "burst").line, 4);
+  EXPECT_EQ(find_error(errors, "unknown role 'owner'").line, 6);
+  EXPECT_EQ(find_error(errors, "missing key 'rate_per_s' in rate_limit.per_role.viewer").line, 7);
+}
+
 TEST_F(AppConfigTest, EmptyFileGivesDefaults) {
   auto config = load("");
   ASSERT_TRUE(config.has_value()) << to_text(config.error());

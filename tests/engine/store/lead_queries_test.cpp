@@ -82,6 +82,7 @@ TEST_F(Store, UnknownLeadIsNotFoundEverywhere) {
   patch.name = "x";
   EXPECT_EQ(s().update_lead(kMissing, patch).error().code, ErrorCode::NotFound);
   EXPECT_EQ(s().add_activity(kMissing, 1).error().code, ErrorCode::NotFound);
+  EXPECT_EQ(s().set_activity(kMissing, 1).error().code, ErrorCode::NotFound);
   EXPECT_EQ(s().delete_lead(kMissing).error().code, ErrorCode::NotFound);
   EXPECT_EQ(s().change_lead_stage(kMissing, LeadStage::Contacted, "tester", {}).error().code,
             ErrorCode::NotFound);
@@ -261,6 +262,9 @@ TEST_F(Store, FinalLeadRefusesEditsAndActivity) {
   auto activity = s().add_activity(lead.id, 1);
   ASSERT_FALSE(activity);
   EXPECT_EQ(activity.error().code, ErrorCode::LeadFinal);
+  auto set = s().set_activity(lead.id, 7);
+  ASSERT_FALSE(set);
+  EXPECT_EQ(set.error().code, ErrorCode::LeadFinal);
 
   auto read = s().get_lead(lead.id);
   ASSERT_TRUE(read);
@@ -275,6 +279,37 @@ TEST_F(Store, AddActivityAddsToTheCount) {
   ASSERT_TRUE(added) << added.error().message;
   EXPECT_EQ(added->activity_count, 5);
   EXPECT_GT(added->updated_at, lead.updated_at);
+}
+
+TEST_F(Store, SetActivityReplacesTheCountEvenDownward) {
+  const domain::Lead lead = create();
+  ASSERT_TRUE(s().add_activity(lead.id, 9));
+  auto set = s().set_activity(lead.id, 3);
+  ASSERT_TRUE(set) << set.error().message;
+  EXPECT_EQ(set->activity_count, 3);
+  EXPECT_GT(set->updated_at, lead.updated_at);
+  auto zero = s().set_activity(lead.id, 0);
+  ASSERT_TRUE(zero);
+  EXPECT_EQ(zero->activity_count, 0);
+  auto negative = s().set_activity(lead.id, -1);
+  ASSERT_FALSE(negative);
+  EXPECT_EQ(negative.error().field, "activity_count");
+  EXPECT_EQ(s().get_lead(lead.id)->activity_count, 0);
+}
+
+TEST_F(Store, ListLeadsNewestFirstPagesDownwardById) {
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(create().id);
+  std::vector<std::int64_t> seen;
+  PageRequest page{std::nullopt, 2};
+  for (int pages = 0; pages < 5; ++pages) {
+    auto listed = s().list_leads({}, page, LeadOrder::Newest);
+    ASSERT_TRUE(listed) << listed.error().message;
+    for (const auto& lead : listed->items) seen.push_back(lead.id);
+    if (!listed->next_after_id) break;
+    page.after_id = listed->next_after_id;
+  }
+  EXPECT_EQ(seen, std::vector<std::int64_t>(ids.rbegin(), ids.rend()));
 }
 
 TEST_F(Store, AddActivityBelowOneIsValidationErrorNamingCount) {

@@ -67,17 +67,53 @@ TEST_F(SaleStore, UnknownSaleIsNotFound) {
 TEST_F(SaleStore, ListSalesPagesById) {
   std::vector<std::int64_t> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(new_sale().id);
-  auto first = s().list_sales({.after_id = std::nullopt, .limit = 2});
+  auto first = s().list_sales({}, {.after_id = std::nullopt, .limit = 2});
   ASSERT_TRUE(first) << first.error().message;
   ASSERT_EQ(first->items.size(), 2u);
   EXPECT_EQ(first->items[0].id, ids[0]);
   ASSERT_TRUE(first->next_after_id);
-  auto rest = s().list_sales({.after_id = first->next_after_id, .limit = 2});
+  auto rest = s().list_sales({}, {.after_id = first->next_after_id, .limit = 2});
   ASSERT_TRUE(rest);
   ASSERT_EQ(rest->items.size(), 1u);
   EXPECT_EQ(rest->items[0].id, ids[2]);
   EXPECT_FALSE(rest->next_after_id);
-  EXPECT_EQ(s().list_sales({.after_id = std::nullopt, .limit = 0}).error().field, "limit");
+  EXPECT_EQ(s().list_sales({}, {.after_id = std::nullopt, .limit = 0}).error().field, "limit");
+}
+
+TEST_F(SaleStore, ListSalesFiltersByLeadAndStage) {
+  const domain::Sale first = new_sale();
+  const domain::Sale second = new_sale();
+  ASSERT_TRUE(s().change_sale_stage(second.id, SaleStage::Kyc, "closer"));
+  auto of_lead = s().list_sales({.lead_id = second.lead_id, .stage = std::nullopt}, {});
+  ASSERT_TRUE(of_lead) << of_lead.error().message;
+  ASSERT_EQ(of_lead->items.size(), 1u);
+  EXPECT_EQ(of_lead->items[0].id, second.id);
+  auto in_new = s().list_sales({.lead_id = std::nullopt, .stage = SaleStage::New}, {});
+  ASSERT_TRUE(in_new);
+  ASSERT_EQ(in_new->items.size(), 1u);
+  EXPECT_EQ(in_new->items[0].id, first.id);
+  auto neither = s().list_sales({.lead_id = first.lead_id, .stage = SaleStage::Kyc}, {});
+  ASSERT_TRUE(neither);
+  EXPECT_TRUE(neither->items.empty());
+}
+
+TEST_F(SaleStore, LeadSaleIsFoundOrSaysWhyNot) {
+  const domain::Sale sale = new_sale();
+  auto found = s().get_lead_sale(sale.lead_id);
+  ASSERT_TRUE(found) << found.error().message;
+  EXPECT_EQ(found->id, sale.id);
+  EXPECT_EQ(found->stage, SaleStage::New);
+
+  const domain::Lead without = create();
+  auto none = s().get_lead_sale(without.id);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, ErrorCode::NotFound);
+  EXPECT_NE(none.error().message.find("has no sale"), std::string::npos) << none.error().message;
+
+  auto missing = s().get_lead_sale(424242);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::NotFound);
+  EXPECT_NE(missing.error().message.find("not found"), std::string::npos);
 }
 
 }  // namespace
