@@ -45,6 +45,19 @@ std::string request_id_of(const Http::Request& request) {
   return given && valid_request_id(given->value()) ? given->value() : next_request_id();
 }
 
+// The Cache-Control of an answer that has one (the documentation's pages and files).
+class CacheControlHeader : public Http::Header::Header {
+ public:
+  NAME("Cache-Control")
+  CacheControlHeader() = default;
+  explicit CacheControlHeader(std::string value) : value_(std::move(value)) {}
+  void parse(const std::string& data) override { value_ = data; }
+  void write(std::ostream& os) const override { os << value_; }
+
+ private:
+  std::string value_;
+};
+
 // Every 503 says when to try again: the server was busy or stopping, or a lead kept changing.
 class RetryAfterHeader : public Http::Header::Header {
  public:
@@ -332,6 +345,7 @@ struct Server::Impl {
                                                             : Http::ConnectionControl::Close);
         headers.add<RequestIdHeader>(ex.request.id);
         if (reply.status == 503) headers.add<RetryAfterHeader>(1);
+        if (!reply.cache_control.empty()) headers.add<CacheControlHeader>(reply.cache_control);
         ex.writer.send(static_cast<Http::Code>(reply.status), reply.body,
                        media_type(reply.content_type));
         // The client asked to close: the end of the stream follows the answer (the reactor
