@@ -172,6 +172,7 @@ TEST_F(OpenApiServed, DocsAndRedocPagesLoadOnlyWhatLeadscoreServes) {
     ASSERT_EQ(r.status, 200) << page << ": " << r.body;
     EXPECT_EQ(r.headers["content-type"], "text/html; charset=utf-8") << page;
     EXPECT_EQ(r.headers["cache-control"], "no-cache") << page;
+    EXPECT_NE(r.body.find("<script src=\"" + page + "/"), std::string::npos) << r.body;
     EXPECT_EQ(r.body.find("http:"), std::string::npos) << page;
     EXPECT_EQ(r.body.find("https:"), std::string::npos) << page;
     EXPECT_EQ(r.body.find("//"), std::string::npos) << page << ": no protocol-relative address";
