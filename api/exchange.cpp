@@ -96,10 +96,11 @@ const std::string* ApiRequest::query_value(std::string_view name) const {
 }
 
 Reply json_reply(int status, const json& body) {
-  return {status, body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json"};
+  return {
+      status, body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json", {}};
 }
 
-Reply empty_reply(int status) { return {status, "", ""}; }
+Reply empty_reply(int status) { return {status, "", "", {}}; }
 
 int status_of(ErrorCode code) { return row_of(code).status; }
 std::string_view code_name(ErrorCode code) { return row_of(code).name; }

@@ -43,6 +43,7 @@ struct Reply {
   int status = 200;
   std::string body;  // JSON unless content_type says otherwise
   std::string content_type = "application/json";
+  std::string cache_control;  // a Cache-Control header when not empty
 };
 
 Reply json_reply(int status, const json& body);

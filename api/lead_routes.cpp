@@ -155,7 +155,7 @@ Reply get_lead(const Services& s, const ApiRequest& r) {
   return with_path_id(s, r, [&](store::Session& session, std::int64_t id) {
     auto found = session.get_lead(id);
     if (!found) return fail(found.error(), r);
-    return Reply{200, lead_json_text(*found), "application/json"};
+    return Reply{200, lead_json_text(*found), "application/json", {}};
   });
 }
 
@@ -184,7 +184,7 @@ Reply export_leads(const Services& s, const ApiRequest& r) {
   auto session = s.db->session();
   if (!session) return fail(session.error(), r);
   // Read a page at a time, so that only the CSV text grows with the number of leads.
-  Reply reply{200, "", "text/csv"};
+  Reply reply{200, "", "text/csv", {}};
   append_lead_csv_header(reply.body);
   store::PageRequest page{std::nullopt, kExportPageSize};
   do {

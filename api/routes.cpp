@@ -9,6 +9,13 @@ const std::vector<RouteSpec>& route_table() {
   static const std::vector<RouteSpec> table{
       {"GET", "/health", Public, Inline, routes::health},
       {"GET", "/ready", Public, Worker, routes::ready},
+      // The API's own description (api/openapi/openapi.json, compiled in), and the pages that
+      // show it; their scripts are files of server.docs_dir, read on a worker.
+      {"GET", "/openapi.json", Public, Inline, routes::openapi},
+      {"GET", "/docs", Public, Inline, routes::swagger_ui},
+      {"GET", "/docs/:file", Public, Worker, routes::swagger_ui_file},
+      {"GET", "/redoc", Public, Inline, routes::redoc},
+      {"GET", "/redoc/:file", Public, Worker, routes::redoc_file},
 
       {"POST", "/leads", Manage, Worker, routes::create_lead},
       {"GET", "/leads", Read, Worker, routes::list_leads},

@@ -62,7 +62,7 @@ struct RouteSpec {
 const std::vector<RouteSpec>& route_table();
 
 // Route handlers, grouped by resource (lead_routes.cpp, sale_routes.cpp, offer_routes.cpp,
-// job_routes.cpp, admin_routes.cpp, webhook_routes.cpp).
+// job_routes.cpp, admin_routes.cpp, webhook_routes.cpp, docs_routes.cpp).
 namespace routes {
 Reply health(const Services&, const ApiRequest&);
 Reply ready(const Services&, const ApiRequest&);
@@ -100,6 +100,12 @@ Reply list_keys(const Services&, const ApiRequest&);
 Reply delete_key(const Services&, const ApiRequest&);
 Reply list_webhook_deliveries(const Services&, const ApiRequest&);
 Reply retry_webhook_delivery(const Services&, const ApiRequest&);
+// docs_routes.cpp: the OpenAPI document, Swagger UI and ReDoc.
+Reply openapi(const Services&, const ApiRequest&);
+Reply swagger_ui(const Services&, const ApiRequest&);
+Reply swagger_ui_file(const Services&, const ApiRequest&);
+Reply redoc(const Services&, const ApiRequest&);
+Reply redoc_file(const Services&, const ApiRequest&);
 }  // namespace routes
 
 }  // namespace leadscore::api

@@ -47,6 +47,19 @@ std::string request_id_of(const Http::Request& request) {
   return given && valid_request_id(given->value()) ? given->value() : next_request_id();
 }
 
+// The Cache-Control of an answer that has one (the documentation's pages and files).
+class CacheControlHeader : public Http::Header::Header {
+ public:
+  NAME("Cache-Control")
+  CacheControlHeader() = default;
+  explicit CacheControlHeader(std::string value) : value_(std::move(value)) {}
+  void parse(const std::string& data) override { value_ = data; }
+  void write(std::ostream& os) const override { os << value_; }
+
+ private:
+  std::string value_;
+};
+
 // Every 503 says when to try again: the server was busy or stopping, or a lead kept changing.
 class RetryAfterHeader : public Http::Header::Header {
  public:
@@ -367,6 +380,7 @@ struct Server::Impl {
           headers.add<RetryAfterHeader>(ex.retry_after_s);
         else if (reply.status == 503)
           headers.add<RetryAfterHeader>(1);
+        if (!reply.cache_control.empty()) headers.add<CacheControlHeader>(reply.cache_control);
         cors->add_headers(ex.origin, ex.preflight, headers);
         ex.writer.send(static_cast<Http::Code>(reply.status), reply.body,
                        media_type(reply.content_type));

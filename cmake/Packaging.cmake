@@ -12,9 +12,8 @@ set(LEADSCORE_VERSION 0.1.0)
 set(LEADSCORE_INSTALL_PLUGIN_DIR /usr/lib/leadscore/plugins)
 set(LEADSCORE_INSTALL_SHARE_DIR /usr/share/leadscore)
 set(LEADSCORE_INSTALL_RULES_DIR ${LEADSCORE_INSTALL_SHARE_DIR}/rules)
-# The Swagger UI assets leadscore serves (config server.docs_dir) go to this directory:
-# install them here (install(DIRECTORY ... DESTINATION ${LEADSCORE_INSTALL_DOCS_DIR})) and
-# set server.docs_dir to it in packaging/installed_config.cmake.
+# The files of Swagger UI and ReDoc that leadscore serves at /docs and /redoc (config
+# server.docs_dir, set to this directory by packaging/installed_config.cmake).
 set(LEADSCORE_INSTALL_DOCS_DIR ${LEADSCORE_INSTALL_SHARE_DIR}/docs)
 set(LEADSCORE_INSTALL_CONFIG_DIR /etc/leadscore)
 set(LEADSCORE_INTERNAL_PORT 8001)  # leadscore, on loopback
@@ -54,7 +53,15 @@ add_dependencies(leadscore_packaged leadscore ${LEADSCORE_SHIPPED_PLUGINS} leads
 install(TARGETS leadscore RUNTIME DESTINATION /usr/bin)
 install(TARGETS ${LEADSCORE_SHIPPED_PLUGINS} LIBRARY DESTINATION ${LEADSCORE_INSTALL_PLUGIN_DIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/rules/ DESTINATION ${LEADSCORE_INSTALL_RULES_DIR})
-install(DIRECTORY DESTINATION ${LEADSCORE_INSTALL_DOCS_DIR})  # Swagger UI assets: see above
+# The files /docs and /redoc serve (api/docs_routes.cpp), from the pinned npm packages that
+# scripts/install_deps.sh puts in web/node_modules.
+set(docs_from ${CMAKE_SOURCE_DIR}/web/node_modules)
+install(FILES ${docs_from}/swagger-ui-dist/swagger-ui-bundle.js
+        ${docs_from}/swagger-ui-dist/swagger-ui.css ${docs_from}/swagger-ui-dist/favicon-32x32.png
+        ${docs_from}/swagger-ui-dist/favicon-16x16.png
+        DESTINATION ${LEADSCORE_INSTALL_DOCS_DIR}/swagger-ui-dist)
+install(FILES ${docs_from}/redoc/bundles/redoc.standalone.js
+        DESTINATION ${LEADSCORE_INSTALL_DOCS_DIR}/redoc/bundles)
 install(FILES ${installed_configs} ${packaging_out}/nginx.conf
         ${CMAKE_SOURCE_DIR}/packaging/leadscore.env
         DESTINATION ${LEADSCORE_INSTALL_CONFIG_DIR})

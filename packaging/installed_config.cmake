@@ -28,11 +28,15 @@ replace_once("\n  # dir: ../build/plugins\n"
              "\n  # Installed by the leadscore package:\n  dir: ${PLUGIN_DIR}\n")
 # The shipped rules and their tests (relative to the config's directory in the repository).
 replace_once("../rules/" "${RULES_DIR}/")
+# Swagger UI and ReDoc: the package's own copy (cmake/Packaging.cmake installs it).
+replace_once("\n  # docs_dir: ../web/node_modules\n"
+             "\n  # Installed by the leadscore package:\n  docs_dir: /usr/share/leadscore/docs\n")
 # leadscore listens on the internal port; the front door (/etc/leadscore/nginx.conf) on PORT-1.
 replace_once("\n  port: 8000\n" "\n  port: ${PORT}\n")
 
 set(header "# Installed by the leadscore package. The repository's ${IN_NAME}, with the
-# installed paths: plugins in ${PLUGIN_DIR}, rules in ${RULES_DIR},
+# installed paths: plugins in ${PLUGIN_DIR}, rules in ${RULES_DIR}, /docs and /redoc
+# from /usr/share/leadscore/docs,
 # prompt templates in /etc/leadscore/prompts (relative to this file); and leadscore on
 # 127.0.0.1:${PORT}, behind its front door (/etc/leadscore/nginx.conf, port 8000).
 # leadscore.service takes its environment (DATABASE_URL, ...) from /etc/leadscore/leadscore.env.

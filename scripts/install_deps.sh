@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages leadscore builds, tests and runs with, when any is missing.
+# Installs the Debian packages leadscore builds, tests and runs with, when any is missing, and
+# the pinned npm packages of web/ (Swagger UI and ReDoc for /docs and /redoc, the OpenAPI
+# linter, the browser test's driver) when web/node_modules does not match web/package-lock.json.
 set -euo pipefail
 
 packages=(
@@ -8,7 +10,7 @@ packages=(
   libcurl4-openssl-dev libpq-dev libcli11-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql nginx openssl wrk curl jq clang-format
-  docker-compose python3-yaml
+  docker-compose python3-yaml chromium
 )
 
 missing=()
@@ -16,7 +18,8 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
-command -v npm >/dev/null || missing+=(npm)
+# Node 20 and npm usually come with the machine (not necessarily as Debian's packages).
+command -v npm >/dev/null || missing+=(nodejs npm)
 
 if [[ ${#missing[@]} -gt 0 ]]; then
   echo "installing: ${missing[*]}"
@@ -42,3 +45,12 @@ for tool in "${npm_tools[@]}"; do
     npm install --prefix "$root/.tools" --no-save --no-audit --no-fund --silent "$tool"
   fi
 done
+
+# The exact versions of web/package-lock.json (npm ci), again only when the lock changed since
+# the last install (a copy of the lock installed marks it).
+web="$root/web"
+if ! cmp -s "$web/package-lock.json" "$web/node_modules/.installed-lock.json" 2>/dev/null; then
+  echo "installing the npm packages of web/package-lock.json"
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$web/package-lock.json" "$web/node_modules/.installed-lock.json"
+fi

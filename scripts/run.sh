@@ -61,6 +61,7 @@ front=$("$root/scripts/front_door.sh" start "$var/front-door" "$listen_host:$por
   "127.0.0.1:$internal" "$binary" "${LEADSCORE_CONFIG:-}") || { stop_all; wait "$server"; exit 1; }
 
 echo "leadscore: http://127.0.0.1:$port/ (front door: nginx; leadscore on 127.0.0.1:$internal)"
+echo "  API docs: http://127.0.0.1:$port/docs (Swagger UI), /redoc, /openapi.json"
 echo "  admin key: $LEADSCORE_ADMIN_KEY"
 echo "  try: curl -H \"Authorization: Bearer \$(cat var/admin.key)\" http://127.0.0.1:$port/leads"
 

@@ -98,7 +98,9 @@ void read_cors(YamlMap cors, CorsConfig& out) {
   cors.finish();
 }
 
-void read_server(YamlMap server, ServerConfig& out) {
+std::string resolve_path(const std::string& config_dir, const std::string& path);
+
+void read_server(YamlMap server, const std::string& config_dir, ServerConfig& out) {
   std::string host = out.host;
   if (server.read("host", host)) {
     if (host.empty() || host.find_first_of(" \t\r\n") != std::string::npos)
@@ -119,6 +121,13 @@ void read_server(YamlMap server, ServerConfig& out) {
   server.read("slow_workers", out.slow_workers, {1, 1024});
   server.read("slow_queue", out.slow_queue, {0, 1'000'000});
   read_cors(server.map("cors"), out.cors);
+  std::string docs_dir;
+  if (server.read("docs_dir", docs_dir)) {
+    if (docs_dir.empty())
+      server.error("docs_dir", "server.docs_dir must be a directory, got ''");
+    else
+      out.docs_dir = resolve_path(config_dir, docs_dir);
+  }
   if (out.request_timeout_ms >= out.header_timeout_ms)
     server.error("request_timeout_ms",
                  "server.request_timeout_ms (" + std::to_string(out.request_timeout_ms) +
@@ -502,7 +511,7 @@ std::expected<AppConfig, std::vector<ConfigError>> load_app_config(const std::st
   try {
     const YAML::Node root_node = YAML::Load(in);
     YamlMap root(root_node, "", errors, Position{1, 1});
-    read_server(root.map("server"), config.server);
+    read_server(root.map("server"), config.dir, config.server);
     read_database(root.map("database"), config.database);
     read_jobs(root.map("jobs"), config.jobs);
     read_webhooks(root.map("webhooks"), config.webhooks);

@@ -53,6 +53,10 @@ struct ServerConfig {
   // Listen on a non-loopback address (without the front door). Off: leadscore refuses to.
   bool expose_directly = false;
   CorsConfig cors;
+  // Where the files of Swagger UI (/docs) and ReDoc (/redoc) are: a directory holding
+  // swagger-ui-dist/ and redoc/ as npm installs them; made absolute against the config file's
+  // directory. Empty when the file gives none: the build's own (web/node_modules).
+  std::string docs_dir;
 };
 
 // A token bucket: `burst` requests at once, refilled at `rate_per_s` a second.

@@ -7,6 +7,7 @@
 
 #include "api/analyzer_parts.h"
 #include "engine/scoring/registry.h"
+#include "tests/api/openapi_responses.h"
 #include "tests/support/pg_cluster.h"
 
 namespace leadscore::testing {
@@ -17,6 +18,15 @@ void ApiTest::SetUp() {
   logger->set_level(spdlog::level::info);
   spdlog::set_default_logger(logger);
 
+  // Every answer these tests receive is checked against the OpenAPI document.
+  HttpClient::observe(
+      [](const std::string& method, const std::string& path, const HttpResponse& response) {
+        const auto content_type =
+            response.headers.contains("content-type") ? response.headers.at("content-type") : "";
+        for (const auto& problem : OpenApiResponses::shipped().check(method, path, response.status,
+                                                                     content_type, response.body))
+          ADD_FAILURE() << "not as api/openapi/openapi.json documents it: " << problem;
+      });
   database_url = PgCluster::shared().create_database();
   auto loaded = config::load_app_config(config_path(), config::EnvOverrides{});
   ASSERT_TRUE(loaded.has_value()) << config::to_text(loaded.error());
@@ -82,6 +92,7 @@ std::string ApiTest::config_path() const {
 }
 
 void ApiTest::TearDown() {
+  HttpClient::observe({});
   client.reset();
   if (server) server->stop();
   if (job_runner) job_runner->stop();

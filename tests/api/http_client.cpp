@@ -1,6 +1,7 @@
 #include "tests/api/http_client.h"
 
 #include <algorithm>
+#include <mutex>
 #include <stdexcept>
 
 namespace leadscore::testing {
@@ -26,7 +27,15 @@ std::size_t collect_header(char* data, std::size_t size, std::size_t n, void* ou
   return size * n;
 }
 
+std::mutex observer_mutex;
+HttpClient::Observer observer;
+
 }  // namespace
+
+void HttpClient::observe(Observer given) {
+  std::lock_guard lock(observer_mutex);
+  observer = std::move(given);
+}
 
 std::string HttpResponse::error_code() const {
   auto j = json();
@@ -77,6 +86,12 @@ HttpResponse HttpClient::request(const std::string& method, const std::string& p
     response.status = -1;
     response.body = curl_easy_strerror(rc);
   }
+  HttpClient::Observer observing;
+  {
+    std::lock_guard lock(observer_mutex);
+    observing = observer;
+  }
+  if (observing && response.status > 0) observing(method, path, response);
   return response;
 }
 

@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 
 #include <concepts>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -39,6 +40,12 @@ class HttpClient {
                                                                 const J& body) {
     return request(method, path, key, body.dump());
   }
+
+  // Called with every answer any HttpClient receives, from the thread that received it (the API
+  // tests check each answer against the OpenAPI document); an empty function: none.
+  using Observer = std::function<void(const std::string& method, const std::string& path,
+                                      const HttpResponse& response)>;
+  static void observe(Observer observer);
 
  private:
   int port_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,7 @@ TEST_F(AppConfigTest, ShippedConfigStatesTheBuiltInDefaults) {
   EXPECT_EQ(config->server.header_timeout_ms, defaults.server.header_timeout_ms);
   EXPECT_EQ(config->server.idle_timeout_ms, defaults.server.idle_timeout_ms);
   EXPECT_EQ(config->server.expose_directly, defaults.server.expose_directly);
+  EXPECT_EQ(config->server.docs_dir, defaults.server.docs_dir);
   EXPECT_EQ(config->database.url, defaults.database.url);
   EXPECT_EQ(config->database.pool_size, defaults.database.pool_size);
   EXPECT_EQ(config->log.level, defaults.log.level);
@@ -162,6 +164,18 @@ TEST_F(AppConfigTest, ReadsRateLimitsPerKeyAndPerRole) {
   EXPECT_EQ(find_error(errors, "burst").line, 4);
   EXPECT_EQ(find_error(errors, "unknown role 'owner'").line, 6);
   EXPECT_EQ(find_error(errors, "missing key 'rate_per_s' in rate_limit.per_role.viewer").line, 7);
+}
+
+TEST_F(AppConfigTest, DocsDirIsRelativeToTheConfigFileAndNeverEmpty) {
+  auto relative = load("server:\n  docs_dir: ../web/node_modules\n");
+  ASSERT_TRUE(relative.has_value()) << to_text(relative.error());
+  EXPECT_EQ(
+      relative->server.docs_dir,
+      (std::filesystem::path(path_).parent_path().parent_path() / "web/node_modules").string());
+  auto absolute = load("server:\n  docs_dir: /usr/share/leadscore/docs\n");
+  ASSERT_TRUE(absolute.has_value()) << to_text(absolute.error());
+  EXPECT_EQ(absolute->server.docs_dir, "/usr/share/leadscore/docs");
+  EXPECT_EQ(find_error(errors_of("server:\n  docs_dir: ''\n"), "docs_dir").line, 2);
 }
 
 TEST_F(AppConfigTest, EmptyFileGivesDefaults) {
