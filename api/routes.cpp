@@ -9,6 +9,8 @@ const std::vector<RouteSpec>& route_table() {
   static const std::vector<RouteSpec> table{
       {"GET", "/health", Public, Inline, routes::health},
       {"GET", "/ready", Public, Worker, routes::ready},
+      // Prometheus' scrape: counters in memory, never the database (metrics_route.cpp).
+      {"GET", "/metrics", Public, Inline, routes::metrics},
 
       {"POST", "/leads", Manage, Worker, routes::create_lead},
       {"GET", "/leads", Read, Worker, routes::list_leads},

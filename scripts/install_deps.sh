@@ -8,6 +8,7 @@ packages=(
   libcurl4-openssl-dev libpq-dev libcli11-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql nginx openssl wrk curl jq clang-format
+  prometheus  # promtool checks the GET /metrics scrape in the tests
 )
 
 missing=()

@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/metrics/engine_metrics.h"
+
 namespace leadscore::analysis {
 namespace {
 
@@ -20,9 +22,15 @@ void sleep_before(int attempt) {
   std::this_thread::sleep_for(retry_pause(attempt, random));
 }
 
-// The request a shadow task stands for: its lead and actor.
+// The request a shadow task stands for: its lead, actor and request id.
 AnalysisRequest request_of(const domain::Analysis& analysis) {
-  return {analysis.lead_id, std::nullopt, analysis.actor, std::nullopt};
+  return {analysis.lead_id, std::nullopt, analysis.actor, std::nullopt, analysis.request_id};
+}
+
+// An analysis kept: its run counted (engine/metrics).
+void count_kept(const domain::Analysis& analysis, metrics::RunOutcome outcome) {
+  metrics::count_scorer_run(analysis.scorer, analysis.scorer_version, outcome, analysis.latency_ms,
+                            analysis.audit);
 }
 
 domain::Analysis analysis_of(const AnalysisRequest& request, bool primary, const Lead& lead,
@@ -31,6 +39,7 @@ domain::Analysis analysis_of(const AnalysisRequest& request, bool primary, const
   analysis.lead_id = request.lead_id;
   analysis.role = primary ? "primary" : "adhoc";
   analysis.actor = request.actor;
+  analysis.request_id = request.request_id;
   analysis.features = domain::features_of(lead, std::move(offer));
   return analysis;
 }
@@ -120,6 +129,7 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
       failed.audit = failed_run.audit;
       failed.latency_ms = failed_run.latency_ms;
       if (auto kept = session->append(failed); !kept) return failure(kept.error());
+      count_kept(failed, metrics::RunOutcome::Failed);
     }
     if (!run.result) return failure({ErrorCode::ScorerUnavailable, run.failure_summary(), {}, {}});
     analysis.scorer = run.scorer->name();
@@ -137,6 +147,8 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
       if (parts_.leads) parts_.leads->erase(id);
       return failure(stored.error());
     }
+    count_kept(analysis,
+               run.failures.empty() ? metrics::RunOutcome::Ok : metrics::RunOutcome::FellBack);
     if (choice->primary) {
       if (parts_.leads) parts_.leads->put(*stored);
       run_shadows(scorers, analysis);
@@ -202,7 +214,11 @@ void Analyzer::run_shadows(std::shared_ptr<const ScorerSet> scorers,
     const auto session = store_.session();
     for (const domain::Analysis& analysis : runs) {
       auto kept = session->append(analysis);
-      if (kept) continue;
+      if (kept) {
+        count_kept(analysis,
+                   analysis.error ? metrics::RunOutcome::Failed : metrics::RunOutcome::Ok);
+        continue;
+      }
       warn("shadow run of " + analysis.scorer + " on lead " + std::to_string(analysis.lead_id) +
            " not kept: " + kept.error().message);
       // No connection to be had: the next run would only wait as long again.
@@ -219,11 +235,15 @@ void Analyzer::run_shadows(std::shared_ptr<const ScorerSet> scorers,
 std::function<void(const Features&, ScorerFailure)> Analyzer::ended_late(
     const AnalysisRequest& request, std::string role) const {
   return [&store = store_, warn = parts_.warn, lead_id = request.lead_id, actor = request.actor,
+          request_id = request.request_id,
           role = std::move(role)](const Features& features, ScorerFailure run) {
+    // Its tokens were spent: counted, though the analysis counted the run as failed already.
+    metrics::count_llm_usage(run.scorer, run.audit);
     domain::Analysis late;
     late.lead_id = lead_id;
     late.role = role;
     late.actor = actor;
+    late.request_id = request_id;
     late.features = features;
     late.scorer = std::move(run.scorer);
     late.scorer_version = std::move(run.version);

@@ -73,6 +73,9 @@ struct AnalysisRequest {
   // No slow scorer's run is waited for past this moment (the request must be answered before
   // its connection times out); nullopt: AnalyzerParts::slow_run_limit from now.
   std::optional<std::chrono::steady_clock::time_point> deadline;
+  // The request that asked (its X-Request-Id), or "job:<id>" for a job's; stored on every
+  // analysis row this analysis writes. nullopt: none.
+  std::optional<std::string> request_id;
 };
 
 struct AnalysisOutcome {

@@ -7,6 +7,8 @@
 #include <optional>
 #include <random>
 
+#include "engine/metrics/engine_metrics.h"
+
 namespace leadscore::analysis {
 namespace {
 
@@ -123,8 +125,23 @@ bool JobRunner::work_once(std::map<std::int64_t, std::int64_t>& last_claimed) {
   return true;
 }
 
+JobRunner::Working::Working(JobRunner& runner, std::int64_t job) : runner_(runner), job_(job) {
+  std::lock_guard lock(runner_.mutex_);
+  if (runner_.working_[job_]++ == 0 && metrics::enabled()) metrics::jobs_running().add(1);
+}
+
+JobRunner::Working::~Working() {
+  std::lock_guard lock(runner_.mutex_);
+  if (--runner_.working_[job_] > 0) return;
+  runner_.working_.erase(job_);
+  if (metrics::enabled()) metrics::jobs_running().add(-1);
+}
+
 void JobRunner::process(const domain::Job& job, const std::vector<std::int64_t>& leads) {
   const std::string actor = domain::job_actor(job);
+  // A job's analyses carry "job:<id>" where a request's carry its request id.
+  const std::string request_id = "job:" + std::to_string(job.id);
+  const Working working(*this, job.id);
   std::vector<std::optional<store::JobLeadOutcome>> outcomes(leads.size());
   std::atomic<std::size_t> next{0};
   std::atomic<bool> scorer_gone{false};
@@ -139,7 +156,8 @@ void JobRunner::process(const domain::Job& job, const std::vector<std::int64_t>&
       if (stopping_ || scorer_gone) return;
       const std::size_t i = next.fetch_add(1);
       if (i >= leads.size()) return;
-      auto outcome = analyzer_.analyze(AnalysisRequest{leads[i], job.scorer, actor, std::nullopt});
+      auto outcome =
+          analyzer_.analyze(AnalysisRequest{leads[i], job.scorer, actor, std::nullopt, request_id});
       if (!outcome && job.scorer && outcome.error().error.code == domain::ErrorCode::Validation) {
         // The job's scorer is no longer configured (a reload removed it): the job cannot run.
         std::lock_guard lock(gone_mutex);
@@ -167,12 +185,16 @@ void JobRunner::process(const domain::Job& job, const std::vector<std::int64_t>&
 
   std::vector<store::JobLeadOutcome> finished;
   std::vector<std::int64_t> unstarted;
+  std::uint64_t failed = 0;
   for (std::size_t i = 0; i < leads.size(); ++i) {
-    if (outcomes[i])
+    if (outcomes[i]) {
+      failed += outcomes[i]->error ? 1 : 0;
       finished.push_back(std::move(*outcomes[i]));
-    else
+    } else {
       unstarted.push_back(leads[i]);
+    }
   }
+  metrics::count_job_leads(finished.size() - failed, failed);
   // A mark that fails is not lost work: the claims' lease runs out, and whoever claims them
   // again finds the job's analyses stored and marks them done without scoring them again.
   auto session = db_.session();

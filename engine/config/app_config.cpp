@@ -21,6 +21,7 @@ namespace {
 
 constexpr std::array<std::string_view, 6> kLogLevels{"trace", "debug", "info",
                                                      "warn",  "error", "off"};
+constexpr std::array<std::string_view, 2> kLogFormats{"text", "json"};
 constexpr std::string_view kEnvironment = "<environment>";
 
 // Lead sources and scorer names end up in URLs, CSV files and the database: keep them plain.
@@ -88,7 +89,13 @@ void read_jobs(YamlMap jobs, JobsConfig& out) {
 void read_log(YamlMap log, LogConfig& out) {
   log.read_one_of("level", out.level, kLogLevels);
   log.read("requests", out.requests);
+  log.read_one_of("format", out.format, kLogFormats);
   log.finish();
+}
+
+void read_metrics(YamlMap metrics, MetricsConfig& out) {
+  metrics.read("enabled", out.enabled);
+  metrics.finish();
 }
 
 void read_handoff(YamlMap handoff, domain::HandoffPolicy& out) {
@@ -314,6 +321,7 @@ std::expected<AppConfig, std::vector<ConfigError>> load_app_config(const std::st
     read_database(root.map("database"), config.database);
     read_jobs(root.map("jobs"), config.jobs);
     read_log(root.map("log"), config.log);
+    read_metrics(root.map("metrics"), config.metrics);
     read_handoff(root.map("handoff"), config.handoff);
     read_sources(root, config.sources);
     read_plugins(root.map("plugins"), config.dir, config.plugins);

@@ -20,10 +20,10 @@ using domain::ErrorCode;
 using domain::LeadStage;
 
 // The analysis columns: scorer, scorer_version, role, actor, features, result, contributions,
-// latency_ms, error, audit.
+// latency_ms, error, audit, request_id.
 constexpr std::string_view kAnalysisInsert =
     "INSERT INTO analyses (lead_id, scorer, scorer_version, role, actor, features, result,"
-    " contributions, latency_ms, error, audit, created_at) ";
+    " contributions, latency_ms, error, audit, request_id, created_at) ";
 
 // The time of an analysis stored on its lead, as leadscore_record_analyses() (migration 005)
 // takes it: once the row lock is held (PostgreSQL evaluates it again after waiting for the
@@ -32,7 +32,7 @@ constexpr std::string_view kAnalysisInsert =
 constexpr std::string_view kAnalysisTime =
     "ai_analyzed_at = greatest(clock_timestamp(), ai_analyzed_at + interval '1 microsecond')";
 
-// The analysis columns scorer .. audit, in kAnalysisInsert's order.
+// The analysis columns scorer .. request_id, in kAnalysisInsert's order.
 Params& analysis_fields(Params& p, const domain::Analysis& a) {
   p.text(a.scorer).text(a.scorer_version).text(a.role).text(a.actor);
   p.text(features_json(a.features));
@@ -40,7 +40,7 @@ Params& analysis_fields(Params& p, const domain::Analysis& a) {
     p.text(result_json(*a.result)).text(contributions_json(*a.result));
   else
     p.null().null();
-  return p.real(a.latency_ms).text(a.error).text(a.audit);
+  return p.real(a.latency_ms).text(a.error).text(a.audit).text(a.request_id);
 }
 
 // The outcome of a guarded analysis write, from its answer row: "stored" with the lead from
@@ -82,6 +82,7 @@ std::string analyses_batch_json(std::span<const AnalysisToRecord> batch) {
     out += ",\"a_latency_ms\":" + nlohmann::json(a.latency_ms).dump();
     // The audit is a JSON object text already (scoring::checked_audit): written as it is.
     if (a.audit) out += ",\"a_audit\":" + *a.audit;
+    if (a.request_id) out += ",\"a_request_id\":" + json_string(*a.request_id);
     out += '}';
   }
   return out + "]";
@@ -108,7 +109,7 @@ const Statement kRecordAnalysisOnLead{
          " RETURNING *), analysis AS (",
          kAnalysisInsert,
          " SELECT id, $6::text, $7::text, $8::text, $9::text, $10::jsonb, $11::jsonb,"
-         "  $12::jsonb, $13::float8, $14::text, $15::jsonb, ai_analyzed_at FROM lead)"
+         "  $12::jsonb, $13::float8, $14::text, $15::jsonb, $16::text, ai_analyzed_at FROM lead)"
          " SELECT 'stored' AS outcome, ",
          lead_columns(),
          " FROM lead UNION ALL"
@@ -120,7 +121,7 @@ const Statement kRecordAnalysisOnly{
     "record_analysis_only",
     cat({"WITH analysis AS (", kAnalysisInsert,
          " SELECT id, $2::text, $3::text, $4::text, $5::text, $6::jsonb, $7::jsonb, $8::jsonb,"
-         "  $9::float8, $10::text, $11::jsonb, now() FROM leads WHERE id = $1::bigint)"
+         "  $9::float8, $10::text, $11::jsonb, $12::text, now() FROM leads WHERE id = $1::bigint)"
          " SELECT ",
          lead_columns(), " FROM leads WHERE id = $1::bigint"})};
 
@@ -153,9 +154,10 @@ Result<domain::Lead> Session::record_analysis(const domain::Lead& seen,
 }
 
 // kRecordAnalysisOnLead for a batch of analyses in one statement and so one commit, through
-// leadscore_record_analyses() (migrations 003, 005, 009). $1 is a JSON array of {a_n, a_lead,
-// a_revision, a_score, a_recommendation, a_reason, a_scorer, a_scorer_version, a_role, a_actor,
-// a_features, a_result, a_contributions, a_latency_ms, a_audit?}; each answer row carries its a_n.
+// leadscore_record_analyses() (migrations 003, 005, 009, 010). $1 is a JSON array of {a_n,
+// a_lead, a_revision, a_score, a_recommendation, a_reason, a_scorer, a_scorer_version, a_role,
+// a_actor, a_features, a_result, a_contributions, a_latency_ms, a_audit?, a_request_id?}; each
+// answer row carries its a_n.
 // (The a_ prefix keeps them apart from the leads' columns.)
 const Statement kRecordAnalysesOnLeads{
     "record_analyses_on_leads",
@@ -215,7 +217,7 @@ const Statement kAppendAnalysis{
     "append_analysis",
     cat({kAnalysisInsert,
          "SELECT id, $2::text, $3::text, $4::text, $5::text, $6::jsonb, $7::jsonb, $8::jsonb,"
-         " $9::float8, $10::text, $11::jsonb, now() FROM leads WHERE id = $1::bigint"
+         " $9::float8, $10::text, $11::jsonb, $12::text, now() FROM leads WHERE id = $1::bigint"
          " RETURNING id"})};
 
 Result<void> Session::append_analysis(const domain::Analysis& analysis) {
