@@ -42,11 +42,13 @@ std::uint64_t count_of(const nlohmann::json& audit, const char* name) {
   return value > 0 ? static_cast<std::uint64_t>(value) : 0;
 }
 
-void llm_usage(std::string_view scorer, const std::optional<std::string>& audit) {
-  // Only an LLM's audit counts tries; others are not parsed.
-  if (!audit || audit->find("\"tries\"") == std::string::npos) return;
-  const auto parsed = nlohmann::json::parse(*audit, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_object() || !parsed.contains("tries")) return;
+// An LLM's audit counts under `scorer`; a composite's audit ({"parts": {NAME: audit}}) counts
+// each LLM part under the part's own scorer name.
+void usage_of(std::string_view scorer, const nlohmann::json& parsed, int depth = 0) {
+  if (auto parts = parsed.find("parts"); parts != parsed.end() && parts->is_object() && depth < 4)
+    for (const auto& [name, part] : parts->items())
+      if (part.is_object()) usage_of(name, part, depth + 1);
+  if (!parsed.contains("tries")) return;
   auto& series = scorer_series();
   if (const auto tries = count_of(parsed, "tries")) series.tries.with({scorer}).inc(tries);
   if (const auto in = count_of(parsed, "tokens_in")) series.tokens.with({scorer, "in"}).inc(in);
@@ -56,6 +58,13 @@ void llm_usage(std::string_view scorer, const std::optional<std::string>& audit)
     const int value = state == "open" ? 1 : state == "half_open" ? 2 : 0;
     series.breaker.with({scorer}).set(value);
   }
+}
+
+void llm_usage(std::string_view scorer, const std::optional<std::string>& audit) {
+  // Only an audit that names tries (an LLM's, or a composite's with an LLM part) is parsed.
+  if (!audit || audit->find("\"tries\"") == std::string::npos) return;
+  const auto parsed = nlohmann::json::parse(*audit, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_object()) usage_of(scorer, parsed);
 }
 
 }  // namespace

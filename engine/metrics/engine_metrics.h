@@ -23,7 +23,8 @@ std::string_view to_string(RunOutcome outcome);
 
 // One scorer run kept as an analysis (primary, ad hoc, shadow or a job's): counted by scorer,
 // version and outcome, its latency observed by scorer, and, when its audit is an LLM's
-// (tries, tokens_in, tokens_out, breaker), those counted by scorer.
+// (tries, tokens_in, tokens_out, breaker), those counted by scorer (a composite's LLM part,
+// {"parts": {NAME: audit}}, under NAME).
 void count_scorer_run(std::string_view scorer, std::string_view version, RunOutcome outcome,
                       double latency_ms, const std::optional<std::string>& audit);
 // The LLM usage of a run whose analysis is counted already (a slow run that ended after it

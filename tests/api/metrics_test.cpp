@@ -188,6 +188,46 @@ TEST_F(Metrics, AFamilyKeepsAtMostItsCapacityOfLabelSets) {
   EXPECT_EQ(sample(out, "test_bounded_total{name=\"other\"}"), 6);
 }
 
+// A background job's analyses carry "job:<id>" as their request id, and its leads are counted.
+class JobMetrics : public ApiTest {
+ protected:
+  void configure(config::AppConfig& c) override {
+    c.jobs.batch_size = 4;
+    c.jobs.poll_ms = 50;
+  }
+};
+
+TEST_F(JobMetrics, AJobsAnalysesCarryItsIdAndItsLeadsAreCounted) {
+  std::vector<std::int64_t> leads;
+  for (int i = 0; i < 6; ++i) leads.push_back(create_lead({{"source", "partner"}})["id"]);
+  const auto scrape_now = [&] { return client->request("GET", "/metrics").body; };
+  const std::string done_series = "leadscore_job_leads_total{outcome=\"done\"}";
+  const double before = sample(scrape_now(), done_series);
+  auto created = call("POST", "/jobs/score", json{{"filter", {{"unscored", true}}}});
+  ASSERT_EQ(created.status, 202) << created.body;
+  const std::int64_t job = created.json()["id"];
+  json status;
+  for (int i = 0; i < 1500; ++i) {
+    status = call("GET", "/jobs/" + std::to_string(job)).json();
+    if (status["status"] != "queued" && status["status"] != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(status["status"], "done") << status.dump();
+  for (std::int64_t id : leads) {
+    const json history = call("GET", "/leads/" + std::to_string(id) + "/history").json();
+    ASSERT_EQ(history["analyses"].size(), 1u) << history.dump();
+    EXPECT_EQ(history["analyses"][0]["request_id"], "job:" + std::to_string(job));
+  }
+  EXPECT_EQ(sample(scrape_now(), done_series) - before, 6);
+  // The runner marks the job done, then leaves it: running again reads 0 soon after.
+  double running = 1;
+  for (int i = 0; i < 100 && running != 0; ++i) {
+    running = sample(scrape_now(), "leadscore_jobs_running");
+    if (running != 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(running, 0);
+}
+
 class MetricsOff : public ApiTest {
  protected:
   void configure(config::AppConfig& c) override { c.metrics.enabled = false; }

@@ -31,6 +31,19 @@ TEST(EngineMetrics, AnLlmRunsAuditCountsItsTriesTokensAndBreaker) {
   EXPECT_DOUBLE_EQ(sample("leadscore_scorer_run_duration_seconds_sum{scorer=\"llm_a\"}"), 0.26);
 }
 
+TEST(EngineMetrics, ACompositesLlmPartCountsUnderThePartsName) {
+  count_scorer_run("hybrid_d", "3", RunOutcome::Ok, 5,
+                   std::string(R"({"parts":{"rules_d":{},"llm_d":{"tries":1,"tokens_in":7,)"
+                               R"("tokens_out":2,"breaker":"closed"}}})"));
+  EXPECT_EQ(sample("leadscore_llm_tries_total{scorer=\"llm_d\"}"), 1);
+  EXPECT_EQ(sample("leadscore_llm_tokens_total{scorer=\"llm_d\",direction=\"in\"}"), 7);
+  EXPECT_EQ(sample("leadscore_llm_breaker_state{scorer=\"llm_d\"}"), 0);
+  EXPECT_EQ(sample("leadscore_llm_tries_total{scorer=\"hybrid_d\"}"), 0);
+  EXPECT_EQ(sample("leadscore_analyses_total{scorer=\"hybrid_d\",scorer_version=\"3\",outcome="
+                   "\"ok\"}"),
+            1);
+}
+
 TEST(EngineMetrics, AnAuditWithoutTriesIsNoLlmUsage) {
   count_scorer_run("rules_b", "1", RunOutcome::FellBack, 1, std::string(R"({"tokens_in":5})"));
   count_scorer_run("rules_b", "1", RunOutcome::FellBack, 1, std::string("not json \"tries\""));
