@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What counting and the request log cost: bench/http_bench.sh run alternately on the same build
-# with the shipped config as it is (metrics.enabled and log.requests on), with both off, and
-# with the request log as JSON lines, so that the machine's noise hits every variant alike.
+# with the shipped config as it is (metrics.enabled and log.requests on), with counting off
+# (nometrics), with both off, and with the request log as JSON lines, so that the machine's
+# noise hits every variant alike.
 # Usage: bench/metrics_cost.sh [seconds]   (default 10; ROUNDS, default 2; MODE, default all:
 # get, analyze or all, as http_bench.sh takes it). The summary lists each variant's req/s, p99
 # and CPU per request, route by route.
@@ -13,12 +14,13 @@ rounds=${ROUNDS:-2}
 mode=${MODE:-all}
 out=$(mktemp -d /tmp/leadscore-metrics-cost.XXXXXX)
 # The variants sit beside the shipped config: its relative paths (rules, plugins) still resolve.
-variants=(on off json)
+variants=(on nometrics off json)
 cleanup() { for v in "${variants[@]}"; do rm -f "config/.metrics-cost-$v.yaml"; done; rm -rf "$out"; }
 trap cleanup EXIT
 for v in "${variants[@]}"; do
   case "$v" in
     on) sed 's/^  format: text$/  format: text/' config/leadscore.yaml ;;
+    nometrics) sed 's/^  enabled: true$/  enabled: false/' config/leadscore.yaml ;;
     off) sed -e 's/^  requests: true$/  requests: false/' -e 's/^  enabled: true$/  enabled: false/' \
       config/leadscore.yaml ;;
     json) sed 's/^  format: text$/  format: json/' config/leadscore.yaml ;;
