@@ -206,6 +206,7 @@ json to_json(const store::StageEvent& e) {
   return {{"from", e.from ? json(domain::to_string(*e.from)) : json(nullptr)},
           {"to", domain::to_string(e.to)},
           {"actor", e.actor},
+          {"request_id", optional_text(e.request_id)},
           {"at", e.at}};
 }
 
@@ -242,6 +243,7 @@ json to_json(const domain::Analysis& a) {
            {"latency_ms", a.latency_ms},
            {"error", optional_text(a.error)},
            {"audit", audit_json(a.audit)},
+           {"request_id", optional_text(a.request_id)},
            {"created_at", a.created_at}};
   if (a.result) {
     json r = to_json(*a.result);

@@ -146,7 +146,7 @@ Reply create_lead(const Services& s, const ApiRequest& r) {
   if (auto e = domain::validate(*lead, s.config->sources)) return fail(*e, r);
   auto session = s.db->session();
   if (!session) return fail(session.error(), r);
-  auto created = session->create_lead(*lead, r.identity.name);
+  auto created = session->create_lead(*lead, r.identity.name, r.id);
   if (!created) return fail(created.error(), r);
   return json_reply(201, to_json(*created));
 }
@@ -231,7 +231,7 @@ Reply import_leads(const Services& s, const ApiRequest& r) {
   for (ImportRow& row : csv->rows) leads.push_back(std::move(row.lead));
   auto session = s.db->session();
   if (!session) return fail(session.error(), r);
-  auto ids = session->create_leads(leads, r.identity.name);
+  auto ids = session->create_leads(leads, r.identity.name, r.id);
   if (!ids) return fail(ids.error(), r);
   return json_reply(ids->empty() ? 200 : 201, {{"created", ids->size()},
                                                {"ids", *ids},
@@ -264,7 +264,7 @@ Reply change_lead_stage(const Services& s, const ApiRequest& r) {
   if (!stage) return fail(stage.error(), r);
   auto session = s.db->session();
   if (!session) return fail(session.error(), r);
-  auto change = session->change_lead_stage(*id, *stage, r.identity.name, s.config->handoff);
+  auto change = session->change_lead_stage(*id, *stage, r.identity.name, s.config->handoff, r.id);
   if (!change) return fail(change.error(), r);
   return json_reply(200, to_json(change->lead));
 }
@@ -275,8 +275,8 @@ Reply transfer_lead(const Services& s, const ApiRequest& r) {
   if (auto body = object_body(r, {}, /*empty_is_object=*/true); !body) return fail(body.error(), r);
   auto session = s.db->session();
   if (!session) return fail(session.error(), r);
-  auto change =
-      session->change_lead_stage(*id, LeadStage::Transferred, r.identity.name, s.config->handoff);
+  auto change = session->change_lead_stage(*id, LeadStage::Transferred, r.identity.name,
+                                           s.config->handoff, r.id);
   if (!change) return fail(change.error(), r);
   return json_reply(201, {{"lead", to_json(change->lead)},
                           {"sale", change->sale ? to_json(*change->sale) : json(nullptr)}});
@@ -328,7 +328,7 @@ Reply analyze_lead(const Services& s, const ApiRequest& r) {
   if (!id) return fail(id.error(), r);
   if (auto e = check_query(r, {"scorer"})) return fail(*e, r);
   if (auto body = object_body(r, {}, /*empty_is_object=*/true); !body) return fail(body.error(), r);
-  analysis::AnalysisRequest request{*id, std::nullopt, r.identity.name, std::nullopt};
+  analysis::AnalysisRequest request{*id, std::nullopt, r.identity.name, std::nullopt, r.id};
   if (const auto* name = r.query_value("scorer")) request.scorer = *name;
   // A slow scorer's run is waited for only while the answer can still reach the client.
   request.deadline =

@@ -16,6 +16,8 @@ const std::vector<RouteSpec>& route_table() {
       {"GET", "/docs/:file", Public, Worker, routes::swagger_ui_file},
       {"GET", "/redoc", Public, Inline, routes::redoc},
       {"GET", "/redoc/:file", Public, Worker, routes::redoc_file},
+      // Prometheus' scrape: counters in memory, never the database (metrics_route.cpp).
+      {"GET", "/metrics", Public, Inline, routes::metrics},
 
       {"POST", "/leads", Manage, Worker, routes::create_lead},
       {"GET", "/leads", Read, Worker, routes::list_leads},

@@ -66,6 +66,7 @@ const std::vector<RouteSpec>& route_table();
 namespace routes {
 Reply health(const Services&, const ApiRequest&);
 Reply ready(const Services&, const ApiRequest&);
+Reply metrics(const Services&, const ApiRequest&);
 Reply create_lead(const Services&, const ApiRequest&);
 Reply get_lead(const Services&, const ApiRequest&);
 Reply list_leads(const Services&, const ApiRequest&);

@@ -56,7 +56,7 @@ Reply change_sale_stage(const Services& s, const ApiRequest& r) {
   if (!stage) return fail(Error::validation("stage", kSaleStages), r);
   auto session = s.db->session();
   if (!session) return fail(session.error(), r);
-  auto sale = session->change_sale_stage(*id, *stage, r.identity.name);
+  auto sale = session->change_sale_stage(*id, *stage, r.identity.name, r.id);
   if (!sale) return fail(sale.error(), r);
   return json_reply(200, to_json(*sale));
 }

@@ -14,7 +14,9 @@
 #include "api/auth.h"
 #include "api/batched_log_sink.h"
 #include "api/command_support.h"
+#include "api/http_metrics.h"
 #include "api/offer_cache.h"
+#include "api/request_log.h"
 #include "api/server.h"
 #include "engine/analysis/database_analysis_store.h"
 #include "engine/analysis/job_runner.h"
@@ -29,7 +31,7 @@ void setup_logging(const config::LogConfig& log) {
   // once a second, and at once from a warning on (api/batched_log_sink.h).
   auto logger =
       std::make_shared<spdlog::logger>("leadscore", std::make_shared<api::BatchedLogSink>());
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  logger->set_formatter(api::log_formatter(api::log_format(log)));  // text or JSON lines
   logger->set_level(spdlog::level::from_str(log.level));
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);
@@ -73,6 +75,8 @@ int serve(const std::string& config_path) {
         cfg->server.host);
   // A peer that closed is a write error, not a signal that stops the server.
   std::signal(SIGPIPE, SIG_IGN);
+  // Before anything counts: off, nothing does (and GET /metrics answers 404).
+  metrics::set_enabled(cfg->metrics.enabled);
   auto db = connect(*cfg, cfg->database.pool_size);
   if (!db || !migrate(*db)) return 1;
 
@@ -124,6 +128,10 @@ int serve(const std::string& config_path) {
   api::WorkerPool slow_pool(slow_size.threads,
                             static_cast<std::size_t>(slow_size.threads + slow_size.queue),
                             api::WorkerPool::Limit::InFlight);
+  if (cfg->metrics.enabled) {
+    slow_pool.report_depth(api::queue_depth("slow_scorers"));
+    shadow_pool.report_depth(api::queue_depth("shadows"));
+  }
   // Set as the stop begins: no request worker goes on waiting for a slow run.
   std::atomic<bool> stopping{false};
   store::AnalysisWriter analyses(*db);

@@ -18,9 +18,12 @@
 
 #include "api/connection_guard.h"
 #include "api/cors.h"
+#include "api/http_metrics.h"
 #include "api/rate_limiter.h"
 #include "api/reactor_reads.h"
+#include "api/request_log.h"
 #include "api/worker_pool.h"
+#include "engine/metrics/metrics.h"
 
 namespace leadscore::api {
 namespace {
@@ -59,6 +62,28 @@ class CacheControlHeader : public Http::Header::Header {
  private:
   std::string value_;
 };
+
+// A Content-Type with parameters (the metrics' `version=0.0.4; charset=utf-8`), written as it
+// is: Pistache's parsed media type would write its parameters in an order of its own.
+class LiteralContentType : public Http::Header::Header {
+ public:
+  NAME("Content-Type")
+  LiteralContentType() = default;
+  explicit LiteralContentType(std::string value) : value_(std::move(value)) {}
+  void parse(const std::string& data) override { value_ = data; }
+  void write(std::ostream& os) const override { os << value_; }
+
+ private:
+  std::string value_;
+};
+
+// The client's address: the front door's X-Real-IP (behind it the peer is nginx), else the
+// peer's.
+std::string client_of(const Http::Request& request) {
+  auto real_ip = request.headers().tryGetRaw("X-Real-IP");
+  if (real_ip && real_ip->value().size() <= 64) return real_ip->value();
+  return request.address().host();
+}
 
 // Every 503 says when to try again: the server was busy or stopping, or a lead kept changing.
 class RetryAfterHeader : public Http::Header::Header {
@@ -184,7 +209,12 @@ struct Server::Impl {
     std::string origin;                            // the Origin header, read when CORS is on
     const std::string* preflight = nullptr;        // a preflight's methods (OPTIONS), else null
     int retry_after_s = 0;                         // Retry-After of a 429
+    std::size_t route = 0;                         // the route's index in the route table
   };
+
+  // The route table's paths as templates (`/leads/{id}`), by index: the request log's route.
+  std::vector<std::string> route_templates;
+  LogFormat log_format = LogFormat::Text;
 
   void add_route(const RouteSpec& spec) {
     auto names = param_names(spec.path);
@@ -203,6 +233,7 @@ struct Server::Impl {
     auto exchange = std::make_unique<Exchange>(
         Exchange{copy_request(request), std::move(writer), Clock::now(), keep_alive(request),
                  std::move(connection), cors->enabled() ? origin_of(request) : "", nullptr, 0});
+    exchange->route = static_cast<std::size_t>(&spec - route_table().data());
     const std::size_t body_limit = spec.body_limit == BodyLimit::Import
                                        ? services.config->server.max_import_bytes
                                        : services.config->server.max_body_bytes;
@@ -305,6 +336,7 @@ struct Server::Impl {
   }
 
   static Reply run(const RouteSpec& spec, const Services& services, const ApiRequest& request) {
+    const RequestScope scope(request.id);  // every line logged meanwhile carries the id
     try {
       return spec.handler(services, request);
     } catch (const std::exception& e) {
@@ -326,13 +358,7 @@ struct Server::Impl {
   ApiRequest copy_request(const Rest::Request& request) {
     ApiRequest out;
     out.id = request_id_of(request);
-    // Behind the front door the peer is nginx; it passes the client's address on.
-    auto real_ip = request.headers().tryGetRaw("X-Real-IP");
-    if (real_ip && real_ip->value().size() <= 64) {
-      out.client = real_ip->value();
-    } else {
-      out.client = request.address().host();
-    }
+    out.client = client_of(request);
     out.method = Http::methodString(request.method());
     out.path = request.resource();
     const auto& query = request.query();
@@ -355,6 +381,10 @@ struct Server::Impl {
   void finish(Exchange& ex, const Reply& reply) {
     bool sent = false;
     const auto elapsed = Clock::now() - ex.started;
+    // Counted before the answer is queued, so that a client that has its answer finds it in
+    // the next scrape; two relaxed atomic adds and a bucket.
+    const double seconds = std::chrono::duration<double>(elapsed).count();
+    if (metrics::enabled()) http_metrics().count(ex.route, reply.status, seconds);
     // Past either timeout Pistache may close the connection on its own, without a departure
     // the guard sees (408 past the header timeout; the idle timeout once the answer makes the
     // connection idle): its descriptor could be another client's by the time the answer is
@@ -382,8 +412,10 @@ struct Server::Impl {
           headers.add<RetryAfterHeader>(1);
         if (!reply.cache_control.empty()) headers.add<CacheControlHeader>(reply.cache_control);
         cors->add_headers(ex.origin, ex.preflight, headers);
+        const bool literal = reply.content_type.find(';') != std::string::npos;
+        if (literal) headers.add<LiteralContentType>(reply.content_type);
         ex.writer.send(static_cast<Http::Code>(reply.status), reply.body,
-                       media_type(reply.content_type));
+                       literal ? Http::Mime::MediaType() : media_type(reply.content_type));
         // The client asked to close: the end of the stream follows the answer (the reactor
         // writes what is queued before it closes; see GuardedHandler::onDisconnection).
         if (!ex.keep_alive && reply.body.size() <= kCloseAfterAnswerBytes)
@@ -391,13 +423,30 @@ struct Server::Impl {
       });
     }
     if (ex.connection) ex.connection->in_flight.fetch_sub(1);
-    if (services.config->log.requests) {
-      const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
-      spdlog::info("{} {} {} {:.2f}ms rid={} client={} key={}{}", ex.request.method,
-                   ex.request.path, reply.status, ms, ex.request.id, ex.request.client,
-                   ex.request.identity.name.empty() ? "-" : ex.request.identity.name,
-                   sent ? "" : " (client gone)");
-    }
+    // Logged once the answer is queued: off its way to the client.
+    if (services.config->log.requests)
+      log_request(log_format, {ex.request.method, route_templates[ex.route], ex.request.path,
+                               reply.status, seconds * 1000, ex.request.id, ex.request.client,
+                               ex.request.identity.name, !sent});
+  }
+
+  // The answer to a request no route matches: 404, counted and logged under "unmatched".
+  void unmatched(const Http::Request& request, Http::ResponseWriter writer) {
+    const auto started = Clock::now();
+    // Through the one error table (its JSON replaces what is not UTF-8 in the path).
+    const std::string id = request_id_of(request);
+    const std::string method = Http::methodString(request.method());
+    const Reply reply =
+        error_reply(Error::not_found("no route for " + method + " " + request.resource()), id);
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    if (metrics::enabled()) http_metrics().count_unmatched(method, reply.status, seconds);
+    writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
+    writer.headers().add<RequestIdHeader>(id);
+    cors->add_headers(cors->enabled() ? origin_of(request) : "", nullptr, writer.headers());
+    writer.send(Http::Code::Not_Found, reply.body, MIME(Application, Json));
+    if (services.config->log.requests)
+      log_request(log_format, {method, "unmatched", request.resource(), reply.status,
+                               seconds * 1000, id, client_of(request), "", false});
   }
 };
 
@@ -413,7 +462,12 @@ void Server::start() {
   const auto& cfg = d.services.config->server;
   d.cors = std::make_unique<CorsPolicy>(cfg.cors);
   d.rate_limiter = std::make_unique<RateLimiter>(d.services.config->rate_limit);
-  for (const auto& spec : route_table()) d.add_route(spec);
+  d.log_format = log_format(d.services.config->log);
+  d.route_templates.clear();
+  for (const auto& spec : route_table()) {
+    d.add_route(spec);
+    d.route_templates.push_back(route_template(spec.path));
+  }
   d.preflights = preflight_routes(route_table());
   for (const auto& route : d.preflights)
     d.router->options(route.path,
@@ -422,19 +476,11 @@ void Server::start() {
                         return Rest::Route::Result::Ok;
                       });
   d.router->addNotFoundHandler([&d](const Rest::Request request, Http::ResponseWriter writer) {
-    // Through the one error table (its JSON replaces what is not UTF-8 in the path).
-    const std::string id = request_id_of(request);
-    const Reply reply = error_reply(
-        Error::not_found("no route for " + std::string(Http::methodString(request.method())) + " " +
-                         request.resource()),
-        id);
-    writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
-    writer.headers().add<RequestIdHeader>(id);
-    d.cors->add_headers(d.cors->enabled() ? origin_of(request) : "", nullptr, writer.headers());
-    writer.send(Http::Code::Not_Found, reply.body, MIME(Application, Json));
+    d.unmatched(request, std::move(writer));
     return Rest::Route::Result::Ok;
   });
   d.pool = std::make_unique<WorkerPool>(cfg.workers, cfg.queue_limit);
+  if (metrics::enabled()) d.pool->report_depth(queue_depth("workers"));
   if (d.services.db)
     d.reactor_reads =
         std::make_unique<ReactorReads>(d.services.config->database.url, cfg.threads, *d.pool);

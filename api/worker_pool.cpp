@@ -15,6 +15,7 @@ bool WorkerPool::post(Task&& task) {
     const std::size_t taken = queue_.size() + (what_ == Limit::InFlight ? running_ : 0);
     if (stopping_ || taken >= limit_) return false;
     queue_.push_back(std::move(task));
+    if (depth_ != nullptr) depth_->add(1);
   }
   ready_.notify_one();
   return true;
@@ -46,6 +47,7 @@ void WorkerPool::run() {
       if (queue_.empty()) return;  // stopping, and nothing left to run
       task = std::move(queue_.front());
       queue_.pop_front();
+      if (depth_ != nullptr) depth_->add(-1);
       if (what_ == Limit::InFlight) ++running_;
     }
     task();

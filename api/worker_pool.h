@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "engine/metrics/metrics.h"
+
 namespace leadscore::api {
 
 class WorkerPool {
@@ -37,6 +39,8 @@ class WorkerPool {
 
   std::size_t queued() const;
   int threads() const { return static_cast<int>(threads_.size()); }
+  // Adds the tasks waiting here to `gauge` from now on (GET /metrics); call before posting.
+  void report_depth(metrics::Gauge& gauge) { depth_ = &gauge; }
 
  private:
   void run();
@@ -48,6 +52,7 @@ class WorkerPool {
   std::condition_variable ready_;
   std::deque<Task> queue_;
   bool stopping_ = false;
+  metrics::Gauge* depth_ = nullptr;
   std::vector<std::thread> threads_;
 };
 

@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql nginx openssl wrk curl jq clang-format
   docker-compose python3-yaml chromium
+  prometheus  # promtool checks the GET /metrics scrape in the tests
 )
 
 missing=()

@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
+
+#include "engine/metrics/engine_metrics.h"
 
 namespace leadscore::analysis {
 namespace {
@@ -20,9 +24,15 @@ void sleep_before(int attempt) {
   std::this_thread::sleep_for(retry_pause(attempt, random));
 }
 
-// The request a shadow task stands for: its lead and actor.
+// The request a shadow task stands for: its lead, actor and request id.
 AnalysisRequest request_of(const domain::Analysis& analysis) {
-  return {analysis.lead_id, std::nullopt, analysis.actor, std::nullopt};
+  return {analysis.lead_id, std::nullopt, analysis.actor, std::nullopt, analysis.request_id};
+}
+
+// An analysis kept: its run counted (engine/metrics).
+void count_kept(const domain::Analysis& analysis, metrics::RunOutcome outcome) {
+  metrics::count_scorer_run(analysis.scorer, analysis.scorer_version, outcome, analysis.latency_ms,
+                            analysis.audit);
 }
 
 domain::Analysis analysis_of(const AnalysisRequest& request, bool primary, const Lead& lead,
@@ -31,6 +41,7 @@ domain::Analysis analysis_of(const AnalysisRequest& request, bool primary, const
   analysis.lead_id = request.lead_id;
   analysis.role = primary ? "primary" : "adhoc";
   analysis.actor = request.actor;
+  analysis.request_id = request.request_id;
   analysis.features = domain::features_of(lead, std::move(offer));
   return analysis;
 }
@@ -152,8 +163,9 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
     // Every failed run is kept, with its error, before whatever answered instead.
     for (const ScorerFailure& failed_run : run.failures) {
       if (parts_.scorer_failed) parts_.scorer_failed(failed_run.scorer, failed_run.error);
-      if (auto kept = session->append(failed_row(analysis, failed_run)); !kept)
-        return failure(kept.error());
+      const domain::Analysis failed = failed_row(analysis, failed_run);
+      if (auto kept = session->append(failed); !kept) return failure(kept.error());
+      count_kept(failed, metrics::RunOutcome::Failed);
     }
     if (!run.result) return failure({ErrorCode::ScorerUnavailable, run.failure_summary(), {}, {}});
     analysis.scorer = run.scorer->name();
@@ -171,6 +183,8 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
       if (parts_.leads) parts_.leads->erase(id);
       return failure(stored.error());
     }
+    count_kept(analysis,
+               run.failures.empty() ? metrics::RunOutcome::Ok : metrics::RunOutcome::FellBack);
     if (choice->primary) {
       if (parts_.leads) parts_.leads->put(*stored);
       run_shadows(scorers, analysis);
@@ -193,22 +207,28 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
 
 bool Analyzer::batches(const std::optional<std::string>& scorer) const {
   const auto scorers = parts_.scorers();
-  const auto choice = choose_scorer(*scorers, AnalysisRequest{0, scorer, {}, std::nullopt});
+  const auto choice =
+      choose_scorer(*scorers, AnalysisRequest{0, scorer, {}, std::nullopt, std::nullopt});
   if (!choice || reaches_slow(*scorers, *choice->scorer)) return false;
   return !choice->primary ||
          std::ranges::none_of(scorers->shadows(), [](const Scorer* s) { return s->slow(); });
 }
 
 std::vector<BatchOutcome> Analyzer::analyze_batch(std::span<const Lead> leads,
-                                                  const std::optional<std::string>& scorer,
-                                                  const std::string& actor) const {
+                                                  const AnalysisRequest& each) const {
+  const std::optional<std::string>& scorer = each.scorer;
+  auto request_for = [&](std::int64_t id) {
+    AnalysisRequest request = each;
+    request.lead_id = id;
+    return request;
+  };
   std::vector<BatchOutcome> outcomes(leads.size());
   auto one_by_one = [&](std::size_t i) {
-    auto outcome = analyze(AnalysisRequest{leads[i].id, scorer, actor, std::nullopt});
+    auto outcome = analyze(request_for(leads[i].id));
     if (!outcome) outcomes[i] = std::unexpected(std::move(outcome.error()));
   };
   const auto scorers = parts_.scorers();  // the batch finishes on the set it started with
-  const auto choice = choose_scorer(*scorers, AnalysisRequest{0, scorer, actor, std::nullopt});
+  const auto choice = choose_scorer(*scorers, each);
   if (!choice) {
     std::ranges::fill(outcomes, failure(choice.error()));
     return outcomes;
@@ -233,8 +253,7 @@ std::vector<BatchOutcome> Analyzer::analyze_batch(std::span<const Lead> leads,
       outcomes[i] = std::unexpected(lead_final(lead.id, lead.stage));
       continue;
     }
-    domain::Analysis analysis = analysis_of(AnalysisRequest{lead.id, scorer, actor, std::nullopt},
-                                            choice->primary, lead, offer);
+    domain::Analysis analysis = analysis_of(request_for(lead.id), choice->primary, lead, offer);
     ScoringRun run =
         score_features(*scorers, *choice->scorer, analysis.features, Fallbacks::Follow, nullptr);
     for (const ScorerFailure& failed_run : run.failures) {
@@ -276,6 +295,28 @@ std::vector<BatchOutcome> Analyzer::analyze_batch(std::span<const Lead> leads,
     for (const std::size_t i : lead_of) one_by_one(i);
     return outcomes;
   }
+  // Each run kept, counted as analyze() counts it: the failed runs of a lead that exists, the
+  // analysis and its shadow runs of a lead it was stored on.
+  std::unordered_map<std::int64_t, SetOutcome> outcome_of;
+  for (std::size_t n = 0; n < lead_of.size(); ++n) outcome_of[analyses[n].lead_id] = (*written)[n];
+  std::unordered_set<std::int64_t> fell_back;
+  for (const ToAppend& row : appended) {
+    const domain::Analysis& analysis = *row.analysis;
+    const auto outcome = outcome_of.find(analysis.lead_id);
+    // A lead with no analysis in the set (every scorer failed) was read just now: it exists.
+    const bool kept = outcome == outcome_of.end()
+                          ? !row.only_if_stored
+                          : (row.only_if_stored ? outcome->second == SetOutcome::Stored
+                                                : outcome->second != SetOutcome::Missing);
+    if (!kept) continue;
+    if (!row.only_if_stored) fell_back.insert(analysis.lead_id);
+    count_kept(analysis, analysis.error ? metrics::RunOutcome::Failed : metrics::RunOutcome::Ok);
+  }
+  for (std::size_t n = 0; n < lead_of.size(); ++n)
+    if ((*written)[n] == SetOutcome::Stored)
+      count_kept(analyses[n], fell_back.contains(analyses[n].lead_id)
+                                  ? metrics::RunOutcome::FellBack
+                                  : metrics::RunOutcome::Ok);
   for (std::size_t n = 0; n < lead_of.size(); ++n) {
     const std::size_t i = lead_of[n];
     const std::int64_t id = leads[i].id;
@@ -326,7 +367,11 @@ void Analyzer::run_shadows(std::shared_ptr<const ScorerSet> scorers,
     const auto session = store_.session();
     for (const domain::Analysis& analysis : runs) {
       auto kept = session->append(analysis);
-      if (kept) continue;
+      if (kept) {
+        count_kept(analysis,
+                   analysis.error ? metrics::RunOutcome::Failed : metrics::RunOutcome::Ok);
+        continue;
+      }
       warn("shadow run of " + analysis.scorer + " on lead " + std::to_string(analysis.lead_id) +
            " not kept: " + kept.error().message);
       // No connection to be had: the next run would only wait as long again.
@@ -343,11 +388,15 @@ void Analyzer::run_shadows(std::shared_ptr<const ScorerSet> scorers,
 std::function<void(const Features&, ScorerFailure)> Analyzer::ended_late(
     const AnalysisRequest& request, std::string role) const {
   return [&store = store_, warn = parts_.warn, lead_id = request.lead_id, actor = request.actor,
+          request_id = request.request_id,
           role = std::move(role)](const Features& features, ScorerFailure run) {
+    // Its tokens were spent: counted, though the analysis counted the run as failed already.
+    metrics::count_llm_usage(run.scorer, run.audit);
     domain::Analysis late;
     late.lead_id = lead_id;
     late.role = role;
     late.actor = actor;
+    late.request_id = request_id;
     late.features = features;
     late.scorer = std::move(run.scorer);
     late.scorer_version = std::move(run.version);

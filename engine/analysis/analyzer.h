@@ -76,6 +76,9 @@ struct AnalysisRequest {
   // No slow scorer's run is waited for past this moment (the request must be answered before
   // its connection times out); nullopt: AnalyzerParts::slow_run_limit from now.
   std::optional<std::chrono::steady_clock::time_point> deadline;
+  // The request that asked (its X-Request-Id), or "job:<id>" for a job's; stored on every
+  // analysis row this analysis writes. nullopt: none.
+  std::optional<std::string> request_id;
 };
 
 struct AnalysisOutcome {
@@ -134,15 +137,15 @@ class Analyzer {
   // on the calling thread: no scorer it may run — down its fallbacks, and the shadows of a
   // primary analysis — is slow, and the scorer exists.
   bool batches(const std::optional<std::string>& scorer) const;
-  // Analyzes distinct leads, as read from the store, each as analyze({lead.id, scorer, actor})
-  // would — the same scorers, fallbacks, failed runs kept, shadow runs of a primary analysis —
-  // with two differences: every run is made on the calling thread, and the batch is stored by
-  // one set write (AnalysisStore::Session::record_set), shadows included. A lead whose inputs
-  // changed since it was read is analyzed again through analyze(). When batches(scorer) is
-  // false, each lead goes through analyze() in turn. The outcome of each lead, in order.
+  // Analyzes distinct leads, as read from the store, each as analyze() would with `each` for
+  // that lead (its lead_id is not read) — the same scorers, fallbacks, failed runs kept, shadow
+  // runs of a primary analysis — with two differences: every run is made on the calling thread, and
+  // the batch is stored by one set write (AnalysisStore::Session::record_set), shadows included. A
+  // lead whose inputs changed since it was read is analyzed again through analyze(). When
+  // batches(scorer) is false, each lead goes through analyze() in turn. The outcome of each lead,
+  // in order.
   std::vector<BatchOutcome> analyze_batch(std::span<const domain::Lead> leads,
-                                          const std::optional<std::string>& scorer,
-                                          const std::string& actor) const;
+                                          const AnalysisRequest& each) const;
 
  private:
   void run_shadows(std::shared_ptr<const ScorerSet> scorers, const domain::Analysis& primary) const;

@@ -7,8 +7,13 @@
 #include <optional>
 #include <random>
 
+#include "engine/metrics/engine_metrics.h"
+
 namespace leadscore::analysis {
 namespace {
+
+// A job's analyses carry "job:<id>" where a request's carry its request id.
+std::string job_request_id(const domain::Job& job) { return "job:" + std::to_string(job.id); }
 
 std::string default_name() {
   char host[256] = {};
@@ -119,7 +124,20 @@ bool JobRunner::work_once(std::map<std::int64_t, std::int64_t>& last_claimed) {
   return true;
 }
 
+JobRunner::Working::Working(JobRunner& runner, std::int64_t job) : runner_(runner), job_(job) {
+  std::lock_guard lock(runner_.mutex_);
+  if (runner_.working_[job_]++ == 0 && metrics::enabled()) metrics::jobs_running().add(1);
+}
+
+JobRunner::Working::~Working() {
+  std::lock_guard lock(runner_.mutex_);
+  if (--runner_.working_[job_] > 0) return;
+  runner_.working_.erase(job_);
+  if (metrics::enabled()) metrics::jobs_running().add(-1);
+}
+
 void JobRunner::process(const domain::Job& job, const std::vector<std::int64_t>& leads) {
+  const Working working(*this, job.id);
   if (analyzer_.batches(job.scorer))
     process_batch(job, leads);
   else
@@ -136,7 +154,9 @@ void JobRunner::process_batch(const domain::Job& job, const std::vector<std::int
     return session->get_leads(leads);
   }();
   if (!found) return warn(job, found.error().message);
-  const auto outcomes = analyzer_.analyze_batch(*found, job.scorer, domain::job_actor(job));
+  const auto outcomes = analyzer_.analyze_batch(
+      *found,
+      AnalysisRequest{0, job.scorer, domain::job_actor(job), std::nullopt, job_request_id(job)});
   std::vector<store::JobLeadOutcome> finished;
   finished.reserve(leads.size());
   std::size_t next = 0;  // both in id order: the leads found are a subsequence of `leads`
@@ -149,6 +169,9 @@ void JobRunner::process_batch(const domain::Job& job, const std::vector<std::int
       finished.push_back({id, "lead " + std::to_string(id) + " not found"});
     }
   }
+  const auto failed = static_cast<std::uint64_t>(std::ranges::count_if(
+      finished, [](const store::JobLeadOutcome& o) { return o.error.has_value(); }));
+  metrics::count_job_leads(finished.size() - failed, failed);
   auto session = db_.session();
   if (!session) return warn(job, session.error().message);
   if (auto marked = session->finish_job_leads(job.id, options_.name, finished); !marked)
@@ -168,6 +191,7 @@ void JobRunner::process_in_flight(const domain::Job& job, const std::vector<std:
       if (auto read = session->get_leads(leads))
         for (const domain::Lead& lead : *read) options_.leads->put(lead);
   }
+  const std::string request_id = job_request_id(job);
   std::vector<std::optional<store::JobLeadOutcome>> outcomes(leads.size());
   std::atomic<std::size_t> next{0};
   std::atomic<bool> scorer_gone{false};
@@ -182,7 +206,8 @@ void JobRunner::process_in_flight(const domain::Job& job, const std::vector<std:
       if (stopping_ || scorer_gone) return;
       const std::size_t i = next.fetch_add(1);
       if (i >= leads.size()) return;
-      auto outcome = analyzer_.analyze(AnalysisRequest{leads[i], job.scorer, actor, std::nullopt});
+      auto outcome =
+          analyzer_.analyze(AnalysisRequest{leads[i], job.scorer, actor, std::nullopt, request_id});
       if (!outcome && job.scorer && outcome.error().error.code == domain::ErrorCode::Validation) {
         // The job's scorer is no longer configured (a reload removed it): the job cannot run.
         std::lock_guard lock(gone_mutex);
@@ -210,12 +235,16 @@ void JobRunner::process_in_flight(const domain::Job& job, const std::vector<std:
 
   std::vector<store::JobLeadOutcome> finished;
   std::vector<std::int64_t> unstarted;
+  std::uint64_t failed = 0;
   for (std::size_t i = 0; i < leads.size(); ++i) {
-    if (outcomes[i])
+    if (outcomes[i]) {
+      failed += outcomes[i]->error ? 1 : 0;
       finished.push_back(std::move(*outcomes[i]));
-    else
+    } else {
       unstarted.push_back(leads[i]);
+    }
   }
+  metrics::count_job_leads(finished.size() - failed, failed);
   // A mark that fails is not lost work: the claims' lease runs out, and whoever claims them
   // again finds the job's analyses stored and marks them done without scoring them again.
   auto session = db_.session();

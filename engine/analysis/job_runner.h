@@ -88,13 +88,27 @@ class JobRunner {
   void process_in_flight(const domain::Job& job, const std::vector<std::int64_t>& leads);
   void warn(const domain::Job& job, const std::string& message) const;
 
+  // While a batch of `job` is processed here: the job counts as running (metrics).
+  class Working {
+   public:
+    Working(JobRunner& runner, std::int64_t job);
+    ~Working();
+    Working(const Working&) = delete;
+    Working& operator=(const Working&) = delete;
+
+   private:
+    JobRunner& runner_;
+    std::int64_t job_;
+  };
+
   store::Database& db_;
   const Analyzer& analyzer_;
   JobRunnerOptions options_;
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::uint64_t wakes_ = 0;  // guarded by mutex_
+  std::uint64_t wakes_ = 0;              // guarded by mutex_
+  std::map<std::int64_t, int> working_;  // batches in process by job; guarded by mutex_
   std::vector<std::thread> threads_;
 };
 

@@ -23,6 +23,7 @@ namespace {
 constexpr std::array<std::string_view, 6> kLogLevels{"trace", "debug", "info",
                                                      "warn",  "error", "off"};
 constexpr std::array<std::string_view, 4> kRoles{"viewer", "manager", "analyst", "admin"};
+constexpr std::array<std::string_view, 2> kLogFormats{"text", "json"};
 constexpr std::string_view kEnvironment = "<environment>";
 
 // Lead sources and scorer names end up in URLs, CSV files and the database: keep them plain.
@@ -258,6 +259,7 @@ void read_webhooks(YamlMap webhooks, WebhooksConfig& out) {
 void read_log(YamlMap log, LogConfig& out) {
   log.read_one_of("level", out.level, kLogLevels);
   log.read("requests", out.requests);
+  log.read_one_of("format", out.format, kLogFormats);
   log.finish();
 }
 
@@ -290,6 +292,11 @@ void read_rate_limit(YamlMap rate_limit, RateLimitConfig& out) {
   }
   roles.finish();
   rate_limit.finish();
+}
+
+void read_metrics(YamlMap metrics, MetricsConfig& out) {
+  metrics.read("enabled", out.enabled);
+  metrics.finish();
 }
 
 void read_handoff(YamlMap handoff, domain::HandoffPolicy& out) {
@@ -517,6 +524,7 @@ std::expected<AppConfig, std::vector<ConfigError>> load_app_config(const std::st
     read_webhooks(root.map("webhooks"), config.webhooks);
     read_log(root.map("log"), config.log);
     read_rate_limit(root.map("rate_limit"), config.rate_limit);
+    read_metrics(root.map("metrics"), config.metrics);
     read_handoff(root.map("handoff"), config.handoff);
     read_sources(root, config.sources);
     read_plugins(root.map("plugins"), config.dir, config.plugins);

@@ -115,8 +115,13 @@ struct WebhooksConfig {
 };
 
 struct LogConfig {
-  std::string level = "info";  // trace | debug | info | warn | error | off
-  bool requests = true;        // one line per request
+  std::string level = "info";   // trace | debug | info | warn | error | off
+  bool requests = true;         // one line per request
+  std::string format = "text";  // text | json: each line a JSON object (api/request_log.h)
+};
+
+struct MetricsConfig {
+  bool enabled = true;  // count, and serve GET /metrics (engine/metrics/metrics.h)
 };
 
 // One configured scorer: an instance of a plugin with its parameters (kept as YAML so that the
@@ -187,6 +192,7 @@ struct AppConfig {
   WebhooksConfig webhooks;
   LogConfig log;
   RateLimitConfig rate_limit;
+  MetricsConfig metrics;
   domain::HandoffPolicy handoff;
   std::vector<std::string> sources{"scanner", "partner", "manual"};
   PluginsConfig plugins;

@@ -50,6 +50,8 @@ struct Analysis {
   std::string scorer_version;
   std::string role = "primary";  // primary | shadow | adhoc
   std::string actor;             // the API key name that asked for it
+  // The request that caused it (X-Request-Id), or "job:<id>"; nullopt when neither is known.
+  std::optional<std::string> request_id;
   Features features;
   std::optional<ScoreResult> result;
   std::optional<std::string> error;

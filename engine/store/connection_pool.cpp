@@ -2,7 +2,17 @@
 
 #include <algorithm>
 
+#include "engine/metrics/engine_metrics.h"
+
 namespace leadscore::store {
+namespace {
+
+// The pool's part of the process's pool gauges (metrics.enabled is set before any pool exists).
+void count(metrics::Gauge* metrics::PoolGauges::*gauge, std::int64_t by) {
+  if (metrics::enabled()) (metrics::pool_gauges().*gauge)->add(by);
+}
+
+}  // namespace
 
 // A thread waiting in acquire(), on its own stack until it returns.
 struct ConnectionPool::Waiter {
@@ -14,18 +24,28 @@ ConnectionPool::ConnectionPool(std::vector<std::unique_ptr<PgConnection>> connec
     : connections_(std::move(connections)) {
   idle_.reserve(connections_.size());
   for (auto& connection : connections_) idle_.push_back(connection.get());
+  count(&metrics::PoolGauges::size, size());
 }
+
+ConnectionPool::~ConnectionPool() { count(&metrics::PoolGauges::size, -size()); }
 
 PgConnection* ConnectionPool::acquire(std::chrono::milliseconds wait) {
   std::unique_lock lock(mutex_);
   if (!idle_.empty() && waiters_.empty()) {
     PgConnection* connection = idle_.back();
     idle_.pop_back();
+    count(&metrics::PoolGauges::in_use, 1);
     return connection;
   }
   Waiter me;
   waiters_.push_back(&me);
-  if (me.ready.wait_for(lock, wait, [&] { return me.handed != nullptr; })) return me.handed;
+  count(&metrics::PoolGauges::waiters, 1);
+  const bool handed = me.ready.wait_for(lock, wait, [&] { return me.handed != nullptr; });
+  count(&metrics::PoolGauges::waiters, -1);
+  if (handed) {
+    count(&metrics::PoolGauges::in_use, 1);
+    return me.handed;
+  }
   waiters_.erase(std::ranges::find(waiters_, &me));
   return nullptr;
 }
@@ -35,11 +55,13 @@ PgConnection* ConnectionPool::try_acquire() {
   if (idle_.empty() || !waiters_.empty()) return nullptr;
   PgConnection* connection = idle_.back();
   idle_.pop_back();
+  count(&metrics::PoolGauges::in_use, 1);
   return connection;
 }
 
 void ConnectionPool::release(PgConnection* connection) {
   std::lock_guard lock(mutex_);
+  count(&metrics::PoolGauges::in_use, -1);
   if (waiters_.empty()) {
     idle_.push_back(connection);
     return;

@@ -19,6 +19,7 @@ namespace leadscore::store {
 class ConnectionPool {
  public:
   explicit ConnectionPool(std::vector<std::unique_ptr<PgConnection>> connections);
+  ~ConnectionPool();
 
   // A free connection, waiting up to `wait` for one; nullptr on timeout.
   PgConnection* acquire(std::chrono::milliseconds wait);

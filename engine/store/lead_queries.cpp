@@ -67,30 +67,33 @@ std::unexpected<Error> handoff_rejected(const std::vector<domain::HandoffCheck>&
 
 }  // namespace
 
-// $1 source, $2 business_domain, $3 activity_count, $4.. profile_fields(), then the actor.
+// $1 source, $2 business_domain, $3 activity_count, $4.. profile_fields(), then the actor and
+// the request id.
 const Statement kCreateLead{
     "create_lead", cat({"WITH lead AS ("
                         " INSERT INTO leads (source, business_domain, activity_count, ",
                         profile_columns(), ") VALUES ($1, $2, $3::bigint, ",
                         profile_placeholders(4), ") RETURNING ", lead_columns(),
                         "), event AS ("
-                        " INSERT INTO stage_events (lead_id, from_stage, to_stage, actor)"
-                        " SELECT id, NULL, 'new', $",
-                        std::to_string(4 + kProfileCount), " FROM lead) SELECT * FROM lead"})};
+                        " INSERT INTO stage_events (lead_id, from_stage, to_stage, actor,"
+                        "  request_id) SELECT id, NULL, 'new', $",
+                        std::to_string(4 + kProfileCount), ", $", std::to_string(5 + kProfileCount),
+                        "::text FROM lead) SELECT * FROM lead"})};
 
-Result<domain::Lead> Session::create_lead(const domain::NewLead& lead, const std::string& actor) {
+Result<domain::Lead> Session::create_lead(const domain::NewLead& lead, const std::string& actor,
+                                          const std::optional<std::string>& request_id) {
   return guarded(impl_.get(), [&](PgConnection& c) -> Result<domain::Lead> {
     Params p;
     p.text(lead.source).text(lead.business_domain).integer(lead.activity_count);
-    profile_fields(p, lead.profile).text(actor);
+    profile_fields(p, lead.profile).text(actor).text(request_id);
     auto r = c.execute(kCreateLead, p);
     if (!r) return failure(r.error());
     return read_lead(*r, 0);
   });
 }
 
-// Every lead of $1 (a JSON array of kCreateLead's fields by name) and its creation event by $2,
-// in one statement and so one transaction; ids are taken in array order.
+// Every lead of $1 (a JSON array of kCreateLead's fields by name) and its creation event by $2
+// for request $3, in one statement and so one transaction; ids are taken in array order.
 const Statement kCreateLeads{
     "create_leads",
     cat({"WITH input AS ("
@@ -103,12 +106,13 @@ const Statement kCreateLeads{
          " FROM input ORDER BY n"
          " RETURNING id"
          "), event AS ("
-         " INSERT INTO stage_events (lead_id, from_stage, to_stage, actor)"
-         " SELECT id, NULL, 'new', $2 FROM lead)"
+         " INSERT INTO stage_events (lead_id, from_stage, to_stage, actor, request_id)"
+         " SELECT id, NULL, 'new', $2, $3::text FROM lead)"
          " SELECT id FROM lead ORDER BY id"})};
 
-Result<std::vector<std::int64_t>> Session::create_leads(std::span<const domain::NewLead> leads,
-                                                        const std::string& actor) {
+Result<std::vector<std::int64_t>> Session::create_leads(
+    std::span<const domain::NewLead> leads, const std::string& actor,
+    const std::optional<std::string>& request_id) {
   return guarded(impl_.get(), [&](PgConnection& c) -> Result<std::vector<std::int64_t>> {
     std::vector<std::int64_t> ids;
     if (leads.empty()) return ids;
@@ -121,7 +125,7 @@ Result<std::vector<std::int64_t>> Session::create_leads(std::span<const domain::
       });
       rows.push_back(std::move(row));
     }
-    auto r = c.execute(kCreateLeads, Params().text(rows.dump()).text(actor));
+    auto r = c.execute(kCreateLeads, Params().text(rows.dump()).text(actor).text(request_id));
     if (!r) return failure(r.error());
     ids.reserve(static_cast<std::size_t>(r->rows()));
     for (int row = 0; row < r->rows(); ++row) ids.push_back(r->integer(row, 0));
@@ -275,27 +279,29 @@ Result<domain::Lead> Session::set_activity(std::int64_t id, std::int64_t count) 
   });
 }
 
-// $1 lead, $2 new stage, $3 old stage, $4 actor.
+// $1 lead, $2 new stage, $3 old stage, $4 actor, $5 request id.
 const Statement kSetLeadStage{
-    "set_lead_stage", cat({"WITH lead AS (UPDATE leads SET stage = $2::text, ", kTouch,
-                           " WHERE id = $1::bigint RETURNING ", lead_columns(),
-                           "), event AS ("
-                           " INSERT INTO stage_events (lead_id, from_stage, to_stage, actor)"
-                           " SELECT id, $3::text, $2::text, $4 FROM lead)"
-                           " SELECT * FROM lead"})};
-// The handoff's sale, with its creation event: $1 lead, $2 actor. A lead has at most one sale
-// (a unique lead_id), so a second handoff fails here.
+    "set_lead_stage",
+    cat({"WITH lead AS (UPDATE leads SET stage = $2::text, ", kTouch,
+         " WHERE id = $1::bigint RETURNING ", lead_columns(),
+         "), event AS ("
+         " INSERT INTO stage_events (lead_id, from_stage, to_stage, actor, request_id)"
+         " SELECT id, $3::text, $2::text, $4, $5::text FROM lead)"
+         " SELECT * FROM lead"})};
+// The handoff's sale, with its creation event: $1 lead, $2 actor, $3 request id. A lead has at
+// most one sale (a unique lead_id), so a second handoff fails here.
 const Statement kCreateSale{
     "create_sale",
     cat({"WITH sale AS (INSERT INTO sales (lead_id) VALUES ($1::bigint) RETURNING ", kSaleColumns,
          "), event AS ("
-         " INSERT INTO stage_events (lead_id, sale_id, from_stage, to_stage, actor)"
-         " SELECT lead_id, id, NULL, 'new', $2 FROM sale)"
+         " INSERT INTO stage_events (lead_id, sale_id, from_stage, to_stage, actor, request_id)"
+         " SELECT lead_id, id, NULL, 'new', $2, $3::text FROM sale)"
          " SELECT * FROM sale"})};
 
 Result<StageChange> Session::change_lead_stage(std::int64_t id, LeadStage to,
                                                const std::string& actor,
-                                               const domain::HandoffPolicy& policy) {
+                                               const domain::HandoffPolicy& policy,
+                                               const std::optional<std::string>& request_id) {
   return guarded(impl_.get(), [&](PgConnection& c) -> Result<StageChange> {
     return in_transaction(c, [&]() -> Result<StageChange> {
       // Concurrent changes of this lead queue here and decide on the row as the winner left it.
@@ -319,11 +325,12 @@ Result<StageChange> Session::change_lead_stage(std::int64_t id, LeadStage to,
       }
       Params p;
       p.integer(id).text(domain::to_string(to)).text(domain::to_string(lead.stage)).text(actor);
+      p.text(request_id);
       auto moved = c.execute(kSetLeadStage, p);
       if (!moved) return failure(moved.error());
       StageChange change{read_lead(*moved, 0), std::nullopt};
       if (to == LeadStage::Transferred) {
-        auto sale = c.execute(kCreateSale, Params().integer(id).text(actor));
+        auto sale = c.execute(kCreateSale, Params().integer(id).text(actor).text(request_id));
         if (!sale) {
           if (sale.error().sqlstate == "23505")
             return error(ErrorCode::LeadFinal,
@@ -374,7 +381,7 @@ Result<void> Session::delete_lead(std::int64_t id) {
 
 // The lead's own stage events (not those of its sale), oldest first.
 const Statement kLeadEvents{"lead_events",
-                            "SELECT from_stage, to_stage, actor, leadscore_rfc3339(at)"
+                            "SELECT from_stage, to_stage, actor, leadscore_rfc3339(at), request_id"
                             " FROM stage_events WHERE lead_id = $1::bigint AND sale_id IS NULL"
                             " ORDER BY id"};
 const Statement kLeadExists{"lead_exists", "SELECT 1 FROM leads WHERE id = $1::bigint"};
@@ -401,6 +408,7 @@ Result<LeadHistory> Session::lead_history(std::int64_t id) {
       event.to = *to;
       event.actor = std::string(events->text(row, 2));
       event.at = std::string(events->text(row, 3));
+      event.request_id = events->optional_text(row, 4);
       history.stage_events.push_back(std::move(event));
     }
     auto analyses = c.execute(kLeadAnalyses, Params().integer(id));

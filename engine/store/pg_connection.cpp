@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "engine/metrics/engine_metrics.h"
+
 namespace leadscore::store {
 namespace {
 
@@ -118,8 +120,14 @@ domain::Error to_error(const PgFailure& failure) {
   const std::string& state = failure.sqlstate;
   // 08: connection exception; 53: insufficient resources; 57P0x: shutdown; 57014: cancelled.
   if (failure.connection_lost || state.starts_with("08") || state.starts_with("53") ||
-      state.starts_with("57P") || state == "57014")
+      state.starts_with("57P") || state == "57014") {
+    metrics::count_db_error("unavailable");
     return {ErrorCode::Unavailable, "the database is unavailable: " + failure.message, {}, {}};
+  }
+  // Classes 22 (data) and 23 (constraints), and 40 (serialization): the statement was refused.
+  metrics::count_db_error(
+      state.starts_with("22") || state.starts_with("23") || state.starts_with("40") ? "refused"
+                                                                                    : "internal");
   if (state == "23514")
     return Error::validation(field_of_check(failure.constraint),
                              field_of_check(failure.constraint) + " is out of range");

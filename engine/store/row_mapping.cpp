@@ -142,6 +142,7 @@ domain::Analysis read_analysis(const PgResult& r, int row) {
   analysis.error = r.optional_text(row, 10);
   analysis.created_at = std::string(r.text(row, 11));
   analysis.audit = r.optional_text(row, 12);
+  analysis.request_id = r.optional_text(row, 13);
   return analysis;
 }
 

@@ -76,18 +76,19 @@ Result<Page<domain::Sale>> Session::list_sales(const SaleFilter& filter, const P
 
 const Statement kLockSale{
     "lock_sale", cat({"SELECT ", kSaleColumns, " FROM sales WHERE id = $1::bigint FOR UPDATE"})};
-// $1 sale, $2 new stage, $3 old stage, $4 actor.
+// $1 sale, $2 new stage, $3 old stage, $4 actor, $5 request id.
 const Statement kSetSaleStage{
     "set_sale_stage",
     cat({"WITH sale AS (UPDATE sales SET stage = $2::text, ", kTouch,
          " WHERE id = $1::bigint RETURNING ", kSaleColumns,
          "), event AS ("
-         " INSERT INTO stage_events (lead_id, sale_id, from_stage, to_stage, actor)"
-         " SELECT lead_id, id, $3::text, $2::text, $4 FROM sale)"
+         " INSERT INTO stage_events (lead_id, sale_id, from_stage, to_stage, actor, request_id)"
+         " SELECT lead_id, id, $3::text, $2::text, $4, $5::text FROM sale)"
          " SELECT * FROM sale"})};
 
 Result<domain::Sale> Session::change_sale_stage(std::int64_t id, SaleStage to,
-                                                const std::string& actor) {
+                                                const std::string& actor,
+                                                const std::optional<std::string>& request_id) {
   return guarded(impl_.get(), [&](PgConnection& c) -> Result<domain::Sale> {
     return in_transaction(c, [&]() -> Result<domain::Sale> {
       auto locked = c.execute(kLockSale, Params().integer(id));
@@ -106,8 +107,9 @@ Result<domain::Sale> Session::change_sale_stage(std::int64_t id, SaleStage to,
         case TransitionVerdict::Allowed:
           break;
       }
-      auto r = c.execute(kSetSaleStage,
-                         Params().integer(id).text(domain::to_string(to)).text(from).text(actor));
+      auto r = c.execute(
+          kSetSaleStage,
+          Params().integer(id).text(domain::to_string(to)).text(from).text(actor).text(request_id));
       if (!r) return failure(r.error());
       domain::Sale changed = read_sale(*r, 0);
       if (auto events = write_sale_events(*impl_, changed, sale.stage, actor); !events)

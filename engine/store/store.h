@@ -71,7 +71,8 @@ struct StageEvent {
   std::optional<domain::LeadStage> from;  // nullopt for the creation event
   domain::LeadStage to = domain::LeadStage::New;
   std::string actor;
-  std::string at;  // RFC 3339, UTC
+  std::optional<std::string> request_id;  // the request that made the change, when known
+  std::string at;                         // RFC 3339, UTC
 };
 
 struct LeadHistory {
@@ -259,12 +260,15 @@ class Session {
   // Readiness: a round trip to the server.
   Result<void> ping();
 
-  // Leads. `actor` is the API key name recorded on stage events.
-  Result<domain::Lead> create_lead(const domain::NewLead& lead, const std::string& actor);
+  // Leads. `actor` is the API key name recorded on stage events, `request_id` the request that
+  // made the change (X-Request-Id), recorded beside it when given.
+  Result<domain::Lead> create_lead(const domain::NewLead& lead, const std::string& actor,
+                                   const std::optional<std::string>& request_id = std::nullopt);
   // Creates every lead of `leads` (checked with domain::validate) with its creation event, in
   // one statement and one transaction: all or none. Their ids, ascending, in the input's order.
-  Result<std::vector<std::int64_t>> create_leads(std::span<const domain::NewLead> leads,
-                                                 const std::string& actor);
+  Result<std::vector<std::int64_t>> create_leads(
+      std::span<const domain::NewLead> leads, const std::string& actor,
+      const std::optional<std::string>& request_id = std::nullopt);
   Result<domain::Lead> get_lead(std::int64_t id);
   // The leads of `ids` that exist, in id order, in one statement.
   Result<std::vector<domain::Lead>> get_leads(std::span<const std::int64_t> ids);
@@ -281,9 +285,10 @@ class Session {
   Result<domain::Lead> set_activity(std::int64_t id, std::int64_t count);
   // NotFound, LeadFinal, InvalidTransition, HandoffRejected (all failed checks).
   // Reaching `transferred` creates the sale in the same transaction.
-  Result<StageChange> change_lead_stage(std::int64_t id, domain::LeadStage to,
-                                        const std::string& actor,
-                                        const domain::HandoffPolicy& policy);
+  Result<StageChange> change_lead_stage(
+      std::int64_t id, domain::LeadStage to, const std::string& actor,
+      const domain::HandoffPolicy& policy,
+      const std::optional<std::string>& request_id = std::nullopt);
   // NotFound, Conflict when the lead has a sale.
   Result<void> delete_lead(std::int64_t id);
   Result<LeadHistory> lead_history(std::int64_t id);
@@ -323,8 +328,9 @@ class Session {
   Result<domain::Sale> get_lead_sale(std::int64_t lead_id);
   Result<Page<domain::Sale>> list_sales(const SaleFilter& filter, const PageRequest& page);
   // NotFound, InvalidTransition (including from a final stage).
-  Result<domain::Sale> change_sale_stage(std::int64_t id, domain::SaleStage to,
-                                         const std::string& actor);
+  Result<domain::Sale> change_sale_stage(
+      std::int64_t id, domain::SaleStage to, const std::string& actor,
+      const std::optional<std::string>& request_id = std::nullopt);
 
   // Offers. At most one is active: a write that makes one active deactivates the one before in
   // the same transaction. Offer writes run one at a time (each takes the revision's row lock

@@ -220,7 +220,7 @@ class AnalyzerTest : public ::testing::Test {
 
   std::expected<AnalysisOutcome, AnalysisFailure> analyze(
       std::optional<std::string> scorer = std::nullopt) {
-    return analyzer().analyze({1, std::move(scorer), "manager", std::nullopt});
+    return analyzer().analyze({1, std::move(scorer), "manager", std::nullopt, std::nullopt});
   }
 
   const ScorerSet& current_scorers() const { return *scorers_; }
@@ -570,7 +570,9 @@ TEST_F(AnalyzerTest, AFullSlowPoolFailsTheRunAtOnceAndTheFallbackAnswers) {
   use_scorers(slow_scorers(std::chrono::milliseconds(300)), "llm");
   store.add(lead_in(LeadStage::New));
   store.add(lead_in(LeadStage::New, 2));
-  std::thread busy([&] { analyzer().analyze({2, std::nullopt, "manager", std::nullopt}); });
+  std::thread busy([&] {
+    analyzer().analyze({2, std::nullopt, "manager", std::nullopt, std::nullopt});
+  });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // lead 2's run holds the pool
   const auto start = std::chrono::steady_clock::now();
   auto outcome = analyze();
@@ -589,7 +591,8 @@ TEST_F(AnalyzerTest, ASlowRunIsNotWaitedForPastTheRequestsDeadline) {
   use_scorers(slow_scorers(std::chrono::milliseconds(400)), "llm");
   store.add(lead_in(LeadStage::New));
   const auto start = std::chrono::steady_clock::now();
-  AnalysisRequest request{1, std::nullopt, "manager", start + std::chrono::milliseconds(50)};
+  AnalysisRequest request{1, std::nullopt, "manager", start + std::chrono::milliseconds(50),
+                          std::nullopt};
   auto outcome = analyzer().analyze(request);
   const auto waited = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(outcome.has_value()) << outcome.error().error.message;
@@ -603,8 +606,8 @@ TEST_F(AnalyzerTest, ASlowRunIsNotWaitedForPastTheRequestsDeadline) {
   // A run queued behind it whose deadline has passed never starts.
   store.add(lead_in(LeadStage::New, 2));
   const auto late = std::chrono::steady_clock::now();
-  ASSERT_TRUE(
-      analyzer().analyze({2, std::nullopt, "manager", late + std::chrono::milliseconds(20)}));
+  ASSERT_TRUE(analyzer().analyze(
+      {2, std::nullopt, "manager", late + std::chrono::milliseconds(20), std::nullopt}));
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   const auto& llm = static_cast<const FakeScorer&>(*current_scorers().find("llm"));
   EXPECT_EQ(llm.runs(), 1);
@@ -678,7 +681,8 @@ TEST_F(AnalyzerTest, ABatchIsScoredAndStoredInOneSetWithItsShadowRuns) {
   use_scorers(primary_other_and_shadow(), "primary", {"shadow"});
   const std::vector<Lead> leads = batch_of(store, 3);
   ASSERT_TRUE(analyzer().batches(std::nullopt));
-  const auto outcomes = analyzer().analyze_batch(leads, std::nullopt, "job 7 (manager)");
+  const auto outcomes =
+      analyzer().analyze_batch(leads, {0, std::nullopt, "job 7 (manager)", std::nullopt, "job:7"});
   ASSERT_EQ(outcomes.size(), 3u);
   for (const auto& outcome : outcomes) EXPECT_TRUE(outcome.has_value());
   // One session for the whole batch, no reads: the leads came with it; shadows not handed off.
@@ -692,6 +696,8 @@ TEST_F(AnalyzerTest, ABatchIsScoredAndStoredInOneSetWithItsShadowRuns) {
   ASSERT_EQ(rows.size(), 6u);
   EXPECT_EQ(rows[0].role, "primary");
   EXPECT_EQ(rows[0].actor, "job 7 (manager)");
+  EXPECT_EQ(rows[0].request_id, "job:7");
+  EXPECT_EQ(rows[3].request_id, "job:7");
   EXPECT_EQ(rows[3].role, "shadow");
   EXPECT_EQ(rows[3].scorer, "shadow");
   EXPECT_EQ(rows[3].lead_id, 1);
@@ -704,7 +710,8 @@ TEST_F(AnalyzerTest, ABatchKeepsFailedRunsAndLetsTheFallbackAnswer) {
   entries.push_back(testing::fake_entry("second", Mode::Answer, "", 0, 0.25));
   use_scorers(std::move(entries));
   const std::vector<Lead> leads = batch_of(store, 2);
-  const auto outcomes = analyzer().analyze_batch(leads, std::nullopt, "job 1 (m)");
+  const auto outcomes =
+      analyzer().analyze_batch(leads, {0, std::nullopt, "job 1 (m)", std::nullopt, "job:7"});
   ASSERT_TRUE(outcomes[0].has_value());
   ASSERT_TRUE(outcomes[1].has_value());
   EXPECT_EQ(store.leads[1].ai_scorer, "second");
@@ -722,7 +729,8 @@ TEST_F(AnalyzerTest, InABatchAFinalLeadFailsAloneAndAChangedOneIsAnalyzedAgain) 
   store.leads[2].stage = LeadStage::Lost;
   leads[1].stage = LeadStage::Lost;
   store.changes_before_write = 1;  // lead 1's write finds it changed
-  const auto outcomes = analyzer().analyze_batch(leads, std::nullopt, "job 1 (m)");
+  const auto outcomes =
+      analyzer().analyze_batch(leads, {0, std::nullopt, "job 1 (m)", std::nullopt, "job:7"});
   ASSERT_TRUE(outcomes[0].has_value()) << outcomes[0].error().error.message;
   ASSERT_FALSE(outcomes[1].has_value());
   EXPECT_EQ(outcomes[1].error().error.code, ErrorCode::LeadFinal);
@@ -738,7 +746,8 @@ TEST_F(AnalyzerTest, ABatchForAnUnknownScorerFailsEveryLead) {
   use_scorers(one_scorer());
   const std::vector<Lead> leads = batch_of(store, 2);
   EXPECT_FALSE(analyzer().batches("missing"));
-  const auto outcomes = analyzer().analyze_batch(leads, "missing", "job 1 (m)");
+  const auto outcomes = analyzer().analyze_batch(
+      leads, {0, std::string("missing"), "job 1 (m)", std::nullopt, "job:7"});
   for (const auto& outcome : outcomes) {
     ASSERT_FALSE(outcome.has_value());
     EXPECT_EQ(outcome.error().error.code, ErrorCode::Validation);
@@ -750,7 +759,8 @@ TEST_F(AnalyzerTest, ABatchWithASlowScorerGoesLeadByLead) {
   use_scorers(slow_scorers(std::chrono::milliseconds(1)), "llm");
   const std::vector<Lead> leads = batch_of(store, 2);
   EXPECT_FALSE(analyzer().batches(std::nullopt));
-  const auto outcomes = analyzer().analyze_batch(leads, std::nullopt, "job 1 (m)");
+  const auto outcomes =
+      analyzer().analyze_batch(leads, {0, std::nullopt, "job 1 (m)", std::nullopt, "job:7"});
   EXPECT_TRUE(outcomes[0].has_value());
   EXPECT_TRUE(outcomes[1].has_value());
   EXPECT_EQ(store.calls, (std::vector<std::string>{"get 1", "record llm on_lead", "get 2",
