@@ -43,7 +43,7 @@ class Statement {
 // building parameters allocates only for long copied strings. Use in place: do not copy or move.
 class Params {
  public:
-  static constexpr int kMaxParams = 16;
+  static constexpr int kMaxParams = 24;
 
   Params() = default;
   Params(const Params&) = delete;
