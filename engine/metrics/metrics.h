@@ -11,7 +11,7 @@
 // key or a raw path): a family holds at most its capacity of label sets, and any further one
 // counts under the label values "other".
 //
-// Adding a series is one line where it is counted, e.g. a webhook delivery:
+// Adding a series is one line where it is counted, as the webhook dispatcher does:
 //   static auto& deliveries = metrics::registry().counters(
 //       "leadscore_webhook_deliveries_total", "Webhook deliveries by result.", {"result"});
 //   deliveries.with({"delivered"}).inc();

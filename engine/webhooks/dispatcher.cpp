@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "engine/metrics/metrics.h"
 #include "engine/webhooks/signature.h"
 
 namespace leadscore::webhooks {
@@ -186,6 +187,18 @@ void Dispatcher::deliver(store::Session& session, void* handle, const store::Cla
   attempt.latency_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   const store::DeliveryAttemptOutcome outcome = decide(attempt, d.attempts, d.age, jitter, policy_);
+  if (metrics::enabled()) {
+    static auto& deliveries =
+        metrics::registry().counters("leadscore_webhook_deliveries_total",
+                                     "Webhook delivery attempts by result: delivered, retried "
+                                     "(failed, tried again later), dead.",
+                                     {"result"});
+    deliveries
+        .with({outcome.next == domain::DeliveryStatus::Delivered ? "delivered"
+               : outcome.next == domain::DeliveryStatus::Dead    ? "dead"
+                                                                 : "retried"})
+        .inc();
+  }
   if (auto recorded = session.record_webhook_attempt(d.id, name_, outcome); !recorded) {
     // The claim stays until its lease runs out; then the delivery is sent again.
     if (warn_)
