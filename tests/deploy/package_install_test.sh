@@ -158,6 +158,12 @@ expect() {  # expect STATUS DESCRIPTION CURL_ARGS...: the answer's body on stdou
 expect 200 "GET /health through the front door" "$api/health" >/dev/null
 expect 200 "GET /ready (the database)" "$api/ready" >/dev/null
 expect 401 "a request without a key" "$api/leads" >/dev/null
+# Swagger UI and ReDoc from the package's own copy of their files (server.docs_dir).
+expect 200 "GET /docs" "$api/docs" | grep -q "swagger-ui-bundle.js" || fail "/docs is not Swagger UI"
+expect 200 "GET /docs/swagger-ui-bundle.js" "$api/docs/swagger-ui-bundle.js" >/dev/null
+expect 200 "GET /redoc/redoc.standalone.js" "$api/redoc/redoc.standalone.js" >/dev/null
+expect 200 "GET /openapi.json" "$api/openapi.json" | jq -e '.openapi == "3.1.0"' >/dev/null ||
+  fail "/openapi.json is not the OpenAPI document"
 # nginx itself answers a request line it refuses, in leadscore's error shape.
 long=$(printf 'a%.0s' $(seq 9000))
 expect 414 "a 9 KB request line" "$api/leads?q=$long" | jq -e '.error.code == "uri_too_long"' >/dev/null ||
