@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "api/exchange.h"
+#include "engine/store/resource_json.h"
 
 namespace leadscore::api {
 namespace {
@@ -70,26 +71,7 @@ const std::vector<std::string_view> kServerFields{"id", "stage", "created_at", "
 
 }  // namespace
 
-json to_json(const domain::Lead& lead) {
-  json out{{"id", lead.id},
-           {"source", lead.source},
-           {"stage", domain::to_string(lead.stage)},
-           {"business_domain", optional_text(lead.business_domain)},
-           {"activity_count", lead.activity_count}};
-  domain::for_each_profile_field(
-      lead.profile, [&](const char* name, const auto& v) { out[name] = optional_text(v); });
-  out["ai_score"] = lead.ai_score ? json(*lead.ai_score) : json(nullptr);
-  out["ai_recommendation"] =
-      lead.ai_recommendation ? json(domain::to_string(*lead.ai_recommendation)) : json(nullptr);
-  out["ai_reason"] = optional_text(lead.ai_reason);
-  out["ai_scorer"] = lead.ai_scorer ? json{{"name", *lead.ai_scorer},
-                                           {"version", lead.ai_scorer_version.value_or("")}}
-                                    : json(nullptr);
-  out["ai_analyzed_at"] = optional_text(lead.ai_analyzed_at);
-  out["created_at"] = lead.created_at;
-  out["updated_at"] = lead.updated_at;
-  return out;
-}
+json to_json(const domain::Lead& lead) { return store::lead_json(lead); }
 
 namespace {
 
@@ -194,13 +176,7 @@ std::string lead_json_text(const domain::Lead& lead) {
   return out.str();
 }
 
-json to_json(const domain::Sale& sale) {
-  return {{"id", sale.id},
-          {"lead_id", sale.lead_id},
-          {"stage", domain::to_string(sale.stage)},
-          {"created_at", sale.created_at},
-          {"updated_at", sale.updated_at}};
-}
+json to_json(const domain::Sale& sale) { return store::sale_json(sale); }
 
 json to_json(const store::StageEvent& e) {
   return {{"from", e.from ? json(domain::to_string(*e.from)) : json(nullptr)},
