@@ -1,4 +1,4 @@
-// The documents compiled into the binary from api/openapi (embed_documents.cmake): the OpenAPI
+// The documents compiled into the binary from api/openapi (cmake/embed_files.cmake): the OpenAPI
 // document of the REST API (openapi.json) and the pages of /docs and /redoc, which load only
 // files leadscore itself serves.
 //
