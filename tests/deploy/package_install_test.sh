@@ -47,10 +47,14 @@ fail() {
   exit 1
 }
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Below the kernel's ephemeral range (ip_local_port_range, 32768.. by default): a port in it may
+# be taken, between the check and the listen, by a client connection of a test running beside.
 free_port() {
-  local port
+  local port low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  ((low > 21000)) || low=32768
   for _ in $(seq 200); do
-    port=$((20000 + RANDOM % 20000))
+    port=$((20000 + RANDOM % (low - 20000)))
     port_free "$port" && { echo "$port"; return 0; }
   done
   return 1
