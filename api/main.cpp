@@ -22,6 +22,7 @@
 #include "api/json_mapping.h"
 #include "api/serve.h"
 #include "engine/config/app_config.h"
+#include "engine/scoring/comparison_report.h"
 #include "engine/scoring/registry.h"
 #include "engine/store/store.h"
 #include "tools/batch_score.h"
@@ -225,8 +226,8 @@ int compare_file(const std::string& config_path, const std::string& input_path,
   }
   for (const auto& problem : result->problems)
     std::fprintf(stderr, "%s:%zu: %s\n", input_path.c_str(), problem.line, problem.message.c_str());
-  std::printf("%s\n", as_json ? tools::to_json(result->report).dump(2).c_str()
-                              : tools::to_text(result->report).c_str());
+  std::printf("%s\n", as_json ? scoring::report_json(result->report).dump(2).c_str()
+                              : scoring::report_text(result->report).c_str());
   return result->problems.empty() ? 0 : 1;
 }
 

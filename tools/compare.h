@@ -11,7 +11,6 @@
 
 #include <expected>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,8 +36,5 @@ struct CompareResult {
 std::expected<CompareResult, std::string> compare_csv(const scoring::ScorerSet& set,
                                                       std::string_view input,
                                                       const CompareOptions& options);
-
-std::string to_text(const scoring::ComparisonReport& report);
-nlohmann::json to_json(const scoring::ComparisonReport& report);
 
 }  // namespace leadscore::tools

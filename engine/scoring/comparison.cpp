@@ -177,7 +177,8 @@ double quantile(const std::vector<double>& sorted, double q) {
 }
 
 ComparisonReport compare_scorers(const std::vector<ScorerRun>& runs,
-                                 const std::vector<std::optional<bool>>& outcomes) {
+                                 const std::vector<std::optional<bool>>& outcomes,
+                                 const ComparisonSettings& /*settings*/) {
   ComparisonReport report;
   report.leads = runs.empty() ? outcomes.size() : runs.front().scores.size();
   for (const ScorerRun& run : runs) report.scorers.push_back(summarise(run, outcomes));

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,15 @@ struct PairComparison {
   double mean_absolute_difference = 0;
 };
 
+// How a comparison is made. A metric that needs outcomes is reported as insufficient data (none)
+// while either outcome class has fewer than min_n leads.
+struct ComparisonSettings {
+  std::size_t min_n = 30;          // leads per outcome class (converted, not)
+  std::size_t bootstrap = 200;     // resamples for the AUC's 95% interval; 0: none
+  std::uint64_t seed = 1;          // of the bootstrap, so that a report repeats
+  double handoff_min_score = 0.6;  // the handoff threshold the flip table splits at
+};
+
 struct ComparisonReport {
   std::size_t leads = 0;
   std::vector<ScorerSummary> scorers;
@@ -65,7 +75,8 @@ struct ComparisonReport {
 
 // `outcomes` is empty, or one per lead (nullopt: unknown). Every run has one answer per lead.
 ComparisonReport compare_scorers(const std::vector<ScorerRun>& runs,
-                                 const std::vector<std::optional<bool>>& outcomes);
+                                 const std::vector<std::optional<bool>>& outcomes,
+                                 const ComparisonSettings& settings = {});
 
 // The statistics themselves, for the report and its tests.
 // Ranks 1..n, ties given the mean of the ranks they span.

@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "engine/scoring/comparison_report.h"
+#include "engine/scoring/comparison_report.h"
 #include "tests/tools/shipped_scorers.h"
 
 namespace leadscore::tools {
@@ -72,9 +74,9 @@ TEST_F(Compare, OutcomesAreMeasuredAndBadRowsReportedByLine) {
   ASSERT_TRUE(heuristic.outcomes->auc);
   // The two converted leads (partner/qualified/8, manual/contacted/3) outscore the others.
   EXPECT_DOUBLE_EQ(*heuristic.outcomes->auc, 1.0);
-  const auto text = to_text(result->report);
+  const auto text = scoring::report_text(result->report);
   EXPECT_NE(text.find("heuristic vs icp_fit (5 leads both scored)"), std::string::npos) << text;
-  const auto json = to_json(result->report);
+  const auto json = scoring::report_json(result->report);
   EXPECT_EQ(json["scorers"][1]["scorer"], "icp_fit");
   EXPECT_EQ(json["scorers"][0]["outcomes"]["auc"], 1.0);
 }
