@@ -8,7 +8,6 @@
 #include <string>
 
 #include "engine/scoring/comparison_report.h"
-#include "engine/scoring/comparison_report.h"
 #include "tests/tools/shipped_scorers.h"
 
 namespace leadscore::tools {
