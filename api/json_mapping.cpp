@@ -220,6 +220,8 @@ json to_json(const domain::Analysis& a) {
            {"error", optional_text(a.error)},
            {"audit", audit_json(a.audit)},
            {"request_id", optional_text(a.request_id)},
+           {"experiment", optional_text(a.experiment)},
+           {"arm", optional_text(a.arm)},
            {"created_at", a.created_at}};
   if (a.result) {
     json r = to_json(*a.result);

@@ -114,6 +114,9 @@ json analysis_reply(const analysis::AnalysisOutcome& outcome) {
   out["scorer_version"] = a.scorer_version;
   out["analyzed_at"] = lead.ai_analyzed_at ? json(*lead.ai_analyzed_at) : json(a.created_at);
   out["lead_id"] = lead.id;
+  // The lead's experiment and arm when its arm chose the scorer (null otherwise).
+  out["experiment"] = a.experiment ? json(*a.experiment) : json(nullptr);
+  out["arm"] = a.arm ? json(*a.arm) : json(nullptr);
   if (outcome.fallback_from)
     out["fallback_from"] = {{"scorer", outcome.fallback_from->scorer},
                             {"error", outcome.fallback_from->error}};

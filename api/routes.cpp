@@ -57,6 +57,11 @@ const std::vector<RouteSpec>& route_table() {
       {"GET", "/scorers", Read, Inline, routes::list_scorers},
       {"POST", "/admin/reload", Analyze, Worker, routes::reload},
 
+      // Live experiments (config `experiments`) and their reports: the analysts' (analyst,
+      // admin).
+      {"GET", "/experiments", Analyze, Worker, routes::list_experiments},
+      {"GET", "/experiments/:name/report", Analyze, Worker, routes::experiment_report},
+
       {"POST", "/admin/keys", Administer, Worker, routes::create_key},
       {"GET", "/admin/keys", Administer, Worker, routes::list_keys},
       {"DELETE", "/admin/keys/:name", Administer, Worker, routes::delete_key},

@@ -95,6 +95,9 @@ Reply list_jobs(const Services&, const ApiRequest&);
 Reply cancel_job(const Services&, const ApiRequest&);
 Reply resume_job(const Services&, const ApiRequest&);
 Reply list_scorers(const Services&, const ApiRequest&);
+// experiment_routes.cpp
+Reply list_experiments(const Services&, const ApiRequest&);
+Reply experiment_report(const Services&, const ApiRequest&);
 Reply reload(const Services&, const ApiRequest&);
 Reply create_key(const Services&, const ApiRequest&);
 Reply list_keys(const Services&, const ApiRequest&);

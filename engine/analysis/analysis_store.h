@@ -10,11 +10,14 @@
 #include <cstdint>
 #include <expected>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "engine/domain/analysis.h"
 #include "engine/domain/error.h"
+#include "engine/domain/experiment.h"
 #include "engine/domain/lead.h"
 
 namespace leadscore::analysis {
@@ -77,6 +80,13 @@ class AnalysisStore {
     // them one by one; a store may write the set in one go.
     virtual Result<std::vector<SetOutcome>> record_set(std::span<const ToRecord> on_leads,
                                                        std::span<const ToAppend> appended);
+    // Stores the arm of each lead of `proposals` that has none in `experiment` yet, with
+    // `split` (domain::split_of), and answers each lead's arm as stored, in order: the arm it
+    // was given first, whatever the split proposes now; nullopt for a lead that does not exist.
+    // Unavailable.
+    virtual Result<std::vector<std::optional<std::string>>> assign_arms(
+        const std::string& experiment, const std::string& split,
+        std::span<const domain::ArmAssignment> proposals) = 0;
     // Gives back what the session holds (its connection) before a wait that needs none (a
     // slow scorer's run); the next call takes it again.
     virtual void release() {}

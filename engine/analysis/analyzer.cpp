@@ -137,13 +137,17 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
   // A primary run may start from the cached lead: its write is guarded by the input revision.
   std::optional<Lead> seen =
       choice->primary && parts_.leads ? parts_.leads->find(id) : std::nullopt;
+  // The experiment this analysis belongs to, if any: a primary analysis no caller chose the
+  // scorer of. Its lead's arm is learnt once the lead is known to be open.
+  const domain::Experiment* experiment = request.scorer ? nullptr : scorers->active_experiment();
+  std::optional<LeadArm> lead_arm;
+  const Scorer* scorer = choice->scorer;
   SlowRuns slow;
   slow.post = parts_.run_slow;
   slow.deadline = request.deadline.value_or(SlowRuns::Clock::now() + parts_.slow_run_limit);
   slow.owner = scorers;
   slow.stopping = parts_.stopping;
-  const bool may_wait = slow.post && reaches_slow(*scorers, *choice->scorer);
-  if (may_wait) slow.ended_late = ended_late(request, choice->primary ? "primary" : "adhoc");
+  bool may_wait = false;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     parts_.pause(attempt);
     if (!seen) {
@@ -155,11 +159,29 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
       if (parts_.leads) parts_.leads->erase(id);
       return std::unexpected(lead_final(id, seen->stage));
     }
+    if (experiment != nullptr && !lead_arm) {
+      auto arms = arms_for(*session, *experiment, std::span<const std::int64_t>(&id, 1));
+      if (!arms) return failure(arms.error());
+      lead_arm = arms->front();
+      if (!lead_arm->exists) {
+        if (parts_.leads) parts_.leads->erase(id);
+        return failure(domain::Error::not_found("lead " + std::to_string(id) + " not found"));
+      }
+      if (lead_arm->arm) scorer = &scorers->arm_scorer(*lead_arm->arm);
+    }
+    if (attempt == 0 || experiment != nullptr) {
+      may_wait = slow.post && reaches_slow(*scorers, *scorer);
+      if (may_wait && !slow.ended_late)
+        slow.ended_late = ended_late(request, choice->primary ? "primary" : "adhoc");
+    }
     domain::Analysis analysis = analysis_of(request, choice->primary, *seen, offer);
+    if (lead_arm && lead_arm->arm) {
+      analysis.experiment = experiment->name;
+      analysis.arm = experiment->arms[*lead_arm->arm].name;
+    }
     // A slow run may take seconds: no connection is held through it.
     if (may_wait) session->release();
-    ScoringRun run =
-        score_features(*scorers, *choice->scorer, analysis.features, Fallbacks::Follow, &slow);
+    ScoringRun run = score_features(*scorers, *scorer, analysis.features, Fallbacks::Follow, &slow);
     // Every failed run is kept, with its error, before whatever answered instead.
     for (const ScorerFailure& failed_run : run.failures) {
       if (parts_.scorer_failed) parts_.scorer_failed(failed_run.scorer, failed_run.error);
@@ -187,7 +209,7 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
                run.failures.empty() ? metrics::RunOutcome::Ok : metrics::RunOutcome::FellBack);
     if (choice->primary) {
       if (parts_.leads) parts_.leads->put(*stored);
-      run_shadows(scorers, analysis);
+      run_shadows(scorers, analysis, scorer);
     }
     std::optional<ScorerFailure> fallback_from;  // when a fallback answered: what it answered for
     if (!run.failures.empty()) fallback_from = std::move(run.failures.front());
@@ -205,11 +227,53 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
                       1});
 }
 
+Result<std::vector<Analyzer::LeadArm>> Analyzer::arms_for(
+    AnalysisStore::Session& session, const domain::Experiment& experiment,
+    std::span<const std::int64_t> leads) const {
+  auto index_of = [&](const std::string& name) -> std::optional<std::size_t> {
+    for (std::size_t i = 0; i < experiment.arms.size(); ++i)
+      if (experiment.arms[i].name == name) return i;
+    return std::nullopt;
+  };
+  std::vector<LeadArm> arms(leads.size());
+  std::vector<domain::ArmAssignment> proposals;
+  std::vector<std::size_t> proposed_for;  // the index in `leads` of each proposal
+  for (std::size_t i = 0; i < leads.size(); ++i) {
+    if (auto known = assignments_->find(experiment.name, leads[i])) {
+      arms[i].arm = index_of(*known);
+      continue;
+    }
+    const int bucket = domain::experiment_bucket(experiment, leads[i]);
+    const auto arm = domain::arm_of_bucket(experiment, bucket);
+    if (!arm) continue;  // an experiment without arms: never active (ScorerSet)
+    proposals.push_back({leads[i], experiment.arms[*arm].name, bucket});
+    proposed_for.push_back(i);
+  }
+  if (proposals.empty()) return arms;
+  auto stored = session.assign_arms(experiment.name, domain::split_of(experiment), proposals);
+  if (!stored) return std::unexpected(stored.error());
+  for (std::size_t n = 0; n < proposals.size(); ++n) {
+    LeadArm& lead = arms[proposed_for[n]];
+    const std::optional<std::string>& arm = (*stored)[n];
+    if (!arm) {
+      lead.exists = false;
+      continue;
+    }
+    assignments_->put(experiment.name, proposals[n].lead_id, *arm);
+    lead.arm = index_of(*arm);
+  }
+  return arms;
+}
+
 bool Analyzer::batches(const std::optional<std::string>& scorer) const {
   const auto scorers = parts_.scorers();
   const auto choice =
       choose_scorer(*scorers, AnalysisRequest{0, scorer, {}, std::nullopt, std::nullopt});
   if (!choice || reaches_slow(*scorers, *choice->scorer)) return false;
+  // A lead of the active experiment may run its arm's scorer instead of the primary.
+  if (const auto* experiment = scorer ? nullptr : scorers->active_experiment())
+    for (std::size_t arm = 0; arm < experiment->arms.size(); ++arm)
+      if (reaches_slow(*scorers, scorers->arm_scorer(arm))) return false;
   return !choice->primary ||
          std::ranges::none_of(scorers->shadows(), [](const Scorer* s) { return s->slow(); });
 }
@@ -238,6 +302,25 @@ std::vector<BatchOutcome> Analyzer::analyze_batch(std::span<const Lead> leads,
     return outcomes;
   }
   const auto offer = parts_.offer ? parts_.offer() : nullptr;
+  // The arms of the open leads in the active experiment (a batch of the primary), learnt in
+  // one go; a lead that is gone is left to the set write, which says so.
+  const domain::Experiment* experiment = each.scorer ? nullptr : scorers->active_experiment();
+  std::vector<LeadArm> lead_arms(leads.size());
+  if (experiment != nullptr) {
+    std::vector<std::int64_t> open;
+    std::vector<std::size_t> open_at;
+    for (std::size_t i = 0; i < leads.size(); ++i)
+      if (!domain::is_final(leads[i].stage)) {
+        open.push_back(leads[i].id);
+        open_at.push_back(i);
+      }
+    auto arms = arms_for(*store_.session(), *experiment, open);
+    if (!arms) {
+      std::ranges::fill(outcomes, failure(arms.error()));
+      return outcomes;
+    }
+    for (std::size_t n = 0; n < open.size(); ++n) lead_arms[open_at[n]] = (*arms)[n];
+  }
   // Every row of the set. Reserved up front: the set write points into both.
   const std::size_t shadows = choice->primary ? scorers->shadows().size() : 0;
   std::vector<domain::Analysis> analyses;
@@ -254,8 +337,14 @@ std::vector<BatchOutcome> Analyzer::analyze_batch(std::span<const Lead> leads,
       continue;
     }
     domain::Analysis analysis = analysis_of(request_for(lead.id), choice->primary, lead, offer);
+    const Scorer* scorer = choice->scorer;
+    if (const auto& arm = lead_arms[i].arm; experiment != nullptr && arm) {
+      scorer = &scorers->arm_scorer(*arm);
+      analysis.experiment = experiment->name;
+      analysis.arm = experiment->arms[*arm].name;
+    }
     ScoringRun run =
-        score_features(*scorers, *choice->scorer, analysis.features, Fallbacks::Follow, nullptr);
+        score_features(*scorers, *scorer, analysis.features, Fallbacks::Follow, nullptr);
     for (const ScorerFailure& failed_run : run.failures) {
       if (parts_.scorer_failed) parts_.scorer_failed(failed_run.scorer, failed_run.error);
       rows.push_back(failed_row(analysis, failed_run));
@@ -272,6 +361,7 @@ std::vector<BatchOutcome> Analyzer::analyze_batch(std::span<const Lead> leads,
     analysis.audit = std::move(run.audit);
     for (std::size_t n = 0; n < shadows; ++n) {
       const Scorer& shadow = *scorers->shadows()[n];
+      if (&shadow == scorer) continue;  // the lead's arm ran it as its primary
       rows.push_back(shadow_row(
           analysis, shadow,
           score_features(*scorers, shadow, analysis.features, Fallbacks::Ignore, nullptr)));
@@ -344,10 +434,11 @@ std::vector<BatchOutcome> Analyzer::analyze_batch(std::span<const Lead> leads,
 // its own checks and budget_ms, with no fallback: a failed run is kept as failed, with why. When
 // run_off_path refuses the task, the shadow runs of this analysis are skipped, with a warning.
 void Analyzer::run_shadows(std::shared_ptr<const ScorerSet> scorers,
-                           const domain::Analysis& primary) const {
+                           const domain::Analysis& primary, const Scorer* ran) const {
   if (!parts_.run_off_path || scorers->shadows().empty()) return;
+  if (scorers->shadows().size() == 1 && scorers->shadows().front() == ran) return;
   const std::int64_t lead_id = primary.lead_id;
-  std::move_only_function<void()> task = [this, scorers = std::move(scorers), base = primary] {
+  std::move_only_function<void()> task = [this, scorers = std::move(scorers), base = primary, ran] {
     std::vector<domain::Analysis> runs;
     runs.reserve(scorers->shadows().size());
     SlowRuns slow;
@@ -357,6 +448,7 @@ void Analyzer::run_shadows(std::shared_ptr<const ScorerSet> scorers,
     slow.stopping = parts_.stopping;
     slow.ended_late = ended_late(request_of(base), "shadow");
     for (const Scorer* shadow : scorers->shadows()) {
+      if (shadow == ran) continue;  // the lead's experiment arm ran it as its primary
       const domain::Analysis& analysis = runs.emplace_back(
           shadow_row(base, *shadow,
                      score_features(*scorers, *shadow, base.features, Fallbacks::Ignore, &slow)));

@@ -5,9 +5,15 @@
 // response path. A concurrent change of the lead's inputs between the read and the write makes
 // it read the lead again and score again.
 //
+// Experiments: while the scorer set has an active experiment (ScorerSet::active_experiment),
+// a primary analysis that names no scorer runs the scorer of the lead's arm as that lead's
+// primary (arm_for()): the arm stored on the lead's first analysis in the experiment, or else
+// the one its bucket falls in now, stored then. Every row of such an analysis (failed runs,
+// shadow runs) records the experiment and the arm; a shadow that is the arm's scorer itself is
+// not run again. A caller that names a scorer (?scorer=, a job's scorer) gets that scorer and
+// no arm: the explicit choice wins, and the lead is not assigned by it.
+//
 // Seams for what comes next:
-// - an experiment: choose_scorer() is where an arm would be chosen per lead (its scorer is then
-//   that lead's primary, and the analysis records the experiment and arm);
 // - a job runner: analyze_batch() scores a claimed batch of leads on the calling thread and
 //   stores it with one set write (when no scorer it may run is slow); analyze() is a blocking
 //   call that any thread may make, per lead;
@@ -33,6 +39,7 @@
 #include <vector>
 
 #include "engine/analysis/analysis_store.h"
+#include "engine/analysis/assignment_cache.h"
 #include "engine/analysis/lead_cache.h"
 #include "engine/analysis/scoring_step.h"
 #include "engine/domain/offer.h"
@@ -148,13 +155,27 @@ class Analyzer {
                                           const AnalysisRequest& each) const;
 
  private:
-  void run_shadows(std::shared_ptr<const ScorerSet> scorers, const domain::Analysis& primary) const;
+  void run_shadows(std::shared_ptr<const ScorerSet> scorers, const domain::Analysis& primary,
+                   const Scorer* ran) const;
+  // A lead's arm in an experiment: an index of the experiment's arms; nullopt when the lead's
+  // stored arm is no arm of the experiment now (an arm removed by a reload: the lead then runs
+  // the primary, outside the experiment). `exists` is false for a lead that does not exist.
+  struct LeadArm {
+    bool exists = true;
+    std::optional<std::size_t> arm;
+  };
+  // The arms of `leads` (distinct ids) in `experiment`, as stored, storing those not yet
+  // assigned (from the cache, else one round trip for them all).
+  Result<std::vector<LeadArm>> arms_for(AnalysisStore::Session& session,
+                                        const domain::Experiment& experiment,
+                                        std::span<const std::int64_t> leads) const;
   void warn(const std::string& message) const;
   std::function<void(const Features&, ScorerFailure)> ended_late(const AnalysisRequest& request,
                                                                  std::string role) const;
 
   AnalysisStore& store_;
   AnalyzerParts parts_;
+  std::unique_ptr<AssignmentCache> assignments_ = std::make_unique<AssignmentCache>();
 };
 
 }  // namespace leadscore::analysis

@@ -68,6 +68,14 @@ class DatabaseSession final : public AnalysisStore::Session {
     return outcomes;
   }
 
+  Result<std::vector<std::optional<std::string>>> assign_arms(
+      const std::string& experiment, const std::string& split,
+      std::span<const domain::ArmAssignment> proposals) override {
+    auto session = lease();
+    if (!session) return std::unexpected(session.error());
+    return (*session)->assign_experiment_arms(experiment, split, proposals);
+  }
+
   void release() override { leased_.reset(); }
 
  private:

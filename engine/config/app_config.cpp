@@ -408,6 +408,95 @@ void read_scoring(YamlMap scoring, ScoringConfig& out) {
   scoring.finish();
 }
 
+// `experiments`: a list of {name, salt, arms: [{name, scorer, weight}], min_n, active}. Names
+// (of experiments, and of arms within one) are plain and unique; each arm's scorer is one of
+// `scorers`; weights are above 0; at most one experiment is active, so that a lead is in one
+// experiment at a time and its arm alone chooses its primary scorer.
+void read_experiments(YamlMap& root, const ScoringConfig& scoring,
+                      std::vector<domain::Experiment>& out) {
+  const YAML::Node list = root.value("experiments");
+  if (!list.IsDefined() || list.IsNull()) return;
+  YamlErrors& errors = root.errors();
+  const Position list_at = root.key_position("experiments");
+  if (!list.IsSequence()) {
+    root.error("experiments", "experiments must be a list of experiments, got " + describe(list));
+    return;
+  }
+  std::set<std::string, std::less<>> names;
+  std::optional<std::string> active_one;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string path = "experiments[" + std::to_string(i) + "]";
+    YamlMap map(list[i], path, errors, value_position(list[i], list_at));
+    if (!map.present()) {  // a value of another kind is reported by YamlMap itself
+      if (list[i].IsNull())
+        errors.add(value_position(list[i], list_at),
+                   path + " must be a mapping with name, salt, arms");
+      continue;
+    }
+    const std::size_t before = errors.size();
+    domain::Experiment experiment;
+    if (map.require("name") && map.read("name", experiment.name)) {
+      if (!is_plain_name(experiment.name, false))
+        map.error("name", path + ".name must be 1 to 64 of a-z, 0-9, '_' or '-', got '" +
+                              experiment.name + "'");
+      else if (!names.insert(experiment.name).second)
+        map.error("name", path + " repeats the experiment name '" + experiment.name + "'");
+    }
+    if (map.require("salt") && map.read("salt", experiment.salt) && experiment.salt.empty())
+      map.error("salt", path + ".salt must not be empty");
+    map.read("min_n", experiment.min_n, {1, 1'000'000});
+    map.read("active", experiment.active);
+    const YAML::Node arms = map.value("arms");
+    const Position arms_at = map.has("arms") ? map.key_position("arms") : map.position();
+    if (!arms.IsDefined() || arms.IsNull()) {
+      errors.add(map.position(), "missing key 'arms' in " + path);
+    } else if (!arms.IsSequence() || arms.size() < 2) {
+      map.error("arms", path + ".arms must be a list of at least two arms, got " +
+                            (arms.IsSequence() ? "one" : describe(arms)));
+    } else {
+      std::set<std::string, std::less<>> arm_names;
+      for (std::size_t a = 0; a < arms.size(); ++a) {
+        const std::string arm_path = path + ".arms[" + std::to_string(a) + "]";
+        YamlMap arm_map(arms[a], arm_path, errors, value_position(arms[a], arms_at));
+        if (!arm_map.present()) {
+          if (arms[a].IsNull())
+            errors.add(value_position(arms[a], arms_at),
+                       arm_path + " must be a mapping with name, scorer, weight");
+          continue;
+        }
+        domain::ExperimentArm arm;
+        if (arm_map.require("name") && arm_map.read("name", arm.name)) {
+          if (!is_plain_name(arm.name, false))
+            arm_map.error(
+                "name",
+                arm_path + ".name must be 1 to 64 of a-z, 0-9, '_' or '-', got '" + arm.name + "'");
+          else if (!arm_names.insert(arm.name).second)
+            arm_map.error("name", arm_path + " repeats the arm name '" + arm.name + "'");
+        }
+        if (arm_map.require("scorer") && arm_map.read("scorer", arm.scorer) &&
+            std::ranges::none_of(scoring.scorers,
+                                 [&](const ScorerConfig& s) { return s.name == arm.scorer; }))
+          arm_map.error("scorer", arm_path + ".scorer '" + arm.scorer +
+                                      "' is not a scorer of scoring.scorers");
+        if (arm_map.require("weight")) arm_map.read("weight", arm.weight, {1e-9, 1e9});
+        arm_map.finish();
+        experiment.arms.push_back(std::move(arm));
+      }
+    }
+    if (experiment.active && !experiment.name.empty()) {
+      if (active_one)
+        errors.add(map.position(), path + " ('" + experiment.name +
+                                       "') is active while experiment '" + *active_one +
+                                       "' is too: at most one experiment is active at a time "
+                                       "(set `active: false` on the others)");
+      else
+        active_one = experiment.name;
+    }
+    map.finish();
+    if (errors.size() == before) out.push_back(std::move(experiment));
+  }
+}
+
 // A relative path is relative to the config file's directory, not to the working directory.
 std::string resolve_path(const std::string& config_dir, const std::string& path) {
   const std::filesystem::path p(path);
@@ -530,6 +619,7 @@ std::expected<AppConfig, std::vector<ConfigError>> load_app_config(const std::st
     read_plugins(root.map("plugins"), config.dir, config.plugins);
     refuse_rules_section(root.map("rules"));
     read_scoring(root.map("scoring"), config.scoring);
+    read_experiments(root, config.scoring, config.experiments);
     root.finish();
   } catch (const YAML::ParserException& e) {
     errors.add(e.mark, "YAML syntax error: " + e.msg);

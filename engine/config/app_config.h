@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/config/config_error.h"
+#include "engine/domain/experiment.h"
 #include "engine/domain/handoff.h"
 #include "engine/domain/webhook_event.h"
 
@@ -197,6 +198,9 @@ struct AppConfig {
   std::vector<std::string> sources{"scanner", "partner", "manual"};
   PluginsConfig plugins;
   ScoringConfig scoring;
+  // Live champion/challenger experiments (`experiments`), in file order. Each arm names a
+  // configured scorer; at most one experiment is active.
+  std::vector<domain::Experiment> experiments;
 };
 
 // Environment overrides applied after the file: PORT, DATABASE_URL. A variable that is unset
@@ -208,7 +212,8 @@ struct EnvOverrides {
 };
 
 // Reads and checks the file; every problem found is returned, each with its position. Checks
-// the shape of `scoring` only: which plugins exist, what their params mean, what a composite's
+// that each experiment arm names a scorer of `scoring.scorers`. Checks the shape of `scoring`
+// only: which plugins exist, what their params mean, what a composite's
 // definition says and whether `fallback`, `shadow` and a composite's parts name configured
 // scorers is checked by scoring::build_scorers.
 // Never throws.

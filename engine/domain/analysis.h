@@ -60,6 +60,11 @@ struct Analysis {
   std::optional<std::string> audit;
   double latency_ms = 0;
   std::string created_at;  // RFC 3339, UTC; set by the store
+  // The live experiment the lead was in when it was analyzed, and the lead's arm: set on every
+  // row of an analysis whose primary scorer its arm chose (its failed runs and shadow runs
+  // too); nullopt otherwise.
+  std::optional<std::string> experiment;
+  std::optional<std::string> arm;
 };
 
 }  // namespace leadscore::domain

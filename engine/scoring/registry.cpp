@@ -227,8 +227,8 @@ void check_shadows(const config::ScoringConfig& scoring, YamlErrors& errors) {
 std::string default_plugin_dir() { return LEADSCORE_PLUGIN_DIR; }
 
 ScorerSet::ScorerSet(std::vector<ScorerEntry> entries, std::string primary,
-                     std::vector<std::string> shadow)
-    : entries_(std::move(entries)) {
+                     std::vector<std::string> shadow, std::vector<domain::Experiment> experiments)
+    : entries_(std::move(entries)), experiments_(std::move(experiments)) {
   primary_ = find(primary);
   if (primary_ == nullptr)
     throw std::invalid_argument("ScorerSet: primary scorer '" + primary + "' is not in the set");
@@ -262,6 +262,17 @@ ScorerSet::ScorerSet(std::vector<ScorerEntry> entries, std::string primary,
                                     "' form a cycle");
       at = fallback_of(*at);
     }
+  }
+  for (std::size_t i = 0; i < experiments_.size(); ++i) {
+    const domain::Experiment& experiment = experiments_[i];
+    for (const domain::ExperimentArm& arm : experiment.arms)
+      if (find(arm.scorer) == nullptr)
+        throw std::invalid_argument("ScorerSet: arm '" + arm.name + "' of experiment '" +
+                                    experiment.name + "' names no scorer of the set");
+    if (!experiment.active || active_experiment() != nullptr || experiment.arms.empty()) continue;
+    active_ = i;
+    for (const domain::ExperimentArm& arm : experiment.arms)
+      arm_scorers_.push_back(find(arm.scorer));
   }
 }
 
@@ -383,7 +394,7 @@ std::expected<ScorerSet, std::vector<ConfigError>> build_scorers(const config::A
         throw std::logic_error("composite scorer " + scoring.scorers[i].name + " was not made");
       made.push_back(std::move(*entries[i]));
     }
-    return ScorerSet(std::move(made), scoring.primary, scoring.shadow);
+    return ScorerSet(std::move(made), scoring.primary, scoring.shadow, config.experiments);
   } catch (const std::exception& e) {
     errors.add(scoring.position, std::string("scoring: ") + e.what());
     return std::unexpected(errors.take());

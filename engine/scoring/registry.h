@@ -3,6 +3,9 @@
 // (plugin_loader.h) with its params, or a composite of other configured scorers
 // (composite_scorer.h); each has its fallback and its role (primary, shadow or neither).
 //
+// The set also carries the config's experiments (a reload swaps scorers and experiments
+// together, so that an arm's scorer is always in the set an analysis runs on).
+//
 // Threading: a ScorerSet is immutable once built; safe to share between threads. It keeps its
 // plugin modules loaded until it is destroyed.
 #pragma once
@@ -14,6 +17,7 @@
 #include <vector>
 
 #include "engine/config/app_config.h"
+#include "engine/domain/experiment.h"
 #include "engine/scoring/scorer.h"
 
 namespace leadscore::scoring {
@@ -31,9 +35,9 @@ class ScorerSet {
  public:
   // Throws std::invalid_argument when `primary`, a shadow or a fallback names no entry, when
   // the primary is also a shadow, or when fallbacks form a cycle (build_scorers reports these
-  // as config errors before it gets here).
+  // as config errors before it gets here), or when an experiment's arm names no entry.
   ScorerSet(std::vector<ScorerEntry> entries, std::string primary,
-            std::vector<std::string> shadow = {});
+            std::vector<std::string> shadow = {}, std::vector<domain::Experiment> experiments = {});
 
   const Scorer& primary() const;
   const Scorer* find(std::string_view name) const;  // nullptr when unknown
@@ -43,12 +47,22 @@ class ScorerSet {
   const std::vector<const Scorer*>& shadows() const { return shadows_; }
   // The scorer that answers when `scorer` fails; nullptr when it has none.
   const Scorer* fallback_of(const Scorer& scorer) const;
+  // The configured experiments, in config order, and the active one (nullptr: none).
+  const std::vector<domain::Experiment>& experiments() const { return experiments_; }
+  const domain::Experiment* active_experiment() const {
+    return active_ < experiments_.size() ? &experiments_[active_] : nullptr;
+  }
+  // The scorer of arm `arm` (an index) of the active experiment.
+  const Scorer& arm_scorer(std::size_t arm) const { return *arm_scorers_.at(arm); }
 
  private:
   std::vector<ScorerEntry> entries_;
   std::vector<const Scorer*> fallbacks_;  // per entry
   std::vector<const Scorer*> shadows_;
   const Scorer* primary_ = nullptr;
+  std::vector<domain::Experiment> experiments_;
+  std::size_t active_ = static_cast<std::size_t>(-1);  // an index of experiments_; none past it
+  std::vector<const Scorer*> arm_scorers_;             // of the active experiment, per arm
 };
 
 // The directory of the plugin modules when the config names none: where this build puts them.

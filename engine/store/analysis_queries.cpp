@@ -22,10 +22,10 @@ using domain::ErrorCode;
 using domain::LeadStage;
 
 // The analysis columns: scorer, scorer_version, role, actor, features, result, contributions,
-// latency_ms, error, audit, request_id.
+// latency_ms, error, audit, request_id, experiment, arm.
 constexpr std::string_view kAnalysisInsert =
     "INSERT INTO analyses (lead_id, scorer, scorer_version, role, actor, features, result,"
-    " contributions, latency_ms, error, audit, request_id, created_at) ";
+    " contributions, latency_ms, error, audit, request_id, experiment, arm, created_at) ";
 
 // The time of an analysis stored on its lead, as leadscore_record_analyses() (migration 005)
 // takes it: once the row lock is held (PostgreSQL evaluates it again after waiting for the
@@ -34,7 +34,7 @@ constexpr std::string_view kAnalysisInsert =
 constexpr std::string_view kAnalysisTime =
     "ai_analyzed_at = greatest(clock_timestamp(), ai_analyzed_at + interval '1 microsecond')";
 
-// The analysis columns scorer .. request_id, in kAnalysisInsert's order.
+// The analysis columns scorer .. arm, in kAnalysisInsert's order.
 Params& analysis_fields(Params& p, const domain::Analysis& a) {
   p.text(a.scorer).text(a.scorer_version).text(a.role).text(a.actor);
   p.text(features_json(a.features));
@@ -42,7 +42,12 @@ Params& analysis_fields(Params& p, const domain::Analysis& a) {
     p.text(result_json(*a.result)).text(contributions_json(*a.result));
   else
     p.null().null();
-  return p.real(a.latency_ms).text(a.error).text(a.audit).text(a.request_id);
+  return p.real(a.latency_ms)
+      .text(a.error)
+      .text(a.audit)
+      .text(a.request_id)
+      .text(a.experiment)
+      .text(a.arm);
 }
 
 // The outcome of a guarded analysis write, from its answer row: "stored" with the lead from
@@ -78,6 +83,8 @@ void analysis_members(std::string& out, const domain::Analysis& a) {
   // The audit is a JSON object text already (scoring::checked_audit): written as it is.
   if (a.audit) out += ",\"a_audit\":" + *a.audit;
   if (a.request_id) out += ",\"a_request_id\":" + json_string(*a.request_id);
+  if (a.experiment) out += ",\"a_experiment\":" + json_string(*a.experiment);
+  if (a.arm) out += ",\"a_arm\":" + json_string(*a.arm);
 }
 
 // The analyses to store on their leads, as a JSON array of {a_n, a_lead, a_revision, a_score,
@@ -127,7 +134,7 @@ std::string appended_json(std::span<const AnalysisToAppend> rows) {
 // concurrent change made it final: the caller re-reads).
 // $1 lead, $2 input_revision as read, $3 score, $4 recommendation, $5 reason, $6.. analysis;
 // `events`: the WITH items that write the analysis.completed event of the lead as stored (with
-// the webhooks in $17), or nothing.
+// the webhooks in $19), or nothing.
 std::string record_analysis_on_lead(std::string_view events) {
   return cat(
       {"WITH lead AS ("
@@ -139,7 +146,8 @@ std::string record_analysis_on_lead(std::string_view events) {
        " RETURNING *), analysis AS (",
        kAnalysisInsert,
        " SELECT id, $6::text, $7::text, $8::text, $9::text, $10::jsonb, $11::jsonb,"
-       "  $12::jsonb, $13::float8, $14::text, $15::jsonb, $16::text, ai_analyzed_at FROM lead)",
+       "  $12::jsonb, $13::float8, $14::text, $15::jsonb, $16::text, $17::text, $18::text,"
+       "  ai_analyzed_at FROM lead)",
        events, " SELECT 'stored' AS outcome, ", lead_columns(),
        " FROM lead UNION ALL"
        " SELECT CASE WHEN stage IN ('transferred', 'lost') THEN 'final' ELSE 'changed' "
@@ -147,17 +155,18 @@ std::string record_analysis_on_lead(std::string_view events) {
        lead_columns(), " FROM leads WHERE id = $1::bigint AND NOT EXISTS (SELECT 1 FROM lead)"});
 }
 const Statement kRecordAnalysisOnLead{"record_analysis_on_lead", record_analysis_on_lead("")};
-// The same, with the analysis.completed event for the webhooks of $17 (a text[]).
+// The same, with the analysis.completed event for the webhooks of $19 (a text[]).
 const Statement kRecordAnalysisOnLeadWithEvent{
     "record_analysis_on_lead_with_event",
-    record_analysis_on_lead(analysis_event_items("lead", "id", "$17"))};
+    record_analysis_on_lead(analysis_event_items("lead", "id", "$19"))};
 // Appends the analysis and reads the lead, in one statement; no row when the lead is missing.
 // $1 lead, $2.. as kAppendAnalysis.
 const Statement kRecordAnalysisOnly{
     "record_analysis_only",
     cat({"WITH analysis AS (", kAnalysisInsert,
          " SELECT id, $2::text, $3::text, $4::text, $5::text, $6::jsonb, $7::jsonb, $8::jsonb,"
-         "  $9::float8, $10::text, $11::jsonb, $12::text, now() FROM leads WHERE id = $1::bigint)"
+         "  $9::float8, $10::text, $11::jsonb, $12::text, $13::text, $14::text, now()"
+         " FROM leads WHERE id = $1::bigint)"
          " SELECT ",
          lead_columns(), " FROM leads WHERE id = $1::bigint"})};
 
@@ -193,10 +202,10 @@ Result<domain::Lead> Session::record_analysis(const domain::Lead& seen,
 }
 
 // kRecordAnalysisOnLead for a batch of analyses in one statement and so one commit, through
-// leadscore_record_analyses() (migrations 003, 005, 009, 010). $1 is a JSON array of {a_n,
+// leadscore_record_analyses() (migrations 003, 005, 009, 010, 013). $1 is a JSON array of {a_n,
 // a_lead, a_revision, a_score, a_recommendation, a_reason, a_scorer, a_scorer_version, a_role,
-// a_actor, a_features, a_result, a_contributions, a_latency_ms, a_audit?, a_request_id?}; each
-// answer row carries its a_n.
+// a_actor, a_features, a_result, a_contributions, a_latency_ms, a_audit?, a_request_id?,
+// a_experiment?, a_arm?}; each answer row carries its a_n.
 // (The a_ prefix keeps them apart from the leads' columns.)
 const Statement kRecordAnalysesOnLeads{
     "record_analyses_on_leads",
@@ -276,7 +285,7 @@ std::vector<Result<domain::Lead>> Session::record_analyses(
 constexpr std::string_view kSetColumns =
     "a_scorer text, a_scorer_version text, a_role text, a_actor text, a_features jsonb,"
     " a_result jsonb, a_contributions jsonb, a_latency_ms float8, a_error text, a_audit jsonb,"
-    " a_request_id text";
+    " a_request_id text, a_experiment text, a_arm text";
 // `events`: the WITH items that write analysis.completed (analysis_event_items), or "".
 std::string record_analysis_set_sql(std::string_view events) {
   return cat(
@@ -302,12 +311,12 @@ std::string record_analysis_set_sql(std::string_view events) {
        kAnalysisInsert,
        " SELECT i.a_lead, i.a_scorer, i.a_scorer_version, i.a_role, i.a_actor, i.a_features,"
        "  i.a_result, i.a_contributions, i.a_latency_ms, NULL, i.a_audit, i.a_request_id,"
-       "  s.ai_analyzed_at"
+       "  i.a_experiment, i.a_arm, s.ai_analyzed_at"
        " FROM input i JOIN stored s ON s.id = i.a_lead"
        " UNION ALL"
        " SELECT e.a_lead, e.a_scorer, e.a_scorer_version, e.a_role, e.a_actor, e.a_features,"
        "  e.a_result, e.a_contributions, e.a_latency_ms, e.a_error, e.a_audit, e.a_request_id,"
-       "  now()"
+       "  e.a_experiment, e.a_arm, now()"
        " FROM extra e WHERE EXISTS (SELECT 1 FROM leads l WHERE l.id = e.a_lead)"
        "  AND (NOT e.a_if_stored OR e.a_lead IN (SELECT id FROM stored)))",
        events,
@@ -373,7 +382,8 @@ const Statement kAppendAnalysis{
     "append_analysis",
     cat({kAnalysisInsert,
          "SELECT id, $2::text, $3::text, $4::text, $5::text, $6::jsonb, $7::jsonb, $8::jsonb,"
-         " $9::float8, $10::text, $11::jsonb, $12::text, now() FROM leads WHERE id = $1::bigint"
+         " $9::float8, $10::text, $11::jsonb, $12::text, $13::text, $14::text, now()"
+         " FROM leads WHERE id = $1::bigint"
          " RETURNING id"})};
 
 Result<void> Session::append_analysis(const domain::Analysis& analysis) {

@@ -143,6 +143,8 @@ domain::Analysis read_analysis(const PgResult& r, int row) {
   analysis.created_at = std::string(r.text(row, 11));
   analysis.audit = r.optional_text(row, 12);
   analysis.request_id = r.optional_text(row, 13);
+  analysis.experiment = r.optional_text(row, 14);
+  analysis.arm = r.optional_text(row, 15);
   return analysis;
 }
 

@@ -35,7 +35,8 @@ inline constexpr std::string_view kOfferColumns =
 
 inline constexpr std::string_view kAnalysisColumns =
     "id, lead_id, scorer, scorer_version, role, actor, features, result, contributions, "
-    "latency_ms, error, leadscore_rfc3339(created_at) AS created_at_text, audit, request_id";
+    "latency_ms, error, leadscore_rfc3339(created_at) AS created_at_text, audit, request_id, "
+    "experiment, arm";
 
 // The columns from `first` on, in the order of lead_columns().
 domain::Lead read_lead(const PgResult& result, int row, int first = 0);

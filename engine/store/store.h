@@ -23,6 +23,7 @@
 
 #include "engine/domain/analysis.h"
 #include "engine/domain/error.h"
+#include "engine/domain/experiment.h"
 #include "engine/domain/handoff.h"
 #include "engine/domain/job.h"
 #include "engine/domain/lead.h"
@@ -209,6 +210,35 @@ struct DeliveryAttemptOutcome {
   std::chrono::milliseconds retry_in{0};
 };
 
+// The leads assigned to each arm of one experiment, and what became of them: transferred (a
+// sale exists), and of those paid or lost; analysed: with a primary analysis of the arm that
+// gave a result.
+struct ExperimentArmCounts {
+  std::string arm;
+  std::int64_t assigned = 0;
+  std::int64_t assigned_in_split = 0;  // of them, assigned under the split asked about
+  std::int64_t analysed = 0;
+  std::int64_t transferred = 0;
+  std::int64_t paid = 0;
+  std::int64_t lost = 0;
+};
+
+// The newest run of one scorer on one lead of an experiment that gave a result, with the lead's
+// outcome: its sale's stage ("paid", "lost", another stage; nullopt when it has no sale).
+struct ExperimentScore {
+  std::int64_t lead_id = 0;
+  std::string scorer;
+  double score = 0;
+  domain::Recommendation recommendation = domain::Recommendation::ContinueQualification;
+  std::optional<domain::SaleStage> sale_stage;
+};
+
+// What the report of an experiment is made of (experiment_queries.cpp).
+struct ExperimentReportData {
+  std::vector<ExperimentArmCounts> arms;  // by arm name; only arms with leads
+  std::vector<ExperimentScore> scores;    // by lead id, then scorer
+};
+
 class Session;
 
 class Database {
@@ -320,6 +350,20 @@ class Session {
   // `on_leads` are of one lead or have no result, or a text is not UTF-8 (nothing written).
   Result<std::vector<SetOutcome>> record_analysis_set(std::span<const AnalysisToRecord> on_leads,
                                                       std::span<const AnalysisToAppend> appended);
+
+  // Experiments (experiment_queries.cpp). Stores the arm of each lead of `proposals` that has
+  // none in `experiment` yet (with `split`, the weights in force), in one statement, and answers
+  // each lead's arm as stored, in order: its own first arm for a lead assigned before; nullopt
+  // for a lead that does not exist.
+  Result<std::vector<std::optional<std::string>>> assign_experiment_arms(
+      const std::string& experiment, const std::string& split,
+      std::span<const domain::ArmAssignment> proposals);
+  // The leads assigned to each arm of each experiment: {experiment, arm} -> count.
+  Result<std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>>>
+  experiment_assigned_counts();
+  // Every figure of the report of `experiment`; `split`: the split now in force.
+  Result<ExperimentReportData> experiment_report_data(const std::string& experiment,
+                                                      const std::string& split);
 
   // Sales.
   Result<domain::Sale> get_sale(std::int64_t id);

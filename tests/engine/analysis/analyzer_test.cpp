@@ -51,7 +51,8 @@ class MemoryStore final : public AnalysisStore {
   std::map<std::int64_t, Lead> leads;
   std::vector<std::string> calls;  // "get 1", "append a", "record b on_lead", "record b history"
   int changes_before_write = 0;
-  std::optional<domain::Error> refuse_records;  // every record fails so
+  std::optional<domain::Error> refuse_records;                       // every record fails so
+  std::map<std::pair<std::string, std::int64_t>, std::string> arms;  // experiment, lead -> arm
 
  private:
   friend class MemorySession;
@@ -102,6 +103,23 @@ class MemoryStore::MemorySession final : public AnalysisStore::Session {
     }
     store_.rows_.push_back(analysis);
     return lead;
+  }
+
+  Result<std::vector<std::optional<std::string>>> assign_arms(
+      const std::string& experiment, const std::string& /*split*/,
+      std::span<const domain::ArmAssignment> proposals) override {
+    std::lock_guard lock(store_.mutex);
+    store_.calls.push_back("assign " + experiment);
+    std::vector<std::optional<std::string>> arms;
+    for (const auto& proposal : proposals) {
+      if (!store_.leads.contains(proposal.lead_id)) {
+        arms.emplace_back();
+        continue;
+      }
+      arms.push_back(
+          store_.arms.try_emplace({experiment, proposal.lead_id}, proposal.arm).first->second);
+    }
+    return arms;
   }
 
   void release() override {
