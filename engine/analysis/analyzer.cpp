@@ -103,7 +103,6 @@ bool reaches_slow(const ScorerSet& set, const Scorer& scorer) {
 
 std::expected<ScorerChoice, domain::Error> choose_scorer(const ScorerSet& set,
                                                          const AnalysisRequest& request) {
-  // An experiment's arm would be chosen here, per lead, as that lead's primary.
   if (!request.scorer) return ScorerChoice{&set.primary(), true};
   const Scorer* named = set.find(*request.scorer);
   if (named == nullptr)

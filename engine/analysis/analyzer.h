@@ -110,7 +110,9 @@ struct ScorerChoice {
 };
 
 // The primary, or the scorer `request` names (Validation "unknown scorer NAME" when `set` has
-// none of that name). Naming the primary is a primary analysis.
+// none of that name). Naming the primary is a primary analysis (outside any experiment). A
+// primary analysis of a lead in the active experiment then runs its arm's scorer instead
+// (Analyzer::arms_for), once the lead is known.
 std::expected<ScorerChoice, domain::Error> choose_scorer(const ScorerSet& set,
                                                          const AnalysisRequest& request);
 

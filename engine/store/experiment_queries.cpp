@@ -2,7 +2,9 @@
 // experiment (never moving it afterwards), the assigned counts, and the figures of an
 // experiment's report.
 #include <algorithm>
+#include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -105,74 +107,133 @@ Session::experiment_assigned_counts() {
   });
 }
 
-// Per arm of experiment $1: its leads, those assigned under split $2, transferred (with a
-// sale), paid, lost.
-const Statement kArmOutcomes{
-    "experiment_arm_outcomes",
-    "SELECT x.arm, count(*), count(*) FILTER (WHERE x.split = $2::text), count(s.id),"
-    "  count(*) FILTER (WHERE s.stage = 'paid'), count(*) FILTER (WHERE s.stage = 'lost')"
-    " FROM experiment_assignments x LEFT JOIN sales s ON s.lead_id = x.lead_id"
-    " WHERE x.experiment = $1::text GROUP BY x.arm ORDER BY x.arm"};
-// Per arm of experiment $1: the leads with a primary analysis of the arm that gave a result.
-const Statement kArmAnalysed{
-    "experiment_arm_analysed",
-    "SELECT arm, count(DISTINCT lead_id) FROM analyses"
-    " WHERE experiment = $1::text AND role = 'primary' AND result IS NOT NULL"
-    " GROUP BY arm"};
-// The newest run of each scorer on each lead of experiment $1 that gave a result (primary and
-// shadow runs alike), with the lead's sale's stage; by lead, then scorer. The runs are read
-// through analyses_experiment (migration 013), newest first per lead and scorer.
-const Statement kExperimentScores{
-    "experiment_scores",
-    "SELECT a.lead_id, a.scorer, (a.result->>'score')::float8, a.result->>'recommendation',"
-    "  s.stage"
-    " FROM (SELECT DISTINCT ON (lead_id, scorer) lead_id, scorer, result FROM analyses"
-    "  WHERE experiment = $1::text AND result IS NOT NULL"
-    "  ORDER BY lead_id, scorer, id DESC) a"
-    " LEFT JOIN sales s ON s.lead_id = a.lead_id ORDER BY a.lead_id, a.scorer"};
+// Per arm of experiment $1: its leads, and those assigned under split $2.
+const Statement kArmAssigned{
+    "experiment_arm_assigned",
+    "SELECT arm, count(*), count(*) FILTER (WHERE split = $2::text)"
+    " FROM experiment_assignments WHERE experiment = $1::text GROUP BY arm ORDER BY arm"};
+// The leads of experiment $1 that were handed to sales: their arm and their sale's stage.
+const Statement kExperimentSales{
+    "experiment_sales",
+    "SELECT x.lead_id, x.arm, s.stage FROM experiment_assignments x"
+    " JOIN sales s ON s.lead_id = x.lead_id WHERE x.experiment = $1::text"};
+// Every run of experiment $1 that gave a result (primary and shadow runs alike), in no order:
+// the newest per lead and scorer is picked here, not by the database (a sort of every row in
+// PostgreSQL took most of the report's time: bench/README.md).
+const Statement kExperimentRuns{
+    "experiment_runs",
+    "SELECT id, lead_id, scorer, role = 'primary', arm, (result->>'score')::float8,"
+    " result->>'recommendation' FROM analyses WHERE experiment = $1::text AND result IS NOT NULL"};
+
+namespace {
+
+// One run as read, its scorer and arm by index into the names seen.
+struct Run {
+  std::int64_t id = 0;
+  std::int64_t lead_id = 0;
+  std::uint32_t scorer = 0;
+  std::int32_t arm = -1;  // -1: none
+  bool primary = false;
+  double score = 0;
+  domain::Recommendation recommendation = domain::Recommendation::ContinueQualification;
+};
+
+// The index of `name` in `names`, added when new (a handful of scorers and arms).
+std::uint32_t intern(std::vector<std::string>& names, std::string_view name) {
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] == name) return static_cast<std::uint32_t>(i);
+  names.emplace_back(name);
+  return static_cast<std::uint32_t>(names.size() - 1);
+}
+
+ExperimentArmCounts& arm_counts(ExperimentReportData& data, std::string_view arm) {
+  auto it = std::ranges::find(data.arms, arm, &ExperimentArmCounts::arm);
+  if (it != data.arms.end()) return *it;
+  data.arms.push_back({std::string(arm)});
+  return data.arms.back();
+}
+
+}  // namespace
 
 Result<ExperimentReportData> Session::experiment_report_data(const std::string& experiment,
                                                              const std::string& split) {
   return guarded(impl_.get(), [&](PgConnection& c) -> Result<ExperimentReportData> {
-    // One snapshot for the three reads: the counts and the scores agree with each other.
+    // One snapshot for the three reads: the counts and the runs agree with each other.
     if (auto begun = c.execute_script("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !begun)
       return failure(begun.error());
     auto read = [&]() -> Result<ExperimentReportData> {
       ExperimentReportData data;
-      auto arms = c.execute(kArmOutcomes, Params().text(experiment).text(split));
-      if (!arms) return failure(arms.error());
-      for (int row = 0; row < arms->rows(); ++row) {
-        ExperimentArmCounts counts;
-        counts.arm = std::string(arms->text(row, 0));
-        counts.assigned = arms->integer(row, 1);
-        counts.assigned_in_split = arms->integer(row, 2);
-        counts.transferred = arms->integer(row, 3);
-        counts.paid = arms->integer(row, 4);
-        counts.lost = arms->integer(row, 5);
-        data.arms.push_back(std::move(counts));
+      auto assigned = c.execute(kArmAssigned, Params().text(experiment).text(split));
+      if (!assigned) return failure(assigned.error());
+      for (int row = 0; row < assigned->rows(); ++row) {
+        ExperimentArmCounts& counts = arm_counts(data, assigned->text(row, 0));
+        counts.assigned = assigned->integer(row, 1);
+        counts.assigned_in_split = assigned->integer(row, 2);
       }
-      auto analysed = c.execute(kArmAnalysed, Params().text(experiment));
-      if (!analysed) return failure(analysed.error());
-      for (int row = 0; row < analysed->rows(); ++row) {
-        if (analysed->is_null(row, 0)) continue;
-        const std::string_view arm = analysed->text(row, 0);
-        auto it = std::ranges::find(data.arms, arm, &ExperimentArmCounts::arm);
-        if (it != data.arms.end()) it->analysed = analysed->integer(row, 1);
+      auto sales = c.execute(kExperimentSales, Params().text(experiment));
+      if (!sales) return failure(sales.error());
+      std::unordered_map<std::int64_t, domain::SaleStage> sale_of;
+      sale_of.reserve(static_cast<std::size_t>(sales->rows()));
+      for (int row = 0; row < sales->rows(); ++row) {
+        const auto stage = domain::parse_sale_stage(sales->text(row, 2));
+        if (!stage) continue;
+        sale_of.emplace(sales->integer(row, 0), *stage);
+        ExperimentArmCounts& counts = arm_counts(data, sales->text(row, 1));
+        ++counts.transferred;
+        counts.paid += *stage == domain::SaleStage::Paid ? 1 : 0;
+        counts.lost += *stage == domain::SaleStage::Lost ? 1 : 0;
       }
-      auto scores = c.execute(kExperimentScores, Params().text(experiment));
-      if (!scores) return failure(scores.error());
-      data.scores.reserve(static_cast<std::size_t>(scores->rows()));
-      for (int row = 0; row < scores->rows(); ++row) {
-        ExperimentScore score;
-        score.lead_id = scores->integer(row, 0);
-        score.scorer = std::string(scores->text(row, 1));
-        score.score = scores->real(row, 2);
-        score.recommendation = domain::parse_recommendation(scores->text(row, 3))
+      std::vector<std::string> scorers, arms;
+      std::vector<Run> runs;
+      {  // the rows' memory goes before the sort
+        auto result = c.execute(kExperimentRuns, Params().text(experiment));
+        if (!result) return failure(result.error());
+        runs.resize(static_cast<std::size_t>(result->rows()));
+        for (int row = 0; row < result->rows(); ++row) {
+          Run& run = runs[static_cast<std::size_t>(row)];
+          run.id = result->integer(row, 0);
+          run.lead_id = result->integer(row, 1);
+          run.scorer = intern(scorers, result->text(row, 2));
+          run.primary = result->boolean(row, 3);
+          if (!result->is_null(row, 4))
+            run.arm = static_cast<std::int32_t>(intern(arms, result->text(row, 4)));
+          run.score = result->real(row, 5);
+          run.recommendation = domain::parse_recommendation(result->text(row, 6))
                                    .value_or(domain::Recommendation::ContinueQualification);
-        if (!scores->is_null(row, 4))
-          score.sale_stage = domain::parse_sale_stage(scores->text(row, 4));
+        }
+      }
+      // By lead, then scorer, newest first: the first of each (lead, scorer) is its newest.
+      std::ranges::sort(runs, [](const Run& a, const Run& b) {
+        if (a.lead_id != b.lead_id) return a.lead_id < b.lead_id;
+        if (a.scorer != b.scorer) return a.scorer < b.scorer;
+        return a.id > b.id;
+      });
+      std::vector<std::int64_t> analysed(arms.size());
+      std::vector<char> by_arm(arms.size());
+      data.scores.reserve(runs.size());
+      for (std::size_t i = 0; i < runs.size(); ++i) {
+        const Run& run = runs[i];
+        const bool first_of_lead = i == 0 || runs[i - 1].lead_id != run.lead_id;
+        if (first_of_lead) {
+          // The lead counts as analysed by its arm when any of its runs was a primary one.
+          std::ranges::fill(by_arm, 0);
+          for (std::size_t j = i; j < runs.size() && runs[j].lead_id == run.lead_id; ++j)
+            if (runs[j].primary && runs[j].arm >= 0)
+              by_arm[static_cast<std::size_t>(runs[j].arm)] = 1;
+          for (std::size_t a = 0; a < arms.size(); ++a) analysed[a] += by_arm[a] ? 1 : 0;
+        }
+        if (!first_of_lead && runs[i - 1].scorer == run.scorer) continue;  // an older run
+        ExperimentScore score;
+        score.lead_id = run.lead_id;
+        score.scorer = scorers[run.scorer];
+        score.score = run.score;
+        score.recommendation = run.recommendation;
+        if (auto sale = sale_of.find(run.lead_id); sale != sale_of.end())
+          score.sale_stage = sale->second;
         data.scores.push_back(std::move(score));
       }
+      for (std::size_t a = 0; a < arms.size(); ++a)
+        arm_counts(data, arms[a]).analysed = analysed[a];
       return data;
     };
     auto data = read();
