@@ -20,8 +20,8 @@ void log_requests(benchmark::State& state, LogFormat format) {
         "bench", std::make_shared<leadscore::api::BatchedLogSink>(null));
     logger->set_formatter(leadscore::api::log_formatter(format));
     spdlog::set_default_logger(logger);
-    const leadscore::api::RequestRecord record{"GET",        "/leads/{id}", "/leads/123",
-                                               200,          0.213,         "3f2a9c1e5b7d4a60",
+    const leadscore::api::RequestRecord record{"GET",       "/leads/{id}", "/leads/123",
+                                               200,         0.213,         "3f2a9c1e5b7d4a60",
                                                "127.0.0.1", "reporting",   false};
     for (auto _ : state) leadscore::api::log_request(format, record);
     spdlog::set_default_logger(std::make_shared<spdlog::logger>("after"));

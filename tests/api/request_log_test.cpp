@@ -62,8 +62,8 @@ TEST(RequestLogFormat, WarningsWrittenWhileARequestIsHandledNameItsIdOnce) {
   }
   EXPECT_TRUE(
       formatted(api::LogFormat::Text, spdlog::level::warn, "later").ends_with(" warning later\n"));
-  EXPECT_FALSE(
-      json::parse(formatted(api::LogFormat::Json, spdlog::level::warn, "later")).contains("request_id"));
+  EXPECT_FALSE(json::parse(formatted(api::LogFormat::Json, spdlog::level::warn, "later"))
+                   .contains("request_id"));
 }
 
 // The request line, through the default logger as the server writes it.
@@ -88,8 +88,8 @@ class RequestLine : public ::testing::Test {
 };
 
 TEST_F(RequestLine, TextNamesMethodPathStatusLatencyIdClientKeyAndRoute) {
-  const api::RequestRecord record{"GET", "/leads/{id}", "/leads/7",  200,         0.2149,
-                                  "abc", "127.0.0.1",  "reporting", false};
+  const api::RequestRecord record{"GET", "/leads/{id}", "/leads/7",  200,  0.2149,
+                                  "abc", "127.0.0.1",   "reporting", false};
   const std::string text = line(api::LogFormat::Text, record);
   EXPECT_TRUE(std::regex_match(
       text, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z info GET /leads/7 200 0\.21ms )"
@@ -107,8 +107,8 @@ TEST_F(RequestLine, TextNamesMethodPathStatusLatencyIdClientKeyAndRoute) {
 }
 
 TEST_F(RequestLine, JsonIsOneObjectWithTheFieldsAndANullKeyWhenThereWasNone) {
-  const api::RequestRecord record{"POST", "/leads", "/leads?x=\"1\"", 201,   3.14159,
-                                  "r-1",  "::1",    "",               false};
+  const api::RequestRecord record{"POST", "/leads", "/leads?x=\"1\"", 201, 3.14159, "r-1", "::1",
+                                  "",     false};
   const std::string text = line(api::LogFormat::Json, record);
   ASSERT_TRUE(text.ends_with("}\n")) << text;
   const json parsed = json::parse(text);
