@@ -3,6 +3,7 @@
 // Chart elements carry classes (bar, roc, calibration, point) that the browser test looks for.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -44,8 +45,8 @@ std::string num(double v) { return fixed(v, 1); }
 std::string frame(const Plot& p, const std::vector<std::pair<double, std::string>>& x_ticks,
                   const std::vector<std::pair<double, std::string>>& y_ticks,
                   std::string_view x_title, std::string_view y_title, std::string_view label) {
-  std::string svg = "<svg viewBox=\"0 0 460 300\" role=\"img\" aria-label=\"" +
-                    html_escape(label) + "\">";
+  std::string svg =
+      "<svg viewBox=\"0 0 460 300\" role=\"img\" aria-label=\"" + html_escape(label) + "\">";
   for (const auto& [v, text] : y_ticks) {
     svg += "<line class=\"grid\" x1=\"" + num(p.x(p.x0)) + "\" x2=\"" + num(p.x(p.x1)) +
            "\" y1=\"" + num(p.y(v)) + "\" y2=\"" + num(p.y(v)) + "\"/>";
@@ -94,8 +95,8 @@ std::string histogram_chart(const ComparisonReport& report) {
   Plot p{0, 1, 0, top};
   std::vector<std::pair<double, std::string>> y_ticks;
   for (int i = 0; i <= 4; ++i) y_ticks.emplace_back(top * i / 4, percent(top * i / 4, 0));
-  std::string svg = frame(p, unit_ticks(), y_ticks, "score", "share of scored leads",
-                          "score histograms");
+  std::string svg =
+      frame(p, unit_ticks(), y_ticks, "score", "share of scored leads", "score histograms");
   const std::size_t k = std::max<std::size_t>(report.scorers.size(), 1);
   const double group = (p.x(0.1) - p.x(0)) * 0.84, gap = (p.x(0.1) - p.x(0)) * 0.08;
   const double bar = group / static_cast<double>(k);
@@ -107,12 +108,12 @@ std::string histogram_chart(const ComparisonReport& report) {
           static_cast<double>(summary.histogram[t]) / static_cast<double>(summary.n);
       const double x = p.x(static_cast<double>(t) / 10) + gap + bar * static_cast<double>(s);
       const double height = std::max(p.y(0) - p.y(share), 0.5);
-      svg += "<rect class=\"bar\" x=\"" + num(x) + "\" y=\"" + num(p.y(0) - height) +
-             "\" width=\"" + num(std::max(bar - 1, 1.0)) + "\" height=\"" + num(height) +
-             "\" fill=\"" + colour_of(s) + "\"><title>" + html_escape(summary.scorer) + " " +
-             fixed(static_cast<double>(t) / 10, 1) + "-" + fixed(static_cast<double>(t + 1) / 10, 1) +
-             ": " + std::to_string(summary.histogram[t]) + " leads (" + percent(share) +
-             ")</title></rect>";
+      svg +=
+          "<rect class=\"bar\" x=\"" + num(x) + "\" y=\"" + num(p.y(0) - height) + "\" width=\"" +
+          num(std::max(bar - 1, 1.0)) + "\" height=\"" + num(height) + "\" fill=\"" + colour_of(s) +
+          "\"><title>" + html_escape(summary.scorer) + " " + fixed(static_cast<double>(t) / 10, 1) +
+          "-" + fixed(static_cast<double>(t + 1) / 10, 1) + ": " +
+          std::to_string(summary.histogram[t]) + " leads (" + percent(share) + ")</title></rect>";
     }
   }
   std::vector<std::size_t> all(report.scorers.size());
@@ -134,6 +135,13 @@ std::string polyline_path(const std::vector<std::pair<double, double>>& points, 
   return d;
 }
 
+// Curves drawn first are wider, so that one hidden under another (equal scorers) still shows.
+std::string line_width(std::size_t scorer, const std::vector<std::size_t>& shown) {
+  const auto place =
+      static_cast<double>(std::find(shown.begin(), shown.end(), scorer) - shown.begin());
+  return fixed(2 + 1.6 * (static_cast<double>(shown.size()) - 1 - place), 1);
+}
+
 std::string roc_chart(const ComparisonReport& report, const std::vector<std::size_t>& shown) {
   const Plot p;
   std::string svg = frame(p, unit_ticks(), unit_ticks(), "false positive rate (not converted)",
@@ -144,13 +152,14 @@ std::string roc_chart(const ComparisonReport& report, const std::vector<std::siz
     for (const RocPoint& r : report.scorers[s].outcomes->roc)
       points.emplace_back(r.false_positive_rate, r.true_positive_rate);
     svg += "<path class=\"roc\" d=\"" + polyline_path(points, p) + "\" stroke=\"" + colour_of(s) +
-           "\"/>";
+           "\" stroke-width=\"" + line_width(s, shown) + "\"/>";
   }
   return "<div class=\"card\"><h3>ROC</h3>" + svg + "</svg>" +
-         legend(report, shown, [&](std::size_t s) {
-           return " <span class=\"meta\">AUC " + fixed(*report.scorers[s].outcomes->auc) +
-                  "</span>";
-         }) +
+         legend(report, shown,
+                [&](std::size_t s) {
+                  return " <span class=\"meta\">AUC " + fixed(*report.scorers[s].outcomes->auc) +
+                         "</span>";
+                }) +
          "</div>";
 }
 
@@ -166,20 +175,21 @@ std::string calibration_chart(const ComparisonReport& report,
     for (const CalibrationBin& bin : report.scorers[s].outcomes->calibration) {
       if (bin.n == 0) continue;
       points.emplace_back(bin.mean_score, bin.converted);
-      dots += "<circle class=\"calibration-point\" cx=\"" + num(p.x(bin.mean_score)) +
-              "\" cy=\"" + num(p.y(bin.converted)) + "\" r=\"3.5\" fill=\"" + colour_of(s) +
-              "\"><title>" + html_escape(report.scorers[s].scorer) + " " + fixed(bin.from, 1) +
-              "-" + fixed(bin.to, 1) + ": " + std::to_string(bin.n) + " leads, mean score " +
+      dots += "<circle class=\"calibration-point\" cx=\"" + num(p.x(bin.mean_score)) + "\" cy=\"" +
+              num(p.y(bin.converted)) + "\" r=\"3.5\" fill=\"" + colour_of(s) + "\"><title>" +
+              html_escape(report.scorers[s].scorer) + " " + fixed(bin.from, 1) + "-" +
+              fixed(bin.to, 1) + ": " + std::to_string(bin.n) + " leads, mean score " +
               fixed(bin.mean_score) + ", " + percent(bin.converted) + " converted</title></circle>";
     }
     svg += "<path class=\"calibration\" d=\"" + polyline_path(points, p) + "\" stroke=\"" +
-           colour_of(s) + "\"/>" + dots;
+           colour_of(s) + "\" stroke-width=\"" + line_width(s, shown) + "\"/>" + dots;
   }
   return "<div class=\"card\"><h3>Calibration</h3>" + svg + "</svg>" +
-         legend(report, shown, [&](std::size_t s) {
-           return " <span class=\"meta\">Brier " + fixed(*report.scorers[s].outcomes->brier) +
-                  "</span>";
-         }) +
+         legend(report, shown,
+                [&](std::size_t s) {
+                  return " <span class=\"meta\">Brier " +
+                         fixed(*report.scorers[s].outcomes->brier) + "</span>";
+                }) +
          "</div>";
 }
 
@@ -224,19 +234,29 @@ std::string scorer_table(const ComparisonReport& report) {
 // threshold on both axes (its quadrants are the flip table's cells) and the diagonal.
 std::string scatter_chart(const ComparisonReport& report, const PairComparison& pair) {
   const Plot p;
-  std::string svg =
-      frame(p, unit_ticks(), unit_ticks(), html_escape(pair.a) + " score",
-            html_escape(pair.b) + " score", pair.a + " against " + pair.b);
+  std::string svg = frame(p, unit_ticks(), unit_ticks(), html_escape(pair.a) + " score",
+                          html_escape(pair.b) + " score", pair.a + " against " + pair.b);
   const double t = pair.handoff.threshold;
   svg += diagonal(p);
   svg += "<line class=\"threshold\" x1=\"" + num(p.x(t)) + "\" x2=\"" + num(p.x(t)) + "\" y1=\"" +
          num(p.y(0)) + "\" y2=\"" + num(p.y(1)) + "\"/>";
   svg += "<line class=\"threshold\" x1=\"" + num(p.x(0)) + "\" x2=\"" + num(p.x(1)) + "\" y1=\"" +
          num(p.y(t)) + "\" y2=\"" + num(p.y(t)) + "\"/>";
+  // Rule-based scorers give few distinct scores: each point is moved by up to 0.01 on each axis
+  // (the same for the same report) so that many leads at one spot show as a cloud, not a dot.
+  std::uint32_t state = 2463534242u;
+  const auto jitter = [&state] {
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    return (static_cast<double>(state % 2001) / 1000 - 1) * 0.01;
+  };
   for (const ScatterPoint& point : pair.scatter) {
     const char* kind = point.outcome == 1 ? "converted" : point.outcome == 0 ? "lost" : "open";
-    svg += "<circle class=\"point " + std::string(kind) + "\" cx=\"" + num(p.x(point.a)) +
-           "\" cy=\"" + num(p.y(point.b)) + "\" r=\"2.6\"/>";
+    const double x = std::clamp(point.a + jitter(), 0.0, 1.0);
+    const double y = std::clamp(point.b + jitter(), 0.0, 1.0);
+    svg += "<circle class=\"point " + std::string(kind) + "\" cx=\"" + num(p.x(x)) + "\" cy=\"" +
+           num(p.y(y)) + "\" r=\"2.4\"/>";
   }
   std::string legend = "<div class=\"legend\">";
   if (report.with_outcome > 0)
@@ -245,24 +265,25 @@ std::string scatter_chart(const ComparisonReport& report, const PairComparison& 
         "<span><span class=\"dot lost\"></span>not converted</span>"
         "<span><span class=\"dot open\"></span>no outcome</span>";
   legend += "<span class=\"meta\">" + std::to_string(pair.scatter.size()) + " of " +
-            std::to_string(pair.n) + " leads shown; dashed: handoff at " + fixed(t, 2) +
-            "</span></div>";
+            std::to_string(pair.n) + " leads shown, jittered by up to 0.01; dashed: handoff at " +
+            fixed(t, 2) + "</span></div>";
   return "<div class=\"card\"><h3>Scores, lead by lead</h3>" + svg + "</svg>" + legend + "</div>";
 }
 
 std::string flip_cell(const ComparisonReport& report, const PairComparison& pair, std::size_t c,
                       std::size_t count, const char* kind) {
-  std::string html = "<td class=\"" + std::string(kind) + "\"><strong>" + std::to_string(count) +
-                     "</strong> <span class=\"meta\">" +
-                     percent(pair.n ? static_cast<double>(count) / static_cast<double>(pair.n) : 0) +
-                     "</span>";
+  std::string html =
+      "<td class=\"" + std::string(kind) + "\"><strong>" + std::to_string(count) +
+      "</strong> <span class=\"meta\">" +
+      percent(pair.n ? static_cast<double>(count) / static_cast<double>(pair.n) : 0) + "</span>";
   if (report.with_outcome > 0) {
     const std::size_t known = pair.handoff.with_outcome[c], yes = pair.handoff.converted[c];
-    html += "<br><span class=\"meta\">" + std::to_string(yes) + " of " + std::to_string(known) +
-            " with an outcome converted" +
-            (known ? " (" + percent(static_cast<double>(yes) / static_cast<double>(known)) + ")"
-                   : std::string()) +
-            "</span>";
+    if (known > 0)
+      html += "<br>" + percent(static_cast<double>(yes) / static_cast<double>(known)) +
+              " converted<br><small class=\"meta\">" + std::to_string(yes) + " of " +
+              std::to_string(known) + " with an outcome</small>";
+    else if (count > 0)
+      html += "<br><small class=\"meta\">no outcome known</small>";
   }
   return html + "</td>";
 }
@@ -274,8 +295,8 @@ std::string flip_table(const ComparisonReport& report, const PairComparison& pai
          "</h3><table class=\"flip\"><thead><tr><th></th><th>" + b + " hands off</th><th>" + b +
          " does not</th></tr></thead><tbody><tr><th>" + a + " hands off</th>" +
          flip_cell(report, pair, 0, h.both, "agree") +
-         flip_cell(report, pair, 1, h.only_a, "flip") + "</tr><tr><th>" + a +
-         " does not</th>" + flip_cell(report, pair, 2, h.only_b, "flip") +
+         flip_cell(report, pair, 1, h.only_a, "flip") + "</tr><tr><th>" + a + " does not</th>" +
+         flip_cell(report, pair, 2, h.only_b, "flip") +
          flip_cell(report, pair, 3, h.neither, "agree") +
          "</tr></tbody></table><p class=\"meta\">Cohen's kappa of the two decisions: " +
          (h.kappa ? fixed(*h.kappa) : std::string("n/a")) + "</p></div>";
@@ -283,8 +304,10 @@ std::string flip_table(const ComparisonReport& report, const PairComparison& pai
 
 std::string pair_section(const ComparisonReport& report, const PairComparison& pair) {
   const std::string a = html_escape(pair.a), b = html_escape(pair.b);
-  std::string html = "<h2>" + a + " vs " + b + "</h2><div class=\"grid\"><div class=\"card\">"
-                     "<h3>Agreement over " + std::to_string(pair.n) +
+  std::string html = "<h2>" + a + " vs " + b +
+                     "</h2><div class=\"grid\"><div class=\"card\">"
+                     "<h3>Agreement over " +
+                     std::to_string(pair.n) +
                      " leads both scored</h3><table class=\"facts\"><tbody>";
   const auto row = [&](const std::string& name, const std::string& value) {
     html += "<tr><td>" + name + "</td><td>" + value + "</td></tr>";
@@ -310,8 +333,8 @@ std::string pair_section(const ComparisonReport& report, const PairComparison& p
               "</span>");
     }
   }
-  html += "</tbody></table></div>" + flip_table(report, pair) + scatter_chart(report, pair) +
-          "</div>";
+  html +=
+      "</tbody></table></div>" + flip_table(report, pair) + scatter_chart(report, pair) + "</div>";
   return html;
 }
 
@@ -339,7 +362,9 @@ thead th{font-weight:600;color:var(--muted);font-size:12px}
 tbody tr:last-child td,tbody tr:last-child th{border-bottom:none}
 table.facts td:last-child{font-weight:600}
 table.facts td{white-space:normal}
-table.flip td{text-align:center;white-space:normal;padding:12px 8px;border:1px solid var(--line)}
+table.flip{table-layout:fixed}
+table.flip td{text-align:center;white-space:normal;padding:12px 6px;border:1px solid var(--line)}
+table.flip th{white-space:normal}
 table.flip td.agree{background:#f0fdf4}
 table.flip td.flip{background:#fff7ed}
 table.flip thead th,table.flip tbody th{text-align:center;font-size:12px;color:var(--muted)}
@@ -357,7 +382,7 @@ svg .grid{stroke:#eef0f4;stroke-width:1}
 svg .axis{stroke:#9ca3af;stroke-width:1}
 svg .diagonal{stroke:#9ca3af;stroke-width:1;stroke-dasharray:4 4}
 svg .threshold{stroke:#f59e0b;stroke-width:1.2;stroke-dasharray:6 3}
-svg path.roc,svg path.calibration{fill:none;stroke-width:2.2;stroke-linejoin:round}
+svg path.roc,svg path.calibration{fill:none;stroke-linejoin:round;stroke-linecap:round;stroke-opacity:.9}
 svg circle.point{fill-opacity:.45}
 svg rect.bar{rx:1.5}
 .notes{margin-top:28px;font-size:12px;color:var(--muted)}
@@ -370,12 +395,23 @@ std::string html_escape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -384,15 +420,16 @@ std::string html_escape(std::string_view text) {
 std::string html_page(std::string_view title, std::string_view body) {
   return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
          "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-         "<title>" + html_escape(title) + "</title><style>" + kStylesheet +
+         "<title>" +
+         html_escape(title) + "</title><style>" + kStylesheet +
          "</style></head><body><main><header><h1>" + html_escape(title) + "</h1></header>" +
          std::string(body) + "</main></body></html>\n";
 }
 
 std::string report_html_section(const ComparisonReport& report) {
   const ComparisonSettings& settings = report.settings;
-  std::string html = "<section class=\"comparison\"><p class=\"meta\">" +
-                     std::to_string(report.leads) + " leads";
+  std::string html =
+      "<section class=\"comparison\"><p class=\"meta\">" + std::to_string(report.leads) + " leads";
   if (report.with_outcome > 0)
     html += ", " + std::to_string(report.with_outcome) + " with an outcome (" +
             std::to_string(report.converted) + " converted, " +
@@ -407,15 +444,16 @@ std::string report_html_section(const ComparisonReport& report) {
     html += "<p class=\"meta\">ROC and calibration are drawn for scorers with at least " +
             std::to_string(settings.min_n) + " leads in each outcome class.</p>";
   for (const PairComparison& pair : report.pairs) html += pair_section(report, pair);
-  html += "<p class=\"notes\">AUC: the chance that a converted lead scores above one that did "
-          "not (ties half); its 95% interval from " +
-          std::to_string(settings.bootstrap) + " bootstrap resamples (seed " +
-          std::to_string(settings.seed) +
-          "). Top-decile lift: the conversion rate of the top tenth by score over the overall "
-          "rate. KS: the largest gap between the score distributions of converted and other "
-          "leads. The AUC difference of a pair is DeLong's paired test over the leads both "
-          "scored with an outcome. Outcome metrics need at least " +
-          std::to_string(settings.min_n) + " leads in each outcome class.</p></section>";
+  html +=
+      "<p class=\"notes\">AUC: the chance that a converted lead scores above one that did "
+      "not (ties half); its 95% interval from " +
+      std::to_string(settings.bootstrap) + " bootstrap resamples (seed " +
+      std::to_string(settings.seed) +
+      "). Top-decile lift: the conversion rate of the top tenth by score over the overall "
+      "rate. KS: the largest gap between the score distributions of converted and other "
+      "leads. The AUC difference of a pair is DeLong's paired test over the leads both "
+      "scored with an outcome. Outcome metrics need at least " +
+      std::to_string(settings.min_n) + " leads in each outcome class.</p></section>";
   return html;
 }
 
