@@ -1,7 +1,9 @@
 #include "engine/scoring/comparison.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <thread>
 
@@ -427,17 +429,17 @@ PairComparison compare_pair(const ScorerRun& a, const ScorerRun& b,
 }  // namespace
 
 std::vector<double> average_ranks(const std::vector<double>& values) {
-  std::vector<std::size_t> order(values.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(),
-            [&](std::size_t i, std::size_t j) { return values[i] < values[j]; });
+  std::vector<std::pair<double, std::uint32_t>> order(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i)
+    order[i] = {values[i], static_cast<std::uint32_t>(i)};
+  std::sort(order.begin(), order.end());
   std::vector<double> ranks(values.size());
   for (std::size_t start = 0; start < order.size();) {
     std::size_t end = start + 1;
-    while (end < order.size() && values[order[end]] == values[order[start]]) ++end;
+    while (end < order.size() && order[end].first == order[start].first) ++end;
     // Positions start..end-1 hold ranks start+1..end: each gets their mean.
     const double rank = (static_cast<double>(start + 1) + static_cast<double>(end)) / 2;
-    for (std::size_t k = start; k < end; ++k) ranks[order[k]] = rank;
+    for (std::size_t k = start; k < end; ++k) ranks[order[k].second] = rank;
     start = end;
   }
   return ranks;
@@ -569,10 +571,29 @@ ComparisonReport compare_scorers(const std::vector<ScorerRun>& runs,
     ++report.with_outcome;
     if (*o) ++report.converted;
   }
-  for (const ScorerRun& run : runs) report.scorers.push_back(summarise(run, outcomes, settings));
+  // Each scorer's summary and each pair's comparison is a task of its own, on up to
+  // settings.threads threads; every task writes only its own entry.
+  report.scorers.resize(runs.size());
+  std::vector<std::function<void()>> tasks;
   for (std::size_t i = 0; i < runs.size(); ++i)
-    for (std::size_t j = i + 1; j < runs.size(); ++j)
-      report.pairs.push_back(compare_pair(runs[i], runs[j], outcomes, settings));
+    for (std::size_t j = i + 1; j < runs.size(); ++j) {
+      const std::size_t slot = report.pairs.size();
+      report.pairs.emplace_back();
+      tasks.emplace_back([&, i, j, slot] {
+        report.pairs[slot] = compare_pair(runs[i], runs[j], outcomes, settings);
+      });
+    }
+  for (std::size_t i = 0; i < runs.size(); ++i)
+    tasks.emplace_back([&, i] { report.scorers[i] = summarise(runs[i], outcomes, settings); });
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    for (std::size_t t; (t = next.fetch_add(1)) < tasks.size();) tasks[t]();
+  };
+  const std::size_t workers =
+      std::clamp<std::size_t>(settings.threads, 1, std::max<std::size_t>(tasks.size(), 1));
+  std::vector<std::jthread> pool;
+  for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work);
+  work();
   return report;
 }
 

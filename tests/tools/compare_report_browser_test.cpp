@@ -57,8 +57,8 @@ std::string leads_csv() {
 }
 
 std::string chromium(const std::string& args) {
-  const std::string profile = fs::temp_directory_path() / ("compare-chromium-" +
-                                                           std::to_string(::getpid()));
+  const std::string profile =
+      fs::temp_directory_path() / ("compare-chromium-" + std::to_string(::getpid()));
   return "chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
          "--disable-background-networking --disable-component-update --disable-sync "
          "--user-data-dir=" +
@@ -138,9 +138,9 @@ TEST(CompareReportInBrowser, ChartsAreDrawnFromACsvWithOutcomes) {
   // The screenshot, for people.
   const fs::path screenshot = fs::path(LEADSCORE_BINARY_DIR) / "compare_report.png";
   fs::remove(screenshot);
-  const auto [shot_status, shot_output] = run(chromium(
-      "--hide-scrollbars --screenshot=" + screenshot.string() +
-      " --window-size=1280,2400 file://" + page.string()));
+  const auto [shot_status, shot_output] =
+      run(chromium("--hide-scrollbars --screenshot=" + screenshot.string() +
+                   " --window-size=1280,2400 file://" + page.string()));
   EXPECT_EQ(shot_status, 0) << shot_output;
   ASSERT_TRUE(fs::exists(screenshot)) << shot_output;
   EXPECT_GT(fs::file_size(screenshot), 50'000u);  // a drawn page, not a blank one
