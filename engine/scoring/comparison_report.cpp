@@ -92,7 +92,8 @@ std::string report_text(const ComparisonReport& report) {
         "  AUC difference (DeLong, " + std::to_string(p.outcome_n) + " leads with an outcome): ";
     if (const auto& d = p.auc_difference)
       text += signed_fixed(d->difference) + " (95% " + fixed(d->interval.low) + ".." +
-              fixed(d->interval.high) + "), p " + fixed(d->p_value) + "\n";
+              fixed(d->interval.high) + "), p " +
+              (d->p_value < 1e-3 ? "< 0.001" : fixed(d->p_value)) + "\n";
     else
       text += "insufficient data: " +
               insufficient_reason(settings.min_n, p.outcome_converted,

@@ -18,6 +18,16 @@ constexpr const char* kPalette[] = {"#2563eb", "#ea580c", "#16a34a", "#9333ea",
 
 std::string colour_of(std::size_t scorer) { return kPalette[scorer % std::size(kPalette)]; }
 
+// A count as people read it: 1,000,000.
+std::string thousands(std::size_t n) {
+  std::string digits = std::to_string(n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
 std::string percent(double share, int decimals = 1) { return fixed(share * 100, decimals) + "%"; }
 
 std::string cell(const std::optional<double>& value, int decimals = 3) {
@@ -108,12 +118,12 @@ std::string histogram_chart(const ComparisonReport& report) {
           static_cast<double>(summary.histogram[t]) / static_cast<double>(summary.n);
       const double x = p.x(static_cast<double>(t) / 10) + gap + bar * static_cast<double>(s);
       const double height = std::max(p.y(0) - p.y(share), 0.5);
-      svg +=
-          "<rect class=\"bar\" x=\"" + num(x) + "\" y=\"" + num(p.y(0) - height) + "\" width=\"" +
-          num(std::max(bar - 1, 1.0)) + "\" height=\"" + num(height) + "\" fill=\"" + colour_of(s) +
-          "\"><title>" + html_escape(summary.scorer) + " " + fixed(static_cast<double>(t) / 10, 1) +
-          "-" + fixed(static_cast<double>(t + 1) / 10, 1) + ": " +
-          std::to_string(summary.histogram[t]) + " leads (" + percent(share) + ")</title></rect>";
+      svg += "<rect class=\"bar\" x=\"" + num(x) + "\" y=\"" + num(p.y(0) - height) +
+             "\" width=\"" + num(std::max(bar - 1, 1.0)) + "\" height=\"" + num(height) +
+             "\" fill=\"" + colour_of(s) + "\"><title>" + html_escape(summary.scorer) + " " +
+             fixed(static_cast<double>(t) / 10, 1) + "-" +
+             fixed(static_cast<double>(t + 1) / 10, 1) + ": " + thousands(summary.histogram[t]) +
+             " leads (" + percent(share) + ")</title></rect>";
     }
   }
   std::vector<std::size_t> all(report.scorers.size());
@@ -178,7 +188,7 @@ std::string calibration_chart(const ComparisonReport& report,
       dots += "<circle class=\"calibration-point\" cx=\"" + num(p.x(bin.mean_score)) + "\" cy=\"" +
               num(p.y(bin.converted)) + "\" r=\"3.5\" fill=\"" + colour_of(s) + "\"><title>" +
               html_escape(report.scorers[s].scorer) + " " + fixed(bin.from, 1) + "-" +
-              fixed(bin.to, 1) + ": " + std::to_string(bin.n) + " leads, mean score " +
+              fixed(bin.to, 1) + ": " + thousands(bin.n) + " leads, mean score " +
               fixed(bin.mean_score) + ", " + percent(bin.converted) + " converted</title></circle>";
     }
     svg += "<path class=\"calibration\" d=\"" + polyline_path(points, p) + "\" stroke=\"" +
@@ -204,12 +214,11 @@ std::string scorer_table(const ComparisonReport& report) {
   html += "</tr></thead><tbody>";
   for (std::size_t s = 0; s < report.scorers.size(); ++s) {
     const ScorerSummary& x = report.scorers[s];
-    html += "<tr><td>" + swatch(s) + html_escape(x.scorer) + "</td><td>" + std::to_string(x.n) +
-            "</td><td>" + std::to_string(x.failed) + "</td><td>" + fixed(x.mean) + "</td><td>" +
+    html += "<tr><td>" + swatch(s) + html_escape(x.scorer) + "</td><td>" + thousands(x.n) +
+            "</td><td>" + thousands(x.failed) + "</td><td>" + fixed(x.mean) + "</td><td>" +
             fixed(x.p10) + "</td><td>" + fixed(x.median) + "</td><td>" + fixed(x.p90) +
-            "</td><td>" + std::to_string(x.transfer) + "</td><td>" +
-            std::to_string(x.continue_qualification) + "</td><td>" + std::to_string(x.drop) +
-            "</td>";
+            "</td><td>" + thousands(x.transfer) + "</td><td>" +
+            thousands(x.continue_qualification) + "</td><td>" + thousands(x.drop) + "</td>";
     if (outcomes) {
       if (!x.outcomes || !x.outcomes->sufficient) {
         const std::size_t n = x.outcomes ? x.outcomes->n : 0;
@@ -264,24 +273,24 @@ std::string scatter_chart(const ComparisonReport& report, const PairComparison& 
         "<span><span class=\"dot converted\"></span>converted</span>"
         "<span><span class=\"dot lost\"></span>not converted</span>"
         "<span><span class=\"dot open\"></span>no outcome</span>";
-  legend += "<span class=\"meta\">" + std::to_string(pair.scatter.size()) + " of " +
-            std::to_string(pair.n) + " leads shown, jittered by up to 0.01; dashed: handoff at " +
-            fixed(t, 2) + "</span></div>";
+  legend += "<span class=\"meta\">" + thousands(pair.scatter.size()) + " of " + thousands(pair.n) +
+            " leads shown, jittered by up to 0.01; dashed: handoff at " + fixed(t, 2) +
+            "</span></div>";
   return "<div class=\"card\"><h3>Scores, lead by lead</h3>" + svg + "</svg>" + legend + "</div>";
 }
 
 std::string flip_cell(const ComparisonReport& report, const PairComparison& pair, std::size_t c,
                       std::size_t count, const char* kind) {
   std::string html =
-      "<td class=\"" + std::string(kind) + "\"><strong>" + std::to_string(count) +
+      "<td class=\"" + std::string(kind) + "\"><strong>" + thousands(count) +
       "</strong> <span class=\"meta\">" +
       percent(pair.n ? static_cast<double>(count) / static_cast<double>(pair.n) : 0) + "</span>";
   if (report.with_outcome > 0) {
     const std::size_t known = pair.handoff.with_outcome[c], yes = pair.handoff.converted[c];
     if (known > 0)
       html += "<br>" + percent(static_cast<double>(yes) / static_cast<double>(known)) +
-              " converted<br><small class=\"meta\">" + std::to_string(yes) + " of " +
-              std::to_string(known) + " with an outcome</small>";
+              " converted<br><small class=\"meta\">" + thousands(yes) + " of " + thousands(known) +
+              " with an outcome</small>";
     else if (count > 0)
       html += "<br><small class=\"meta\">no outcome known</small>";
   }
@@ -307,8 +316,7 @@ std::string pair_section(const ComparisonReport& report, const PairComparison& p
   std::string html = "<h2>" + a + " vs " + b +
                      "</h2><div class=\"grid\"><div class=\"card\">"
                      "<h3>Agreement over " +
-                     std::to_string(pair.n) +
-                     " leads both scored</h3><table class=\"facts\"><tbody>";
+                     thousands(pair.n) + " leads both scored</h3><table class=\"facts\"><tbody>";
   const auto row = [&](const std::string& name, const std::string& value) {
     html += "<tr><td>" + name + "</td><td>" + value + "</td></tr>";
   };
@@ -324,7 +332,7 @@ std::string pair_section(const ComparisonReport& report, const PairComparison& p
     if (const auto& d = pair.auc_difference) {
       row("AUC " + a + " &minus; " + b, (d->difference >= 0 ? "+" : "") + fixed(d->difference));
       row("its 95% interval (DeLong)", fixed(d->interval.low) + " to " + fixed(d->interval.high));
-      row("p-value (no difference)", fixed(d->p_value, 4));
+      row("p-value (no difference)", d->p_value < 1e-4 ? "&lt; 0.0001" : fixed(d->p_value, 4));
     } else {
       row("AUC difference (DeLong)",
           "<span class=\"na\">insufficient data: " +
@@ -429,11 +437,11 @@ std::string html_page(std::string_view title, std::string_view body) {
 std::string report_html_section(const ComparisonReport& report) {
   const ComparisonSettings& settings = report.settings;
   std::string html =
-      "<section class=\"comparison\"><p class=\"meta\">" + std::to_string(report.leads) + " leads";
+      "<section class=\"comparison\"><p class=\"meta\">" + thousands(report.leads) + " leads";
   if (report.with_outcome > 0)
-    html += ", " + std::to_string(report.with_outcome) + " with an outcome (" +
-            std::to_string(report.converted) + " converted, " +
-            std::to_string(report.with_outcome - report.converted) + " not)";
+    html += ", " + thousands(report.with_outcome) + " with an outcome (" +
+            thousands(report.converted) + " converted, " +
+            thousands(report.with_outcome - report.converted) + " not)";
   html += " &middot; handoff at score &ge; " + fixed(settings.handoff_min_score, 2) + "</p>";
   html += "<h2>Scorers</h2>" + scorer_table(report);
   html += "<h2>Charts</h2><div class=\"grid\">" + histogram_chart(report);
@@ -442,18 +450,18 @@ std::string report_html_section(const ComparisonReport& report) {
   html += "</div>";
   if (report.with_outcome > 0 && shown.size() < report.scorers.size())
     html += "<p class=\"meta\">ROC and calibration are drawn for scorers with at least " +
-            std::to_string(settings.min_n) + " leads in each outcome class.</p>";
+            thousands(settings.min_n) + " leads in each outcome class.</p>";
   for (const PairComparison& pair : report.pairs) html += pair_section(report, pair);
   html +=
       "<p class=\"notes\">AUC: the chance that a converted lead scores above one that did "
       "not (ties half); its 95% interval from " +
-      std::to_string(settings.bootstrap) + " bootstrap resamples (seed " +
+      thousands(settings.bootstrap) + " bootstrap resamples (seed " +
       std::to_string(settings.seed) +
       "). Top-decile lift: the conversion rate of the top tenth by score over the overall "
       "rate. KS: the largest gap between the score distributions of converted and other "
       "leads. The AUC difference of a pair is DeLong's paired test over the leads both "
       "scored with an outcome. Outcome metrics need at least " +
-      std::to_string(settings.min_n) + " leads in each outcome class.</p></section>";
+      thousands(settings.min_n) + " leads in each outcome class.</p></section>";
   return html;
 }
 
