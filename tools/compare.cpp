@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "engine/analysis/scoring_step.h"
+#include "engine/analysis/comparison_runs.h"
 #include "tools/csv.h"
 #include "tools/lead_columns.h"
 
@@ -26,14 +26,8 @@ std::expected<CompareResult, std::string> compare_csv(const scoring::ScorerSet& 
                                                       std::string_view input,
                                                       const CompareOptions& options) {
   if (options.scorers.empty()) return std::unexpected(std::string("no scorer to compare"));
-  std::vector<const scoring::Scorer*> scorers;
-  std::vector<scoring::ScorerRun> runs;
-  for (const std::string& name : options.scorers) {
-    const scoring::Scorer* scorer = set.find(name);
-    if (scorer == nullptr) return std::unexpected("no scorer named " + name);
-    scorers.push_back(scorer);
-    runs.push_back({name, {}, {}});
-  }
+  auto runs = analysis::ComparisonRuns::of(set, options.scorers);
+  if (!runs) return std::unexpected("no scorer named " + runs.error());
   CsvRowReader reader(input);
   CsvFields fields;
   const auto header_row = reader.next();
@@ -71,16 +65,9 @@ std::expected<CompareResult, std::string> compare_csv(const scoring::ScorerSet& 
       continue;
     }
     outcomes.push_back(*outcome);
-    for (std::size_t s = 0; s < scorers.size(); ++s) {
-      const auto scored =
-          analysis::score_features(set, *scorers[s], features, analysis::Fallbacks::Ignore);
-      const auto& result = scored.result;
-      runs[s].scores.push_back(result ? std::optional<double>(result->score) : std::nullopt);
-      runs[s].recommendations.push_back(
-          result ? std::optional<domain::Recommendation>(result->recommendation) : std::nullopt);
-    }
+    runs->add(features);
   }
-  result.report = scoring::compare_scorers(runs, outcomes);
+  result.report = scoring::compare_scorers(runs->runs(), outcomes);
   return result;
 }
 
