@@ -13,7 +13,8 @@ namespace {
 
 using nlohmann::json;
 
-// The heuristic decides; `rules` is a Lua rule script of the test's own, edited between runs.
+// The heuristic decides; `rules` is a Lua rule script of the test's own, edited between runs;
+// `llm_quick` is a slow scorer (as an LLM is) that answers in 20 ms.
 std::string compare_yaml(const std::string& script) {
   return "sources: [scanner, partner, manual]\n"
          "scoring:\n"
@@ -22,6 +23,10 @@ std::string compare_yaml(const std::string& script) {
          "  scorers:\n"
          "    heuristic:\n"
          "      plugin: heuristic\n"
+         "    llm_quick:\n"
+         "      plugin: " TEST_PLUGIN_DIR
+         "/test_slow.so\n"
+         "      params: {sleep_ms: 20}\n"
          "    icp_fit:\n"
          "      plugin: lua\n"
          "      params:\n"
@@ -235,6 +240,24 @@ TEST_F(ScorerComparison, RefusesBadInputNamingTheField) {
   EXPECT_EQ(compare({{"scorers", {"heuristic"}}, {"lead_ids", {id}}}, manager_key).status, 403);
   EXPECT_EQ(compare({{"scorers", {"heuristic"}}, {"lead_ids", {id}}}, viewer_key).status, 403);
   EXPECT_EQ(compare({{"scorers", {"heuristic"}}, {"lead_ids", {id}}}, admin_key).status, 200);
+}
+
+TEST_F(ScorerComparison, TakesASlowScorerOnAFewLeadsOnly) {
+  json leads = json::array();
+  for (int i = 0; i < 10; ++i) leads.push_back({{"source", "partner"}});
+  auto r = compare({{"scorers", {"heuristic", "llm_quick"}}, {"leads", leads}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["scorers"][1]["n"], 10);
+  EXPECT_EQ(r.json()["scorers"][1]["failed"], 0);
+  leads.push_back({{"source", "partner"}});
+  r = compare({{"scorers", {"heuristic", "llm_quick"}}, {"leads", leads}});
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.json()["error"]["details"]["field"], "scorers");
+  EXPECT_NE(r.json()["error"]["message"].get<std::string>().find("at most 10 leads"),
+            std::string::npos)
+      << r.body;
+  // Without it, the same leads are no trouble.
+  EXPECT_EQ(compare({{"scorers", {"heuristic"}}, {"leads", leads}}).status, 200);
 }
 
 // The feedback loop: leads analyzed by the heuristic and by two versions of a rule script (the
