@@ -9,10 +9,13 @@
 // request_id, client, key, client_gone). `key` is the API key's name, never the key.
 //
 // Cost. A line is formatted on the thread that logs it, after the answer is queued, into the
-// batched sink's buffer (batched_log_sink.h): no write, no wake-up on the request's path.
+// batched sink's buffer (batched_log_sink.h): no write, no wake-up on the request's path. The
+// request line is built by appending (no format string), and the time's text up to the second
+// is made once a second per thread: about 0.16 µs of CPU for a text request line, 0.25 µs for
+// a JSON one (bench/request_log_bench.cpp).
 //
-// Threading: the formatters are spdlog's (one per sink, under its lock); RequestScope marks the
-// calling thread only; log_request() from any thread.
+// Threading: the formatters are ours, one per sink, called under the sink's lock; RequestScope
+// marks the calling thread only; log_request() from any thread.
 #pragma once
 
 #include <spdlog/formatter.h>

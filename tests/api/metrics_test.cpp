@@ -340,12 +340,5 @@ TEST_F(JsonRequestLog, TheRequestIdOnTheStoredAnalysisIsTheAnswersHeader) {
   EXPECT_EQ(history["analyses"][1]["request_id"], insane.headers["x-request-id"]);
 }
 
-TEST(RequestLogFormat, JsonStringsEscapeControlsAndReplaceInvalidUtf8) {
-  std::string out;
-  api::append_json_string(out, "a\"b\\c\n\x01 \xc3\xa9 \xff");
-  EXPECT_EQ(out, "\"a\\\"b\\\\c\\u000a\\u0001 \xc3\xa9 \\ufffd\"");
-  EXPECT_TRUE(json::parse(out, nullptr, false).is_string());
-}
-
 }  // namespace
 }  // namespace leadscore::testing
