@@ -55,7 +55,7 @@ Reply create_job(const Services& s, const ApiRequest& r) {
   if (!scorer) return fail(scorer.error(), r);
   auto session = s.db->session();
   if (!session) return fail(session.error(), r);
-  auto job = session->create_job(*filter, *scorer, r.identity.name);
+  auto job = session->create_job(*filter, *scorer, r.identity.name, s.config->jobs.batch_size);
   if (!job) return fail(job.error(), r);
   wake_runner(s);
   return json_reply(

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -206,30 +207,63 @@ std::optional<OfflineScorers> load_offline_scorers(const std::string& config_pat
   return OfflineScorers{std::move(*cfg), std::move(*scorers), std::move(offer)};
 }
 
-// `leadscore compare IN.csv --scorers A,B [--outcome COLUMN] [--offer FILE] [--json]`: the
-// named scorers side by side over the same leads, offline. Exit 0 when every row was compared,
-// 1 when some were skipped (each reported with its line), 2 on bad usage.
-int compare_file(const std::string& config_path, const std::string& input_path,
-                 const std::vector<std::string>& scorer_names, const std::string& outcome_column,
-                 const std::string& offer_path, bool as_json) {
-  auto offline = load_offline_scorers(config_path, offer_path);
+// What `leadscore compare` was asked for on its command line.
+struct CompareCommand {
+  std::string input;
+  std::vector<std::string> scorers;
+  std::string outcome;
+  std::string offer;
+  std::string html;  // where to write the HTML report; empty: none
+  bool as_json = false;
+  std::size_t bootstrap = 200;
+  std::uint64_t seed = 1;
+  std::size_t min_n = 30;
+  int threads = 2;
+};
+
+// `leadscore compare IN.csv --scorers A,B [--outcome COLUMN] [--offer FILE] [--json] [--html
+// FILE] [--bootstrap N] [--seed S] [--min-n N] [--threads N]`: the named scorers side by side over
+// the same leads, offline; the handoff threshold of the flip table is the config's
+// handoff.min_score. Exit 0 when every row was compared, 1 when some were skipped (each reported
+// with its line), 2 on bad usage or when the HTML report cannot be written.
+int compare_file(const std::string& config_path, const CompareCommand& command) {
+  auto offline = load_offline_scorers(config_path, command.offer);
   if (!offline) return 2;
-  const tools::CompareOptions options{scorer_names, outcome_column, offline->offer};
-  auto input = tools::InputFile::open(input_path);
+  tools::CompareOptions options{command.scorers, command.outcome, offline->offer};
+  options.settings.min_n = command.min_n;
+  options.settings.bootstrap = command.bootstrap;
+  options.settings.seed = command.seed;
+  options.settings.handoff_min_score = offline->config.handoff.min_score;
+  options.settings.threads = static_cast<unsigned>(command.threads);
+  options.threads = command.threads;
+  auto input = tools::InputFile::open(command.input);
   if (!input) {
-    std::fprintf(stderr, "leadscore: cannot read %s: %s\n", input_path.c_str(),
+    std::fprintf(stderr, "leadscore: cannot read %s: %s\n", command.input.c_str(),
                  input.error().c_str());
     return 2;
   }
   auto result = tools::compare_csv(offline->scorers, input->text(), options);
   if (!result) {
-    std::fprintf(stderr, "leadscore: %s: %s\n", input_path.c_str(), result.error().c_str());
+    std::fprintf(stderr, "leadscore: %s: %s\n", command.input.c_str(), result.error().c_str());
     return 2;
   }
   for (const auto& problem : result->problems)
-    std::fprintf(stderr, "%s:%zu: %s\n", input_path.c_str(), problem.line, problem.message.c_str());
-  std::printf("%s\n", as_json ? scoring::report_json(result->report).dump(2).c_str()
-                              : scoring::report_text(result->report).c_str());
+    std::fprintf(stderr, "%s:%zu: %s\n", command.input.c_str(), problem.line,
+                 problem.message.c_str());
+  if (!command.html.empty()) {
+    const std::string title =
+        "Scorers compared: " + std::filesystem::path(command.input).filename().string();
+    std::ofstream page(command.html, std::ios::binary | std::ios::trunc);
+    page << scoring::report_html(result->report, title);
+    page.close();
+    if (!page) {
+      std::fprintf(stderr, "leadscore: --html: cannot write %s: %s\n", command.html.c_str(),
+                   std::strerror(errno));
+      return 2;
+    }
+  }
+  std::printf("%s\n", command.as_json ? scoring::report_json(result->report).dump(2).c_str()
+                                      : scoring::report_text(result->report).c_str());
   return result->problems.empty() ? 0 : 1;
 }
 
@@ -310,16 +344,29 @@ int main(int argc, char** argv) {
 
   auto* compare_cmd =
       app.add_subcommand("compare", "compare scorers over a CSV of leads offline (no database)");
-  std::string compare_in, compare_outcome, compare_offer;
-  std::vector<std::string> compare_scorers;
-  compare_cmd->add_option("input", compare_in, "CSV with a header row")->required();
-  compare_cmd->add_option("--scorers", compare_scorers, "configured scorers, comma-separated")
+  CompareCommand compare;
+  compare_cmd->add_option("input", compare.input, "CSV with a header row")->required();
+  compare_cmd->add_option("--scorers", compare.scorers, "configured scorers, comma-separated")
       ->required()
       ->delimiter(',');
-  compare_cmd->add_option("--outcome", compare_outcome,
+  compare_cmd->add_option("--outcome", compare.outcome,
                           "a column saying whether the lead converted (1/0, true/false, ...)");
-  compare_cmd->add_option("--offer", compare_offer, "score every lead against this offer (JSON)");
-  compare_cmd->add_flag("--json", as_json, "print JSON");
+  compare_cmd->add_option("--offer", compare.offer, "score every lead against this offer (JSON)");
+  compare_cmd->add_flag("--json", compare.as_json, "print JSON");
+  compare_cmd->add_option("--html", compare.html,
+                          "also write the report as one self-contained HTML page to FILE");
+  compare_cmd
+      ->add_option("--bootstrap", compare.bootstrap,
+                   "resamples for the AUC's 95% interval (default 200; 0: none)")
+      ->check(CLI::Range(0, 100000));
+  compare_cmd->add_option("--seed", compare.seed, "of the bootstrap, so a report repeats");
+  compare_cmd
+      ->add_option("--min-n", compare.min_n,
+                   "leads per outcome class below which outcome metrics are not given "
+                   "(default 30)")
+      ->check(CLI::Range(1, 1000000000));
+  compare_cmd->add_option("--threads", compare.threads, "scoring threads (default 2)")
+      ->check(CLI::Range(1, 64));
 
   auto* score_cmd = app.add_subcommand("score", "score a CSV of leads offline (no database)");
   std::string score_in, score_out, score_scorer, score_offer;
@@ -348,9 +395,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (auto code = scorer_commands.run(config_path)) return *code;
   if (door_cmd->parsed()) return print_front_door(config_path, site);
-  if (compare_cmd->parsed())
-    return compare_file(config_path, compare_in, compare_scorers, compare_outcome, compare_offer,
-                        as_json);
+  if (compare_cmd->parsed()) return compare_file(config_path, compare);
   if (score_cmd->parsed())
     return score_file(config_path, score_in, score_out, score_scorer, score_offer, score_threads);
   if (rules_test_cmd->parsed()) return run_rule_tests(config_path, rules_path, as_json);

@@ -21,10 +21,10 @@ int write_demo_data(std::size_t n, std::uint64_t seed, const std::string& path) 
   return 0;
 }
 
-// `leadscore report [--since T] [--until T] [--json]`: exit 0; 2 on bad usage, 1
-// when the database fails.
+// `leadscore report [--since T] [--until T] [--json | --html FILE]`: exit 0; 2 on bad usage
+// (or an HTML file that cannot be written), 1 when the database fails.
 int print_report(const std::string& config_path, const std::string& since, const std::string& until,
-                 bool as_json) {
+                 bool as_json, const std::string& html_path) {
   store::ReportWindow window;
   for (auto [text, field, into] :
        {std::tuple{&since, "since", &window.since}, std::tuple{&until, "until", &window.until}}) {
@@ -53,6 +53,14 @@ int print_report(const std::string& config_path, const std::string& since, const
   scoring::ComparisonSettings settings;
   settings.handoff_min_score = cfg->handoff.min_score;
   const auto report = analysis::scorer_report(*runs, settings);
+  if (!html_path.empty()) {
+    tools::OutputFile out(html_path);
+    if (!out.write(analysis::scorer_report_html(report)) || !out.close()) {
+      std::fprintf(stderr, "leadscore: --html: %s\n", out.error().c_str());
+      return 2;
+    }
+    return 0;
+  }
   std::printf("%s\n", as_json ? analysis::scorer_report_json(report).dump(2).c_str()
                               : analysis::scorer_report_text(report).c_str());
   return 0;
@@ -71,12 +79,14 @@ ScorerCommands::ScorerCommands(CLI::App& app) {
       "report", "every scorer version's metrics against closed sales (DATABASE_URL)");
   report_->add_option("--since", since_, "from this date or time (default: 30 days before until)");
   report_->add_option("--until", until_, "before this date or time (default: now)");
-  report_->add_flag("--json", as_json_, "print JSON");
+  auto* json = report_->add_flag("--json", as_json_, "print JSON");
+  report_->add_option("--html", html_path_, "write the report as an HTML page to FILE")
+      ->excludes(json);
 }
 
 std::optional<int> ScorerCommands::run(const std::string& config_path) const {
   if (demo_->parsed()) return write_demo_data(demo_n_, demo_seed_, demo_out_);
-  if (report_->parsed()) return print_report(config_path, since_, until_, as_json_);
+  if (report_->parsed()) return print_report(config_path, since_, until_, as_json_, html_path_);
   return std::nullopt;
 }
 

@@ -29,7 +29,7 @@ class ScorerCommands {
   std::string demo_out_;
 
   CLI::App* report_ = nullptr;
-  std::string since_, until_;
+  std::string since_, until_, html_path_;
   bool as_json_ = false;
 };
 

@@ -195,8 +195,24 @@ std::expected<CompareLeads, Error> inline_leads(
 
 }  // namespace
 
+namespace {
+
+constexpr std::string_view kHtml = "text/html; charset=utf-8";
+
+// ?format=json (the default) or html: whether the answer is an HTML page.
+std::expected<bool, Error> wants_html(const ApiRequest& r) {
+  const auto* format = r.query_value("format");
+  if (!format || *format == "json") return false;
+  if (*format == "html") return true;
+  return std::unexpected(Error::validation("format", "format must be json or html"));
+}
+
+}  // namespace
+
 Reply compare_scorers(const Services& s, const ApiRequest& r) {
-  if (auto e = check_query(r, {})) return fail(*e, r);
+  if (auto e = check_query(r, {"format"})) return fail(*e, r);
+  auto html = wants_html(r);
+  if (!html) return fail(html.error(), r);
   auto body = object_body(r, {"scorers", "lead_ids", "leads", "filter"});
   if (!body) return fail(body.error(), r);
   const auto set = s.scorers->current();
@@ -239,11 +255,15 @@ Reply compare_scorers(const Services& s, const ApiRequest& r) {
   scoring::ComparisonSettings settings;
   settings.handoff_min_score = s.config->handoff.min_score;
   const auto report = scoring::compare_scorers(runs->runs(), leads->outcomes, settings);
+  if (*html)
+    return Reply{200, scoring::report_html(report, "Scorer comparison"), std::string(kHtml), {}};
   return json_reply(200, scoring::report_json(report));
 }
 
 Reply scorer_report(const Services& s, const ApiRequest& r) {
-  if (auto e = check_query(r, {"since", "until"})) return fail(*e, r);
+  if (auto e = check_query(r, {"since", "until", "format"})) return fail(*e, r);
+  auto html = wants_html(r);
+  if (!html) return fail(html.error(), r);
   store::ReportWindow window;
   for (auto [field, into] :
        {std::pair{"since", &window.since}, std::pair{"until", &window.until}}) {
@@ -259,7 +279,9 @@ Reply scorer_report(const Services& s, const ApiRequest& r) {
   if (!runs) return fail(runs.error(), r);
   scoring::ComparisonSettings settings;
   settings.handoff_min_score = s.config->handoff.min_score;
-  return json_reply(200, analysis::scorer_report_json(analysis::scorer_report(*runs, settings)));
+  const auto report = analysis::scorer_report(*runs, settings);
+  if (*html) return Reply{200, analysis::scorer_report_html(report), std::string(kHtml), {}};
+  return json_reply(200, analysis::scorer_report_json(report));
 }
 
 }  // namespace leadscore::api::routes

@@ -43,7 +43,7 @@ work=$(mktemp -d /tmp/leadscore-bench.XXXXXX)
 chmod 755 "$work"
 free_port() { local p; for p in $(seq "$1" $(($1 + 200))); do
   (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
-pg_port=$(free_port 56000)
+pg_port=$(free_port 26000)  # below the ephemeral range: no client socket holds it
 api_port=$(free_port 18000)
 server="" bare_server=""
 cleanup() {

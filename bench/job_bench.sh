@@ -7,7 +7,8 @@
 # of PostgreSQL per lead, how the analyses were written (statements, largest batch), checks
 # that every lead has exactly one analysis by the job, then stops everything.
 # Usage: bench/job_bench.sh    (LEADSCORE_CONFIG: another config, relative to the repository
-# root; the `jobs` section sets runners, batch_size and in_flight)
+# root; the `jobs` section sets runners, batch_size and in_flight; STATEMENTS=1: also where
+# PostgreSQL's time per lead went, statement by statement, from pg_stat_statements)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -22,7 +23,7 @@ work=$(mktemp -d /tmp/leadscore-job-bench.XXXXXX)
 chmod 755 "$work"
 free_port() { local p; for p in $(seq "$1" $(($1 + 200))); do
   (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
-pg_port=$(free_port 56300)
+pg_port=$(free_port 26300)  # below the ephemeral range: no client socket holds it
 api_port=$(free_port 18300)
 server=""
 cleanup() {
@@ -33,7 +34,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+[[ "${STATEMENTS:-0}" == 1 ]] &&
+  export PG_CLUSTER_OPTIONS="-c shared_preload_libraries=pg_stat_statements"
 export DATABASE_URL=$("$root/scripts/pg_cluster.sh" start "$work/pg" "$pg_port")
+[[ "${STATEMENTS:-0}" == 1 ]] && psql -qAt "$DATABASE_URL" -c "CREATE EXTENSION pg_stat_statements"
 export LEADSCORE_ADMIN_KEY="lsk_bench_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 export PORT=$api_port
 "$binary" serve > "$work/server.log" 2>&1 &
@@ -62,6 +66,7 @@ hz=$(getconf CLK_TCK)
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; leads: $leads;" \
   "config: $(sed -n '/^jobs:/,/^[^ #]/p' "$LEADSCORE_CONFIG" | awk '$1 ~ /:$/ && $1 != "jobs:" {printf "%s %s ", $1, $2}')"
 server_before=$(cpu_ticks "$server") pg_before=$(cpu_ticks "$postmaster")
+[[ "${STATEMENTS:-0}" == 1 ]] && psql -qAt "$DATABASE_URL" -c "SELECT pg_stat_statements_reset()" >/dev/null
 created=$(api -H "Content-Type: application/json" -d '{"filter": {"unscored": true}}' \
   "http://127.0.0.1:$api_port/jobs/score")
 id=$(jq -r .id <<< "$created")
@@ -78,5 +83,11 @@ finished=$(jq -r '.done + .failed' <<< "$job")
 awk -v s="$server_ticks" -v p="$pg_ticks" -v n="$finished" -v hz="$hz" -v rate="$(jq -r .rate <<< "$job")" \
   'BEGIN { printf "rate %.0f leads/s; CPU per lead: server %.0f us, postgres %.0f us\n", rate,
            s * 1e6 / hz / n, p * 1e6 / hz / n }'
+if [[ "${STATEMENTS:-0}" == 1 ]]; then
+  echo "PostgreSQL's time per lead, by statement (pg_stat_statements, the 6 costliest):"
+  psql -qAt "$DATABASE_URL" -F ' ' -c "SELECT round((total_exec_time * 1000 / $finished)::numeric, 1) || ' us',
+    calls || ' calls', left(regexp_replace(query, '\s+', ' ', 'g'), 70)
+    FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 6"
+fi
 psql -qAt "$DATABASE_URL" -c "SELECT 'analyses by the job: ' || count(*) || ' of ' || count(DISTINCT lead_id) || ' leads'
   FROM analyses WHERE actor LIKE 'job $id (%'"

@@ -50,16 +50,11 @@ struct Chunk {
 std::vector<Chunk> cut_into_chunks(std::string_view input, std::size_t from, std::size_t first_line,
                                    std::size_t chunk_bytes) {
   std::vector<Chunk> chunks;
-  while (from < input.size()) {
-    const std::size_t end =
-        end_of_row_at(input, from, from + std::max<std::size_t>(chunk_bytes, 1));
+  for (const CsvSlice& slice : cut_into_slices(input, from, first_line, chunk_bytes)) {
     Chunk chunk;
-    chunk.text = input.substr(from, end - from);
-    chunk.first_line = first_line;
-    const auto breaks = static_cast<std::size_t>(std::ranges::count(chunk.text, '\n'));
-    chunk.lines = breaks + (chunk.text.back() == '\n' ? 0 : 1);
-    first_line += breaks;
-    from = end;
+    chunk.text = slice.text;
+    chunk.first_line = slice.first_line;
+    chunk.lines = slice.lines;
     chunks.push_back(std::move(chunk));
   }
   return chunks;

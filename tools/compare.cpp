@@ -1,6 +1,9 @@
 #include "tools/compare.h"
 
+#include <algorithm>
+#include <atomic>
 #include <optional>
+#include <thread>
 
 #include "engine/analysis/comparison_runs.h"
 #include "tools/csv.h"
@@ -20,14 +23,58 @@ std::expected<std::optional<bool>, std::string> read_outcome(std::string_view te
                          "' is not one of 1/0, true/false, yes/no, converted/paid/lost");
 }
 
+// What one slice of rows gave: its leads' outcomes and every scorer's answers, in row order.
+struct SliceResult {
+  std::vector<std::optional<bool>> outcomes;
+  std::vector<scoring::ScorerRun> runs;
+  std::vector<BatchProblem> problems;
+};
+
+struct SliceContext {
+  const scoring::ScorerSet& set;
+  const std::vector<std::string>& scorers;  // names of scorers of `set`
+  const ColumnMap& columns;
+  std::size_t width;
+  int outcome_index;
+  const std::shared_ptr<const domain::OfferView>& offer;
+};
+
+void compare_slice(const SliceContext& context, const CsvSlice& slice, SliceResult& out) {
+  auto runs = analysis::ComparisonRuns::of(context.set, context.scorers);  // compare_csv checked
+  CsvRowReader reader(slice.text, slice.first_line);
+  CsvFields fields;
+  domain::Features features;
+  features.offer = context.offer;
+  while (const auto row = reader.next()) {
+    if (!fields.parse(row->text) || fields.size() != context.width) {
+      out.problems.push_back({row->line, "skipped: the row does not have the header's " +
+                                             std::to_string(context.width) + " fields"});
+      continue;
+    }
+    if (auto read = read_features(context.columns, fields, features); !read) {
+      out.problems.push_back({row->line, "skipped: " + read.error()});
+      continue;
+    }
+    auto outcome = read_outcome(cell(fields, context.outcome_index));
+    if (!outcome) {
+      out.problems.push_back({row->line, "skipped: " + outcome.error()});
+      continue;
+    }
+    out.outcomes.push_back(*outcome);
+    runs->add(features);
+  }
+  out.runs = std::move(*runs).take();
+}
+
 }  // namespace
 
 std::expected<CompareResult, std::string> compare_csv(const scoring::ScorerSet& set,
                                                       std::string_view input,
                                                       const CompareOptions& options) {
   if (options.scorers.empty()) return std::unexpected(std::string("no scorer to compare"));
-  auto runs = analysis::ComparisonRuns::of(set, options.scorers);
-  if (!runs) return std::unexpected("no scorer named " + runs.error());
+  auto checked = analysis::ComparisonRuns::of(set, options.scorers);
+  if (!checked) return std::unexpected("no scorer named " + checked.error());
+  std::vector<scoring::ScorerRun> runs = std::move(*checked).take();  // the names, no answers
   CsvRowReader reader(input);
   CsvFields fields;
   const auto header_row = reader.next();
@@ -43,31 +90,50 @@ std::expected<CompareResult, std::string> compare_csv(const scoring::ScorerSet& 
       return std::unexpected("the header has no column " + options.outcome_column +
                              " (the outcome)");
   }
-  const std::size_t width = fields.size();
+
+  // Slices of ~256 KiB of whole rows, claimed in turn by the scoring threads; their results are
+  // joined in input order, so the report is the same with any number of threads.
+  const std::vector<CsvSlice> slices =
+      cut_into_slices(input, reader.position(), reader.line(), 256 * 1024);
+  std::vector<SliceResult> results(slices.size());
+  const SliceContext context{set,           options.scorers, *columns,
+                             fields.size(), outcome_index,   options.offer};
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < slices.size();)
+      compare_slice(context, slices[i], results[i]);
+  };
+  {
+    const std::size_t threads =
+        std::clamp<std::size_t>(static_cast<std::size_t>(std::max(options.threads, 1)), 1,
+                                std::max<std::size_t>(slices.size(), 1));
+    std::vector<std::jthread> workers;
+    for (std::size_t t = 1; t < threads; ++t) workers.emplace_back(work);
+    work();
+  }
 
   CompareResult result;
   std::vector<std::optional<bool>> outcomes;
-  domain::Features features;
-  features.offer = options.offer;
-  while (const auto row = reader.next()) {
-    if (!fields.parse(row->text) || fields.size() != width) {
-      result.problems.push_back({row->line, "skipped: the row does not have the header's " +
-                                                std::to_string(width) + " fields"});
-      continue;
-    }
-    if (auto read = read_features(*columns, fields, features); !read) {
-      result.problems.push_back({row->line, "skipped: " + read.error()});
-      continue;
-    }
-    auto outcome = read_outcome(cell(fields, outcome_index));
-    if (!outcome) {
-      result.problems.push_back({row->line, "skipped: " + outcome.error()});
-      continue;
-    }
-    outcomes.push_back(*outcome);
-    runs->add(features);
+  std::size_t leads = 0;
+  for (const SliceResult& r : results) leads += r.outcomes.size();
+  outcomes.reserve(leads);
+  for (auto& run : runs) {
+    run.scores.reserve(leads);
+    run.recommendations.reserve(leads);
   }
-  result.report = scoring::compare_scorers(runs->runs(), outcomes);
+  for (SliceResult& r : results) {
+    outcomes.insert(outcomes.end(), r.outcomes.begin(), r.outcomes.end());
+    for (std::size_t s = 0; s < runs.size(); ++s) {
+      runs[s].scores.insert(runs[s].scores.end(), r.runs[s].scores.begin(), r.runs[s].scores.end());
+      runs[s].recommendations.insert(runs[s].recommendations.end(),
+                                     r.runs[s].recommendations.begin(),
+                                     r.runs[s].recommendations.end());
+    }
+    std::move(r.problems.begin(), r.problems.end(), std::back_inserter(result.problems));
+    r = SliceResult{};  // free as we go
+  }
+  if (outcome_index < 0) outcomes.clear();
+  result.report = scoring::compare_scorers(runs, outcomes, options.settings);
   return result;
 }
 

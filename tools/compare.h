@@ -6,13 +6,17 @@
 // (1/0, true/false, yes/no, converted/paid, lost; empty: unknown) it also measures each against
 // what happened.
 //
-// Threading: compare_csv() is safe from any thread; it scores on the calling thread.
+// Threading: compare_csv() is safe from any thread. It scores on `threads` threads of its own,
+// each taking slices of whole rows (scorers are safe to call from several threads at once: a
+// plugin keeps per-thread state, the Lua plugin a state per thread); the report does not depend
+// on how many.
 #pragma once
 
 #include <expected>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/scoring/comparison.h"
@@ -22,9 +26,19 @@
 namespace leadscore::tools {
 
 struct CompareOptions {
+  CompareOptions() = default;
+  // As {scorers, outcome column, offer}; the rest as by default.
+  CompareOptions(std::vector<std::string> scorers_, std::string outcome_column_ = "",
+                 std::shared_ptr<const domain::OfferView> offer_ = nullptr)
+      : scorers(std::move(scorers_)),
+        outcome_column(std::move(outcome_column_)),
+        offer(std::move(offer_)) {}
+
   std::vector<std::string> scorers;  // at least one; each a scorer of the set
   std::string outcome_column;        // empty: none
   std::shared_ptr<const domain::OfferView> offer;
+  scoring::ComparisonSettings settings;  // min_n, bootstrap, seed, handoff threshold
+  int threads = 2;                       // scoring threads
 };
 
 struct CompareResult {

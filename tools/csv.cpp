@@ -53,6 +53,21 @@ std::optional<CsvRow> CsvRowReader::next(std::size_t max_bytes) {
   return std::nullopt;
 }
 
+std::vector<CsvSlice> cut_into_slices(std::string_view input, std::size_t from,
+                                      std::size_t first_line, std::size_t bytes) {
+  std::vector<CsvSlice> slices;
+  while (from < input.size()) {
+    const std::size_t end = end_of_row_at(input, from, from + std::max<std::size_t>(bytes, 1));
+    CsvSlice slice{input.substr(from, end - from), first_line, 0};
+    const auto breaks = static_cast<std::size_t>(std::ranges::count(slice.text, '\n'));
+    slice.lines = breaks + (slice.text.back() == '\n' ? 0 : 1);
+    first_line += breaks;
+    from = end;
+    slices.push_back(slice);
+  }
+  return slices;
+}
+
 std::size_t end_of_row_at(std::string_view input, std::size_t from, std::size_t target) {
   if (target >= input.size()) return input.size();
   // Every quote toggles, "" included, so the parity of the quotes since the row start tells

@@ -54,6 +54,18 @@ class CsvRowReader {
 // that CsvRowReader reads independently.
 std::size_t end_of_row_at(std::string_view input, std::size_t from, std::size_t target);
 
+// A slice of whole rows, the line it starts at and the lines it spans.
+struct CsvSlice {
+  std::string_view text;
+  std::size_t first_line = 0;
+  std::size_t lines = 0;
+};
+
+// input[from..] (`from` starts a row at line `first_line`) cut into slices of about `bytes`
+// each, every one ending at a row end: work that threads read independently, in input order.
+std::vector<CsvSlice> cut_into_slices(std::string_view input, std::size_t from,
+                                      std::size_t first_line, std::size_t bytes);
+
 // The fields of one row. Views stay valid until the next parse() and while the row's text
 // lives.
 class CsvFields {

@@ -10,6 +10,7 @@
 #include <expected>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/scoring/comparison.h"
@@ -39,6 +40,8 @@ class ComparisonRuns {
 
   std::size_t leads() const { return runs_.empty() ? 0 : runs_.front().scores.size(); }
   const std::vector<scoring::ScorerRun>& runs() const { return runs_; }
+  // The runs, leaving this object without them.
+  std::vector<scoring::ScorerRun> take() && { return std::move(runs_); }
 
  private:
   ComparisonRuns(const scoring::ScorerSet& set) : set_(&set) {}

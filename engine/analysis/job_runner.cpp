@@ -71,21 +71,20 @@ void JobRunner::stop() {
 }
 
 void JobRunner::run() {
-  std::map<std::int64_t, std::int64_t> last_claimed;  // by job: the last lead claimed
   while (!stopping_) {
     std::uint64_t seen = 0;
     {
       std::lock_guard lock(mutex_);
       seen = wakes_;
     }
-    if (work_once(last_claimed)) continue;
+    if (work_once()) continue;
     std::unique_lock lock(mutex_);
     wake_.wait_for(lock, options_.idle_poll, [&] { return stopping_ || wakes_ != seen; });
   }
 }
 
-bool JobRunner::work_once(std::map<std::int64_t, std::int64_t>& last_claimed) {
-  std::vector<std::int64_t> leads;
+bool JobRunner::work_once() {
+  std::optional<store::JobClaim> claim;
   std::optional<domain::Job> chosen;
   {
     auto session = db_.session();
@@ -97,30 +96,19 @@ bool JobRunner::work_once(std::map<std::int64_t, std::int64_t>& last_claimed) {
     }
     for (const domain::Job& job : *active) {
       if (stopping_) return false;
-      // From after the last lead this thread claimed of the job, then from the start: what
-      // lies behind is what was released or whose claim ran out.
-      std::int64_t& after = last_claimed[job.id];
-      auto claimed = session->claim_job_leads(job.id, options_.name, options_.batch_size,
-                                              options_.lease, after);
-      if (claimed && claimed->empty() && after != 0) {
-        after = 0;
-        claimed = session->claim_job_leads(job.id, options_.name, options_.batch_size,
-                                           options_.lease, after);
-      }
+      auto claimed = session->claim_job_batch(job.id, options_.name, options_.lease);
       if (!claimed) {
-        if (options_.warn)
-          options_.warn("job " + std::to_string(job.id) + ": " + claimed.error().message);
+        warn(job, claimed.error().message);
         continue;
       }
-      if (claimed->empty()) continue;
-      leads = std::move(*claimed);
-      after = leads.back();
+      if (!*claimed) continue;
+      claim = std::move(*claimed);
       chosen = job;
       break;
     }
   }
   if (!chosen) return false;
-  process(*chosen, leads);
+  process(*chosen, *claim);
   return true;
 }
 
@@ -136,18 +124,33 @@ JobRunner::Working::~Working() {
   if (metrics::enabled()) metrics::jobs_running().add(-1);
 }
 
-void JobRunner::process(const domain::Job& job, const std::vector<std::int64_t>& leads) {
+void JobRunner::process(const domain::Job& job, const store::JobClaim& claim) {
   const Working working(*this, job.id);
-  if (analyzer_.batches(job.scorer))
-    process_batch(job, leads);
+  if (claim.lead_ids.empty())  // every lead of it was found scored when it was claimed
+    finish(job, claim.batch, {}, {});
+  else if (analyzer_.batches(job.scorer))
+    process_batch(job, claim);
   else
-    process_in_flight(job, leads);
+    process_in_flight(job, claim);
+}
+
+// A finish that fails is not lost work: the claim's lease runs out, and whoever claims the
+// batch again finds the job's analyses stored and counts them done without scoring them again.
+void JobRunner::finish(const domain::Job& job, std::int64_t batch,
+                       std::span<const store::JobLeadOutcome> finished,
+                       std::span<const std::int64_t> unstarted) {
+  auto session = db_.session();
+  if (!session) return warn(job, session.error().message);
+  if (auto marked = session->finish_job_batch(job.id, options_.name, batch, finished, unstarted);
+      !marked)
+    warn(job, marked.error().message);
 }
 
 // The batch's leads read in one statement, scored on this thread, stored by one set write, then
 // marked: a few statements per batch rather than a few per lead.
-void JobRunner::process_batch(const domain::Job& job, const std::vector<std::int64_t>& leads) {
-  // A claim not marked is not lost: its lease runs out and it is claimed again.
+void JobRunner::process_batch(const domain::Job& job, const store::JobClaim& claim) {
+  const std::vector<std::int64_t>& leads = claim.lead_ids;
+  // A claim not finished is not lost: its lease runs out and it is claimed again.
   auto found = [&]() -> store::Result<std::vector<domain::Lead>> {
     auto session = db_.session();  // given back before the analyzer leases its own
     if (!session) return std::unexpected(session.error());
@@ -172,10 +175,7 @@ void JobRunner::process_batch(const domain::Job& job, const std::vector<std::int
   const auto failed = static_cast<std::uint64_t>(std::ranges::count_if(
       finished, [](const store::JobLeadOutcome& o) { return o.error.has_value(); }));
   metrics::count_job_leads(finished.size() - failed, failed);
-  auto session = db_.session();
-  if (!session) return warn(job, session.error().message);
-  if (auto marked = session->finish_job_leads(job.id, options_.name, finished); !marked)
-    warn(job, marked.error().message);
+  finish(job, claim.batch, finished, {});
 }
 
 void JobRunner::warn(const domain::Job& job, const std::string& message) const {
@@ -184,7 +184,8 @@ void JobRunner::warn(const domain::Job& job, const std::string& message) const {
 
 // The analyses of a batch with a slow scorer, each through Analyzer::analyze, `in_flight` at
 // once so that their waits overlap (and the analysis writer stores them in batches).
-void JobRunner::process_in_flight(const domain::Job& job, const std::vector<std::int64_t>& leads) {
+void JobRunner::process_in_flight(const domain::Job& job, const store::JobClaim& claim) {
+  const std::vector<std::int64_t>& leads = claim.lead_ids;
   const std::string actor = domain::job_actor(job);
   if (options_.leads != nullptr && !job.scorer) {
     if (auto session = db_.session())
@@ -245,25 +246,10 @@ void JobRunner::process_in_flight(const domain::Job& job, const std::vector<std:
     }
   }
   metrics::count_job_leads(finished.size() - failed, failed);
-  // A mark that fails is not lost work: the claims' lease runs out, and whoever claims them
-  // again finds the job's analyses stored and marks them done without scoring them again.
-  auto session = db_.session();
-  if (!session) {
-    if (options_.warn)
-      options_.warn("job " + std::to_string(job.id) + ": " + session.error().message);
-    return;
-  }
-  if (auto marked = session->finish_job_leads(job.id, options_.name, finished); !marked) {
-    if (options_.warn)
-      options_.warn("job " + std::to_string(job.id) + ": " + marked.error().message);
-  }
-  if (auto released = session->release_job_leads(job.id, options_.name, unstarted); !released) {
-    if (options_.warn)
-      options_.warn("job " + std::to_string(job.id) + ": " + released.error().message);
-  }
+  finish(job, claim.batch, finished, unstarted);
   if (scorer_gone) {
     if (options_.warn) options_.warn("job " + std::to_string(job.id) + " failed: " + gone_reason);
-    (void)session->fail_job(job.id, gone_reason);
+    if (auto session = db_.session()) (void)session->fail_job(job.id, gone_reason);
   }
 }
 

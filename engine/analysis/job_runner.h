@@ -1,12 +1,13 @@
 // The runner of background scoring jobs (POST /jobs/score): a few threads that claim the
-// leads of queued and running jobs in batches and analyze them through the one analysis
-// pipeline, with the job's scorer and "job N (key)" as the actor — a whole batch at once
-// (Analyzer::analyze_batch: scored on the runner's thread, stored by one set write) unless a
-// scorer it may run is slow, then each lead through Analyzer::analyze, `in_flight` at a time —
-// then mark them done or failed and move the job's counts. Claims are row locks taken with SKIP
-// LOCKED and held under a lease in the database (engine/store job_queries.cpp), so the runners of
-// several servers on one database share a job's work and no lead is scored twice by it; a
-// server that goes away leaves its claims to the others once their lease runs out.
+// batches of queued and running jobs (a job's leads are split into batches when it is created)
+// and analyze them through the one analysis pipeline, with the job's scorer and "job N (key)"
+// as the actor — a whole batch at once (Analyzer::analyze_batch: scored on the runner's thread,
+// stored by one set write) unless a scorer it may run is slow, then each lead through
+// Analyzer::analyze, `in_flight` at a time — then finish the batch: its leads done or failed,
+// the job's counts moved. Claims are row locks taken with SKIP LOCKED and held under a lease in
+// the database (engine/store job_queries.cpp), so the runners of several servers on one
+// database share a job's work and no lead is scored twice by it; a server that goes away leaves
+// its claims to the others once their lease runs out.
 //
 // It lives beside the pipeline but in its own library (leadscore_job_runner): the pipeline
 // itself knows no database, and the runner is the loop of claims and marks around it.
@@ -22,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,7 +37,7 @@ namespace leadscore::analysis {
 
 struct JobRunnerOptions {
   int runners = 3;        // threads claiming batches (jobs.runners)
-  int batch_size = 1000;  // leads claimed at once (jobs.batch_size)
+  int batch_size = 1000;  // leads per batch of a job created here (jobs.batch_size)
   // Analyses each runner keeps going at once when a scorer of the job is slow (an LLM), so
   // that their waits overlap (jobs.in_flight).
   int in_flight = 64;
@@ -81,11 +83,14 @@ class JobRunner {
  private:
   void run();
   // Claims and analyzes one batch of some active job; false when there was nothing to do.
-  // `last_claimed`: the thread's last lead claimed, by job.
-  bool work_once(std::map<std::int64_t, std::int64_t>& last_claimed);
-  void process(const domain::Job& job, const std::vector<std::int64_t>& leads);
-  void process_batch(const domain::Job& job, const std::vector<std::int64_t>& leads);
-  void process_in_flight(const domain::Job& job, const std::vector<std::int64_t>& leads);
+  bool work_once();
+  void process(const domain::Job& job, const store::JobClaim& claim);
+  void process_batch(const domain::Job& job, const store::JobClaim& claim);
+  void process_in_flight(const domain::Job& job, const store::JobClaim& claim);
+  // Finishes the claim of `batch` with `finished`, and gives `unstarted` back.
+  void finish(const domain::Job& job, std::int64_t batch,
+              std::span<const store::JobLeadOutcome> finished,
+              std::span<const std::int64_t> unstarted);
   void warn(const domain::Job& job, const std::string& message) const;
 
   // While a batch of `job` is processed here: the job counts as running (metrics).

@@ -38,21 +38,32 @@ ScorerReport scorer_report(const store::ScorerRunsInWindow& runs,
     }
     auto compared = scoring::compare_scorers({run}, outcomes, settings);
     row.summary = std::move(compared.scorers.front());
-    // Too few leads of either outcome: insufficient data, never a number (compare_scorers
-    // says so itself once it applies settings.min_n; this keeps the report honest either way).
-    if (row.summary.outcomes && (row.converted < settings.min_n || row.lost < settings.min_n))
-      row.summary.outcomes->auc.reset();
     report.versions.push_back(std::move(row));
   }
   return report;
 }
 
+namespace {
+
+// One version's metrics as a report of one scorer, for the comparison's renderings.
+scoring::ComparisonReport one_version(const ScorerVersionReport& v,
+                                      const scoring::ComparisonSettings& settings) {
+  scoring::ComparisonReport one;
+  one.settings = settings;
+  one.leads = v.leads;
+  one.with_outcome = v.converted + v.lost;
+  one.converted = v.converted;
+  one.scorers.push_back(v.summary);
+  return one;
+}
+
+}  // namespace
+
 nlohmann::json scorer_report_json(const ScorerReport& report) {
   using nlohmann::json;
   json versions = json::array();
   for (const ScorerVersionReport& v : report.versions) {
-    scoring::ComparisonReport one{v.leads, {v.summary}, {}};
-    json metrics = scoring::report_json(one)["scorers"][0];
+    json metrics = scoring::report_json(one_version(v, report.settings))["scorers"][0];
     versions.push_back({{"scorer", v.scorer},
                         {"version", v.version},
                         {"analyses", v.analyses},
@@ -78,13 +89,42 @@ std::string scorer_report_text(const ScorerReport& report) {
             " analyses of " + std::to_string(v.leads) + " leads, " + v.first_at + " to " +
             v.last_at + "\n  outcomes: " + std::to_string(v.converted) + " paid, " +
             std::to_string(v.lost) + " lost, " + std::to_string(v.open) + " open\n";
-    scoring::ComparisonReport one{v.leads, {v.summary}, {}};
-    std::string metrics = scoring::report_text(one);
+    std::string metrics = scoring::report_text(one_version(v, report.settings));
     // Without its first line (the lead count, said above) and the scorer's own heading.
     const auto body = metrics.find('\n', metrics.find(": ") + 1);
     if (body != std::string::npos) text += metrics.substr(body + 1);
   }
   return text;
+}
+
+std::string scorer_report_html(const ScorerReport& report) {
+  using scoring::html_escape;
+  const auto cell = [](const std::string& text) { return "<td>" + html_escape(text) + "</td>"; };
+  std::string body = "<p>Analyses from " + html_escape(report.since) + " until " +
+                     html_escape(report.until) +
+                     ": each lead's latest run by each scorer version, measured against its "
+                     "sale (paid converted, lost not, anything else open). A metric needs " +
+                     std::to_string(report.settings.min_n) + " leads of each outcome.</p>\n";
+  if (report.versions.empty())
+    return scoring::html_page("Scorers against closed sales",
+                              body + "<p>No scorer ran then.</p>\n");
+  body +=
+      "<table>\n<tr><th>scorer</th><th>version</th><th>analyses</th><th>leads</th><th>paid</th>"
+      "<th>lost</th><th>open</th><th>AUC</th><th>first</th><th>last</th></tr>\n";
+  for (const ScorerVersionReport& v : report.versions) {
+    const auto& o = v.summary.outcomes;
+    char auc[32] = "insufficient data";
+    if (o && o->auc) std::snprintf(auc, sizeof auc, "%.3f", *o->auc);
+    body += "<tr>" + cell(v.scorer) + cell(v.version) + cell(std::to_string(v.analyses)) +
+            cell(std::to_string(v.leads)) + cell(std::to_string(v.converted)) +
+            cell(std::to_string(v.lost)) + cell(std::to_string(v.open)) + cell(auc) +
+            cell(v.first_at) + cell(v.last_at) + "</tr>\n";
+  }
+  body += "</table>\n";
+  for (const ScorerVersionReport& v : report.versions)
+    body += "<h2>" + html_escape(v.scorer) + " version " + html_escape(v.version) + "</h2>\n" +
+            scoring::report_html_section(one_version(v, report.settings));
+  return scoring::html_page("Scorers against closed sales", body);
 }
 
 namespace {

@@ -50,6 +50,9 @@ ScorerReport scorer_report(const store::ScorerRunsInWindow& runs,
 nlohmann::json scorer_report_json(const ScorerReport& report);
 // The same for a terminal.
 std::string scorer_report_text(const ScorerReport& report);
+// The same as one self-contained HTML page (scoring::html_page): an overview table of the
+// versions, then each version's tables and charts (scoring::report_html_section).
+std::string scorer_report_html(const ScorerReport& report);
 
 // A time of a report's window, `field` naming it in the error: a date (2026-11-30: its
 // midnight, UTC) or an RFC 3339 date-time (2026-11-30T12:00:00Z, with an offset or fractions of

@@ -83,7 +83,7 @@ struct DatabaseConfig {
 // Background scoring jobs (POST /jobs/score): the runner threads of this server.
 struct JobsConfig {
   int runners = 3;        // threads claiming batches of leads of active jobs
-  int batch_size = 1000;  // leads one claim takes
+  int batch_size = 1000;  // leads per batch of a job: what one claim takes
   int in_flight = 64;     // analyses each runner keeps going at once
   int lease_ms = 30000;   // a claim (and a running job) not touched for this long is abandoned
   int poll_ms = 500;      // how often an idle runner looks for work of other servers' jobs

@@ -1,12 +1,19 @@
 // The renderings of a comparison report (engine/scoring/comparison.h): plain text for a
-// terminal, JSON for programs. The offline `leadscore compare` and the API answer with the same
-// renderings of the same report type.
+// terminal, JSON for programs, and HTML for people: one self-contained page (no network, no
+// script, no external font) with the report's tables and inline SVG charts — score histograms,
+// calibration curves against the diagonal, ROC curves, an A-vs-B scatter per pair and the flip
+// table of the handoff decision. The offline `leadscore compare` and the API answer with the
+// same renderings of the same report type; html_page() and report_html_section() are the pieces
+// other pages are built from.
+//
+// Every text that comes from input (scorer names, titles) is escaped in the HTML.
 //
 // Pure functions: safe from any thread.
 #pragma once
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "engine/scoring/comparison.h"
 
@@ -14,5 +21,14 @@ namespace leadscore::scoring {
 
 std::string report_text(const ComparisonReport& report);
 nlohmann::json report_json(const ComparisonReport& report);
+
+// A whole page: html_page(title, report_html_section(report)).
+std::string report_html(const ComparisonReport& report, std::string_view title);
+// The page frame with the shared stylesheet; `body` is HTML (escape what it holds), `title` text.
+std::string html_page(std::string_view title, std::string_view body);
+// The report's tables and SVG charts as a fragment (a <section>), for a page of html_page().
+std::string report_html_section(const ComparisonReport& report);
+// `text` with &, <, >, " and ' as character references: safe in HTML text and attributes.
+std::string html_escape(std::string_view text);
 
 }  // namespace leadscore::scoring

@@ -1,12 +1,15 @@
-// Session: the queries of scoring jobs — create (with the selection of its leads), read, list,
-// cancel, resume, and what runners do: claim leads under a lease, extend it, mark leads done
-// or failed, give claims back, interrupt the jobs of servers that went away.
+// Session: the queries of scoring jobs — create (with the selection of its leads, split into
+// batches), read, list, cancel, resume, and what runners do: claim a batch under a lease,
+// extend it, finish it (its leads done or failed, those not started put back as a new batch),
+// interrupt the jobs of servers that went away.
 //
-// Exactly once: a lead is claimed by one runner at a time (FOR UPDATE SKIP LOCKED on its
-// job_leads row, then a lease in the row). A claim whose lease ran out is taken again only
+// Exactly once: a batch is claimed by one runner at a time (FOR UPDATE SKIP LOCKED on its
+// job_batches row, then a lease in the row). A claim whose lease ran out is taken again only
 // after checking the analyses: the job's actor ("job N (key)") is unique to it, so a stored
-// result by that actor means the lead was scored and only its mark was lost (a server killed
-// between the two); it is then marked done, not scored again.
+// result by that actor means the lead was scored and only the batch's finish was lost (a
+// server killed between the two); it is then counted done, taken out of the batch, and not
+// scored again.
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <stdexcept>
@@ -92,6 +95,23 @@ std::string id_array(std::span<const std::int64_t> ids) {
   return out + "}";
 }
 
+// The ids of a PostgreSQL array literal of ids, as id_array() writes them: {1,2,3}.
+std::vector<std::int64_t> read_id_array(std::string_view text) {
+  std::vector<std::int64_t> ids;
+  if (text.size() < 2) return ids;
+  const char* at = text.data() + 1;
+  const char* end = text.data() + text.size() - 1;
+  while (at < end) {
+    std::int64_t id = 0;
+    const auto read = std::from_chars(at, end, id);
+    if (read.ec != std::errc())
+      throw std::runtime_error("not an array of ids: " + std::string(text));
+    ids.push_back(id);
+    at = read.ptr + (read.ptr < end ? 1 : 0);
+  }
+  return ids;
+}
+
 std::string milliseconds(std::chrono::milliseconds lease) { return std::to_string(lease.count()); }
 
 }  // namespace
@@ -99,12 +119,12 @@ std::string milliseconds(std::chrono::milliseconds lease) { return std::to_strin
 const Statement kInsertJob{"insert_job",
                            "INSERT INTO jobs (scorer, filter, created_by)"
                            " VALUES ($1, $2::jsonb, $3) RETURNING id"};
-// $1 job; the GET /leads filters as in list_leads ($2..$6), $7 unscored. Final leads cannot be
-// scored: never selected.
+// $1 job; the GET /leads filters as in list_leads ($2..$6), $7 unscored, $8 leads per batch.
+// Final leads cannot be scored: never selected. The number of leads selected.
 const Statement kSelectJobLeads{"select_job_leads",
                                 "WITH selected AS ("
-                                " INSERT INTO job_leads (job_id, lead_id)"
-                                " SELECT $1::bigint, id FROM leads"
+                                " SELECT id, (row_number() OVER (ORDER BY id) - 1) / $8::bigint"
+                                "  AS part FROM leads"
                                 " WHERE stage NOT IN ('transferred', 'lost')"
                                 "  AND ($2::text IS NULL OR stage = $2::text)"
                                 "  AND ($3::text IS NULL OR source = $3::text)"
@@ -112,8 +132,12 @@ const Statement kSelectJobLeads{"select_job_leads",
                                 "  AND ($5::float8 IS NULL OR ai_score <= $5::float8)"
                                 "  AND ($6::text IS NULL OR ai_recommendation = $6::text)"
                                 "  AND ($7::boolean IS NULL OR (ai_score IS NULL) = $7::boolean)"
-                                " RETURNING 1)"
-                                " SELECT count(*) FROM selected"};
+                                "), batches AS ("
+                                " INSERT INTO job_batches (job_id, lead_ids)"
+                                " SELECT $1::bigint, array_agg(id ORDER BY id) FROM selected"
+                                " GROUP BY part ORDER BY part"
+                                " RETURNING cardinality(lead_ids) AS n)"
+                                " SELECT coalesce(sum(n), 0)::bigint FROM batches"};
 // $1 job, $2 leads selected: a job of no lead is done at once.
 const Statement kSetJobTotal{"set_job_total",
                              cat({"UPDATE jobs SET total = $2::bigint,"
@@ -123,13 +147,10 @@ const Statement kSetJobTotal{"set_job_total",
                                   " WHERE id = $1::bigint RETURNING ",
                                   kJobColumns})};
 
-// A job of this many leads or more has job_leads analysed when it is created.
-constexpr std::int64_t kAnalyzeJobLeadsFrom = 1000;
-
 Result<Job> Session::create_job(const JobFilter& filter, const std::optional<std::string>& scorer,
-                                const std::string& created_by) {
+                                const std::string& created_by, int batch_size) {
   return guarded(impl_.get(), [&](PgConnection& c) -> Result<Job> {
-    auto created = in_transaction(c, [&]() -> Result<Job> {
+    return in_transaction(c, [&]() -> Result<Job> {
       auto inserted = c.execute(
           kInsertJob, Params().text(scorer).text(filter_json(filter).dump()).text(created_by));
       if (!inserted) return failure(inserted.error());
@@ -141,17 +162,13 @@ Result<Job> Session::create_job(const JobFilter& filter, const std::optional<std
         p.text(*filter.unscored ? "true" : "false");
       else
         p.null();
+      p.integer(std::int64_t{std::max(batch_size, 1)});
       auto selected = c.execute(kSelectJobLeads, p);
       if (!selected) return failure(selected.error());
       auto total = c.execute(kSetJobTotal, Params().integer(id).integer(selected->integer(0, 0)));
       if (!total) return failure(total.error());
       return read_job(*total, 0);
     });
-    // The job's leads were all just written: without fresh statistics the planner takes the
-    // job for a few rows and marks each batch done by a scan of every one of its leads.
-    if (created && created->total >= kAnalyzeJobLeadsFrom)
-      (void)c.execute_script("ANALYZE job_leads");
-    return created;
   });
 }
 
@@ -258,33 +275,33 @@ Result<std::vector<std::int64_t>> Session::interrupt_stale_jobs(std::chrono::mil
   });
 }
 
-// $1 job, $2 runner, $3 limit, $4 lease in ms, $5 only leads after this id. One statement: the
-// job's open leads are locked (SKIP LOCKED: those another runner is claiming now are left to it),
-// the expired claims whose analysis by the job is stored become done, the others are claimed, and
-// the job's counts and heartbeat follow (it becomes running, or done when the recovered leads were
-// its last).
-const Statement kClaimJobLeads{
-    "claim_job_leads",
+// $1 job, $2 runner, $3 lease in ms. One statement: the job's first open batch is locked (SKIP
+// LOCKED: one another runner is claiming now is left to it); when its last claim ran out, its
+// leads whose analysis by the job is stored are counted done and taken out of it; it is claimed,
+// and the job's counts and heartbeat follow (it becomes running, or done when the recovered
+// leads were its last). The batch and the leads left to score, ascending.
+const Statement kClaimJobBatch{
+    "claim_job_batch",
     "WITH live AS ("
     " SELECT id, 'job ' || id || ' (' || created_by || ')' AS actor FROM jobs"
     " WHERE id = $1::bigint AND status IN ('queued', 'running')"
     "), picked AS ("
-    " SELECT jl.lead_id, jl.state FROM job_leads jl"
-    " WHERE jl.job_id = $1::bigint AND jl.lead_id > $5::bigint AND EXISTS (SELECT 1 FROM live)"
-    "  AND (jl.state = 'pending' OR (jl.state = 'claimed' AND jl.lease_until < now()))"
-    " ORDER BY jl.lead_id LIMIT $3::bigint FOR UPDATE OF jl SKIP LOCKED"
+    " SELECT b.id, b.state, b.lead_ids FROM job_batches b"
+    " WHERE b.job_id = $1::bigint AND b.state <> 'done' AND EXISTS (SELECT 1 FROM live)"
+    "  AND (b.state = 'pending' OR b.lease_until < now())"
+    " ORDER BY b.id LIMIT 1 FOR UPDATE OF b SKIP LOCKED"
     "), scored AS ("
-    // A scalar subquery, so that it stays a look-up by lead per expired claim rather than a
-    // join against every analysis.
-    " SELECT p.lead_id FROM picked p WHERE p.state = 'claimed' AND coalesce(("
-    "  SELECT true FROM analyses a WHERE a.lead_id = p.lead_id"
-    "  AND a.actor = (SELECT actor FROM live) AND a.result IS NOT NULL LIMIT 1), false)"
-    "), marked AS ("
-    " UPDATE job_leads jl SET"
-    "  state = CASE WHEN jl.lead_id IN (SELECT lead_id FROM scored) THEN 'done' ELSE 'claimed' END,"
-    "  claimed_by = $2, lease_until = now() + $4::bigint * interval '1 millisecond', error = NULL"
-    " WHERE jl.job_id = $1::bigint AND jl.lead_id = ANY (ARRAY(SELECT lead_id FROM picked))"
-    " RETURNING jl.lead_id, jl.state"
+    " SELECT l.id FROM picked p, unnest(p.lead_ids) AS l(id) WHERE p.state = 'claimed'"
+    "  AND EXISTS (SELECT 1 FROM analyses a WHERE a.lead_id = l.id"
+    "   AND a.actor = (SELECT actor FROM live) AND a.result IS NOT NULL)"
+    "), claimed AS ("
+    " UPDATE job_batches b SET state = 'claimed', claimed_by = $2,"
+    "  lease_until = now() + $3::bigint * interval '1 millisecond',"
+    "  lead_ids = CASE WHEN p.state = 'claimed' THEN ARRAY("
+    "   SELECT l FROM unnest(b.lead_ids) AS l WHERE l <> ALL (ARRAY(SELECT id FROM scored))"
+    "   ORDER BY l) ELSE b.lead_ids END"
+    " FROM picked p WHERE b.id = p.id"
+    " RETURNING b.id, b.lead_ids"
     "), job AS ("
     " UPDATE jobs SET status = CASE WHEN done + failed + (SELECT count(*) FROM scored) >= total"
     "   THEN 'done' ELSE 'running' END,"
@@ -293,34 +310,27 @@ const Statement kClaimJobLeads{
     "   THEN now() END,"
     "  done = done + (SELECT count(*) FROM scored)"
     " WHERE id = $1::bigint AND status IN ('queued', 'running')"
-    "  AND (EXISTS (SELECT 1 FROM marked) OR status = 'queued' OR done + failed >= total"
+    "  AND (EXISTS (SELECT 1 FROM claimed) OR status = 'queued' OR done + failed >= total"
     "       OR heartbeat_at < now() - interval '1 second')"
     ")"
-    " SELECT lead_id FROM marked WHERE state = 'claimed' ORDER BY lead_id"};
+    " SELECT id, lead_ids::text FROM claimed"};
 
-Result<std::vector<std::int64_t>> Session::claim_job_leads(std::int64_t job_id,
-                                                           const std::string& runner, int limit,
-                                                           std::chrono::milliseconds lease,
-                                                           std::int64_t after_lead_id) {
-  return guarded(impl_.get(), [&](PgConnection& c) -> Result<std::vector<std::int64_t>> {
-    auto r = c.execute(kClaimJobLeads, Params()
-                                           .integer(job_id)
-                                           .text(runner)
-                                           .integer(std::int64_t{limit})
-                                           .text(milliseconds(lease))
-                                           .integer(after_lead_id));
+Result<std::optional<JobClaim>> Session::claim_job_batch(std::int64_t job_id,
+                                                         const std::string& runner,
+                                                         std::chrono::milliseconds lease) {
+  return guarded(impl_.get(), [&](PgConnection& c) -> Result<std::optional<JobClaim>> {
+    auto r =
+        c.execute(kClaimJobBatch, Params().integer(job_id).text(runner).text(milliseconds(lease)));
     if (!r) return failure(r.error());
-    std::vector<std::int64_t> ids;
-    ids.reserve(static_cast<std::size_t>(r->rows()));
-    for (int row = 0; row < r->rows(); ++row) ids.push_back(r->integer(row, 0));
-    return ids;
+    if (r->rows() == 0) return std::optional<JobClaim>();
+    return std::optional<JobClaim>(JobClaim{r->integer(0, 0), read_id_array(r->text(0, 1))});
   });
 }
 
 const Statement kExtendJobLeases{
     "extend_job_leases",
     "WITH leases AS ("
-    " UPDATE job_leads SET lease_until = now() + $3::bigint * interval '1 millisecond'"
+    " UPDATE job_batches SET lease_until = now() + $3::bigint * interval '1 millisecond'"
     " WHERE job_id = $1::bigint AND state = 'claimed' AND claimed_by = $2 RETURNING 1)"
     " UPDATE jobs SET heartbeat_at = now() WHERE id = $1::bigint AND status = 'running'"};
 
@@ -334,58 +344,53 @@ Result<void> Session::extend_job_leases(std::int64_t job_id, const std::string& 
   });
 }
 
-// $1 job, $2 runner, $3 [{id, error}] (error null: done). The job is done when these were its
+// $1 job, $2 runner, $3 batch, $4 failures {lead id: error}, $5 leads done, $6 leads failed,
+// $7 leads not started. Only while the batch is still `runner`'s claim: otherwise its lease ran
+// out and whoever claimed it again counts what was stored. The job is done when these were its
 // last open leads (a cancelled job stays cancelled).
-const Statement kFinishJobLeads{
-    "finish_job_leads",
-    "WITH input AS ("
-    " SELECT (v->>'id')::bigint AS lead_id, v->>'error' AS error"
-    " FROM jsonb_array_elements($3::jsonb) AS v"
-    "), marked AS ("
-    " UPDATE job_leads jl SET state = CASE WHEN i.error IS NULL THEN 'done' ELSE 'failed' END,"
-    "  error = i.error, lease_until = NULL"
-    // ANY (ARRAY(...)): by primary key, not a hash join over every lead of the job.
-    " FROM input i WHERE jl.job_id = $1::bigint"
-    "  AND jl.lead_id = ANY (ARRAY(SELECT lead_id FROM input)) AND jl.lead_id = i.lead_id"
-    "  AND jl.state = 'claimed' AND jl.claimed_by = $2"
-    " RETURNING jl.state"
-    "), counts AS ("
-    " SELECT count(*) FILTER (WHERE state = 'done') AS d,"
-    "  count(*) FILTER (WHERE state = 'failed') AS f FROM marked"
+const Statement kFinishJobBatch{
+    "finish_job_batch",
+    "WITH batch AS ("
+    " UPDATE job_batches SET state = 'done', lease_until = NULL, failures = $4::jsonb,"
+    "  lead_ids = ARRAY(SELECT l FROM unnest(lead_ids) AS l WHERE l <> ALL ($7::bigint[])"
+    "   ORDER BY l)"
+    " WHERE id = $3::bigint AND job_id = $1::bigint AND state = 'claimed' AND claimed_by = $2"
+    " RETURNING id"
+    "), rest AS ("
+    " INSERT INTO job_batches (job_id, lead_ids)"
+    " SELECT $1::bigint, $7::bigint[]"
+    " WHERE cardinality($7::bigint[]) > 0 AND EXISTS (SELECT 1 FROM batch)"
     ")"
-    " UPDATE jobs SET done = done + counts.d, failed = failed + counts.f, heartbeat_at = now(),"
-    "  status = CASE WHEN status = 'running' AND done + failed + counts.d + counts.f >= total"
+    " UPDATE jobs SET done = done + $5::bigint, failed = failed + $6::bigint,"
+    "  heartbeat_at = now(),"
+    "  status = CASE WHEN status = 'running' AND done + failed + $5::bigint + $6::bigint >= total"
     "   THEN 'done' ELSE status END,"
-    "  finished_at = CASE WHEN status = 'running' AND done + failed + counts.d + counts.f >= total"
-    "   THEN now() ELSE finished_at END"
-    " FROM counts WHERE id = $1::bigint"};
+    "  finished_at = CASE WHEN status = 'running'"
+    "   AND done + failed + $5::bigint + $6::bigint >= total THEN now() ELSE finished_at END"
+    " WHERE id = $1::bigint AND EXISTS (SELECT 1 FROM batch)"};
 
-Result<void> Session::finish_job_leads(std::int64_t job_id, const std::string& runner,
-                                       std::span<const JobLeadOutcome> outcomes) {
+Result<void> Session::finish_job_batch(std::int64_t job_id, const std::string& runner,
+                                       std::int64_t batch, std::span<const JobLeadOutcome> outcomes,
+                                       std::span<const std::int64_t> unstarted) {
   return guarded(impl_.get(), [&](PgConnection& c) -> Result<void> {
-    if (outcomes.empty()) return {};
-    json rows = json::array();
-    for (const JobLeadOutcome& o : outcomes)
-      rows.push_back({{"id", o.lead_id}, {"error", o.error ? json(*o.error) : json(nullptr)}});
-    auto r = c.execute(kFinishJobLeads, Params().integer(job_id).text(runner).text(rows.dump(
-                                            -1, ' ', false, json::error_handler_t::replace)));
-    if (!r) return failure(r.error());
-    return {};
-  });
-}
-
-const Statement kReleaseJobLeads{
-    "release_job_leads",
-    "UPDATE job_leads SET state = 'pending', claimed_by = NULL, lease_until = NULL"
-    " WHERE job_id = $1::bigint AND claimed_by = $2 AND state = 'claimed'"
-    "  AND lead_id = ANY($3::bigint[])"};
-
-Result<void> Session::release_job_leads(std::int64_t job_id, const std::string& runner,
-                                        std::span<const std::int64_t> lead_ids) {
-  return guarded(impl_.get(), [&](PgConnection& c) -> Result<void> {
-    if (lead_ids.empty()) return {};
-    auto r =
-        c.execute(kReleaseJobLeads, Params().integer(job_id).text(runner).text(id_array(lead_ids)));
+    json failures = json::object();
+    std::int64_t done = 0;
+    for (const JobLeadOutcome& o : outcomes) {
+      if (o.error)
+        failures[std::to_string(o.lead_id)] = *o.error;
+      else
+        ++done;
+    }
+    const auto failed = static_cast<std::int64_t>(failures.size());
+    auto r = c.execute(kFinishJobBatch,
+                       Params()
+                           .integer(job_id)
+                           .text(runner)
+                           .integer(batch)
+                           .text(failures.dump(-1, ' ', false, json::error_handler_t::replace))
+                           .integer(done)
+                           .integer(failed)
+                           .text(id_array(unstarted)));
     if (!r) return failure(r.error());
     return {};
   });

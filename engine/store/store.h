@@ -138,6 +138,13 @@ struct JobLeadOutcome {
   std::optional<std::string> error;
 };
 
+// A batch of a job's leads claimed by a runner: the batch, and its leads left to score
+// (ascending; none when every one of them was found scored already).
+struct JobClaim {
+  std::int64_t batch = 0;
+  std::vector<std::int64_t> lead_ids;
+};
+
 // Which configured webhooks subscribe to each event type (by name, in config order). A change
 // writes its event to the outbox, in its own transaction, with one delivery per webhook
 // subscribed to the event's type; with none subscribed, nothing is written.
@@ -397,21 +404,23 @@ class Session {
   Result<std::vector<std::pair<std::int64_t, domain::SaleStage>>> sale_stages(
       std::span<const std::int64_t> lead_ids);
 
-  // Scoring jobs (job_queries.cpp). A job selects its leads when it is created; runners of
-  // any number of servers claim them in batches (FOR UPDATE SKIP LOCKED) under a lease named
-  // by the runner, and mark each done or failed, so each lead is scored at most once per job.
+  // Scoring jobs (job_queries.cpp). A job selects its leads when it is created, split into
+  // batches; runners of any number of servers claim a batch at a time (FOR UPDATE SKIP LOCKED)
+  // under a lease named by the runner, and finish it with each lead done or failed, so each
+  // lead is scored at most once per job.
   //
   // Creates a job over the leads `filter` selects now (never a lead in a final stage: it
-  // cannot be scored), `queued`, or `done` at once when it selects none.
+  // cannot be scored), in batches of `batch_size` leads, `queued`, or `done` at once when it
+  // selects none.
   Result<domain::Job> create_job(const domain::JobFilter& filter,
                                  const std::optional<std::string>& scorer,
-                                 const std::string& created_by);
+                                 const std::string& created_by, int batch_size = 1000);
   Result<domain::Job> get_job(std::int64_t id);
   // In id order, paged like leads.
   Result<Page<domain::Job>> list_jobs(const PageRequest& page);
   // The jobs runners work on (queued or running), oldest first.
   Result<std::vector<domain::Job>> active_jobs();
-  // Stops a queued, running or interrupted job: no lead of it is claimed any more (those
+  // Stops a queued, running or interrupted job: no batch of it is claimed any more (those
   // claimed already finish). NotFound; Conflict when it has ended.
   Result<domain::Job> cancel_job(std::int64_t id);
   // Runs an interrupted job again: its leads not yet done are claimed again (a lead whose
@@ -422,26 +431,22 @@ class Session {
   // Marks `interrupted` every running job that no runner has touched for `lease`: the servers
   // running it went away. Their ids.
   Result<std::vector<std::int64_t>> interrupt_stale_jobs(std::chrono::milliseconds lease);
-  // Claims up to `limit` open leads of a queued or running job for `runner`, until now +
-  // `lease` (the job becomes running): pending leads, and claimed ones whose lease ran out —
-  // of those, a lead whose analysis by the job is stored is marked done instead. Only leads
-  // after `after_lead_id`: a runner passes the last it claimed, so that its claims do not
-  // walk again over the leads finished before (0 once that finds none: released and expired
-  // claims lie behind). The ids claimed, ascending; none when the job is not active or
-  // nothing is left to claim there.
-  Result<std::vector<std::int64_t>> claim_job_leads(std::int64_t job_id, const std::string& runner,
-                                                    int limit, std::chrono::milliseconds lease,
-                                                    std::int64_t after_lead_id = 0);
+  // Claims the first open batch of a queued or running job for `runner`, until now + `lease`
+  // (the job becomes running): a pending batch, or a claimed one whose lease ran out — of
+  // whose leads those with an analysis by the job stored count as done and are not returned.
+  // None when the job is not active or nothing is left to claim.
+  Result<std::optional<JobClaim>> claim_job_batch(std::int64_t job_id, const std::string& runner,
+                                                  std::chrono::milliseconds lease);
   // Extends the leases of `runner`'s claims in the job to now + `lease`.
   Result<void> extend_job_leases(std::int64_t job_id, const std::string& runner,
                                  std::chrono::milliseconds lease);
-  // Marks `runner`'s claimed leads done or failed and adds them to the job's counts; the job
-  // is done once every lead is. A lead no longer claimed by `runner` is left as it is.
-  Result<void> finish_job_leads(std::int64_t job_id, const std::string& runner,
-                                std::span<const JobLeadOutcome> outcomes);
-  // Gives `runner`'s claims of `lead_ids` back (a stopping server): pending again.
-  Result<void> release_job_leads(std::int64_t job_id, const std::string& runner,
-                                 std::span<const std::int64_t> lead_ids);
+  // Finishes `runner`'s claim of `batch`: `outcomes` are added to the job's counts (and the
+  // failures kept with the batch), the leads of `unstarted` (a stopping server) go back as a new
+  // batch; the job is done once every lead is. Nothing changes when the batch is no longer
+  // `runner`'s claim (its lease ran out and another runner took it).
+  Result<void> finish_job_batch(std::int64_t job_id, const std::string& runner, std::int64_t batch,
+                                std::span<const JobLeadOutcome> outcomes,
+                                std::span<const std::int64_t> unstarted = {});
 
   // The webhook outbox (webhook_queries.cpp). Events are written by the changes above, in
   // their transactions (Database::set_webhook_subscriptions). Dispatchers of any number of

@@ -100,7 +100,7 @@ TEST(ServedJobs, TwoServersShareOneJobAndScoreEachLeadOnce) {
   expect_each_lead_scored_once(a.database_url(), id);
   // Both servers claimed leads of it.
   EXPECT_EQ(number(a.database_url(),
-                   "SELECT count(DISTINCT split_part(claimed_by, ':', 2)) FROM job_leads"),
+                   "SELECT count(DISTINCT split_part(claimed_by, ':', 2)) FROM job_batches"),
             2);
   EXPECT_EQ(call(b, "GET", "/jobs/" + std::to_string(id))["done"], kLeads);
 }

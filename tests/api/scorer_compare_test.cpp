@@ -149,6 +149,13 @@ TEST_F(ScorerComparison, ScoresStoredLeadsAgainstTheirSalesAndStoresNothing) {
   }
   ASSERT_EQ(report["pairs"].size(), 1u);
   EXPECT_EQ(report["pairs"][0]["n"], 4);
+  // The same report as a page for people.
+  r = call("POST", "/scorers/compare?format=html",
+           json{{"scorers", {"heuristic", "icp_fit"}}, {"lead_ids", ids}}, analyst_key);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["content-type"], "text/html; charset=utf-8");
+  EXPECT_NE(r.body.find("<svg"), std::string::npos);
+  EXPECT_NE(r.body.find("icp_fit"), std::string::npos);
 
   // Nothing stored: no analysis, no event, no lead changed.
   EXPECT_EQ(count_rows("analyses"), analyses);
@@ -323,6 +330,14 @@ TEST_F(ScorerComparison, ReportsEachScorerVersionAgainstClosedSales) {
   EXPECT_DOUBLE_EQ(second["metrics"]["score"]["mean"].get<double>(), 0.9);
   EXPECT_LE(first["first_at"].get<std::string>(), second["first_at"].get<std::string>());
 
+  // The same as a page for people: an overview, then each version's tables and charts.
+  r = report("?format=html");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["content-type"], "text/html; charset=utf-8");
+  for (const std::string& text : {std::string("<!DOCTYPE html>"), "rules version " + v1,
+                                  "rules version " + v2, std::string("<svg")})
+    EXPECT_NE(r.body.find(text), std::string::npos) << text;
+
   // A window that ended before any of it: nothing ran there.
   r = report("?since=2020-01-01&until=2020-02-01T00:00:00Z");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -339,7 +354,8 @@ TEST_F(ScorerComparison, ReportRefusesBadDatesNamingTheField) {
   for (auto [query, field] :
        {std::pair{"?since=yesterday", "since"}, std::pair{"?until=2026-02-30", "until"},
         std::pair{"?since=2026-11-30T25:00:00Z", "since"},
-        std::pair{"?until=2026-11-30T12:00:00", "until"}, std::pair{"?format=pdf", "format"}}) {
+        std::pair{"?until=2026-11-30T12:00:00", "until"}, std::pair{"?format=pdf", "format"},
+        std::pair{"?fmt=html", "fmt"}}) {
     auto r = report(query);
     EXPECT_EQ(r.status, 400) << query << ": " << r.body;
     EXPECT_EQ(r.json()["error"]["details"]["field"], field) << query << ": " << r.body;

@@ -58,7 +58,9 @@ TEST_F(Compare, OutcomesAreMeasuredAndBadRowsReportedByLine) {
       "partner,new,2,,Founder,Health,\n"              // line 6: outcome unknown
       "scanner,won,1,,,,1\n"                          // line 7: bad stage
       "scanner,new,1,,,,maybe\n";                     // line 8: bad outcome
-  auto result = compare_csv(*set, csv, {{"heuristic", "icp_fit"}, "won", nullptr});
+  CompareOptions options({"heuristic", "icp_fit"}, "won");
+  options.settings.min_n = 2;  // two leads of each outcome: enough for this small file only
+  auto result = compare_csv(*set, csv, options);
   ASSERT_TRUE(result) << result.error();
   EXPECT_EQ(result->report.leads, 5u);
   ASSERT_EQ(result->problems.size(), 2u);
@@ -78,6 +80,38 @@ TEST_F(Compare, OutcomesAreMeasuredAndBadRowsReportedByLine) {
   const auto json = scoring::report_json(result->report);
   EXPECT_EQ(json["scorers"][1]["scorer"], "icp_fit");
   EXPECT_EQ(json["scorers"][0]["outcomes"]["auc"], 1.0);
+
+  // With the default of 30 per class, the same leads give no outcome metric, but say why.
+  auto few = compare_csv(*set, csv, {{"heuristic", "icp_fit"}, "won", nullptr});
+  ASSERT_TRUE(few) << few.error();
+  const auto few_json = scoring::report_json(few->report);
+  const auto& outcomes = few_json["scorers"][0]["outcomes"];
+  EXPECT_TRUE(outcomes["auc"].is_null());
+  EXPECT_TRUE(outcomes["brier"].is_null());
+  EXPECT_EQ(outcomes["insufficient"]["min_n"], 30);
+  EXPECT_EQ(outcomes["insufficient"]["converted"], 2);
+  EXPECT_EQ(outcomes["insufficient"]["not_converted"], 2);
+  EXPECT_TRUE(few_json["pairs"][0]["auc_difference"]["p_value"].is_null());
+  EXPECT_NE(scoring::report_text(few->report)
+                .find("insufficient data: fewer than 30 leads in an outcome class (2 converted, 2 "
+                      "not converted)"),
+            std::string::npos);
+}
+
+// Many leads, so that every slice of rows goes to a scoring thread: one thread or four, the
+// report is the same lead for lead.
+TEST_F(Compare, TheReportDoesNotDependOnTheScoringThreads) {
+  std::string csv = "source,stage,activity_count,business_domain,won\n";
+  for (int i = 0; i < 60000; ++i)
+    csv += std::string(i % 3 ? "partner" : "scanner") + ",new," + std::to_string(i % 13) + "," +
+           (i % 2 ? "acme.io" : "") + "," + (i % 7 < 3 ? "1" : "0") + "\n";
+  CompareOptions one({"heuristic", "rules"}, "won"), four({"heuristic", "rules"}, "won");
+  one.threads = 1;
+  four.threads = 4;
+  auto a = compare_csv(*set, csv, one), b = compare_csv(*set, csv, four);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->report.leads, 60000u);
+  EXPECT_EQ(scoring::report_json(a->report), scoring::report_json(b->report));
 }
 
 TEST_F(Compare, TheActiveOfferReachesTheScorers) {

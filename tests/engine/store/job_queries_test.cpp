@@ -1,8 +1,9 @@
 // The queries of scoring jobs (job_queries.cpp): the selection of a job's leads, claims from
-// several sessions at once (each lead to one of them), the counts, leases that run out, and
-// the statuses a job moves through.
+// several sessions at once (each batch to one of them), the counts, leases that run out,
+// leads given back, and the statuses a job moves through.
 #include <algorithm>
 #include <set>
+#include <span>
 #include <thread>
 
 #include "tests/engine/store/store_fixture.h"
@@ -30,12 +31,24 @@ class JobQueries : public Store {
     if (!ids) throw std::runtime_error(ids.error().message);
     return *ids;
   }
-  domain::Job job(const JobFilter& selection = {}) {
-    auto created = s().create_job(selection, std::nullopt, "manager");
+  domain::Job job(const JobFilter& selection = {}, int batch_size = 1000) {
+    auto created = s().create_job(selection, std::nullopt, "manager", batch_size);
     if (!created) throw std::runtime_error(created.error().message);
     return *created;
   }
   domain::Job reread(std::int64_t id) { return *s().get_job(id); }
+  // The next claim of `job` by `runner`; nullopt when there is nothing to claim.
+  std::optional<JobClaim> claim(std::int64_t job, const std::string& runner,
+                                std::chrono::milliseconds lease = 30s) {
+    auto claimed = s().claim_job_batch(job, runner, lease);
+    if (!claimed) throw std::runtime_error(claimed.error().message);
+    return *claimed;
+  }
+  static std::vector<JobLeadOutcome> all_done(std::span<const std::int64_t> leads) {
+    std::vector<JobLeadOutcome> outcomes;
+    for (auto id : leads) outcomes.push_back({id, std::nullopt});
+    return outcomes;
+  }
 };
 
 TEST_F(JobQueries, SelectsTheFilteredLeadsButNeverFinalOnes) {
@@ -56,7 +69,21 @@ TEST_F(JobQueries, SelectsTheFilteredLeadsButNeverFinalOnes) {
   EXPECT_EQ(queued.created_by, "manager");
   EXPECT_EQ(reread(queued.id).filter.stage, domain::LeadStage::New);
   EXPECT_EQ(reread(queued.id).filter.unscored, true);
-  EXPECT_EQ(sql("SELECT count(*) FROM job_leads WHERE job_id = " + std::to_string(queued.id)), "4");
+  EXPECT_EQ(sql("SELECT sum(cardinality(lead_ids)) FROM job_batches WHERE job_id = " +
+                std::to_string(queued.id)),
+            "4");
+}
+
+TEST_F(JobQueries, TheLeadsAreSplitIntoBatchesOfTheSizeAskedInLeadOrder) {
+  const auto leads = create_leads(7);
+  const auto j = job({}, 3);
+  EXPECT_EQ(j.total, 7);
+  std::vector<std::vector<std::int64_t>> batches;
+  while (auto c = claim(j.id, "a")) batches.push_back(c->lead_ids);
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[0], (std::vector<std::int64_t>{leads[0], leads[1], leads[2]}));
+  EXPECT_EQ(batches[1], (std::vector<std::int64_t>{leads[3], leads[4], leads[5]}));
+  EXPECT_EQ(batches[2], (std::vector<std::int64_t>{leads[6]}));
 }
 
 TEST_F(JobQueries, AJobOfNoLeadIsDoneAtOnce) {
@@ -68,7 +95,7 @@ TEST_F(JobQueries, AJobOfNoLeadIsDoneAtOnce) {
 
 TEST_F(JobQueries, ClaimsFromTwoSessionsAtOnceNeverGiveALeadTwice) {
   const auto leads = create_leads(600);
-  const auto j = job();
+  const auto j = job({}, 7);
   std::vector<std::int64_t> claimed[2];
   std::vector<std::thread> runners;
   for (int r = 0; r < 2; ++r)
@@ -77,13 +104,12 @@ TEST_F(JobQueries, ClaimsFromTwoSessionsAtOnceNeverGiveALeadTwice) {
       ASSERT_TRUE(session);
       const std::string name = "runner-" + std::to_string(r);
       for (;;) {
-        auto batch = session->claim_job_leads(j.id, name, 7, 30s);
+        auto batch = session->claim_job_batch(j.id, name, 30s);
         ASSERT_TRUE(batch) << batch.error().message;
-        if (batch->empty()) break;
-        claimed[r].insert(claimed[r].end(), batch->begin(), batch->end());
-        std::vector<JobLeadOutcome> outcomes;
-        for (auto id : *batch) outcomes.push_back({id, std::nullopt});
-        ASSERT_TRUE(session->finish_job_leads(j.id, name, outcomes));
+        if (!*batch) break;
+        const auto& ids = (*batch)->lead_ids;
+        claimed[r].insert(claimed[r].end(), ids.begin(), ids.end());
+        ASSERT_TRUE(session->finish_job_batch(j.id, name, (*batch)->batch, all_done(ids)));
       }
     });
   for (auto& t : runners) t.join();
@@ -101,75 +127,109 @@ TEST_F(JobQueries, ClaimsFromTwoSessionsAtOnceNeverGiveALeadTwice) {
 
 TEST_F(JobQueries, FinishingCountsDoneAndFailedAndEndsTheJob) {
   create_leads(5);
-  const auto j = job();
-  auto claimed = s().claim_job_leads(j.id, "a", 10, 30s);
-  ASSERT_TRUE(claimed);
-  ASSERT_EQ(claimed->size(), 5u);
+  const auto j = job({}, 3);
+  const auto first = claim(j.id, "a");
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->lead_ids.size(), 3u);
   EXPECT_EQ(reread(j.id).status, JobStatus::Running);
   EXPECT_TRUE(reread(j.id).started_at.has_value());
-  std::vector<JobLeadOutcome> some{{(*claimed)[0], std::nullopt}, {(*claimed)[1], "lead gone"}};
-  ASSERT_TRUE(s().finish_job_leads(j.id, "a", some));
-  EXPECT_EQ(reread(j.id).done, 1);
+  const auto& ids = first->lead_ids;
+  std::vector<JobLeadOutcome> outcomes{
+      {ids[0], std::nullopt}, {ids[1], "lead gone"}, {ids[2], std::nullopt}};
+  // Another runner cannot finish what it does not hold.
+  ASSERT_TRUE(s().finish_job_batch(j.id, "b", first->batch, outcomes));
+  EXPECT_EQ(reread(j.id).done, 0);
+  ASSERT_TRUE(s().finish_job_batch(j.id, "a", first->batch, outcomes));
+  EXPECT_EQ(reread(j.id).done, 2);
   EXPECT_EQ(reread(j.id).failed, 1);
   EXPECT_EQ(reread(j.id).status, JobStatus::Running);
-  // Another runner cannot mark what it does not hold.
-  std::vector<JobLeadOutcome> rest;
-  for (std::size_t i = 2; i < claimed->size(); ++i) rest.push_back({(*claimed)[i], std::nullopt});
-  ASSERT_TRUE(s().finish_job_leads(j.id, "b", rest));
-  EXPECT_EQ(reread(j.id).done, 1);
-  ASSERT_TRUE(s().finish_job_leads(j.id, "a", rest));
+  // Finishing twice counts once.
+  ASSERT_TRUE(s().finish_job_batch(j.id, "a", first->batch, outcomes));
+  EXPECT_EQ(reread(j.id).done, 2);
+  EXPECT_EQ(sql("SELECT failures ->> '" + std::to_string(ids[1]) +
+                "' FROM job_batches WHERE id = " + std::to_string(first->batch)),
+            "lead gone");
+
+  const auto second = claim(j.id, "a");
+  ASSERT_TRUE(second);
+  ASSERT_TRUE(s().finish_job_batch(j.id, "a", second->batch, all_done(second->lead_ids)));
   const auto done = reread(j.id);
   EXPECT_EQ(done.done, 4);
   EXPECT_EQ(done.failed, 1);
   EXPECT_EQ(done.status, JobStatus::Done);
   EXPECT_TRUE(done.finished_at.has_value());
-  EXPECT_EQ(sql("SELECT error FROM job_leads WHERE lead_id = " + std::to_string((*claimed)[1])),
-            "lead gone");
+  EXPECT_FALSE(claim(j.id, "a"));
 }
 
 TEST_F(JobQueries, AnExpiredClaimIsTakenAgainUnlessTheJobScoredTheLead) {
   create_leads(3);
   const auto j = job();
-  auto first = s().claim_job_leads(j.id, "gone", 10, 1000ms);
+  const auto first = claim(j.id, "gone", 1000ms);
   ASSERT_TRUE(first);
-  ASSERT_EQ(first->size(), 3u);
+  ASSERT_EQ(first->lead_ids.size(), 3u);
   // Before the lease runs out, nothing is left to claim.
-  EXPECT_TRUE(s().claim_job_leads(j.id, "other", 10, 30s)->empty());
-  // The runner that went away had stored its analysis of the first lead, not its mark.
-  auto lead = *s().get_lead((*first)[0]);
+  EXPECT_FALSE(claim(j.id, "other"));
+  // The runner that went away had stored its analysis of the first lead, not its finish.
+  auto lead = *s().get_lead(first->lead_ids[0]);
   auto analysis = analysis_of(lead, 0.5);
   analysis.actor = domain::job_actor(j);
   ASSERT_TRUE(s().record_analysis(lead, analysis, true));
-  sql("UPDATE job_leads SET lease_until = now() - interval '1 second'");
-  auto again = s().claim_job_leads(j.id, "other", 10, 30s);
+  sql("UPDATE job_batches SET lease_until = now() - interval '1 second'");
+  const auto again = claim(j.id, "other");
   ASSERT_TRUE(again);
-  EXPECT_EQ(*again, (std::vector<std::int64_t>{(*first)[1], (*first)[2]}));
+  EXPECT_EQ(again->batch, first->batch);
+  EXPECT_EQ(again->lead_ids, (std::vector<std::int64_t>{first->lead_ids[1], first->lead_ids[2]}));
+  EXPECT_EQ(reread(j.id).done, 1);
+  // The runner that went away comes back: its claim is no longer its own.
+  ASSERT_TRUE(s().finish_job_batch(j.id, "gone", first->batch, all_done(first->lead_ids)));
+  EXPECT_EQ(reread(j.id).done, 1);
+  // Run out once more: the lead counted done is not counted again.
+  sql("UPDATE job_batches SET lease_until = now() - interval '1 second'");
+  EXPECT_EQ(claim(j.id, "third")->lead_ids.size(), 2u);
   EXPECT_EQ(reread(j.id).done, 1);
 }
 
-TEST_F(JobQueries, ReleasedLeadsAreClaimedAgainFromTheStart) {
-  const auto leads = create_leads(6);
+TEST_F(JobQueries, AClaimWhoseLeadsWereAllScoredEndsTheJobWhenItWasTheLast) {
+  create_leads(2);
   const auto j = job();
-  auto first = *s().claim_job_leads(j.id, "a", 3, 30s);
-  ASSERT_EQ(first, (std::vector<std::int64_t>{leads[0], leads[1], leads[2]}));
-  // A stopping server gives back what it had not started.
-  ASSERT_TRUE(s().release_job_leads(j.id, "a", std::vector<std::int64_t>{leads[1], leads[2]}));
-  // After the last lead claimed, only the leads beyond it; from the start, the released ones.
-  EXPECT_EQ(*s().claim_job_leads(j.id, "b", 10, 30s, leads[2]),
-            (std::vector<std::int64_t>{leads[3], leads[4], leads[5]}));
-  EXPECT_EQ(*s().claim_job_leads(j.id, "b", 10, 30s, 0),
-            (std::vector<std::int64_t>{leads[1], leads[2]}));
-  EXPECT_TRUE(s().claim_job_leads(j.id, "c", 10, 30s, 0)->empty());
+  const auto first = claim(j.id, "gone", 1000ms);
+  ASSERT_TRUE(first);
+  for (const auto id : first->lead_ids) {
+    auto lead = *s().get_lead(id);
+    auto analysis = analysis_of(lead, 0.5);
+    analysis.actor = domain::job_actor(j);
+    ASSERT_TRUE(s().record_analysis(lead, analysis, true));
+  }
+  sql("UPDATE job_batches SET lease_until = now() - interval '1 second'");
+  const auto again = claim(j.id, "other");
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->lead_ids.empty());
+  EXPECT_EQ(reread(j.id).done, 2);
+  EXPECT_EQ(reread(j.id).status, JobStatus::Done);
+}
+
+TEST_F(JobQueries, LeadsNotStartedGoBackAsABatchOfTheirOwn) {
+  const auto leads = create_leads(6);
+  const auto j = job({}, 3);
+  const auto first = claim(j.id, "a");
+  ASSERT_EQ(first->lead_ids, (std::vector<std::int64_t>{leads[0], leads[1], leads[2]}));
+  // A stopping server finishes the lead it did and gives back what it had not started.
+  ASSERT_TRUE(s().finish_job_batch(j.id, "a", first->batch, all_done({&leads[0], 1}),
+                                   std::vector<std::int64_t>{leads[1], leads[2]}));
+  EXPECT_EQ(reread(j.id).done, 1);
+  EXPECT_EQ(claim(j.id, "b")->lead_ids, (std::vector<std::int64_t>{leads[3], leads[4], leads[5]}));
+  EXPECT_EQ(claim(j.id, "b")->lead_ids, (std::vector<std::int64_t>{leads[1], leads[2]}));
+  EXPECT_FALSE(claim(j.id, "c"));
 }
 
 TEST_F(JobQueries, CancelStopsClaimingAndResumeTakesOnlyAnInterruptedJob) {
   create_leads(4);
-  const auto j = job();
-  ASSERT_EQ(s().claim_job_leads(j.id, "a", 2, 30s)->size(), 2u);
+  const auto j = job({}, 2);
+  ASSERT_EQ(claim(j.id, "a")->lead_ids.size(), 2u);
   auto cancelled = s().cancel_job(j.id);
   ASSERT_TRUE(cancelled);
   EXPECT_EQ(cancelled->status, JobStatus::Cancelled);
-  EXPECT_TRUE(s().claim_job_leads(j.id, "a", 10, 30s)->empty());
+  EXPECT_FALSE(claim(j.id, "a"));
   EXPECT_EQ(s().cancel_job(j.id).error().code, domain::ErrorCode::Conflict);
   EXPECT_EQ(s().resume_job(j.id).error().code, domain::ErrorCode::Conflict);
   EXPECT_EQ(s().cancel_job(j.id + 100).error().code, domain::ErrorCode::NotFound);
@@ -178,18 +238,20 @@ TEST_F(JobQueries, CancelStopsClaimingAndResumeTakesOnlyAnInterruptedJob) {
 
 TEST_F(JobQueries, ARunningJobNobodyTouchesIsInterruptedThenResumed) {
   create_leads(4);
-  const auto j = job();
-  ASSERT_EQ(s().claim_job_leads(j.id, "gone", 2, 1000ms)->size(), 2u);
+  const auto j = job({}, 2);
+  ASSERT_EQ(claim(j.id, "gone", 1000ms)->lead_ids.size(), 2u);
   EXPECT_TRUE(s().interrupt_stale_jobs(10s)->empty());  // touched just now
   sql("UPDATE jobs SET heartbeat_at = now() - interval '1 minute'");
-  sql("UPDATE job_leads SET lease_until = now() - interval '1 minute' WHERE state = 'claimed'");
+  sql("UPDATE job_batches SET lease_until = now() - interval '1 minute' WHERE state = 'claimed'");
   EXPECT_EQ(*s().interrupt_stale_jobs(10s), std::vector<std::int64_t>{j.id});
   EXPECT_EQ(reread(j.id).status, JobStatus::Interrupted);
-  EXPECT_TRUE(s().claim_job_leads(j.id, "new", 10, 30s)->empty());
+  EXPECT_FALSE(claim(j.id, "new"));
   auto resumed = s().resume_job(j.id);
   ASSERT_TRUE(resumed);
   EXPECT_EQ(resumed->status, JobStatus::Running);
-  EXPECT_EQ(s().claim_job_leads(j.id, "new", 10, 30s)->size(), 4u);
+  std::size_t claimed = 0;
+  while (auto c = claim(j.id, "new")) claimed += c->lead_ids.size();
+  EXPECT_EQ(claimed, 4u);
 }
 
 }  // namespace
