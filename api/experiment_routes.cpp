@@ -3,6 +3,7 @@
 // conversion rate; the sample-ratio check; per scorer and pair of scorers the comparison of
 // their newest runs on the experiment's leads against the leads' outcomes).
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -60,8 +61,14 @@ json arm_json(const std::string& name, const domain::ExperimentArm* configured,
 
 // The comparison of the scorers that ran on the experiment's leads: each scorer's newest run on
 // each lead, against the lead's outcome (paid: converted, lost: not; open: unknown).
-json comparison_json(const domain::Experiment& experiment,
-                     const std::vector<store::ExperimentScore>& scores, double handoff_min_score) {
+struct ScorerComparison {
+  scoring::ComparisonReport report;
+  std::int64_t leads = 0, paid = 0, lost = 0;
+};
+
+ScorerComparison compare_runs(const domain::Experiment& experiment,
+                              const std::vector<store::ExperimentScore>& scores,
+                              double handoff_min_score) {
   std::vector<std::int64_t> leads;
   std::vector<std::optional<bool>> outcomes;
   std::vector<std::string> names;
@@ -75,15 +82,15 @@ json comparison_json(const domain::Experiment& experiment,
   for (std::size_t i = 0; i < names.size(); ++i) index[names[i]] = i;
   std::vector<scoring::ScorerRun> runs(names.size());
   for (std::size_t i = 0; i < names.size(); ++i) runs[i].scorer = names[i];
-  std::int64_t paid = 0, lost = 0;
+  ScorerComparison out;
   for (const auto& score : scores) {  // by lead, then scorer
     if (leads.empty() || leads.back() != score.lead_id) {
       leads.push_back(score.lead_id);
       std::optional<bool> outcome;
       if (score.sale_stage == domain::SaleStage::Paid) outcome = true;
       if (score.sale_stage == domain::SaleStage::Lost) outcome = false;
-      paid += outcome == true ? 1 : 0;
-      lost += outcome == false ? 1 : 0;
+      out.paid += outcome == true ? 1 : 0;
+      out.lost += outcome == false ? 1 : 0;
       outcomes.push_back(outcome);
       for (auto& run : runs) {
         run.scores.emplace_back();
@@ -94,16 +101,80 @@ json comparison_json(const domain::Experiment& experiment,
     run.scores.back() = score.score;
     run.recommendations.back() = score.recommendation;
   }
+  out.leads = static_cast<std::int64_t>(leads.size());
   scoring::ComparisonSettings settings;
   settings.min_n = experiment.min_n;
   settings.handoff_min_score = handoff_min_score;
-  const auto report = scoring::compare_scorers(runs, outcomes, settings);
-  json out = scoring::report_json(report);
-  out["outcomes"] = {{"leads", static_cast<std::int64_t>(leads.size())},
-                     {"paid", paid},
-                     {"lost", lost},
-                     {"open", static_cast<std::int64_t>(leads.size()) - paid - lost}};
+  out.report = scoring::compare_scorers(runs, outcomes, settings);
   return out;
+}
+
+json comparison_json(const ScorerComparison& comparison) {
+  json out = scoring::report_json(comparison.report);
+  out["outcomes"] = {{"leads", comparison.leads},
+                     {"paid", comparison.paid},
+                     {"lost", comparison.lost},
+                     {"open", comparison.leads - comparison.paid - comparison.lost}};
+  return out;
+}
+
+// A number of the report as the page shows it: "—" for null.
+std::string cell(const json& value) {
+  if (value.is_null()) return "—";
+  if (value.is_number_float()) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.4g", value.get<double>());
+    return text;
+  }
+  if (value.is_string()) return scoring::html_escape(value.get<std::string>());
+  return value.dump();
+}
+
+// The page of ?format=html: the arms, the sample-ratio check, then the comparison's own section
+// (its tables and charts).
+std::string report_page(const json& report, const ScorerComparison& comparison) {
+  const std::string name = report["experiment"].get<std::string>();
+  std::string body = "<h1>Experiment " + scoring::html_escape(name) + "</h1>\n<p>" +
+                     (report["active"].get<bool>() ? "Active" : "Stopped") + "; salt <code>" +
+                     scoring::html_escape(report["salt"].get<std::string>()) + "</code>; min_n " +
+                     cell(report["min_n"]) + ".</p>\n<h2>Arms</h2>\n<table>\n<tr>";
+  static constexpr const char* kColumns[] = {
+      "name", "scorer", "weight",     "assigned",        "analysed",      "transferred",
+      "paid", "lost",   "open_sales", "not_transferred", "transfer_rate", "conversion_rate"};
+  for (const char* column : kColumns) body += std::string("<th>") + column + "</th>";
+  body += "</tr>\n";
+  json rows = report["arms"];
+  json totals = report["totals"];
+  totals["name"] = "all";
+  rows.push_back(totals);
+  for (const json& arm : rows) {
+    body += "<tr>";
+    for (const char* column : kColumns)
+      body += "<td>" + (arm.contains(column) ? cell(arm[column]) : std::string()) + "</td>";
+    body += "</tr>\n";
+  }
+  body += "</table>\n";
+  for (const json& arm : report["arms"])
+    if (!arm["conversion_rate_reason"].is_null())
+      body += "<p>" + scoring::html_escape(arm["name"].get<std::string>()) + ": " +
+              scoring::html_escape(arm["conversion_rate_reason"].get<std::string>()) + ".</p>\n";
+  const json& srm = report["sample_ratio"];
+  body += "<h2>Sample ratio</h2>\n<p>" +
+          std::string(srm["mismatch"].get<bool>()
+                          ? "<strong>Mismatch</strong>: the assigned counts do not fit the weights "
+                            "(p &lt; 0.001); the metrics below cannot be trusted."
+                          : "No mismatch.") +
+          " Split <code>" + scoring::html_escape(srm["split"].get<std::string>()) + "</code>, " +
+          cell(srm["n"]) + " leads (" + cell(srm["assigned_under_other_splits"]) +
+          " assigned under other splits), chi-squared " + cell(srm["chi_squared"]) + " with " +
+          cell(srm["degrees_of_freedom"]) + " degrees of freedom, p = " + cell(srm["p_value"]) +
+          ".</p>\n<h2>Scorers against outcomes</h2>\n<p>" + std::to_string(comparison.leads) +
+          " leads: " + std::to_string(comparison.paid) + " paid, " +
+          std::to_string(comparison.lost) + " lost, " +
+          std::to_string(comparison.leads - comparison.paid - comparison.lost) +
+          " open (a sale neither paid nor lost, or never handed off).</p>\n";
+  body += scoring::report_html_section(comparison.report);
+  return scoring::html_page("Experiment " + name, body);
 }
 
 json sample_ratio_json(const domain::Experiment& experiment,
@@ -171,8 +242,10 @@ Reply list_experiments(const Services& s, const ApiRequest& r) {
 
 Reply experiment_report(const Services& s, const ApiRequest& r) {
   if (auto e = check_query(r, {"format"})) return fail(*e, r);
-  if (const auto* format = r.query_value("format"); format != nullptr && *format != "json")
-    return fail(Error::validation("format", "format must be json"), r);
+  const auto* format = r.query_value("format");
+  if (format != nullptr && *format != "json" && *format != "html")
+    return fail(Error::validation("format", "format must be json or html"), r);
+  const bool html = format != nullptr && *format == "html";
   const std::string* name = r.param("name");
   const auto scorers = s.scorers->current();
   const domain::Experiment* experiment = find_experiment(*scorers, *name);
@@ -203,15 +276,18 @@ Reply experiment_report(const Services& s, const ApiRequest& r) {
   }
   json all = arm_json("all", nullptr, totals, experiment->min_n);
   for (const char* key : {"name", "scorer", "weight"}) all.erase(key);
-  return json_reply(
-      200, {{"experiment", experiment->name},
-            {"active", experiment->active},
-            {"salt", experiment->salt},
-            {"min_n", experiment->min_n},
-            {"arms", std::move(arms)},
-            {"totals", std::move(all)},
-            {"sample_ratio", sample_ratio_json(*experiment, data->arms)},
-            {"scorers", comparison_json(*experiment, data->scores, s.config->handoff.min_score)}});
+  const ScorerComparison comparison =
+      compare_runs(*experiment, data->scores, s.config->handoff.min_score);
+  json report{{"experiment", experiment->name},
+              {"active", experiment->active},
+              {"salt", experiment->salt},
+              {"min_n", experiment->min_n},
+              {"arms", std::move(arms)},
+              {"totals", std::move(all)},
+              {"sample_ratio", sample_ratio_json(*experiment, data->arms)}};
+  if (html) return Reply{200, report_page(report, comparison), "text/html; charset=utf-8", {}};
+  report["scorers"] = comparison_json(comparison);
+  return json_reply(200, report);
 }
 
 }  // namespace leadscore::api::routes

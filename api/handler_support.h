@@ -42,6 +42,12 @@ inline std::expected<json, Error> object_body(const ApiRequest& request,
 namespace routes {
 std::expected<store::LeadFilter, Error> lead_filter(
     const Services& s, const std::vector<std::pair<std::string, std::string>>& values);
+// The same filters as a JSON object, a body's member `field` (POST /jobs/score,
+// POST /scorers/compare): min_score and max_score numbers, the others strings; members in
+// `also` are allowed and left to the caller. Validation naming `field`.MEMBER.
+std::expected<store::LeadFilter, Error> lead_filter_object(
+    const Services& s, const json& filter, const std::string& field,
+    const std::vector<std::string_view>& also = {});
 }  // namespace routes
 
 // Keyset paging parameters: `limit` 1..1000 (default 50) and `cursor`.

@@ -7,16 +7,6 @@
 namespace leadscore::api::routes {
 namespace {
 
-// The members of a job's filter: the GET /leads filters, and `unscored`.
-const std::vector<std::string_view> kFilterMembers = {"stage",     "source",         "min_score",
-                                                      "max_score", "recommendation", "unscored"};
-
-// An error about a member of `filter`, named as filter.NAME.
-Error in_filter(Error e) {
-  if (!e.field.empty()) e.field = "filter." + e.field;
-  return e;
-}
-
 // The job filter of a POST /jobs/score body's `filter` object: checked as GET /leads checks
 // its query (the members as text), plus `unscored`.
 std::expected<domain::JobFilter, Error> job_filter(const Services& s, const json& body) {
@@ -24,22 +14,8 @@ std::expected<domain::JobFilter, Error> job_filter(const Services& s, const json
   if (it == body.end())
     return std::unexpected(Error::validation(
         "filter", "filter is required ({} selects every lead that is not transferred or lost)"));
-  if (!it->is_object())
-    return std::unexpected(Error::validation("filter", "filter must be an object"));
-  if (auto e = check_members(*it, kFilterMembers)) return std::unexpected(in_filter(*e));
-  std::vector<std::pair<std::string, std::string>> values;
-  for (const auto& [name, value] : it->items()) {
-    if (name == "unscored") continue;
-    const bool score = name == "min_score" || name == "max_score";
-    if (score && !value.is_number())
-      return std::unexpected(
-          Error::validation("filter." + name, name + " must be a number from 0 to 1"));
-    if (!score && !value.is_string())
-      return std::unexpected(Error::validation("filter." + name, name + " must be a string"));
-    values.emplace_back(name, score ? value.dump() : value.get<std::string>());
-  }
-  auto leads = lead_filter(s, values);
-  if (!leads) return std::unexpected(in_filter(leads.error()));
+  auto leads = lead_filter_object(s, *it, "filter", {"unscored"});
+  if (!leads) return std::unexpected(leads.error());
   domain::JobFilter filter{leads->stage,     leads->source,         leads->min_score,
                            leads->max_score, leads->recommendation, std::nullopt};
   if (auto u = it->find("unscored"); u != it->end()) {

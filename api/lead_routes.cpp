@@ -92,6 +92,35 @@ std::expected<store::LeadFilter, Error> lead_filter(
   return filter;
 }
 
+std::expected<store::LeadFilter, Error> lead_filter_object(
+    const Services& s, const json& filter, const std::string& field,
+    const std::vector<std::string_view>& also) {
+  const auto named = [&field](Error e) {
+    e.field = e.field.empty() ? field : field + "." + e.field;
+    return e;
+  };
+  if (!filter.is_object())
+    return std::unexpected(Error::validation(field, field + " must be an object"));
+  std::vector<std::string_view> allowed = {"stage", "source", "min_score", "max_score",
+                                           "recommendation"};
+  allowed.insert(allowed.end(), also.begin(), also.end());
+  if (auto e = check_members(filter, allowed)) return std::unexpected(named(*e));
+  std::vector<std::pair<std::string, std::string>> values;
+  for (const auto& [name, value] : filter.items()) {
+    if (std::ranges::find(also, name) != also.end()) continue;
+    const bool score = name == "min_score" || name == "max_score";
+    if (score && !value.is_number())
+      return std::unexpected(
+          Error::validation(field + "." + name, name + " must be a number from 0 to 1"));
+    if (!score && !value.is_string())
+      return std::unexpected(Error::validation(field + "." + name, name + " must be a string"));
+    values.emplace_back(name, score ? value.dump() : value.get<std::string>());
+  }
+  auto leads = lead_filter(s, values);
+  if (!leads) return std::unexpected(named(leads.error()));
+  return leads;
+}
+
 namespace {
 
 std::expected<LeadStage, Error> stage_member(const json& body) {

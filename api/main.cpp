@@ -1,5 +1,6 @@
 // leadscore: the one binary. `leadscore serve | migrate | keys create | score | compare | rules |
-// front-door`: the command line, and the commands other than `serve` (api/serve.h).
+// front-door | demo-data | report`: the command line, and the commands other than `serve`
+// (api/serve.h).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +22,7 @@
 #include "api/command_support.h"
 #include "api/front_door.h"
 #include "api/json_mapping.h"
+#include "api/scorer_commands.h"
 #include "api/serve.h"
 #include "engine/config/app_config.h"
 #include "engine/scoring/comparison_report.h"
@@ -387,7 +389,11 @@ int main(int argc, char** argv) {
       ->required();
   door_cmd->add_option("--user", site.user, "nginx worker user when started as root");
 
+  // demo-data and report (api/scorer_commands.h).
+  const command::ScorerCommands scorer_commands(app);
+
   CLI11_PARSE(app, argc, argv);
+  if (auto code = scorer_commands.run(config_path)) return *code;
   if (door_cmd->parsed()) return print_front_door(config_path, site);
   if (compare_cmd->parsed()) return compare_file(config_path, compare);
   if (score_cmd->parsed())

@@ -57,6 +57,11 @@ const std::vector<RouteSpec>& route_table() {
       {"GET", "/scorers", Read, Inline, routes::list_scorers},
       {"POST", "/admin/reload", Analyze, Worker, routes::reload},
 
+      // Comparing scorers (analysts): side by side on given leads, storing nothing, and every
+      // scorer version's metrics against closed sales. Scoring and reports run on a worker.
+      {"POST", "/scorers/compare", Analyze, Worker, routes::compare_scorers},
+      {"GET", "/reports/scorers", Analyze, Worker, routes::scorer_report},
+
       // Live experiments (config `experiments`) and their reports: the analysts' (analyst,
       // admin).
       {"GET", "/experiments", Analyze, Worker, routes::list_experiments},

@@ -104,6 +104,9 @@ Reply list_keys(const Services&, const ApiRequest&);
 Reply delete_key(const Services&, const ApiRequest&);
 Reply list_webhook_deliveries(const Services&, const ApiRequest&);
 Reply retry_webhook_delivery(const Services&, const ApiRequest&);
+// scorer_compare_routes.cpp: comparing scorers, on demand and against closed sales.
+Reply compare_scorers(const Services&, const ApiRequest&);
+Reply scorer_report(const Services&, const ApiRequest&);
 // docs_routes.cpp: the OpenAPI document, Swagger UI and ReDoc.
 Reply openapi(const Services&, const ApiRequest&);
 Reply swagger_ui(const Services&, const ApiRequest&);

@@ -5,7 +5,7 @@
 #include <optional>
 #include <thread>
 
-#include "engine/analysis/scoring_step.h"
+#include "engine/analysis/comparison_runs.h"
 #include "tools/csv.h"
 #include "tools/lead_columns.h"
 
@@ -32,7 +32,7 @@ struct SliceResult {
 
 struct SliceContext {
   const scoring::ScorerSet& set;
-  const std::vector<const scoring::Scorer*>& scorers;
+  const std::vector<std::string>& scorers;  // names of scorers of `set`
   const ColumnMap& columns;
   std::size_t width;
   int outcome_index;
@@ -40,7 +40,7 @@ struct SliceContext {
 };
 
 void compare_slice(const SliceContext& context, const CsvSlice& slice, SliceResult& out) {
-  out.runs.resize(context.scorers.size());
+  auto runs = analysis::ComparisonRuns::of(context.set, context.scorers);  // compare_csv checked
   CsvRowReader reader(slice.text, slice.first_line);
   CsvFields fields;
   domain::Features features;
@@ -61,15 +61,9 @@ void compare_slice(const SliceContext& context, const CsvSlice& slice, SliceResu
       continue;
     }
     out.outcomes.push_back(*outcome);
-    for (std::size_t s = 0; s < context.scorers.size(); ++s) {
-      const auto scored = analysis::score_features(context.set, *context.scorers[s], features,
-                                                   analysis::Fallbacks::Ignore);
-      const auto& result = scored.result;
-      out.runs[s].scores.push_back(result ? std::optional<double>(result->score) : std::nullopt);
-      out.runs[s].recommendations.push_back(
-          result ? std::optional<domain::Recommendation>(result->recommendation) : std::nullopt);
-    }
+    runs->add(features);
   }
+  out.runs = std::move(*runs).take();
 }
 
 }  // namespace
@@ -78,14 +72,9 @@ std::expected<CompareResult, std::string> compare_csv(const scoring::ScorerSet& 
                                                       std::string_view input,
                                                       const CompareOptions& options) {
   if (options.scorers.empty()) return std::unexpected(std::string("no scorer to compare"));
-  std::vector<const scoring::Scorer*> scorers;
-  std::vector<scoring::ScorerRun> runs;
-  for (const std::string& name : options.scorers) {
-    const scoring::Scorer* scorer = set.find(name);
-    if (scorer == nullptr) return std::unexpected("no scorer named " + name);
-    scorers.push_back(scorer);
-    runs.push_back({name, {}, {}});
-  }
+  auto checked = analysis::ComparisonRuns::of(set, options.scorers);
+  if (!checked) return std::unexpected("no scorer named " + checked.error());
+  std::vector<scoring::ScorerRun> runs = std::move(*checked).take();  // the names, no answers
   CsvRowReader reader(input);
   CsvFields fields;
   const auto header_row = reader.next();
@@ -107,7 +96,8 @@ std::expected<CompareResult, std::string> compare_csv(const scoring::ScorerSet& 
   const std::vector<CsvSlice> slices =
       cut_into_slices(input, reader.position(), reader.line(), 256 * 1024);
   std::vector<SliceResult> results(slices.size());
-  const SliceContext context{set, scorers, *columns, fields.size(), outcome_index, options.offer};
+  const SliceContext context{set,           options.scorers, *columns,
+                             fields.size(), outcome_index,   options.offer};
   std::atomic<std::size_t> next{0};
   const auto work = [&] {
     for (std::size_t i; (i = next.fetch_add(1)) < slices.size();)

@@ -246,6 +246,41 @@ struct ExperimentReportData {
   std::vector<ExperimentScore> scores;    // by lead id, then scorer
 };
 
+// The report of scorers against closed sales (scorer_report_queries.cpp): one scorer version's
+// latest analysis of one lead in the window, and the lead's sale stage then (none: never
+// handed off).
+struct ReportedRun {
+  std::int64_t lead_id = 0;
+  std::optional<double> score;  // nullopt when that run failed
+  std::optional<domain::Recommendation> recommendation;
+  std::optional<domain::SaleStage> sale;
+};
+
+// The runs of one scorer version (analyses.scorer, analyses.scorer_version) in the window.
+struct ScorerVersionRuns {
+  std::string scorer;
+  std::string version;
+  std::size_t analyses = 0;  // rows in the window, every run of every lead
+  std::string first_at;      // RFC 3339, UTC: its first and last analysis in the window
+  std::string last_at;
+  std::vector<ReportedRun> leads;  // one per lead, by lead id
+};
+
+// The window of a report: analyses with since <= created_at < until (RFC 3339 or a date, as
+// PostgreSQL reads a timestamptz); unset: until now, since 30 days before until.
+struct ReportWindow {
+  std::optional<std::string> since;
+  std::optional<std::string> until;
+};
+
+// The window as the database resolved it, and every scorer version that ran in it, by name and
+// version.
+struct ScorerRunsInWindow {
+  std::string since;  // RFC 3339, UTC
+  std::string until;
+  std::vector<ScorerVersionRuns> versions;
+};
+
 class Session;
 
 class Database {
@@ -403,6 +438,15 @@ class Session {
   // The key with this hash (authentication); NotFound when there is none.
   Result<ApiKey> find_api_key(const std::string& key_hash);
   Result<void> delete_api_key(const std::string& name);
+
+  // The latest analysis of each lead by each scorer version in the window, with the lead's sale
+  // stage (scorer_report_queries.cpp): one set-based statement over the index of migration 014.
+  // `window`'s times must be ones PostgreSQL reads (analysis::parse_report_time checks them).
+  Result<ScorerRunsInWindow> scorer_runs(const ReportWindow& window);
+  // The sale stage of each lead of `lead_ids` that has a sale (the outcome a comparison
+  // measures against), by lead id, in one statement.
+  Result<std::vector<std::pair<std::int64_t, domain::SaleStage>>> sale_stages(
+      std::span<const std::int64_t> lead_ids);
 
   // Scoring jobs (job_queries.cpp). A job selects its leads when it is created, split into
   // batches; runners of any number of servers claim a batch at a time (FOR UPDATE SKIP LOCKED)

@@ -342,6 +342,18 @@ TEST_F(ExperimentApi, ListsExperimentsWithTheirArmsAndAssignedCounts) {
   EXPECT_EQ(call("GET", "/experiments", "", admin_key).status, 200);
 }
 
+TEST_F(ExperimentApi, TheReportIsAlsoOneSelfContainedPage) {
+  for (int i = 0; i < 8; ++i) analyze(ready_lead());
+  auto r = call("GET", "/experiments/trial/report?format=html", "", analyst_key);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["content-type"], "text/html; charset=utf-8");
+  for (const char* part : {"<!DOCTYPE html>", "Experiment trial", "<td>control</td>",
+                           "<td>challenger</td>", "Sample ratio", "No mismatch", "<section"})
+    EXPECT_NE(r.body.find(part), std::string::npos) << part;
+  EXPECT_EQ(r.body.find("http://"), std::string::npos) << "nothing loaded from elsewhere";
+  EXPECT_EQ(r.body.find("<script"), std::string::npos);
+}
+
 TEST_F(ExperimentApi, AnUnknownExperimentIs404AndABadFormat400) {
   auto r = call("GET", "/experiments/nope/report", "", analyst_key);
   EXPECT_EQ(r.status, 404);
