@@ -22,8 +22,8 @@ work=$(mktemp -d /tmp/leadscore-experiment-bench.XXXXXX)
 chmod 755 "$work"
 free_port() { local p; for p in $(seq "$1" $(($1 + 200))); do
   (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
-pg_port=$(free_port 56500)
-api_port=$(free_port 18500)
+pg_port=$(free_port $((56500 + RANDOM % 400)))
+api_port=$(free_port $((18500 + RANDOM % 400)))
 server=""
 cleanup() {
   [[ -n "$server" ]] && kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
