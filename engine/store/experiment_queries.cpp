@@ -1,4 +1,4 @@
-// Session: the queries of live experiments — storing a lead's arm on its first analysis in an
+// The store's queries of live experiments — storing a lead's arm on its first analysis in an
 // experiment (never moving it afterwards), the assigned counts, and the figures of an
 // experiment's report.
 #include <algorithm>
