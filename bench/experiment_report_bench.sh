@@ -8,7 +8,8 @@
 #   2. the whole report over HTTP from a server (LEADSCORE_BINARY, default build/leadscore),
 #      timed by curl, RUNS times (default 5);
 #   3. the first-use assignment statement for one lead not yet assigned (pgbench, 1 client,
-#      5 s): what the first analysis of a lead in an experiment adds.
+#      5 s): what the first analysis of a lead in an experiment adds, beside a round trip that
+#      does nothing (SELECT 1).
 # Usage: bench/experiment_report_bench.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -122,7 +123,8 @@ echo "3. first-use assignment of one lead (pgbench, 1 client, 5 s):"
 first=$((leads + 1))
 cat > "$work/assign.sql" <<SQL
 \set id random($first, $((leads + 200000)))
-WITH input AS (SELECT * FROM unnest(ARRAY[:id]::bigint[], '{"control"}'::text[], '{1}'::int[]) AS i(lead_id, arm, bucket)),
+WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
+ input AS (SELECT i.* FROM unnest(ARRAY[:id]::bigint[], '{"control"}'::text[], '{1}'::int[]) AS i(lead_id, arm, bucket), async),
  inserted AS (INSERT INTO experiment_assignments (experiment, lead_id, arm, bucket, split)
   SELECT 'bench', i.lead_id, i.arm, i.bucket, 'control:50,challenger:50' FROM input i
   WHERE EXISTS (SELECT 1 FROM leads l WHERE l.id = i.lead_id) ORDER BY i.lead_id
@@ -133,4 +135,8 @@ WITH input AS (SELECT * FROM unnest(ARRAY[:id]::bigint[], '{"control"}'::text[],
   AND x.lead_id NOT IN (SELECT lead_id FROM inserted);
 SQL
 /usr/lib/postgresql/15/bin/pgbench -n -c 1 -T 5 -M prepared -f "$work/assign.sql" "$DATABASE_URL" 2>/dev/null |
+  grep -E "latency average|tps"
+echo "   beside it, a round trip that does nothing (SELECT 1), the floor of any statement:"
+echo "SELECT 1;" > "$work/nothing.sql"
+/usr/lib/postgresql/15/bin/pgbench -n -c 1 -T 5 -M prepared -f "$work/nothing.sql" "$DATABASE_URL" 2>/dev/null |
   grep -E "latency average|tps"

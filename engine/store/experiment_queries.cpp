@@ -33,10 +33,17 @@ std::string array_literal(std::span<const T> values, Text text) {
 // A lead that does not exist is left out (and so is its arm: no answer row). In lead order, so
 // that two batches inserting at once wait on each other in the same order.
 // $3 lead ids, $4 arms, $5 buckets (arrays, one item per lead).
+//
+// Its commit does not wait for the disk (synchronous_commit off for this transaction only):
+// the analysis made with the arm is stored after it, and that commit, which waits, flushes the
+// log up to itself, the assignment included. An assignment a crash loses is one no stored
+// analysis used. It saves the lead's first analysis in the experiment a disk flush: 0.28 ms
+// instead of 0.54 (bench/assignment_bench.cpp).
 const Statement kAssignArms{
     "assign_experiment_arms",
-    "WITH input AS (SELECT * FROM unnest($3::bigint[], $4::text[], $5::int[])"
-    "  AS i(lead_id, arm, bucket)),"
+    "WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),"
+    " input AS (SELECT i.* FROM unnest($3::bigint[], $4::text[], $5::int[])"
+    "  AS i(lead_id, arm, bucket), async),"
     " inserted AS ("
     "  INSERT INTO experiment_assignments (experiment, lead_id, arm, bucket, split)"
     "  SELECT $1::text, i.lead_id, i.arm, i.bucket, $2::text FROM input i"

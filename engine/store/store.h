@@ -396,7 +396,8 @@ class Session {
   // Experiments (experiment_queries.cpp). Stores the arm of each lead of `proposals` that has
   // none in `experiment` yet (with `split`, the weights in force), in one statement, and answers
   // each lead's arm as stored, in order: its own first arm for a lead assigned before; nullopt
-  // for a lead that does not exist.
+  // for a lead that does not exist. Its own transaction, whose commit does not wait for the
+  // disk (the analysis stored after it does): never call it inside a transaction.
   Result<std::vector<std::optional<std::string>>> assign_experiment_arms(
       const std::string& experiment, const std::string& split,
       std::span<const domain::ArmAssignment> proposals);

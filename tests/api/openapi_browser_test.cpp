@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <string>
 
+#include "tests/support/run_command.h"
 #include "tests/support/served_leadscore.h"
 
 namespace leadscore::testing {
@@ -18,13 +19,8 @@ namespace {
 
 // Runs `command`; its exit status and what it wrote (stdout and stderr).
 std::pair<int, std::string> run(const std::string& command) {
-  std::string output;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return {-1, "cannot run " + command};
-  std::array<char, 4096> buffer{};
-  while (std::fgets(buffer.data(), buffer.size(), pipe)) output += buffer.data();
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  auto result = leadscore::testing::run_command(command + " 2>&1");
+  return {result.status, std::move(result.output)};
 }
 
 TEST(DocsInBrowser, SwaggerUiRunsHealthAndRedocRendersThroughTheFrontDoor) {

@@ -17,6 +17,7 @@
 #include <stdexcept>
 
 #include "tests/support/free_port.h"
+#include "tests/support/run_command.h"
 
 #ifndef LEADSCORE_SOURCE_DIR
 #error "LEADSCORE_SOURCE_DIR must name the source tree (it holds scripts/pg_cluster.sh)"
@@ -39,14 +40,8 @@ std::string shell_quote(const std::string& text) {
 
 // Runs a shell command; its stdout, and whether it exited with 0. Its stderr is the test's.
 std::pair<std::string, bool> run(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("cannot run: " + command);
-  std::string output;
-  std::array<char, 512> buffer{};
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
-    output.append(buffer.data(), n);
-  int status = pclose(pipe);
-  return {output, status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0};
+  auto result = run_command(command);
+  return {std::move(result.output), result.ok()};
 }
 
 void execute(const std::string& url, const std::string& sql) {

@@ -21,6 +21,7 @@
 
 #include "tests/support/free_port.h"
 #include "tests/support/pg_cluster.h"
+#include "tests/support/run_command.h"
 
 #ifndef LEADSCORE_SOURCE_DIR
 #error "LEADSCORE_SOURCE_DIR must name the source tree"
@@ -43,13 +44,9 @@ std::string make_directory() {
 }
 
 std::string run_script(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("cannot run: " + command);
-  std::string out;
-  char buffer[256];
-  while (std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
-  if (pclose(pipe) != 0) throw std::runtime_error("failed: " + command + "\n" + out);
-  return out;
+  auto result = run_command(command);
+  if (!result.ok()) throw std::runtime_error("failed: " + command + "\n" + result.output);
+  return result.output;
 }
 
 bool answered_200(int port) {

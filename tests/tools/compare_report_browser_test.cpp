@@ -17,18 +17,16 @@
 #include <sstream>
 #include <string>
 
+#include "tests/support/run_command.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
+// Runs `command`; its exit status and what it wrote (stdout and stderr).
 std::pair<int, std::string> run(const std::string& command) {
-  std::string output;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return {-1, "cannot run " + command};
-  std::array<char, 4096> buffer{};
-  while (std::fgets(buffer.data(), buffer.size(), pipe)) output += buffer.data();
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  auto result = leadscore::testing::run_command(command + " 2>&1");
+  return {result.status, std::move(result.output)};
 }
 
 std::string read_file(const fs::path& path) {
