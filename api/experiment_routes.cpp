@@ -86,9 +86,7 @@ ScorerComparison compare_runs(const domain::Experiment& experiment,
   for (const auto& score : scores) {  // by lead, then scorer
     if (leads.empty() || leads.back() != score.lead_id) {
       leads.push_back(score.lead_id);
-      std::optional<bool> outcome;
-      if (score.sale_stage == domain::SaleStage::Paid) outcome = true;
-      if (score.sale_stage == domain::SaleStage::Lost) outcome = false;
+      const std::optional<bool> outcome = domain::sale_outcome(score.sale_stage);
       out.paid += outcome == true ? 1 : 0;
       out.lost += outcome == false ? 1 : 0;
       outcomes.push_back(outcome);

@@ -53,12 +53,6 @@ struct CompareLeads {
   std::vector<std::optional<bool>> outcomes;
 };
 
-std::optional<bool> outcome_of(std::optional<domain::SaleStage> sale) {
-  if (sale == domain::SaleStage::Paid) return true;
-  if (sale == domain::SaleStage::Lost) return false;
-  return std::nullopt;
-}
-
 // Stored leads, with the outcomes of their sales.
 std::expected<CompareLeads, Error> stored_leads(
     store::Session& session, const std::vector<domain::Lead>& leads,
@@ -75,7 +69,7 @@ std::expected<CompareLeads, Error> stored_leads(
     while (sale != stages->end() && sale->first < lead.id) ++sale;
     const bool has_sale = sale != stages->end() && sale->first == lead.id;
     out.features.push_back(domain::features_of(lead, offer));
-    out.outcomes.push_back(has_sale ? outcome_of(sale->second) : std::nullopt);
+    out.outcomes.push_back(has_sale ? domain::sale_outcome(sale->second) : std::nullopt);
   }
   return out;
 }

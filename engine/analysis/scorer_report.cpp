@@ -25,9 +25,7 @@ ScorerReport scorer_report(const store::ScorerRunsInWindow& runs,
     for (const store::ReportedRun& lead : version.leads) {
       run.scores.push_back(lead.score);
       run.recommendations.push_back(lead.recommendation);
-      std::optional<bool> outcome;
-      if (lead.sale == domain::SaleStage::Paid) outcome = true;
-      if (lead.sale == domain::SaleStage::Lost) outcome = false;
+      const std::optional<bool> outcome = domain::sale_outcome(lead.sale);
       outcomes.push_back(outcome);
       if (!outcome)
         ++row.open;

@@ -63,6 +63,12 @@ bool is_final(LeadStage stage) {
 }
 bool is_final(SaleStage stage) { return stage == SaleStage::Paid || stage == SaleStage::Lost; }
 
+std::optional<bool> sale_outcome(std::optional<SaleStage> sale) {
+  if (sale == SaleStage::Paid) return true;
+  if (sale == SaleStage::Lost) return false;
+  return std::nullopt;
+}
+
 bool has_business_domain(const Lead& lead) { return has_business_domain(lead.business_domain); }
 
 bool has_business_domain(const std::optional<std::string>& business_domain) {

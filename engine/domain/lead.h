@@ -31,6 +31,9 @@ std::optional<Recommendation> parse_recommendation(std::string_view text);
 // `transferred` and `lost` end a lead; `paid` and `lost` end a sale.
 bool is_final(LeadStage stage);
 bool is_final(SaleStage stage);
+// What became of a lead, by its sale: converted (paid), not converted (lost), or not known yet
+// (no sale, or one still open). What every comparison of scorers measures them against.
+std::optional<bool> sale_outcome(std::optional<SaleStage> sale);
 
 // The profile: optional free-text fields describing the person behind a lead, declared here
 // once. Each entry is FIELD(member, longest accepted value in bytes). The member's name is also

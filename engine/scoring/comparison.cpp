@@ -128,7 +128,8 @@ struct SplitMix64 {
   }
   // Uniform in [0, n) (Lemire's multiply-shift; the bias is below 2^-32 for n < 2^32).
   std::size_t below(std::size_t n) {
-    return static_cast<std::size_t>((static_cast<unsigned __int128>(next()) * n) >> 64);
+    __extension__ using Wide = unsigned __int128;  // a GCC/Clang type: said so to -Wpedantic
+    return static_cast<std::size_t>((static_cast<Wide>(next()) * n) >> 64);
   }
 };
 
