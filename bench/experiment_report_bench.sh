@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
-# Benchmark of an experiment's report (GET /experiments/{name}/report) and of storing a lead's
-# arm on its first analysis. Starts its own PostgreSQL cluster, migrates it, and loads with
+# Benchmark of an experiment's report (GET /experiments/{name}/report). Starts its own
+# PostgreSQL cluster, migrates it, and loads with
 # generate_series: LEADS leads (default 500,000) assigned half and half to two arms, two
 # analyses of each in the experiment (the arm's scorer as primary, a shadow: 1,000,000 rows by
 # default) and a sale for 30% of them (a third paid, a third lost, a third open); then
 #   1. the report's three queries (engine/store/experiment_queries.cpp), each timed in psql;
 #   2. the whole report over HTTP from a server (LEADSCORE_BINARY, default build/leadscore),
-#      timed by curl, RUNS times (default 5);
-#   3. the first-use assignment statement for one lead not yet assigned (pgbench, 1 client,
-#      5 s): what the first analysis of a lead in an experiment adds, beside a round trip that
-#      does nothing (SELECT 1).
+#      timed by curl, RUNS times (default 5).
+# What storing a lead's arm adds to its first analysis is measured by bench/assignment_bench.cpp
+# and bench/experiment_cost.sh.
 # Usage: bench/experiment_report_bench.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,7 +22,7 @@ work=$(mktemp -d /tmp/leadscore-experiment-bench.XXXXXX)
 chmod 755 "$work"
 free_port() { local p; for p in $(seq "$1" $(($1 + 200))); do
   (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
-pg_port=$(free_port $((56500 + RANDOM % 400)))
+pg_port=$(free_port $((26500 + RANDOM % 400)))  # below the ephemeral range
 api_port=$(free_port $((18500 + RANDOM % 400)))
 server=""
 cleanup() {
@@ -70,8 +69,6 @@ INSERT INTO analyses (lead_id, scorer, scorer_version, role, actor, features, re
   CROSS JOIN LATERAL (SELECT round(least(1, greatest(0, 0.45 + random() * 0.4 - 0.2
            + CASE WHEN l.id % 10 < 3 AND l.id % 3 = 0 THEN 0.2 ELSE 0 END))::numeric, 3)::float8
            AS score) AS s;
--- Leads not assigned yet, for the first-use statement.
-INSERT INTO leads (source) SELECT 'manual' FROM generate_series(1, 200000);
 VACUUM ANALYZE;
 SQL
 sql -c "SELECT count(*) AS analyses FROM analyses" -c "SELECT count(*) AS sales FROM sales"
@@ -118,25 +115,3 @@ for _ in $(seq "$runs"); do
     -H "Authorization: Bearer $LEADSCORE_ADMIN_KEY" "http://127.0.0.1:$api_port/experiments/bench/report"
 done
 python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print('arms:', [(a['name'], a['assigned'], a['paid'], a['lost'], a['open']) for a in r['arms']]); print('sample ratio p:', r['sample_ratio']['p_value'], 'scored leads:', r['scorers']['outcomes'])" "$work/report.json"
-
-echo "3. first-use assignment of one lead (pgbench, 1 client, 5 s):"
-first=$((leads + 1))
-cat > "$work/assign.sql" <<SQL
-\set id random($first, $((leads + 200000)))
-WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
- input AS (SELECT i.* FROM unnest(ARRAY[:id]::bigint[], '{"control"}'::text[], '{1}'::int[]) AS i(lead_id, arm, bucket), async),
- inserted AS (INSERT INTO experiment_assignments (experiment, lead_id, arm, bucket, split)
-  SELECT 'bench', i.lead_id, i.arm, i.bucket, 'control:50,challenger:50' FROM input i
-  WHERE EXISTS (SELECT 1 FROM leads l WHERE l.id = i.lead_id) ORDER BY i.lead_id
-  ON CONFLICT (experiment, lead_id) DO NOTHING RETURNING lead_id, arm)
- SELECT lead_id, arm FROM inserted UNION ALL
- SELECT x.lead_id, x.arm FROM experiment_assignments x
- WHERE x.experiment = 'bench' AND x.lead_id = ANY (ARRAY[:id]::bigint[])
-  AND x.lead_id NOT IN (SELECT lead_id FROM inserted);
-SQL
-/usr/lib/postgresql/15/bin/pgbench -n -c 1 -T 5 -M prepared -f "$work/assign.sql" "$DATABASE_URL" 2>/dev/null |
-  grep -E "latency average|tps"
-echo "   beside it, a round trip that does nothing (SELECT 1), the floor of any statement:"
-echo "SELECT 1;" > "$work/nothing.sql"
-/usr/lib/postgresql/15/bin/pgbench -n -c 1 -T 5 -M prepared -f "$work/nothing.sql" "$DATABASE_URL" 2>/dev/null |
-  grep -E "latency average|tps"

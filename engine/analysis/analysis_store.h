@@ -69,8 +69,11 @@ class AnalysisStore {
     // Appends `analysis` (which has a result) to the lead's history and, with Storage::OnLead,
     // stores its result on the lead — only while the lead's inputs are still those of `seen`
     // (the same input_revision); otherwise Conflict and nothing is written, so that the caller
-    // reads the lead and scores it again. NotFound, LeadFinal, Conflict, Unavailable. The lead
-    // as stored afterwards.
+    // reads the lead and scores it again. With analysis.assigning (OnLead only), the lead's arm
+    // in analysis.experiment is stored in the same write when it has none, and the analysis is
+    // stored only if that arm is analysis.arm; otherwise Conflict too, so that the caller asks
+    // the lead's arm (assign_arms) and scores it again. NotFound, LeadFinal, Conflict,
+    // Unavailable. The lead as stored afterwards.
     virtual Result<domain::Lead> record(const domain::Lead& seen, const domain::Analysis& analysis,
                                         Storage storage) = 0;
     // Stores analyses of distinct leads at once (a job's batch), each as record(seen,

@@ -15,6 +15,15 @@ namespace {
 using domain::ErrorCode;
 using domain::Lead;
 
+// The index of the arm named `name` in `experiment`; nullopt when it has none of that name (an
+// arm a reload removed).
+std::optional<std::size_t> arm_index(const domain::Experiment& experiment,
+                                     const std::string& name) {
+  for (std::size_t i = 0; i < experiment.arms.size(); ++i)
+    if (experiment.arms[i].name == name) return i;
+  return std::nullopt;
+}
+
 std::unexpected<AnalysisFailure> failure(domain::Error error) {
   return std::unexpected(AnalysisFailure{std::move(error), std::nullopt});
 }
@@ -139,7 +148,13 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
   // The experiment this analysis belongs to, if any: a primary analysis no caller chose the
   // scorer of. Its lead's arm is learnt once the lead is known to be open.
   const domain::Experiment* experiment = request.scorer ? nullptr : scorers->active_experiment();
-  std::optional<LeadArm> lead_arm;
+  std::optional<std::size_t> arm;  // the lead's arm in it, once learnt (nullopt: none)
+  bool arm_learnt = false;
+  // The arm this analysis gives its lead with its write, when the lead was not known here to
+  // have one; once a write refused it (the lead had another arm, or changed), the arm is asked
+  // of the store instead.
+  std::optional<domain::ArmProposal> proposal;
+  bool ask_arm = false;
   const Scorer* scorer = choice->scorer;
   SlowRuns slow;
   slow.post = parts_.run_slow;
@@ -158,15 +173,20 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
       if (parts_.leads) parts_.leads->erase(id);
       return std::unexpected(lead_final(id, seen->stage));
     }
-    if (experiment != nullptr && !lead_arm) {
-      auto arms = arms_for(*session, *experiment, std::span<const std::int64_t>(&id, 1));
-      if (!arms) return failure(arms.error());
-      lead_arm = arms->front();
-      if (!lead_arm->exists) {
-        if (parts_.leads) parts_.leads->erase(id);
-        return failure(domain::Error::not_found("lead " + std::to_string(id) + " not found"));
+    if (experiment != nullptr && !arm_learnt) {
+      if (!ask_arm) {
+        arm = known_or_proposed(*experiment, id, proposal);
+      } else {
+        auto arms = arms_for(*session, *experiment, std::span<const std::int64_t>(&id, 1));
+        if (!arms) return failure(arms.error());
+        if (!arms->front().exists) {
+          if (parts_.leads) parts_.leads->erase(id);
+          return failure(domain::Error::not_found("lead " + std::to_string(id) + " not found"));
+        }
+        arm = arms->front().arm;
       }
-      if (lead_arm->arm) scorer = &scorers->arm_scorer(*lead_arm->arm);
+      arm_learnt = true;
+      scorer = arm ? &scorers->arm_scorer(*arm) : choice->scorer;
     }
     if (attempt == 0 || experiment != nullptr) {
       may_wait = slow.post && reaches_slow(*scorers, *scorer);
@@ -174,9 +194,9 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
         slow.ended_late = ended_late(request, choice->primary ? "primary" : "adhoc");
     }
     domain::Analysis analysis = analysis_of(request, choice->primary, *seen, offer);
-    if (lead_arm && lead_arm->arm) {
+    if (arm) {
       analysis.experiment = experiment->name;
-      analysis.arm = experiment->arms[*lead_arm->arm].name;
+      analysis.arm = experiment->arms[*arm].name;
     }
     // A slow run may take seconds: no connection is held through it.
     if (may_wait) session->release();
@@ -194,16 +214,23 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
     analysis.latency_ms = run.latency_ms;
     analysis.result = std::move(*run.result);
     analysis.audit = std::move(run.audit);
+    if (proposal && analysis.arm) analysis.assigning = proposal;
     auto stored =
         session->record(*seen, analysis, choice->primary ? Storage::OnLead : Storage::HistoryOnly);
     if (!stored && stored.error().code == ErrorCode::Conflict) {
-      seen.reset();  // its inputs changed since it was read (or cached): read it again
+      seen.reset();    // its inputs changed since it was read (or cached): read it again
+      if (proposal) {  // or the lead has another arm: ask which
+        proposal.reset();
+        arm_learnt = false;
+        ask_arm = true;
+      }
       continue;
     }
     if (!stored) {
       if (parts_.leads) parts_.leads->erase(id);
       return failure(stored.error());
     }
+    if (analysis.assigning) assignments_->put(experiment->name, id, *analysis.arm);
     count_kept(analysis,
                run.failures.empty() ? metrics::RunOutcome::Ok : metrics::RunOutcome::FellBack);
     if (choice->primary) {
@@ -226,14 +253,21 @@ std::expected<AnalysisOutcome, AnalysisFailure> Analyzer::analyze(
                       1});
 }
 
+std::optional<std::size_t> Analyzer::known_or_proposed(
+    const domain::Experiment& experiment, std::int64_t lead,
+    std::optional<domain::ArmProposal>& proposal) const {
+  proposal.reset();
+  if (auto known = assignments_->find(experiment.name, lead)) return arm_index(experiment, *known);
+  const int bucket = domain::experiment_bucket(experiment, lead);
+  const auto arm = domain::arm_of_bucket(experiment, bucket);
+  if (arm) proposal = domain::ArmProposal{bucket, domain::split_of(experiment)};
+  return arm;
+}
+
 Result<std::vector<Analyzer::LeadArm>> Analyzer::arms_for(
     AnalysisStore::Session& session, const domain::Experiment& experiment,
     std::span<const std::int64_t> leads) const {
-  auto index_of = [&](const std::string& name) -> std::optional<std::size_t> {
-    for (std::size_t i = 0; i < experiment.arms.size(); ++i)
-      if (experiment.arms[i].name == name) return i;
-    return std::nullopt;
-  };
+  auto index_of = [&](const std::string& name) { return arm_index(experiment, name); };
   std::vector<LeadArm> arms(leads.size());
   std::vector<domain::ArmAssignment> proposals;
   std::vector<std::size_t> proposed_for;  // the index in `leads` of each proposal

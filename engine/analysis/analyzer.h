@@ -166,6 +166,12 @@ class Analyzer {
     bool exists = true;
     std::optional<std::size_t> arm;
   };
+  // The lead's arm (an index of its arms) in `experiment` as known here (the cache), else as
+  // the split proposes it, with `proposal` set for the analysis's write to store
+  // (Analysis::assigning): no round trip either way.
+  std::optional<std::size_t> known_or_proposed(const domain::Experiment& experiment,
+                                               std::int64_t lead,
+                                               std::optional<domain::ArmProposal>& proposal) const;
   // The arms of `leads` (distinct ids) in `experiment`, as stored, storing those not yet
   // assigned (from the cache, else one round trip for them all).
   Result<std::vector<LeadArm>> arms_for(AnalysisStore::Session& session,

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/domain/experiment.h"
 #include "engine/domain/lead.h"
 #include "engine/domain/offer.h"
 
@@ -65,6 +66,10 @@ struct Analysis {
   // too); nullopt otherwise.
   std::optional<std::string> experiment;
   std::optional<std::string> arm;
+  // Set when `arm` is the split's proposal for a lead not known to be assigned yet: the write
+  // that stores the analysis on its lead stores the assignment too (unless the lead has one),
+  // and stores the analysis only if the lead's arm, new or old, is `arm` (else Conflict).
+  std::optional<ArmProposal> assigning;
 };
 
 }  // namespace leadscore::domain

@@ -40,6 +40,14 @@ struct ArmAssignment {
   int bucket = 0;
 };
 
+// The assignment an analysis makes of its lead's arm (Analysis::assigning), when the lead was not
+// known to have one: the bucket and the split (split_of) it was proposed under. The write that
+// stores the analysis stores the assignment with it.
+struct ArmProposal {
+  int bucket = 0;
+  std::string split;
+};
+
 // FNV-1a, 32 bits (offset basis 2166136261, prime 16777619).
 std::uint32_t fnv1a32(std::string_view text);
 // GrowthBook's v2 hash before the modulo: fnv1a32(decimal string of fnv1a32(seed + value)).

@@ -85,6 +85,10 @@ void analysis_members(std::string& out, const domain::Analysis& a) {
   if (a.request_id) out += ",\"a_request_id\":" + json_string(*a.request_id);
   if (a.experiment) out += ",\"a_experiment\":" + json_string(*a.experiment);
   if (a.arm) out += ",\"a_arm\":" + json_string(*a.arm);
+  if (a.assigning) {
+    out += ",\"a_bucket\":" + std::to_string(a.assigning->bucket);
+    out += ",\"a_split\":" + json_string(a.assigning->split);
+  }
 }
 
 // The analyses to store on their leads, as a JSON array of {a_n, a_lead, a_revision, a_score,
@@ -134,17 +138,34 @@ std::string appended_json(std::span<const AnalysisToAppend> rows) {
 // concurrent change made it final: the caller re-reads).
 // $1 lead, $2 input_revision as read, $3 score, $4 recommendation, $5 reason, $6.. analysis;
 // `events`: the WITH items that write the analysis.completed event of the lead as stored (with
-// the webhooks in $19), or nothing.
-std::string record_analysis_on_lead(std::string_view events) {
+// the webhooks in the parameter after the last), or nothing.
+//
+// `assigning` (Analysis::assigning): the analysis also gives the lead its arm $18 in experiment
+// $17, with bucket $19 and split $20, unless it has one; and it is stored only if the lead's arm
+// is $18, given now or found. An arm another server gave the lead while this statement ran is
+// not in its snapshot: the analysis is then not stored ('changed'), and the caller asks again.
+// In the analysis's own write, the assignment costs an index insert instead of a round trip and
+// a commit of its own.
+std::string record_analysis_on_lead(std::string_view events, bool assigning) {
+  constexpr std::string_view kOpen =
+      "id = $1::bigint AND input_revision = $2::bigint AND stage NOT IN ('transferred', 'lost')";
   return cat(
-      {"WITH lead AS ("
+      {"WITH ",
+       assigning
+           ? cat({"assigned AS ("
+                  " INSERT INTO experiment_assignments (experiment, lead_id, arm, bucket, split)"
+                  " SELECT $17::text, id, $18::text, $19::int, $20::text FROM leads WHERE ",
+                  kOpen, " ON CONFLICT (experiment, lead_id) DO NOTHING RETURNING arm), "})
+           : std::string(),
+       "lead AS ("
        " UPDATE leads SET ai_score = $3::float8, ai_recommendation = $4::text,"
        "  ai_reason = $5::text, ai_scorer = $6::text, ai_scorer_version = $7::text, ",
-       kAnalysisTime, ", ", kTouch,
-       "  WHERE id = $1::bigint AND input_revision = $2::bigint"
-       "   AND stage NOT IN ('transferred', 'lost')"
-       " RETURNING *), analysis AS (",
-       kAnalysisInsert,
+       kAnalysisTime, ", ", kTouch, "  WHERE ", kOpen,
+       assigning ? " AND (EXISTS (SELECT 1 FROM assigned) OR EXISTS (SELECT 1"
+                   "  FROM experiment_assignments x WHERE x.experiment = $17::text"
+                   "  AND x.lead_id = $1::bigint AND x.arm = $18::text))"
+                 : "",
+       " RETURNING *), analysis AS (", kAnalysisInsert,
        " SELECT id, $6::text, $7::text, $8::text, $9::text, $10::jsonb, $11::jsonb,"
        "  $12::jsonb, $13::float8, $14::text, $15::jsonb, $16::text, $17::text, $18::text,"
        "  ai_analyzed_at FROM lead)",
@@ -154,11 +175,18 @@ std::string record_analysis_on_lead(std::string_view events) {
        "END, ",
        lead_columns(), " FROM leads WHERE id = $1::bigint AND NOT EXISTS (SELECT 1 FROM lead)"});
 }
-const Statement kRecordAnalysisOnLead{"record_analysis_on_lead", record_analysis_on_lead("")};
+const Statement kRecordAnalysisOnLead{"record_analysis_on_lead",
+                                      record_analysis_on_lead("", false)};
 // The same, with the analysis.completed event for the webhooks of $19 (a text[]).
 const Statement kRecordAnalysisOnLeadWithEvent{
     "record_analysis_on_lead_with_event",
-    record_analysis_on_lead(analysis_event_items("lead", "id", "$19"))};
+    record_analysis_on_lead(analysis_event_items("lead", "id", "$19"), false)};
+// The same two, giving the lead its arm.
+const Statement kRecordAnalysisOnLeadAssigning{"record_analysis_on_lead_assigning",
+                                               record_analysis_on_lead("", true)};
+const Statement kRecordAnalysisOnLeadAssigningWithEvent{
+    "record_analysis_on_lead_assigning_with_event",
+    record_analysis_on_lead(analysis_event_items("lead", "id", "$21"), true)};
 // Appends the analysis and reads the lead, in one statement; no row when the lead is missing.
 // $1 lead, $2.. as kAppendAnalysis.
 const Statement kRecordAnalysisOnly{
@@ -192,9 +220,20 @@ Result<domain::Lead> Session::record_analysis(const domain::Lead& seen,
     p.integer(seen.input_revision);  // 0, a lead not read from the store, matches no lead
     p.real(result.score).text(domain::to_string(result.recommendation)).text(result.reason);
     analysis_fields(p, analysis);
+    const auto& assigning = analysis.assigning;
+    if (assigning) {
+      if (!analysis.experiment || !analysis.arm)
+        return std::unexpected(
+            Error::validation("arm", "an analysis assigning an arm names no experiment or arm"));
+      p.integer(assigning->bucket).text(assigning->split);
+    }
     const auto webhooks = analysis_event_webhooks(*impl_);
     if (webhooks) p.text(*webhooks);
-    auto r = c.execute(webhooks ? kRecordAnalysisOnLeadWithEvent : kRecordAnalysisOnLead, p);
+    const Statement& statement =
+        assigning
+            ? (webhooks ? kRecordAnalysisOnLeadAssigningWithEvent : kRecordAnalysisOnLeadAssigning)
+            : (webhooks ? kRecordAnalysisOnLeadWithEvent : kRecordAnalysisOnLead);
+    auto r = c.execute(statement, p);
     if (!r) return failure(r.error());
     if (r->rows() == 0) return lead_not_found(seen.id);
     return recorded(*r, 0, 1, seen.id);
@@ -202,10 +241,11 @@ Result<domain::Lead> Session::record_analysis(const domain::Lead& seen,
 }
 
 // kRecordAnalysisOnLead for a batch of analyses in one statement and so one commit, through
-// leadscore_record_analyses() (migrations 003, 005, 009, 010, 013). $1 is a JSON array of {a_n,
-// a_lead, a_revision, a_score, a_recommendation, a_reason, a_scorer, a_scorer_version, a_role,
-// a_actor, a_features, a_result, a_contributions, a_latency_ms, a_audit?, a_request_id?,
-// a_experiment?, a_arm?}; each answer row carries its a_n.
+// leadscore_record_analyses() (migrations 003, 005, 009, 010, 013, 016). $1 is a JSON array of
+// {a_n, a_lead, a_revision, a_score, a_recommendation, a_reason, a_scorer, a_scorer_version,
+// a_role, a_actor, a_features, a_result, a_contributions, a_latency_ms, a_audit?,
+// a_request_id?, a_experiment?, a_arm?, a_bucket?, a_split?}; each answer row carries its a_n.
+// An analysis with a_bucket gives its lead its arm as kRecordAnalysisOnLeadAssigning does.
 // (The a_ prefix keeps them apart from the leads' columns.)
 const Statement kRecordAnalysesOnLeads{
     "record_analyses_on_leads",

@@ -97,6 +97,11 @@ class MemoryStore::MemorySession final : public AnalysisStore::Session {
       }
       if (lead.input_revision != seen.input_revision)
         return std::unexpected(domain::Error{ErrorCode::Conflict, "lead changed", {}, {}});
+      // An analysis giving its lead an arm: stored with it, unless the lead has another.
+      if (analysis.assigning &&
+          store_.arms.try_emplace({*analysis.experiment, seen.id}, *analysis.arm).first->second !=
+              *analysis.arm)
+        return std::unexpected(domain::Error{ErrorCode::Conflict, "lead has another arm", {}, {}});
       lead.ai_score = analysis.result->score;
       lead.ai_scorer = analysis.scorer;
       lead.ai_analyzed_at = "2026-12-03T10:00:00Z";
@@ -242,6 +247,7 @@ class AnalyzerTest : public ::testing::Test {
   }
 
   const ScorerSet& current_scorers() const { return *scorers_; }
+  void set_scorers(std::shared_ptr<const ScorerSet> set) { scorers_ = std::move(set); }
 
   void run_off_path_tasks() {
     for (auto& task : off_path) task();
@@ -783,6 +789,69 @@ TEST_F(AnalyzerTest, ABatchWithASlowScorerGoesLeadByLead) {
   EXPECT_TRUE(outcomes[1].has_value());
   EXPECT_EQ(store.calls, (std::vector<std::string>{"get 1", "record llm on_lead", "get 2",
                                                    "record llm on_lead"}));
+}
+
+// Two scorers, each the primary of an arm of experiment "trial", split evenly.
+class ExperimentAnalyzerTest : public AnalyzerTest {
+ protected:
+  ExperimentAnalyzerTest() {
+    std::vector<scoring::ScorerEntry> entries;
+    entries.push_back(testing::fake_entry("primary", Mode::Answer, "", 0, 0.3));
+    entries.push_back(testing::fake_entry("challenger", Mode::Answer, "", 0, 0.9));
+    set_scorers(std::make_shared<const ScorerSet>(std::move(entries), "primary",
+                                                  std::vector<std::string>{},
+                                                  std::vector<domain::Experiment>{trial()}));
+  }
+  static domain::Experiment trial() {
+    return {"trial", "s", {{"control", "primary", 1}, {"treatment", "challenger", 1}}, 30, true};
+  }
+  // The arm the split gives lead `id`, and the other one.
+  static std::string hashed_arm(std::int64_t id) {
+    const auto e = trial();
+    return e.arms[*domain::arm_of_bucket(e, domain::experiment_bucket(e, id))].name;
+  }
+  static std::string other_arm(std::int64_t id) {
+    return hashed_arm(id) == "control" ? "treatment" : "control";
+  }
+};
+
+TEST_F(ExperimentAnalyzerTest, AFirstAnalysisGivesTheLeadItsArmWithItsOwnWrite) {
+  store.add(lead_in(LeadStage::New));
+  auto outcome = analyze();
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().error.message;
+  const std::string arm = hashed_arm(1);
+  EXPECT_EQ(outcome->analysis.arm, arm);
+  EXPECT_EQ(outcome->analysis.scorer, arm == "control" ? "primary" : "challenger");
+  ASSERT_TRUE(outcome->analysis.assigning.has_value());
+  EXPECT_EQ(outcome->analysis.assigning->bucket, domain::experiment_bucket(trial(), 1));
+  EXPECT_EQ(outcome->analysis.assigning->split, "control:1,treatment:1");
+  // No round trip of its own: the arm went with the analysis.
+  EXPECT_EQ(store.calls,
+            (std::vector<std::string>{"get 1", "record " + outcome->analysis.scorer + " on_lead"}));
+  EXPECT_EQ((store.arms[{"trial", 1}]), arm);
+  // The next analysis knows the arm: it gives none.
+  auto again = analyze();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->analysis.arm, arm);
+  EXPECT_FALSE(again->analysis.assigning.has_value());
+}
+
+TEST_F(ExperimentAnalyzerTest, ALeadWithAnotherArmIsScoredAgainWithTheArmItHas) {
+  store.add(lead_in(LeadStage::New));
+  const std::string arm = other_arm(1);
+  store.arms[{"trial", 1}] = arm;  // given by another server, or under another split
+  auto outcome = analyze();
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().error.message;
+  EXPECT_EQ(outcome->analysis.arm, arm);
+  const std::string scorer = arm == "control" ? "primary" : "challenger";
+  EXPECT_EQ(outcome->analysis.scorer, scorer);
+  EXPECT_FALSE(outcome->analysis.assigning.has_value());
+  const std::string refused = hashed_arm(1) == "control" ? "primary" : "challenger";
+  EXPECT_EQ(store.calls,
+            (std::vector<std::string>{"get 1", "record " + refused + " on_lead", "get 1",
+                                      "assign trial", "record " + scorer + " on_lead"}));
+  ASSERT_EQ(store.rows().size(), 1u);  // the refused analysis wrote nothing
+  EXPECT_EQ(store.rows()[0].arm, arm);
 }
 
 TEST(RetryPause, NoneBeforeTheFirstTwoAttemptsThenARandomHalfToAllOfADoublingPause) {

@@ -1,6 +1,8 @@
 // The assignments of leads to experiment arms: stored once, never moved by a later proposal,
 // the same arm for two servers assigning one lead at once, none for a lead that does not exist,
-// gone with their lead.
+// gone with their lead. An analysis that gives its lead an arm stores it in its own write (one
+// at a time, and in a batch of the analysis writer): stored only if the lead's arm is the one
+// it was scored for; otherwise nothing is written.
 #include <thread>
 
 #include "tests/engine/store/store_fixture.h"
@@ -18,6 +20,31 @@ class ExperimentQueries : public Store {
     auto arms = session.assign_experiment_arms("trial", split, std::span(&proposal, 1));
     EXPECT_TRUE(arms.has_value()) << arms.error().message;
     return arms ? *arms : Assigned{};
+  }
+  // An analysis of `lead` scored for `arm`, which it gives the lead unless it has an arm.
+  domain::Analysis assigning(const domain::Lead& lead, const std::string& arm, double score = 0.5,
+                             int bucket = 7) {
+    domain::Analysis analysis = analysis_of(lead, score);
+    analysis.experiment = "trial";
+    analysis.arm = arm;
+    analysis.assigning = domain::ArmProposal{bucket, "control:50,challenger:50"};
+    return analysis;
+  }
+  std::string assignments() {
+    return sql(
+        "SELECT coalesce(string_agg(lead_id || ' ' || arm || ' ' || bucket || ' ' || split, ';'"
+        " ORDER BY lead_id), '') FROM experiment_assignments");
+  }
+  std::string analyses_of(std::int64_t lead) {
+    return sql("SELECT count(*) || ' ' || coalesce(max(arm), '-') FROM analyses WHERE lead_id = " +
+               std::to_string(lead));
+  }
+  // The record_analyses() batch of `analyses` of `leads`: through leadscore_record_analyses().
+  std::vector<Result<domain::Lead>> record_batch(const std::vector<domain::Lead>& leads,
+                                                 const std::vector<domain::Analysis>& analyses) {
+    std::vector<AnalysisToRecord> batch;
+    for (std::size_t i = 0; i < leads.size(); ++i) batch.push_back({&leads[i], &analyses[i]});
+    return s().record_analyses(batch);
   }
 };
 
@@ -60,6 +87,86 @@ TEST_F(ExperimentQueries, AnAssignmentGoesWithItsLead) {
   assign(s(), lead, "control");
   ASSERT_TRUE(s().delete_lead(lead).has_value());
   EXPECT_EQ(query(url_, "SELECT count(*) FROM experiment_assignments"), "0");
+}
+
+TEST_F(ExperimentQueries, AFirstAnalysisStoresTheArmItGivesItsLeadInItsOwnWrite) {
+  const domain::Lead lead = create();
+  auto stored = s().record_analysis(lead, assigning(lead, "challenger", 0.5, 4242), true);
+  ASSERT_TRUE(stored.has_value()) << stored.error().message;
+  EXPECT_DOUBLE_EQ(*stored->ai_score, 0.5);
+  EXPECT_EQ(assignments(), std::to_string(lead.id) + " challenger 4242 control:50,challenger:50");
+  EXPECT_EQ(analyses_of(lead.id), "1 challenger");
+  // The next analysis of the same arm (a server that did not know it) is stored beside it.
+  ASSERT_TRUE(s().record_analysis(*stored, assigning(*stored, "challenger", 0.6), true));
+  EXPECT_EQ(analyses_of(lead.id), "2 challenger");
+  EXPECT_EQ(sql("SELECT count(*) FROM experiment_assignments"), "1");
+}
+
+TEST_F(ExperimentQueries, AnAnalysisForAnotherArmThanTheLeadsIsAConflictAndWritesNothing) {
+  const domain::Lead lead = create();
+  assign(s(), lead.id, "control");
+  const std::string before = assignments();
+  auto stored = s().record_analysis(lead, assigning(lead, "challenger"), true);
+  ASSERT_FALSE(stored.has_value());
+  EXPECT_EQ(stored.error().code, domain::ErrorCode::Conflict);
+  EXPECT_EQ(assignments(), before);
+  EXPECT_EQ(analyses_of(lead.id), "0 -");
+  EXPECT_EQ(sql("SELECT coalesce(ai_score::text, 'none') FROM leads WHERE id = " +
+                std::to_string(lead.id)),
+            "none");
+  // Scored again for its own arm, it is stored.
+  EXPECT_TRUE(s().record_analysis(lead, assigning(lead, "control"), true).has_value());
+  EXPECT_EQ(analyses_of(lead.id), "1 control");
+}
+
+TEST_F(ExperimentQueries, AFinalLeadIsGivenNoArm) {
+  domain::Lead lead = move(create(), domain::LeadStage::Lost);
+  auto stored = s().record_analysis(lead, assigning(lead, "control"), true);
+  ASSERT_FALSE(stored.has_value());
+  EXPECT_EQ(stored.error().code, domain::ErrorCode::LeadFinal);
+  EXPECT_EQ(assignments(), "");
+}
+
+TEST_F(ExperimentQueries, ABatchGivesNewLeadsTheirArmsAndRefusesAnAnalysisForAnotherArm) {
+  const std::vector<domain::Lead> leads{create(), create(), create()};
+  assign(s(), leads[1].id, "control");
+  assign(s(), leads[2].id, "challenger");
+  const std::vector<domain::Analysis> analyses{assigning(leads[0], "challenger", 0.5, 11),
+                                               assigning(leads[1], "challenger", 0.5, 12),
+                                               assigning(leads[2], "challenger", 0.5, 13)};
+  auto outcomes = record_batch(leads, analyses);
+  ASSERT_EQ(outcomes.size(), 3u);
+  EXPECT_TRUE(outcomes[0].has_value()) << outcomes[0].error().message;
+  ASSERT_FALSE(outcomes[1].has_value());
+  EXPECT_EQ(outcomes[1].error().code, domain::ErrorCode::Conflict);
+  EXPECT_TRUE(outcomes[2].has_value()) << outcomes[2].error().message;
+  EXPECT_EQ(analyses_of(leads[0].id), "1 challenger");
+  EXPECT_EQ(analyses_of(leads[1].id), "0 -");
+  EXPECT_EQ(analyses_of(leads[2].id), "1 challenger");
+  EXPECT_EQ(assignments(),
+            std::to_string(leads[0].id) + " challenger 11 control:50,challenger:50;" +
+                std::to_string(leads[1].id) + " control 42 control:50,challenger:50;" +
+                std::to_string(leads[2].id) + " challenger 42 control:50,challenger:50");
+}
+
+TEST_F(ExperimentQueries, TwoServersGivingOneLeadDifferentArmsStoreOnlyTheAnalysisOfTheArmKept) {
+  for (int round = 0; round < 20; ++round) {
+    const domain::Lead lead = create();
+    auto other = db_->session();
+    ASSERT_TRUE(other.has_value());
+    Result<domain::Lead> first = std::unexpected(domain::Error::not_found("not run"));
+    std::thread racer(
+        [&] { first = other->record_analysis(lead, assigning(lead, "control", 0.25), true); });
+    auto second = s().record_analysis(lead, assigning(lead, "challenger", 0.75), true);
+    racer.join();
+    const std::string arm =
+        sql("SELECT arm FROM experiment_assignments WHERE lead_id = " + std::to_string(lead.id));
+    ASSERT_FALSE(arm.empty()) << "round " << round;
+    // The analysis of the arm that was kept may be stored; the other never is.
+    EXPECT_FALSE((arm == "control" ? second : first).has_value()) << "round " << round;
+    const std::string rows = analyses_of(lead.id);
+    EXPECT_TRUE(rows == "0 -" || rows == "1 " + arm) << rows << ", round " << round;
+  }
 }
 
 TEST_F(ExperimentQueries, AssignedCountsArePerExperimentAndArm) {
