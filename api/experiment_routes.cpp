@@ -132,10 +132,10 @@ std::string cell(const json& value) {
 // (its tables and charts).
 std::string report_page(const json& report, const ScorerComparison& comparison) {
   const std::string name = report["experiment"].get<std::string>();
-  std::string body = "<h1>Experiment " + scoring::html_escape(name) + "</h1>\n<p>" +
-                     (report["active"].get<bool>() ? "Active" : "Stopped") + "; salt <code>" +
-                     scoring::html_escape(report["salt"].get<std::string>()) + "</code>; min_n " +
-                     cell(report["min_n"]) + ".</p>\n<h2>Arms</h2>\n<table>\n<tr>";
+  std::string body = "<p>" + std::string(report["active"].get<bool>() ? "Active" : "Stopped") +
+                     "; salt <code>" + scoring::html_escape(report["salt"].get<std::string>()) +
+                     "</code>; min_n " + cell(report["min_n"]) +
+                     ".</p>\n<h2>Arms</h2>\n<table>\n<tr>";
   static constexpr const char* kColumns[] = {
       "name", "scorer", "weight",     "assigned",        "analysed",      "transferred",
       "paid", "lost",   "open_sales", "not_transferred", "transfer_rate", "conversion_rate"};

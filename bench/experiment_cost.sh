@@ -63,8 +63,8 @@ export DATABASE_URL=$("$root/scripts/pg_cluster.sh" start "$work/pg" "$pg_port")
 "$binary" migrate >/dev/null
 sql() { psql -q -X -t -A -v ON_ERROR_STOP=1 "$DATABASE_URL" "$@"; }
 sql -c "INSERT INTO leads (source, stage, business_domain, activity_count)
-          SELECT 'partner', 'qualified', 'fintech', g % 12 FROM generate_series(1, $leads) g;
-        VACUUM ANALYZE;"
+          SELECT 'partner', 'qualified', 'fintech', g % 12 FROM generate_series(1, $leads) g" \
+  -c "VACUUM ANALYZE"
 export LEADSCORE_ADMIN_KEY="lsk_bench_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 export KEY=$LEADSCORE_ADMIN_KEY PORT=$api_port
 

@@ -121,7 +121,8 @@ std::string scorer_report_html(const ScorerReport& report) {
   body += "</table>\n";
   for (const ScorerVersionReport& v : report.versions)
     body += "<h2>" + html_escape(v.scorer) + " version " + html_escape(v.version) + "</h2>\n" +
-            scoring::report_html_section(one_version(v, report.settings));
+            scoring::report_html_section(one_version(v, report.settings), false);
+  body += scoring::report_html_notes(report.settings);
   return scoring::html_page("Scorers against closed sales", body);
 }
 

@@ -26,8 +26,12 @@ nlohmann::json report_json(const ComparisonReport& report);
 std::string report_html(const ComparisonReport& report, std::string_view title);
 // The page frame with the shared stylesheet; `body` is HTML (escape what it holds), `title` text.
 std::string html_page(std::string_view title, std::string_view body);
-// The report's tables and SVG charts as a fragment (a <section>), for a page of html_page().
-std::string report_html_section(const ComparisonReport& report);
+// The report's tables and SVG charts as a fragment (a <section>), for a page of html_page(),
+// ending with report_html_notes() unless `with_notes` is false (a page of several sections
+// gives the notes once).
+std::string report_html_section(const ComparisonReport& report, bool with_notes = true);
+// What the metrics mean, and the bootstrap and min_n of `settings`, as a paragraph.
+std::string report_html_notes(const ComparisonSettings& settings);
 // `text` with &, <, >, " and ' as character references: safe in HTML text and attributes.
 std::string html_escape(std::string_view text);
 

@@ -313,6 +313,11 @@ std::string flip_table(const ComparisonReport& report, const PairComparison& pai
 
 std::string pair_section(const ComparisonReport& report, const PairComparison& pair) {
   const std::string a = html_escape(pair.a), b = html_escape(pair.b);
+  // Nothing to compare (the scorers of two experiment arms, each of its own leads): said, not
+  // drawn as empty charts.
+  if (pair.n == 0)
+    return "<h2>" + a + " vs " + b + "</h2><p class=\"meta\">" + a + " and " + b +
+           " scored no lead in common: there is nothing to compare them on.</p>";
   std::string html = "<h2>" + a + " vs " + b +
                      "</h2><div class=\"grid\"><div class=\"card\">"
                      "<h3>Agreement over " +
@@ -434,7 +439,19 @@ std::string html_page(std::string_view title, std::string_view body) {
          std::string(body) + "</main></body></html>\n";
 }
 
-std::string report_html_section(const ComparisonReport& report) {
+std::string report_html_notes(const ComparisonSettings& settings) {
+  return "<p class=\"notes\">AUC: the chance that a converted lead scores above one that did "
+         "not (ties half); its 95% interval from " +
+         thousands(settings.bootstrap) + " bootstrap resamples (seed " +
+         std::to_string(settings.seed) +
+         "). Top-decile lift: the conversion rate of the top tenth by score over the overall "
+         "rate. KS: the largest gap between the score distributions of converted and other "
+         "leads. The AUC difference of a pair is DeLong's paired test over the leads both "
+         "scored with an outcome. Outcome metrics need at least " +
+         thousands(settings.min_n) + " leads in each outcome class.</p>";
+}
+
+std::string report_html_section(const ComparisonReport& report, bool with_notes) {
   const ComparisonSettings& settings = report.settings;
   std::string html =
       "<section class=\"comparison\"><p class=\"meta\">" + thousands(report.leads) + " leads";
@@ -452,17 +469,8 @@ std::string report_html_section(const ComparisonReport& report) {
     html += "<p class=\"meta\">ROC and calibration are drawn for scorers with at least " +
             thousands(settings.min_n) + " leads in each outcome class.</p>";
   for (const PairComparison& pair : report.pairs) html += pair_section(report, pair);
-  html +=
-      "<p class=\"notes\">AUC: the chance that a converted lead scores above one that did "
-      "not (ties half); its 95% interval from " +
-      thousands(settings.bootstrap) + " bootstrap resamples (seed " +
-      std::to_string(settings.seed) +
-      "). Top-decile lift: the conversion rate of the top tenth by score over the overall "
-      "rate. KS: the largest gap between the score distributions of converted and other "
-      "leads. The AUC difference of a pair is DeLong's paired test over the leads both "
-      "scored with an outcome. Outcome metrics need at least " +
-      thousands(settings.min_n) + " leads in each outcome class.</p></section>";
-  return html;
+  if (with_notes) html += report_html_notes(settings);
+  return html + "</section>";
 }
 
 std::string report_html(const ComparisonReport& report, std::string_view title) {

@@ -5,11 +5,7 @@
 // element's drawn size (getBBox), so the charts are asserted drawn, not just written. A
 // screenshot is kept at compare_report.png in the build directory for people to look at.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -17,6 +13,7 @@
 #include <sstream>
 #include <string>
 
+#include "tests/support/browser.h"
 #include "tests/support/run_command.h"
 
 namespace {
@@ -54,33 +51,6 @@ std::string leads_csv() {
   return csv;
 }
 
-std::string chromium(const std::string& args) {
-  const std::string profile =
-      fs::temp_directory_path() / ("compare-chromium-" + std::to_string(::getpid()));
-  return "chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-         "--disable-background-networking --disable-component-update --disable-sync "
-         "--user-data-dir=" +
-         profile + " " + args;
-}
-
-// Measures every chart element as drawn and writes the counts into the page as JSON.
-constexpr const char* kProbe = R"(<script>
-const drawn = (selector) => {
-  const all = [...document.querySelectorAll(selector)];
-  const sized = all.filter((e) => { const b = e.getBBox(); return b.width > 0 && b.height > 0; });
-  return {count: all.length, drawn: sized.length};
-};
-const lengths = [...document.querySelectorAll('path.roc, path.calibration')]
-  .map((p) => p.getTotalLength());
-const out = document.createElement('pre');
-out.id = 'measured';
-out.textContent = JSON.stringify({bars: drawn('rect.bar'), roc: drawn('path.roc'),
-  calibration: drawn('path.calibration'), points: drawn('circle.point'),
-  shortest_path: Math.min(...lengths), flip_cells: document.querySelectorAll('table.flip td').length,
-  width: document.querySelector('svg').getBoundingClientRect().width});
-document.body.appendChild(out);
-</script></body>)";
-
 TEST(CompareReportInBrowser, ChartsAreDrawnFromACsvWithOutcomes) {
   const fs::path dir = fs::path(LEADSCORE_BINARY_DIR) / "compare_report_test";
   fs::create_directories(dir);
@@ -98,7 +68,7 @@ TEST(CompareReportInBrowser, ChartsAreDrawnFromACsvWithOutcomes) {
   EXPECT_EQ(html.find("<script"), std::string::npos);
 
   // The page as it is: the browser's DOM holds every chart element.
-  const auto [dom_status, dom] = run(chromium("--dump-dom file://" + page.string()));
+  const auto [dom_status, dom] = leadscore::testing::browser_dom(page);
   ASSERT_EQ(dom_status, 0) << dom.substr(0, 2000);
   const auto count = [&](const std::string& pattern) {
     const std::regex re(pattern);
@@ -115,16 +85,7 @@ TEST(CompareReportInBrowser, ChartsAreDrawnFromACsvWithOutcomes) {
   EXPECT_EQ(count("<table class=\"flip\">"), 3);
 
   // A copy with the measuring script: every element drawn with a size.
-  const fs::path probe = dir / "report_measured.html";
-  std::string measured_html = html;
-  measured_html.replace(measured_html.rfind("</body>"), 7, kProbe);
-  std::ofstream(probe) << measured_html;
-  const auto [probe_status, probe_dom] = run(chromium("--dump-dom file://" + probe.string()));
-  ASSERT_EQ(probe_status, 0) << probe_dom.substr(0, 2000);
-  std::smatch match;
-  ASSERT_TRUE(std::regex_search(probe_dom, match, std::regex("<pre id=\"measured\">([^<]*)</pre>")))
-      << probe_dom.substr(0, 2000);
-  const auto measured = nlohmann::json::parse(match[1].str());
+  const auto measured = leadscore::testing::measure_charts(html, dir / "report_measured.html");
   for (const char* kind : {"bars", "roc", "calibration", "points"}) {
     EXPECT_GT(measured[kind]["count"].get<int>(), 0) << kind << ": " << measured;
     EXPECT_EQ(measured[kind]["drawn"], measured[kind]["count"]) << kind << ": " << measured;
@@ -135,10 +96,7 @@ TEST(CompareReportInBrowser, ChartsAreDrawnFromACsvWithOutcomes) {
 
   // The screenshot, for people.
   const fs::path screenshot = fs::path(LEADSCORE_BINARY_DIR) / "compare_report.png";
-  fs::remove(screenshot);
-  const auto [shot_status, shot_output] =
-      run(chromium("--hide-scrollbars --screenshot=" + screenshot.string() +
-                   " --window-size=1280,2400 file://" + page.string()));
+  const auto [shot_status, shot_output] = leadscore::testing::screenshot(page, screenshot, 2400);
   EXPECT_EQ(shot_status, 0) << shot_output;
   ASSERT_TRUE(fs::exists(screenshot)) << shot_output;
   EXPECT_GT(fs::file_size(screenshot), 50'000u);  // a drawn page, not a blank one
