@@ -10,9 +10,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <initializer_list>
 #include <map>
-#include <fstream>
 #include <string>
 
 #include "tests/api/api_fixture.h"
@@ -63,10 +63,11 @@ class ReportPagesInBrowser : public ApiTest {
   // Sale of lead id: id % 5 = 0 open (kyc), 1 and 2 lost, 3 and 4 paid; a paid lead scores 0.3
   // higher on a spread of 0.6, so the curves are neither perfect nor chance.
   void stage_experiment() {
-    execute_sql("INSERT INTO leads (source, stage, business_domain, activity_count)"
-                " SELECT 'partner', 'transferred', 'fintech', g % 12"
-                " FROM generate_series(1, " +
-                std::to_string(kLeads) + ") g");
+    execute_sql(
+        "INSERT INTO leads (source, stage, business_domain, activity_count)"
+        " SELECT 'partner', 'transferred', 'fintech', g % 12"
+        " FROM generate_series(1, " +
+        std::to_string(kLeads) + ") g");
     execute_sql(
         "INSERT INTO experiment_assignments (experiment, lead_id, arm, bucket, split)"
         " SELECT 'trial', id, CASE WHEN id % 2 = 0 THEN 'control' ELSE 'challenger' END,"

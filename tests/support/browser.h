@@ -21,8 +21,8 @@ namespace leadscore::testing {
 
 // A chromium command line with `args`, in a profile of this process's own.
 inline std::string chromium(const std::string& args) {
-  const std::string profile = std::filesystem::temp_directory_path() /
-                              ("leadscore-chromium-" + std::to_string(::getpid()));
+  const std::string profile =
+      std::filesystem::temp_directory_path() / ("leadscore-chromium-" + std::to_string(::getpid()));
   return "chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
          "--disable-background-networking --disable-component-update --disable-sync "
          "--user-data-dir=" +
@@ -79,11 +79,10 @@ inline nlohmann::json measure_charts(const std::string& html, const std::filesys
 inline std::pair<int, std::string> screenshot(const std::filesystem::path& file,
                                               const std::filesystem::path& png, int height) {
   std::filesystem::remove(png);
-  auto result =
-      run_command(chromium("--hide-scrollbars --screenshot=" + png.string() +
-                           " --window-size=1280," + std::to_string(height) + " file://" +
-                           file.string()) +
-                  " 2>&1");
+  auto result = run_command(chromium("--hide-scrollbars --screenshot=" + png.string() +
+                                     " --window-size=1280," + std::to_string(height) + " file://" +
+                                     file.string()) +
+                            " 2>&1");
   return {result.status, std::move(result.output)};
 }
 
