@@ -22,8 +22,7 @@ binary=${LEADSCORE_BINARY:-$root/build-release/leadscore}
 
 work=$(mktemp -d /tmp/leadscore-experiment-cost.XXXXXX)
 chmod 755 "$work"
-free_port() { local p; for p in $(seq "$1" $(($1 + 200))); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
+. "$root/bench/bench_lib.sh"
 pg_port=$(free_port 26200)  # below the ephemeral range: no client socket holds it
 api_port=$(free_port 18200)
 server=""
@@ -68,9 +67,6 @@ sql -c "INSERT INTO leads (source, stage, business_domain, activity_count)
 export LEADSCORE_ADMIN_KEY="lsk_bench_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 export KEY=$LEADSCORE_ADMIN_KEY PORT=$api_port
 
-cpu_ticks() { local total=0 pid; for pid in "$1" $(pgrep -P "$1"); do
-  [[ -r /proc/$pid/stat ]] && total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
-  done; echo "$total"; }
 postmaster=$(head -1 "$work/pg/postmaster.pid")
 hz=$(getconf CLK_TCK)
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; wrk -t1 -c$connections -d${duration}s"
@@ -83,9 +79,7 @@ for round in $(seq "$rounds"); do
   for v in "${order[@]}"; do
     LEADSCORE_CONFIG="config/.experiment-cost-$v.yaml" "$binary" serve >"$work/server.log" 2>&1 &
     server=$!
-    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$api_port/health" >/dev/null && break; sleep 0.1; done
-    curl -sf "http://127.0.0.1:$api_port/health" >/dev/null ||
-      { echo "the server did not start:" >&2; cat "$work/server.log" >&2; exit 1; }
+    wait_for_server "$api_port" "$work/server.log"
     assigned_before=$(sql -c "SELECT count(*) FROM experiment_assignments")
     server_before=$(cpu_ticks "$server") pg_before=$(cpu_ticks "$postmaster")
     FIRST=$first THREADS=1 wrk -t1 -c"$connections" -d"${duration}s" -s "$root/bench/wrk_fresh_leads.lua" \

@@ -20,8 +20,7 @@ binary=${LEADSCORE_BINARY:-$root/build/leadscore}
 
 work=$(mktemp -d /tmp/leadscore-experiment-bench.XXXXXX)
 chmod 755 "$work"
-free_port() { local p; for p in $(seq "$1" $(($1 + 200))); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
+. "$root/bench/bench_lib.sh"
 pg_port=$(free_port $((26500 + RANDOM % 400)))  # below the ephemeral range
 api_port=$(free_port $((18500 + RANDOM % 400)))
 server=""
@@ -109,7 +108,7 @@ export LEADSCORE_ADMIN_KEY="lsk_bench_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \
 export PORT=$api_port
 LEADSCORE_CONFIG="$work/leadscore.yaml" "$binary" serve > "$work/server.log" 2>&1 &
 server=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$api_port/health" >/dev/null && break; sleep 0.1; done
+wait_for_server "$api_port" "$work/server.log"
 for _ in $(seq "$runs"); do
   curl -sf -o "$work/report.json" -w '%{time_total} s\n' \
     -H "Authorization: Bearer $LEADSCORE_ADMIN_KEY" "http://127.0.0.1:$api_port/experiments/bench/report"

@@ -41,8 +41,7 @@ threads=${threads:-2}
 
 work=$(mktemp -d /tmp/leadscore-bench.XXXXXX)
 chmod 755 "$work"
-free_port() { local p; for p in $(seq "$1" $(($1 + 200))); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
+. "$root/bench/bench_lib.sh"
 pg_port=$(free_port 26000)  # below the ephemeral range: no client socket holds it
 api_port=$(free_port 18000)
 server="" bare_server=""
@@ -62,9 +61,7 @@ export LEADSCORE_ADMIN_KEY="lsk_bench_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \
 export PORT=$api_port KEY=$LEADSCORE_ADMIN_KEY LEADS=$leads
 "$binary" serve > "$work/server.log" 2>&1 &
 server=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$api_port/health" >/dev/null && break; sleep 0.1; done
-curl -sf "http://127.0.0.1:$api_port/health" >/dev/null ||
-  { echo "the server did not start:" >&2; cat "$work/server.log" >&2; exit 1; }
+wait_for_server "$api_port" "$work/server.log"
 
 sources=(scanner partner manual)
 for i in $(seq "$leads"); do
@@ -85,10 +82,6 @@ if [[ -n "$bare" ]]; then
 fi
 
 rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$server/status"; }
-# CPU time (user + system, clock ticks) of a process and of its children that are alive now.
-cpu_ticks() { local total=0 pid; for pid in "$1" $(pgrep -P "$1"); do
-  [[ -r /proc/$pid/stat ]] && total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
-  done; echo "$total"; }
 postmaster=$(head -1 "$work/pg/postmaster.pid")
 hz=$(getconf CLK_TCK)
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; leads: $leads; reactor threads: $threads"

@@ -13,6 +13,7 @@
 #include "api/analyzer_parts.h"
 #include "engine/domain/experiment.h"
 #include "tests/api/api_fixture.h"
+#include "tests/api/experiment_config.h"
 #include "tests/support/temp_file.h"
 
 namespace leadscore::testing {
@@ -20,38 +21,6 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
-
-// Two arms of equal weight: the heuristic (control) against its Lua rules (challenger), which
-// score alike, so that every lead can be handed off; icp_fit runs as a shadow on every analysis.
-std::string experiment_config(const std::string& weights, const std::string& extra = "") {
-  const std::string src = LEADSCORE_SOURCE_DIR;
-  return "jobs: {runners: 1, batch_size: 50}\n"
-         "scoring:\n"
-         "  primary: heuristic\n"
-         "  shadow: [icp_fit]\n"
-         "  scorers:\n"
-         "    heuristic: {plugin: heuristic}\n"
-         "    rules: {plugin: lua, params: {script: " +
-         src +
-         "/rules/default.lua}, fallback: heuristic}\n"
-         "    icp_fit: {plugin: lua, params: {script: " +
-         src +
-         "/rules/icp_fit.lua}, fallback: heuristic}\n"
-         "experiments:\n"
-         "  - name: trial\n"
-         "    salt: trial-1\n"
-         "    min_n: 2\n"
-         "    arms:\n"
-         "      " +
-         weights + "\n" + extra;
-}
-const std::string kEvenSplit =
-    "[{name: control, scorer: heuristic, weight: 50}, {name: challenger, scorer: rules, weight: "
-    "50}]";
-// Every bucket but none goes to the challenger: each new lead does.
-const std::string kChallengerOnly =
-    "[{name: control, scorer: heuristic, weight: 1}, {name: challenger, scorer: rules, weight: "
-    "1000000}]";
 
 class ExperimentApi : public ApiTest {
  protected:

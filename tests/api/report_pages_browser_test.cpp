@@ -16,6 +16,7 @@
 #include <string>
 
 #include "tests/api/api_fixture.h"
+#include "tests/api/experiment_config.h"
 #include "tests/support/browser.h"
 #include "tests/support/temp_file.h"
 
@@ -36,27 +37,7 @@ int count_of(const std::string& text, const std::string& part) {
 
 class ReportPagesInBrowser : public ApiTest {
  protected:
-  ReportPagesInBrowser() {
-    const std::string src = LEADSCORE_SOURCE_DIR;
-    path_ = dir_.write("leadscore.yaml",
-                       "scoring:\n"
-                       "  primary: heuristic\n"
-                       "  shadow: [icp_fit]\n"
-                       "  scorers:\n"
-                       "    heuristic: {plugin: heuristic}\n"
-                       "    rules: {plugin: lua, params: {script: " +
-                           src +
-                           "/rules/default.lua}, fallback: heuristic}\n"
-                           "    icp_fit: {plugin: lua, params: {script: " +
-                           src +
-                           "/rules/icp_fit.lua}, fallback: heuristic}\n"
-                           "experiments:\n"
-                           "  - name: trial\n"
-                           "    salt: trial-1\n"
-                           "    arms:\n"
-                           "      - {name: control, scorer: heuristic, weight: 50}\n"
-                           "      - {name: challenger, scorer: rules, weight: 50}\n");
-  }
+  ReportPagesInBrowser() { path_ = dir_.write("leadscore.yaml", experiment_config(kEvenSplit)); }
   std::string config_path() const override { return path_; }
 
   // The experiment as it would stand after its run: leads, arms, both runs of each lead, sales.
