@@ -119,6 +119,23 @@ TEST_F(ExperimentQueries, AnAnalysisForAnotherArmThanTheLeadsIsAConflictAndWrite
   EXPECT_EQ(analyses_of(lead.id), "1 control");
 }
 
+TEST_F(ExperimentQueries, WithAWebhookForAnalysesTheArmAndTheEventGoWithTheAnalysisOrNeither) {
+  WebhookSubscriptions subscriptions;
+  subscriptions.of(domain::EventType::AnalysisCompleted) = {"crm"};
+  db_->set_webhook_subscriptions(std::move(subscriptions));
+  const auto events = [&] { return sql("SELECT count(*) FROM webhook_events"); };
+  const domain::Lead lead = create();
+  ASSERT_TRUE(s().record_analysis(lead, assigning(lead, "control", 0.5, 9), true).has_value());
+  EXPECT_EQ(assignments(), std::to_string(lead.id) + " control 9 control:50,challenger:50");
+  EXPECT_EQ(events(), "1");
+  // Another arm: no analysis, so no event.
+  auto refused = s().record_analysis(lead, assigning(lead, "challenger"), true);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, domain::ErrorCode::Conflict);
+  EXPECT_EQ(analyses_of(lead.id), "1 control");
+  EXPECT_EQ(events(), "1");
+}
+
 TEST_F(ExperimentQueries, AFinalLeadIsGivenNoArm) {
   domain::Lead lead = move(create(), domain::LeadStage::Lost);
   auto stored = s().record_analysis(lead, assigning(lead, "control"), true);
