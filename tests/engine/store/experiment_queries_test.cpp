@@ -166,6 +166,27 @@ TEST_F(ExperimentQueries, ABatchGivesNewLeadsTheirArmsAndRefusesAnAnalysisForAno
                 std::to_string(leads[2].id) + " challenger 42 control:50,challenger:50");
 }
 
+TEST_F(ExperimentQueries, InABatchTheFirstArmOfALeadIsKeptAndAFinalLeadIsGivenNone) {
+  const domain::Lead open = create();
+  const domain::Lead lost = move(create(), domain::LeadStage::Lost);
+  // Two analyses of one lead for different arms (a reload changed the split between them), and
+  // a lead that is final.
+  const std::vector<domain::Lead> leads{open, open, lost};
+  const std::vector<domain::Analysis> analyses{assigning(open, "challenger", 0.5, 21),
+                                               assigning(open, "control", 0.6, 22),
+                                               assigning(lost, "control", 0.5, 23)};
+  auto outcomes = record_batch(leads, analyses);
+  ASSERT_EQ(outcomes.size(), 3u);
+  EXPECT_TRUE(outcomes[0].has_value()) << outcomes[0].error().message;
+  ASSERT_FALSE(outcomes[1].has_value());
+  EXPECT_EQ(outcomes[1].error().code, domain::ErrorCode::Conflict);
+  ASSERT_FALSE(outcomes[2].has_value());
+  EXPECT_EQ(outcomes[2].error().code, domain::ErrorCode::LeadFinal);
+  EXPECT_EQ(assignments(), std::to_string(open.id) + " challenger 21 control:50,challenger:50");
+  EXPECT_EQ(analyses_of(open.id), "1 challenger");
+  EXPECT_EQ(analyses_of(lost.id), "0 -");
+}
+
 TEST_F(ExperimentQueries, TwoServersGivingOneLeadDifferentArmsStoreOnlyTheAnalysisOfTheArmKept) {
   for (int round = 0; round < 20; ++round) {
     const domain::Lead lead = create();
@@ -183,6 +204,43 @@ TEST_F(ExperimentQueries, TwoServersGivingOneLeadDifferentArmsStoreOnlyTheAnalys
     EXPECT_FALSE((arm == "control" ? second : first).has_value()) << "round " << round;
     const std::string rows = analyses_of(lead.id);
     EXPECT_TRUE(rows == "0 -" || rows == "1 " + arm) << rows << ", round " << round;
+  }
+}
+
+TEST_F(ExperimentQueries, TwoBatchesGivingTheSameLeadsDifferentArmsNeverDeadlockNorMixArms) {
+  for (int round = 0; round < 20; ++round) {
+    const std::vector<domain::Lead> leads{create(), create(), create()};
+    // The second writer's batch takes the leads in reverse order: the write orders them.
+    const std::vector<domain::Lead> reversed{leads[2], leads[1], leads[0]};
+    std::vector<domain::Analysis> control, challenger;
+    for (int i = 0; i < 3; ++i) {
+      control.push_back(assigning(leads[i], "control"));
+      challenger.push_back(assigning(reversed[i], "challenger"));
+    }
+    auto other = db_->session();
+    ASSERT_TRUE(other.has_value());
+    std::vector<Result<domain::Lead>> first;
+    std::thread racer([&] {
+      std::vector<AnalysisToRecord> batch;
+      for (int i = 0; i < 3; ++i) batch.push_back({&reversed[i], &challenger[i]});
+      first = other->record_analyses(batch);
+    });
+    auto second = record_batch(leads, control);
+    racer.join();
+    for (const auto* outcomes : {&first, &second}) {
+      for (const auto& outcome : *outcomes) {
+        if (!outcome) {
+          EXPECT_EQ(outcome.error().code, domain::ErrorCode::Conflict)
+              << outcome.error().message << ", round " << round;
+        }
+      }
+    }
+    for (const domain::Lead& lead : leads) {
+      const std::string arm =
+          sql("SELECT arm FROM experiment_assignments WHERE lead_id = " + std::to_string(lead.id));
+      ASSERT_FALSE(arm.empty()) << "round " << round;
+      EXPECT_EQ(analyses_of(lead.id), "1 " + arm) << "round " << round;
+    }
   }
 }
 
