@@ -234,7 +234,11 @@ Result<domain::Lead> Session::record_analysis(const domain::Lead& seen,
             ? (webhooks ? kRecordAnalysisOnLeadAssigningWithEvent : kRecordAnalysisOnLeadAssigning)
             : (webhooks ? kRecordAnalysisOnLeadWithEvent : kRecordAnalysisOnLead);
     auto r = c.execute(statement, p);
-    if (!r) return failure(r.error());
+    if (!r) {
+      // The arm given to a lead deleted meanwhile: its key is gone, and so is the write.
+      if (r.error().sqlstate == "23503") return lead_not_found(seen.id);
+      return failure(r.error());
+    }
     if (r->rows() == 0) return lead_not_found(seen.id);
     return recorded(*r, 0, 1, seen.id);
   });

@@ -3,6 +3,7 @@
 // gone with their lead. An analysis that gives its lead an arm stores it in its own write (one
 // at a time, and in a batch of the analysis writer): stored only if the lead's arm is the one
 // it was scored for; otherwise nothing is written.
+#include <chrono>
 #include <thread>
 
 #include "tests/engine/store/store_fixture.h"
@@ -134,6 +135,34 @@ TEST_F(ExperimentQueries, WithAWebhookForAnalysesTheArmAndTheEventGoWithTheAnaly
   EXPECT_EQ(refused.error().code, domain::ErrorCode::Conflict);
   EXPECT_EQ(analyses_of(lead.id), "1 control");
   EXPECT_EQ(events(), "1");
+}
+
+TEST_F(ExperimentQueries, ALeadDeletedWhileItsFirstAnalysisIsWrittenIsNotFoundAndLeavesNoArm) {
+  const domain::Lead lead = create();
+  const std::string id = std::to_string(lead.id);
+  // Another client deletes the lead as the store does (locked first), while the write waits.
+  PGconn* deleter = PQconnectdb(url_.c_str());
+  ASSERT_EQ(PQstatus(deleter), CONNECTION_OK);
+  PQclear(PQexec(deleter, ("BEGIN; SELECT 1 FROM leads WHERE id = " + id + " FOR UPDATE").c_str()));
+  Result<domain::Lead> written = std::unexpected(domain::Error::internal("not run"));
+  std::thread writer(
+      [&] { written = s().record_analysis(lead, assigning(lead, "control"), true); });
+  // The write is waiting for the lead's lock once its backend says so.
+  for (int i = 0; i < 200 && sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type ="
+                                 " 'Lock' AND query LIKE '%experiment_assignments%'") != "1";
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  PGresult* deleted = PQexec(deleter, ("DELETE FROM analyses WHERE lead_id = " + id +
+                                       "; DELETE FROM leads WHERE id = " + id + "; COMMIT")
+                                          .c_str());
+  EXPECT_EQ(PQresultStatus(deleted), PGRES_COMMAND_OK) << PQerrorMessage(deleter);
+  PQclear(deleted);
+  PQfinish(deleter);
+  writer.join();
+  ASSERT_FALSE(written.has_value());
+  EXPECT_EQ(written.error().code, domain::ErrorCode::NotFound) << written.error().message;
+  EXPECT_EQ(assignments(), "");
+  EXPECT_EQ(analyses_of(lead.id), "0 -");
 }
 
 TEST_F(ExperimentQueries, AFinalLeadIsGivenNoArm) {
