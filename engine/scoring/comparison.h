@@ -101,12 +101,14 @@ struct ScatterPoint {
 
 struct PairComparison {
   std::string a, b;
-  std::size_t n = 0;                           // leads both scored
-  double agreement = 0;                        // share with the same recommendation
+  std::size_t n = 0;  // leads both scored
+  // Share with the same recommendation; none, as every figure below, when n is 0 (the scorers of
+  // two experiment arms, each of its own leads).
+  std::optional<double> agreement;
   std::optional<double> recommendation_kappa;  // Cohen's kappa of the recommendations
   std::optional<double> spearman;              // none when either side has no spread
   std::optional<double> kendall_tau_b;         // none when either side has no spread
-  double mean_absolute_difference = 0;
+  std::optional<double> mean_absolute_difference;
   HandoffFlips handoff;
   // Leads both scored with a known outcome, and the DeLong test over them (none when no lead has
   // an outcome or either class has fewer than min_n).

@@ -76,10 +76,14 @@ std::string report_text(const ComparisonReport& report) {
   }
   if (!report.pairs.empty()) text += "\n";
   for (const auto& p : report.pairs) {
+    if (p.n == 0) {
+      text += p.a + " vs " + p.b + ": no lead scored by both\n";
+      continue;
+    }
     text += p.a + " vs " + p.b + " (" + std::to_string(p.n) +
-            " leads both scored): same recommendation " + fixed(p.agreement * 100, 1) +
+            " leads both scored): same recommendation " + fixed(*p.agreement * 100, 1) +
             "%, Spearman " + optional_fixed(p.spearman) + ", mean |difference| " +
-            fixed(p.mean_absolute_difference) + "\n";
+            optional_fixed(p.mean_absolute_difference) + "\n";
     text += "  Kendall tau-b " + optional_fixed(p.kendall_tau_b) + ", recommendation kappa " +
             optional_fixed(p.recommendation_kappa) + "\n";
     const HandoffFlips& h = p.handoff;
@@ -174,11 +178,11 @@ nlohmann::json report_json(const ComparisonReport& report) {
         {"a", p.a},
         {"b", p.b},
         {"n", p.n},
-        {"agreement", p.agreement},
+        {"agreement", optional_number(p.agreement)},
         {"recommendation_kappa", optional_number(p.recommendation_kappa)},
         {"spearman", optional_number(p.spearman)},
         {"kendall_tau_b", optional_number(p.kendall_tau_b)},
-        {"mean_absolute_difference", p.mean_absolute_difference},
+        {"mean_absolute_difference", optional_number(p.mean_absolute_difference)},
         {"handoff",
          {{"threshold", h.threshold}, {"kappa", optional_number(h.kappa)}, {"cells", cells}}}};
     if (report.with_outcome > 0) {

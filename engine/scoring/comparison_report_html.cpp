@@ -328,11 +328,11 @@ std::string pair_section(const ComparisonReport& report, const PairComparison& p
   const auto optional = [](const std::optional<double>& v) {
     return v ? fixed(*v) : std::string("<span class=\"na\">n/a</span>");
   };
-  row("same recommendation", percent(pair.agreement));
+  row("same recommendation", percent(*pair.agreement));
   row("recommendation kappa", optional(pair.recommendation_kappa));
   row("Spearman's rho", optional(pair.spearman));
   row("Kendall's tau-b", optional(pair.kendall_tau_b));
-  row("mean |difference|", fixed(pair.mean_absolute_difference));
+  row("mean |difference|", fixed(*pair.mean_absolute_difference));
   if (report.with_outcome > 0) {
     if (const auto& d = pair.auc_difference) {
       row("AUC " + a + " &minus; " + b, (d->difference >= 0 ? "+" : "") + fixed(d->difference));

@@ -41,8 +41,8 @@ TEST_F(Compare, TheHeuristicAndItsLuaRulesAgreeOnEveryLead) {
   EXPECT_EQ(report.leads, 4u * 5 * 13 * 2);
   ASSERT_EQ(report.pairs.size(), 1u);
   EXPECT_EQ(report.pairs[0].n, report.leads);
-  EXPECT_DOUBLE_EQ(report.pairs[0].agreement, 1.0);
-  EXPECT_DOUBLE_EQ(report.pairs[0].mean_absolute_difference, 0.0);
+  EXPECT_DOUBLE_EQ(*report.pairs[0].agreement, 1.0);
+  EXPECT_DOUBLE_EQ(*report.pairs[0].mean_absolute_difference, 0.0);
   EXPECT_NEAR(*report.pairs[0].spearman, 1.0, 1e-12);
   EXPECT_FALSE(report.scorers[0].outcomes);
   EXPECT_TRUE(result->problems.empty());

@@ -76,6 +76,38 @@ TEST(ComparisonReport, InsufficientMetricsAreNullWithTheirReason) {
   EXPECT_EQ(count_of(html, "class=\"roc\""), 0u);  // no curve drawn from too few leads
 }
 
+TEST(ComparisonReport, ScorersWithNoLeadInCommonAreSaidToHaveNothingToCompare) {
+  // Each scorer of its own leads, as the scorers of two experiment arms are.
+  ScorerRun a{"control", {}, {}}, b{"challenger", {}, {}};
+  std::vector<std::optional<bool>> outcomes;
+  for (int i = 0; i < 100; ++i) {
+    const bool mine = i % 2 == 0;
+    a.scores.push_back(mine ? std::optional<double>(0.1 + (i % 9) / 10.0) : std::nullopt);
+    b.scores.push_back(mine ? std::nullopt : std::optional<double>(0.1 + (i % 9) / 10.0));
+    a.recommendations.push_back(mine ? std::optional(Recommendation::ContinueQualification)
+                                     : std::nullopt);
+    b.recommendations.push_back(mine ? std::nullopt
+                                     : std::optional(Recommendation::ContinueQualification));
+    outcomes.push_back(i % 3 == 0);
+  }
+  ComparisonSettings settings;
+  settings.bootstrap = 0;
+  const auto report = compare_scorers({a, b}, outcomes, settings);
+  ASSERT_EQ(report.pairs.size(), 1u);
+  EXPECT_EQ(report.pairs[0].n, 0u);
+  const auto json = report_json(report)["pairs"][0];
+  EXPECT_EQ(json["n"], 0);
+  for (const char* key : {"agreement", "mean_absolute_difference", "spearman", "kendall_tau_b",
+                          "recommendation_kappa"})
+    EXPECT_TRUE(json[key].is_null()) << key << ": a figure over no lead is none, not 0";
+  const std::string text = report_text(report);
+  EXPECT_NE(text.find("control vs challenger: no lead scored by both"), std::string::npos) << text;
+  const std::string html = report_html(report, "t");
+  EXPECT_NE(html.find("scored no lead in common"), std::string::npos);
+  EXPECT_EQ(count_of(html, "class=\"flip\""), 0u);
+  EXPECT_EQ(count_of(html, "class=\"point"), 0u);
+}
+
 TEST(ComparisonReport, HtmlIsOneSelfContainedPageWithItsCharts) {
   const std::string html = report_html(two_scorers("a"), "Q3 leads");
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);

@@ -94,8 +94,8 @@ TEST(Comparison, ReportsEachScorerAndEachPairOverTheLeadsBothScored) {
   EXPECT_EQ(p.a, "a");
   EXPECT_EQ(p.b, "b");
   EXPECT_EQ(p.n, 3u);  // lead 3 failed in b
-  EXPECT_DOUBLE_EQ(p.agreement, 2.0 / 3);
-  EXPECT_NEAR(p.mean_absolute_difference, (0.1 + 0.1 + 0.55) / 3, 1e-12);
+  EXPECT_DOUBLE_EQ(*p.agreement, 2.0 / 3);
+  EXPECT_NEAR(*p.mean_absolute_difference, (0.1 + 0.1 + 0.55) / 3, 1e-12);
   // a: 0.9, 0.5, 0.75 (ranks 3, 1, 2); b: 0.8, 0.6, 0.2 (ranks 3, 2, 1): r = 0.5.
   EXPECT_NEAR(*p.spearman, 0.5, 1e-12);
 }
