@@ -267,13 +267,12 @@ std::optional<std::size_t> Analyzer::known_or_proposed(
 Result<std::vector<Analyzer::LeadArm>> Analyzer::arms_for(
     AnalysisStore::Session& session, const domain::Experiment& experiment,
     std::span<const std::int64_t> leads) const {
-  auto index_of = [&](const std::string& name) { return arm_index(experiment, name); };
   std::vector<LeadArm> arms(leads.size());
   std::vector<domain::ArmAssignment> proposals;
   std::vector<std::size_t> proposed_for;  // the index in `leads` of each proposal
   for (std::size_t i = 0; i < leads.size(); ++i) {
     if (auto known = assignments_->find(experiment.name, leads[i])) {
-      arms[i].arm = index_of(*known);
+      arms[i].arm = arm_index(experiment, *known);
       continue;
     }
     const int bucket = domain::experiment_bucket(experiment, leads[i]);
@@ -293,7 +292,7 @@ Result<std::vector<Analyzer::LeadArm>> Analyzer::arms_for(
       continue;
     }
     assignments_->put(experiment.name, proposals[n].lead_id, *arm);
-    lead.arm = index_of(*arm);
+    lead.arm = arm_index(experiment, *arm);
   }
   return arms;
 }

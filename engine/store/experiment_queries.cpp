@@ -34,11 +34,12 @@ std::string array_literal(std::span<const T> values, Text text) {
 // that two batches inserting at once wait on each other in the same order.
 // $3 lead ids, $4 arms, $5 buckets (arrays, one item per lead).
 //
+// Sent for a job's batch, and for a lead whose analysis write found it with another arm than
+// proposed (a single analysis gives a new lead its arm in its own write: analysis_queries.cpp).
 // Its commit does not wait for the disk (synchronous_commit off for this transaction only):
-// the analysis made with the arm is stored after it, and that commit, which waits, flushes the
-// log up to itself, the assignment included. An assignment a crash loses is one no stored
-// analysis used. It saves the lead's first analysis in the experiment a disk flush: 0.28 ms
-// instead of 0.54 (bench/assignment_bench.cpp).
+// the analyses made with the arms are stored after it, and that commit, which waits, flushes
+// the log up to itself, the assignments included. An assignment a crash loses is one no stored
+// analysis used.
 const Statement kAssignArms{
     "assign_experiment_arms",
     "WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),"

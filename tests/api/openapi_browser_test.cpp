@@ -17,12 +17,6 @@
 namespace leadscore::testing {
 namespace {
 
-// Runs `command`; its exit status and what it wrote (stdout and stderr).
-std::pair<int, std::string> run(const std::string& command) {
-  auto result = leadscore::testing::run_command(command + " 2>&1");
-  return {result.status, std::move(result.output)};
-}
-
 TEST(DocsInBrowser, SwaggerUiRunsHealthAndRedocRendersThroughTheFrontDoor) {
   ServedLeadscore::Options options;
   options.front_door = true;
@@ -30,9 +24,9 @@ TEST(DocsInBrowser, SwaggerUiRunsHealthAndRedocRendersThroughTheFrontDoor) {
   const std::string base = "http://127.0.0.1:" + std::to_string(served.front_port());
   const std::string screenshot = std::string(LEADSCORE_BINARY_DIR) + "/docs.png";
   std::remove(screenshot.c_str());
-  const auto [status, output] =
-      run("node " + std::string(LEADSCORE_SOURCE_DIR) + "/tests/api/openapi_browser.cjs " + base +
-          " " + screenshot + " " + std::string(LEADSCORE_SOURCE_DIR) + "/web");
+  const auto [status, output] = run_with_errors(
+      "node " + std::string(LEADSCORE_SOURCE_DIR) + "/tests/api/openapi_browser.cjs " + base + " " +
+      screenshot + " " + std::string(LEADSCORE_SOURCE_DIR) + "/web");
   EXPECT_EQ(status, 0) << output << "\nserver log:\n" << served.log().substr(0, 4000);
   FILE* png = std::fopen(screenshot.c_str(), "rb");
   EXPECT_NE(png, nullptr) << "no screenshot at " << screenshot;

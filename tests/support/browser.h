@@ -9,11 +9,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <stdexcept>
 #include <string>
-#include <utility>
 
 #include "tests/support/run_command.h"
 
@@ -29,10 +29,9 @@ inline std::string chromium(const std::string& args) {
          profile + " " + args;
 }
 
-// The DOM chromium builds from the page in `file` (--dump-dom); its exit status beside it.
-inline std::pair<int, std::string> browser_dom(const std::filesystem::path& file) {
-  auto result = run_command(chromium("--dump-dom file://" + file.string()) + " 2>&1");
-  return {result.status, std::move(result.output)};
+// The DOM chromium builds from the page in `file` (--dump-dom), as `output`.
+inline CommandResult browser_dom(const std::filesystem::path& file) {
+  return run_with_errors(chromium("--dump-dom file://" + file.string()));
 }
 
 // Measures the charts of the report pages (engine/scoring/comparison_report) as drawn: per kind
@@ -58,13 +57,17 @@ out.textContent = JSON.stringify({bars: drawn('rect.bar'), roc: drawn('path.roc'
 document.body.appendChild(out);
 </script></body>)";
 
-// The charts of the page `html` as chromium draws them (kChartProbe's figures), from a copy with
-// the probe written beside `file`. Throws when chromium fails or the probe gives nothing.
-inline nlohmann::json measure_charts(const std::string& html, const std::filesystem::path& file) {
-  std::string probed = html;
+// The charts of the page in `page` as chromium draws them (kChartProbe's figures), from a copy
+// with the probe, PAGE_measured.html beside it. Throws when chromium fails or the probe gives
+// nothing.
+inline nlohmann::json measure_charts(const std::filesystem::path& page) {
+  std::ifstream in(page, std::ios::binary);
+  std::string probed{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   const auto end = probed.rfind("</body>");
-  if (end == std::string::npos) throw std::runtime_error("the page has no </body>");
+  if (end == std::string::npos) throw std::runtime_error(page.string() + " has no </body>");
   probed.replace(end, 7, kChartProbe);
+  std::filesystem::path file = page;
+  file.replace_filename(page.stem().string() + "_measured.html");
   std::ofstream(file) << probed;
   const auto [status, dom] = browser_dom(file);
   if (status != 0) throw std::runtime_error("chromium failed: " + dom.substr(0, 2000));
@@ -74,16 +77,13 @@ inline nlohmann::json measure_charts(const std::string& html, const std::filesys
   return nlohmann::json::parse(match[1].str());
 }
 
-// A screenshot of the page in `file` into `png`, `height` px tall and 1280 wide; chromium's exit
-// status and what it wrote.
-inline std::pair<int, std::string> screenshot(const std::filesystem::path& file,
-                                              const std::filesystem::path& png, int height) {
+// A screenshot of the page in `file` into `png`, `height` px tall and 1280 wide.
+inline CommandResult screenshot(const std::filesystem::path& file, const std::filesystem::path& png,
+                                int height) {
   std::filesystem::remove(png);
-  auto result = run_command(chromium("--hide-scrollbars --screenshot=" + png.string() +
-                                     " --window-size=1280," + std::to_string(height) + " file://" +
-                                     file.string()) +
-                            " 2>&1");
-  return {result.status, std::move(result.output)};
+  return run_with_errors(chromium("--hide-scrollbars --screenshot=" + png.string() +
+                                  " --window-size=1280," + std::to_string(height) + " file://" +
+                                  file.string()));
 }
 
 }  // namespace leadscore::testing

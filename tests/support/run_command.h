@@ -31,4 +31,10 @@ inline CommandResult run_command(const std::string& command) {
   return result;
 }
 
+// run_command() with what the command writes on stderr in `output` too. A CommandResult takes
+// a structured binding: `const auto [status, output] = run_with_errors(...)`.
+inline CommandResult run_with_errors(const std::string& command) {
+  return run_command(command + " 2>&1");
+}
+
 }  // namespace leadscore::testing

@@ -20,12 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Runs `command`; its exit status and what it wrote (stdout and stderr).
-std::pair<int, std::string> run(const std::string& command) {
-  auto result = leadscore::testing::run_command(command + " 2>&1");
-  return {result.status, std::move(result.output)};
-}
-
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream text;
@@ -57,10 +51,10 @@ TEST(CompareReportInBrowser, ChartsAreDrawnFromACsvWithOutcomes) {
   std::ofstream(dir / "leads.csv") << leads_csv();
   const fs::path page = dir / "report.html";
   fs::remove(page);
-  const auto [status, output] =
-      run(std::string(LEADSCORE_EXECUTABLE) + " --config " + LEADSCORE_SOURCE_DIR +
-          "/config/leadscore.yaml compare " + (dir / "leads.csv").string() +
-          " --scorers heuristic,rules,icp_fit --outcome converted --html " + page.string());
+  const auto [status, output] = leadscore::testing::run_with_errors(
+      std::string(LEADSCORE_EXECUTABLE) + " --config " + LEADSCORE_SOURCE_DIR +
+      "/config/leadscore.yaml compare " + (dir / "leads.csv").string() +
+      " --scorers heuristic,rules,icp_fit --outcome converted --html " + page.string());
   ASSERT_EQ(status, 0) << output;
   EXPECT_NE(output.find("AUC 0."), std::string::npos) << output;  // enough leads per class
   const std::string html = read_file(page);
@@ -85,7 +79,7 @@ TEST(CompareReportInBrowser, ChartsAreDrawnFromACsvWithOutcomes) {
   EXPECT_EQ(count("<table class=\"flip\">"), 3);
 
   // A copy with the measuring script: every element drawn with a size.
-  const auto measured = leadscore::testing::measure_charts(html, dir / "report_measured.html");
+  const auto measured = leadscore::testing::measure_charts(page);
   for (const char* kind : {"bars", "roc", "calibration", "points"}) {
     EXPECT_GT(measured[kind]["count"].get<int>(), 0) << kind << ": " << measured;
     EXPECT_EQ(measured[kind]["drawn"], measured[kind]["count"]) << kind << ": " << measured;
